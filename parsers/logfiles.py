@@ -1,0 +1,64 @@
+"""Finding and opening Nagios log files: live log, archives, gzip.
+
+Nagios names an archive for the hour it was rotated,
+``nagios-MM-DD-YYYY-HH.log``, so the lexical order of archive names is not
+their time order (``nagios-01-01-2027`` sorts before ``nagios-12-31-2026``).
+:func:`archive_order` gives the true order.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from .nagios import iter_lines
+
+ARCHIVE_NAME = re.compile(
+    r"^(?P<base>[A-Za-z0-9_.-]*?)-(?P<month>\d\d)-(?P<day>\d\d)-(?P<year>\d{4})-(?P<hour>\d\d)\.log(?:\.gz)?$"
+)
+
+
+def open_log(path: str) -> BinaryIO:
+    """Open a log for reading bytes; ``.gz`` (by name or by magic bytes) is decompressed."""
+    handle = open(path, "rb")
+    if path.endswith(".gz") or handle.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+    return handle
+
+
+def archive_order(path: str) -> tuple:
+    """Sort key: archives by their rotation hour, anything else by name after them."""
+    match = ARCHIVE_NAME.match(os.path.basename(path))
+    if match is None:
+        return (1, os.path.basename(path))
+    return (0, match["year"], match["month"], match["day"], match["hour"], path)
+
+
+def node_log_files(directory: str) -> list[str]:
+    """A node's logs oldest first: ``archives/*.log[.gz]`` in rotation order, then ``nagios.log``.
+
+    Also accepts a flat directory of archives (``*.log``, ``*.log.gz``).
+    """
+    found: list[str] = []
+    archives = os.path.join(directory, "archives")
+    for folder in (archives, directory):
+        if not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            if ARCHIVE_NAME.match(name):
+                found.append(os.path.join(folder, name))
+    found.sort(key=archive_order)
+    for live in ("nagios.log", "naemon.log", "icinga.log", "compat.log"):
+        path = os.path.join(directory, live)
+        if os.path.isfile(path):
+            found.append(path)
+    return found
+
+
+def read_lines(paths: Iterable[str]):
+    """Yield the raw lines of several logs in the order given."""
+    for path in paths:
+        with open_log(path) as stream:
+            yield from iter_lines(stream)
