@@ -1,0 +1,126 @@
+"""Properties of the node-side parsing that must hold for any input at all."""
+import re
+
+from hypothesis import given, settings, strategies as st
+
+from nagtune.parsers.events import KINDS, UNPARSED, Event
+from nagtune.parsers.metrics import MetricNamer, metric_key
+from nagtune.parsers.identity import identify
+from nagtune.parsers.names import NameRegistry, metric_component, metric_prefix
+from nagtune.parsers.nagios import parse_line
+from nagtune.parsers.scan import reference_scan, scan
+
+# Fields drawn from what hostile monitored machines can put in a log line.
+hostile_text = st.binary(max_size=12).filter(lambda b: b"\n" not in b) | st.sampled_from(
+    [b"", b" ", b";", b"\r", b"\xff\xfe", b"na\xc3\xafve", b"<script>", b"a.b", b"]", b"[1] ", b"x=1;", b"\x00"]
+) | st.text(alphabet="ab; .:\r\t<>&=é", max_size=8).map(lambda s: s.encode())
+state = st.sampled_from([b"OK", b"WARNING", b"CRITICAL", b"UNKNOWN", b"UP", b"DOWN", b"UNREACHABLE",
+                         b"STARTED", b"STOPPED", b"CANCELLED", b"DISABLED", b"BOGUS", b"ok", b""])
+notification_state = state | st.sampled_from([
+    b"ACKNOWLEDGEMENT (CRITICAL)", b"FLAPPINGSTART (OK)", b"DOWNTIMESTART (UP)", b"CUSTOM (WARNING)",
+    b"ACKNOWLEDGEMENT", b"PROBLEM (OK)", b"CUSTOM (", b"RECOVERY",
+])
+state_type = st.sampled_from([b"SOFT", b"HARD", b"soft", b""])
+attempt = st.sampled_from([b"1", b"3", b"10", b"x", b"", b"\xb2", b"1\r"])
+stamp = st.sampled_from([b"[1700000000] ", b"[1700000061] ", b"[5] ", b"[999999999999] ",
+                         b"[1234567890123] ", b"[x] ", b"", b"[1700000000]"])
+kind = st.sampled_from([
+    b"SERVICE ALERT", b"HOST ALERT", b"SERVICE NOTIFICATION", b"HOST NOTIFICATION",
+    b"SERVICE FLAPPING ALERT", b"HOST FLAPPING ALERT", b"SERVICE DOWNTIME ALERT", b"HOST DOWNTIME ALERT",
+    b"CURRENT SERVICE STATE", b"EXTERNAL COMMAND", b"LOG ROTATION", b"Warning", b"wproc",
+])
+
+
+@st.composite
+def log_line(draw):
+    head = draw(stamp) + draw(kind) + draw(st.sampled_from([b": ", b":", b" "]))
+    command = draw(st.sampled_from([b"ACKNOWLEDGE_SVC_PROBLEM", b"ACKNOWLEDGE_HOST_PROBLEM", b"DEL_SVC_DOWNTIME"]))
+    fields = draw(st.lists(
+        st.one_of(hostile_text, state, notification_state, state_type, attempt, st.just(command)),
+        min_size=0, max_size=8,
+    ))
+    line = head + b";".join(fields)
+    return draw(st.sampled_from([line, line + b"\r", draw(st.binary(max_size=40)).replace(b"\n", b"")]))
+
+
+@st.composite
+def well_formed_line(draw):
+    """Lines of the shipped kinds with the right shape but hostile names and edges."""
+    name = hostile_text.filter(lambda b: b";" not in b)
+    host, service, contact = draw(name), draw(name), draw(name)
+    output = draw(hostile_text)
+    ending = draw(st.sampled_from([b"", b"\r", b"\r\r", b";" + output, b";" + output + b"\r"]))
+    shapes = [
+        b"SERVICE ALERT: %s;%s;%s;%s;%s" % (host, service, draw(state), draw(state_type), draw(attempt)),
+        b"HOST ALERT: %s;%s;%s;%s" % (host, draw(state), draw(state_type), draw(attempt)),
+        b"SERVICE NOTIFICATION: %s;%s;%s;%s;cmd" % (contact, host, service, draw(notification_state)),
+        b"HOST NOTIFICATION: %s;%s;%s;cmd" % (contact, host, draw(notification_state)),
+        b"SERVICE FLAPPING ALERT: %s;%s;%s" % (host, service, draw(state)),
+        b"HOST DOWNTIME ALERT: %s;%s" % (host, draw(state)),
+        b"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;%s;%s;2;1;1;alice;x" % (host, service),
+        b"EXTERNAL COMMAND: ACKNOWLEDGE_HOST_PROBLEM;%s" % host,
+    ]
+    return draw(stamp) + draw(st.sampled_from(shapes)) + ending
+
+
+log_buffer = st.lists(log_line() | well_formed_line(), max_size=25).map(lambda lines: b"\n".join(lines)) | st.binary(max_size=300)
+
+
+@given(st.binary(max_size=400) | st.text(max_size=200))
+def test_parse_line_never_raises_and_returns_an_event(raw):
+    event = parse_line(raw)
+    assert isinstance(event, Event)
+    assert event.kind in KINDS
+    if event.time is None:
+        assert event.kind == UNPARSED
+
+
+@settings(max_examples=400)
+@given(log_buffer, st.booleans())
+def test_fast_scan_agrees_with_the_reference_parser(buffer, trailing_newline):
+    if trailing_newline and buffer:
+        buffer += b"\n"
+    fast = scan(buffer)
+    lines = buffer.split(b"\n")
+    if buffer.endswith(b"\n"):
+        lines.pop()
+    slow = reference_scan(lines if buffer else [])
+    assert slow.lines == fast.lines
+    assert slow.unparsed == fast.unparsed
+    assert slow.counts() == fast.counts()
+
+
+@given(st.text(max_size=60))
+def test_metric_components_are_always_graphite_safe(raw):
+    name = metric_component(raw)
+    assert re.fullmatch(r"[a-z0-9_-]+", name)
+    assert len(name) <= 120
+
+
+@given(st.text(max_size=40))
+def test_prefix_cannot_add_lines_spaces_or_tags(raw):
+    prefix = metric_prefix(raw)
+    assert re.fullmatch(r"([a-z0-9_-]+(\.[a-z0-9_-]+)*)?", prefix)
+
+
+@given(st.lists(st.text(max_size=20), max_size=30))
+def test_registry_never_merges_two_raw_names(raws):
+    registry = NameRegistry()
+    names = {raw: registry.safe(raw) for raw in raws}
+    by_name = {}
+    for raw, name in names.items():
+        by_name.setdefault(name, set()).add(raw)
+    assert all(len(owners) == 1 for owners in by_name.values())
+
+
+@settings(max_examples=200)
+@given(log_line(), st.sampled_from([False, True]))
+def test_every_metric_line_is_one_safe_graphite_line(line, tags):
+    event = parse_line(line)
+    key = metric_key(event)
+    if key is None:
+        return
+    namer = MetricNamer(identify("nagios-c0001-01\n evil.host", environment="te st;x=y"), prefix="na gios\nforged 1 1", tags=tags)
+    name = namer.name(key)
+    assert re.fullmatch(r"[A-Za-z0-9_.;=-]+", name), name
+    assert " " not in name and "\n" not in name
