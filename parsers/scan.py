@@ -67,12 +67,17 @@ class ScanResult:
     keys: dict = field(default_factory=dict)
     lines: int = 0
     unparsed: int = 0  # no [epoch] prefix, or a shipped TYPE whose fields do not fit
+    shipped: int = 0  # lines counted into metrics
 
     def merge(self, other: "ScanResult") -> None:
-        self.pairs.update(other.pairs)
+        if self.pairs:
+            self.pairs.update(other.pairs)
+        else:  # the common case of one chunk: no need to copy it key by key
+            self.pairs = other.pairs
         self.keys.update(other.keys)
         self.lines += other.lines
         self.unparsed += other.unparsed
+        self.shipped += other.shipped
 
     def counts(self) -> Counter:
         """(minute, MetricKey) -> lines, as :func:`nagtune.parsers.metrics.count_events` gives."""
@@ -163,13 +168,15 @@ def scan(buffer: bytes) -> ScanResult:
             bad.add(text)
         else:
             result.keys[text] = key
+            if key is not None:
+                result.shipped += times
     if bad:
         for pair in [pair for pair in result.pairs if pair[1] in bad]:
             del result.pairs[pair]
     return result
 
 
-def scan_stream(stream, chunk_size: int = 32 << 20) -> ScanResult:
+def scan_stream(stream, chunk_size: int = 128 << 20) -> ScanResult:
     """Scan a binary stream in chunks cut at line ends, so memory stays bounded."""
     result = ScanResult()
     tail = b""
@@ -204,6 +211,7 @@ def reference_scan(lines) -> ScanResult:
         if key is not None:
             result.pairs[(event.time // 60, key)] += 1
             result.keys[key] = key
+            result.shipped += 1
     return result
 
 

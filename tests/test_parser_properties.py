@@ -88,6 +88,7 @@ def test_fast_scan_agrees_with_the_reference_parser(buffer, trailing_newline):
     assert slow.lines == fast.lines
     assert slow.unparsed == fast.unparsed
     assert slow.counts() == fast.counts()
+    assert slow.shipped == fast.shipped == sum(fast.counts().values())
 
 
 @given(st.text(max_size=60))
