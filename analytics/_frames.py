@@ -1,0 +1,68 @@
+"""Column lists and empty frames shared by the analytics stages.
+
+Every public function returns a DataFrame with exactly the columns listed
+here, in this order, even when there is nothing to report, so callers
+(report, notebooks, the Dask engine) can rely on the shape.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+EVENT_COLUMNS = [
+    "time", "node", "node_class", "cell", "environment", "kind", "host", "service", "state",
+    "state_type", "contact", "command", "attempt", "output", "author", "comment",
+]
+# Names and states repeat a lot: categoricals. Free text: strings.
+EVENT_CATEGORIES = [
+    "node", "node_class", "cell", "environment", "kind", "host", "service", "state",
+    "state_type", "contact", "command",
+]
+EVENT_STRINGS = ["output", "author", "comment"]
+
+PERFDATA_COLUMNS = [
+    "time", "node", "host", "service", "state", "label", "value", "uom", "warn", "crit", "min", "max",
+]
+VALUE_COLUMNS = ["time", "node", "host", "service", "state", "label", "value", "uom"]
+
+OBJECT_COLUMNS = [
+    "node", "object_type", "host", "service", "max_check_attempts", "check_interval",
+    "retry_interval", "notification_interval", "notifications_enabled", "flap_detection_enabled",
+    "low_flap_threshold", "high_flap_threshold", "active_checks_enabled", "check_command",
+]
+
+EPISODE_COLUMNS = [
+    "node", "node_class", "cell", "environment", "host", "service", "start", "end", "duration",
+    "worst_state", "hard", "max_attempt", "alerts", "notifications", "acknowledged",
+    "in_downtime", "flapping", "open", "detection_delay",
+]
+
+CHATTY_METRICS = [
+    "score", "alerts_per_week", "notifications_per_week", "transient_share", "flap_percent",
+    "off_hours_share", "alerts_per_problem", "reasons",
+]
+CHATTY_COLUMNS = ["node_class", "cell", "node", "service"] + CHATTY_METRICS
+CHATTY_HOST_SERVICE_COLUMNS = ["node_class", "cell", "node", "host", "service"] + CHATTY_METRICS
+
+QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration"]
+
+RETUNE_COLUMNS = [
+    "node", "host", "service", "directive", "current", "suggested", "alerts_before",
+    "alerts_after", "notifications_before", "notifications_after", "extra_detection_minutes",
+    "long_problems_before", "long_problems_after", "reason",
+]
+
+NAME_COLUMNS = ["kind", "raw", "metric_name", "collides_with"]
+
+AUTOMATION_COLUMNS = [
+    "node_class", "cell", "node", "host", "service", "pattern", "detail", "episodes", "when",
+]
+
+BY_CELL_COLUMNS = [
+    "environment", "cell", "node_class", "nodes", "services", "alerts", "notifications",
+    "episodes", "hard_episodes", "transient_share", "quiet_findings",
+]
+
+
+def empty(columns: list[str]) -> pd.DataFrame:
+    """A frame with the given columns and no rows."""
+    return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
