@@ -1,0 +1,375 @@
+"""The weekly threshold report: one :class:`~.api.Analysis` to HTML, Markdown, tables and plots.
+
+Everything shown comes from the analysis frames; this module only chooses,
+formats and lays out. Output in ``out_dir``::
+
+    report.html        self-contained (PNGs inline as base64, no scripts, no links out)
+    report.md          the same content for a wiki or a merge request
+    tables/NAME.csv    every table in full (spreadsheet formulas neutralised)
+    tables/NAME.json   the same, as JSON records
+    plots/NAME.png     every plot
+    history/           snapshots for next week's comparison (see :mod:`.history`)
+
+Hostile text (plugin output, service names) is escaped for each medium:
+Jinja2 autoescaping in HTML, entities and ``\\|`` in Markdown, a leading
+``'`` in CSV cells that a spreadsheet would run as a formula, and
+:func:`~nagtune.parsers.names.metric_component` for file names.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import jinja2
+import pandas as pd
+
+from ..parsers.names import metric_component
+from . import history, plots, retune
+
+TOP = 15  # chatty services in the bar chart and the new/resolved comparison
+TIMELINE_TOP = 10
+HTML_ROWS = 50  # rows of a table shown in HTML/Markdown; the CSV has them all
+WHAT_IF_MAX = 12  # what-if plots, one per threshold suggestion
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SUMMARY_KEYS = [
+    "nodes", "cells", "alerts", "notifications", "episodes", "hard_episodes", "transient_share",
+    "open_problems", "chatty_services", "quiet_findings", "retune_suggestions",
+    "alerts_avoidable", "name_collisions", "automation_candidates",
+]
+SUMMARY_LABELS = {
+    "nodes": "Nagios nodes",
+    "cells": "cells",
+    "alerts": "alert lines (service + host)",
+    "notifications": "notifications sent",
+    "episodes": "problem episodes",
+    "hard_episodes": "episodes that reached HARD",
+    "transient_share": "share of episodes that never reached HARD",
+    "open_problems": "problems still open at the end",
+    "chatty_services": "services ranked chatty",
+    "quiet_findings": "not-chatty-enough findings",
+    "retune_suggestions": "retune suggestions",
+    "alerts_avoidable": "alerts the suggestions would have avoided",
+    "name_collisions": "service names that collide as metric names",
+    "automation_candidates": "automation candidates",
+}
+
+
+@dataclass
+class Report:
+    out_dir: str
+    html: str
+    markdown: str
+    summary: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    plots: dict[str, str] = field(default_factory=dict)  # name -> PNG path
+
+
+# --- numbers ------------------------------------------------------------------
+
+
+def summarize(analysis, window_start, window_end) -> dict:
+    """The summary numbers of one window, straight from the analysis frames."""
+    ev, ep = analysis.events, analysis.episodes
+    kinds = ev["kind"].astype(str) if len(ev) else pd.Series(dtype=str)
+    names = analysis.names
+    collides = names["collides_with"].fillna("").astype(str).str.len().gt(0) if len(names) else pd.Series(dtype=bool)
+    retunes = analysis.retunes
+    avoidable = 0
+    if len(retunes):
+        avoidable = int((pd.to_numeric(retunes["alerts_before"]) - pd.to_numeric(retunes["alerts_after"])).sum())
+    hard = int(ep["hard"].astype(bool).sum()) if len(ep) else 0
+    return {
+        "window_start": pd.Timestamp(window_start).isoformat(),
+        "window_end": pd.Timestamp(window_end).isoformat(),
+        "nodes": int(ev["node"].nunique()) if len(ev) else 0,
+        "cells": int(ev["cell"].nunique()) if len(ev) else 0,
+        "alerts": int(kinds.isin(["service_alert", "host_alert"]).sum()),
+        "notifications": int(kinds.isin(["service_notification", "host_notification"]).sum()),
+        "episodes": int(len(ep)),
+        "hard_episodes": hard,
+        "transient_share": round(1 - hard / len(ep), 4) if len(ep) else 0.0,
+        "open_problems": int(ep["open"].astype(bool).sum()) if len(ep) else 0,
+        "chatty_services": int(len(analysis.chatty)),
+        "quiet_findings": int(len(analysis.quiet)),
+        "retune_suggestions": int(len(retunes)),
+        "alerts_avoidable": avoidable,
+        "name_collisions": int(collides.sum()),
+        "automation_candidates": int(len(analysis.automation)),
+    }
+
+
+def by_class(by_cell: pd.DataFrame) -> pd.DataFrame:
+    """The per-cell breakdown added up per environment and node class."""
+    counts = ["nodes", "services", "alerts", "notifications", "episodes", "hard_episodes", "quiet_findings"]
+    if by_cell.empty:
+        return pd.DataFrame(columns=["environment", "node_class", "cells", *counts])
+    frame = by_cell.astype({"environment": str, "node_class": str, "cell": str})
+    out = frame.groupby(["environment", "node_class"]).agg(
+        cells=("cell", "nunique"), **{c: (c, "sum") for c in counts})
+    return out.reset_index()
+
+
+# --- files --------------------------------------------------------------------
+
+
+def neutralise(value):
+    """A CSV cell a spreadsheet would run as a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])
+                or pd.api.types.is_datetime64_any_dtype(out[column])
+                or pd.api.types.is_timedelta64_dtype(out[column])):
+            out[column] = out[column].astype(object).map(neutralise)
+    return out
+
+
+def write_table(frame: pd.DataFrame, directory: str, name: str) -> None:
+    """``NAME.csv`` (formulas neutralised) and ``NAME.json`` (records, ISO times)."""
+    os.makedirs(directory, exist_ok=True)
+    stem = os.path.join(directory, metric_component(name))
+    _csv_frame(frame).to_csv(stem + ".csv", index=False)
+    frame.to_json(stem + ".json", orient="records", date_format="iso", date_unit="s", indent=1)
+
+
+# --- formatting for HTML / Markdown -------------------------------------------
+
+
+def fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, pd.Timedelta):
+        minutes = int(value.total_seconds() // 60)
+        days, rest = divmod(minutes, 1440)
+        return (f"{days}d " if days else "") + f"{rest // 60}h{rest % 60:02d}m"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(map(str, value))
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def rows_of(frame: pd.DataFrame, columns: list[str] | None = None, limit: int = HTML_ROWS) -> dict:
+    """Header and formatted cells of the first ``limit`` rows (text; escaping is the template's job)."""
+    columns = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    shown = frame.head(limit)
+    cells = [[fmt(v) for v in row] for row in shown[columns].astype(object).itertuples(index=False)]
+    return {"columns": columns, "rows": cells, "total": len(frame), "shown": len(shown)}
+
+
+def md_cell(text: str) -> str:
+    """Markdown table cell: no raw HTML, no column breaks, one line."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    for mark in ("*", "_", "[", "]"):
+        text = text.replace(mark, "\\" + mark)
+    return " ".join(text.split())
+
+
+def _png_data(path: str | None) -> str | None:
+    if not path:
+        return None
+    with open(path, "rb") as handle:
+        return base64.b64encode(handle.read()).decode("ascii")
+
+
+# --- what-if curves -------------------------------------------------------------
+
+
+def curve_for(analysis, row) -> pd.DataFrame | None:
+    """The analytics' what-if curve behind one suggestion (alerts against the setting)."""
+    return retune.what_if_curve(analysis.events, row)
+
+
+def what_if_curves(analysis, limit: int = WHAT_IF_MAX) -> list[tuple[int, pd.Series, pd.DataFrame]]:
+    """(row number, retune row, curve) for the suggestions the analytics can replay as a curve."""
+    out = []
+    for number, row in analysis.retunes.head(limit).reset_index(drop=True).iterrows():
+        try:
+            curve = curve_for(analysis, row)
+        except (AttributeError, NotImplementedError, KeyError, ValueError, TypeError):
+            curve = None
+        if curve is not None and len(curve):
+            out.append((number, row, curve))
+    return out
+
+
+# --- the report -----------------------------------------------------------------
+
+
+def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict) -> list[dict]:
+    """Section id, title, explanation, plots and tables, in reading order."""
+    retunes = tables["retunes"]
+    return [
+        {"id": "week-over-week", "title": "Week over week",
+         "text": "What changed since the previous report in this directory: services that entered "
+                 "or left the top chatty list, and what last week's suggestions did."
+                 + ("" if wow["previous"] else " No earlier report in this directory yet: this run starts the history."),
+         "plots": ["trend"],
+         "tables": [("New offenders", "new_offenders", None), ("Resolved offenders", "resolved_offenders", None),
+                    ("Effect of last week's suggestions", "suggestion_effects", None)]},
+        {"id": "chatty", "title": "Top chatty services",
+         "text": "Services ranked by noise score across nodes and cells; the reasons column says why each is here.",
+         "plots": ["chatty", "hour_of_week", "timeline"],
+         "tables": [("Per service", "chatty", ["node_class", "cell", "node", "service", "score",
+                                                "alerts_per_week", "notifications_per_week", "transient_share",
+                                                "flap_percent", "off_hours_share", "alerts_per_problem", "reasons"]),
+                    ("Per host and service", "chatty_host_service", None)]},
+        {"id": "quiet", "title": "Not chatty enough",
+         "text": "Problems nobody heard about: long HARD problems without notification, notifications off, "
+                 "slow detection, services that stay OK while their host or siblings fail.",
+         "plots": [], "tables": [("Findings", "quiet", None)]},
+        {"id": "retunes", "title": "Retune suggestions",
+         "text": "One concrete change per flagged service, replayed on this window's history: alerts and "
+                 "notifications before and after, minutes later each real problem would be seen. "
+                 "The change column is the directive to edit in the service definition"
+                 + (" (current values from the object config)." if retunes["current"].notna().any() else "."),
+         "plots": [name for name in wow["what_if_plots"]],
+         "tables": [("Suggestions", "retunes", ["node", "host", "service", "change", "alerts_before", "alerts_after",
+                                                "notifications_before", "notifications_after",
+                                                "extra_detection_minutes", "long_problems_before",
+                                                "long_problems_after", "reason"])]},
+        {"id": "names", "title": "Name audit",
+         "text": "Proposed machine-readable name of each service and host; collisions first.",
+         "plots": [], "tables": [("Names", "names", None)]},
+        {"id": "automation", "title": "Automation candidates",
+         "text": "Recurring problems (same service, same hour) and problems a person acknowledged that then "
+                 "resolved on their own.",
+         "plots": [], "tables": [("Candidates", "automation", None)]},
+        {"id": "breakdown", "title": "Per cell and per class",
+         "text": "The window's numbers per environment, cell and node class.",
+         "plots": [], "tables": [("Per cell", "by_cell", None), ("Per class", "by_class", None)]},
+    ]
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
+        autoescape=autoescape, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True)
+    env.filters["md"] = md_cell
+    env.filters["fmt"] = fmt
+    return env
+
+
+def build_report(analysis, out_dir: str, window_start, window_end, source: str = "logs",
+                 top: int = TOP, keep_history: bool = True) -> Report:
+    """Write the report for ``analysis`` (one window) into ``out_dir``; see the module doc."""
+    window_start, window_end = pd.Timestamp(window_start), pd.Timestamp(window_end)
+    plots_dir = os.path.join(out_dir, "plots")
+    tables_dir = os.path.join(out_dir, "tables")
+    history_dir = os.path.join(out_dir, "history")
+    os.makedirs(plots_dir, exist_ok=True)
+
+    summary = summarize(analysis, window_start, window_end)
+    alerts_now = history.alert_counts(analysis.events)
+    before = history.previous(history_dir, window_start) if keep_history else None
+
+    retunes = analysis.retunes.copy()
+    retunes.insert(3, "change", [
+        f"{d} {c} -> {s}" if pd.notna(c) and str(c) != "" else f"{d} -> {s}"
+        for d, c, s in zip(retunes["directive"], retunes["current"], retunes["suggested"])])
+
+    summary_rows = history.changes(summary, before.summary if before else None, SUMMARY_KEYS)
+    tables: dict[str, pd.DataFrame] = {
+        "summary": pd.DataFrame(summary_rows, columns=["name", "value", "previous", "change"]).astype(object),
+        "chatty": analysis.chatty,
+        "chatty_host_service": analysis.chatty_host_service,
+        "quiet": analysis.quiet,
+        "retunes": retunes,
+        "names": analysis.names.sort_values("collides_with", key=lambda s: s.fillna("").astype(str).eq(""),
+                                            kind="stable") if len(analysis.names) else analysis.names,
+        "automation": analysis.automation,
+        "by_cell": analysis.by_cell,
+        "by_class": by_class(analysis.by_cell),
+        "episodes": analysis.episodes,
+        "hour_of_week": pd.DataFrame(plots.hour_of_week(analysis.events), columns=[f"{h:02d}" for h in range(24)],
+                                     index=pd.Index(plots.DAYS, name="day")).reset_index(),
+    }
+    if before is not None:
+        tables["new_offenders"], tables["resolved_offenders"] = history.new_and_resolved(
+            analysis.chatty, before.chatty, top)
+        tables["suggestion_effects"] = history.suggestion_effects(before, analysis.retunes, alerts_now)
+    else:
+        empty_chatty = analysis.chatty.head(0)
+        tables["new_offenders"], tables["resolved_offenders"] = history.new_and_resolved(
+            empty_chatty, empty_chatty, top)
+        tables["suggestion_effects"] = pd.DataFrame(columns=[
+            "node", "host", "service", "directive", "was", "suggested", "alerts_last_week",
+            "alerts_this_week", "change", "applied"])
+    for name, frame in tables.items():
+        write_table(frame, tables_dir, name)
+
+    # Plots ---------------------------------------------------------------
+    made: dict[str, str | None] = {}
+    made["chatty"] = plots.chatty_bar(analysis.chatty, os.path.join(plots_dir, "chatty.png"), top=top)
+    made["hour_of_week"] = plots.hour_of_week_heatmap(analysis.events, os.path.join(plots_dir, "hour_of_week.png"))
+    timeline_rows = analysis.chatty_host_service.head(TIMELINE_TOP)
+    made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
+                                            window_start, window_end)
+    what_if_plots = []
+    for number, row, curve in what_if_curves(analysis):
+        stem = "whatif-{:02d}-{}-{}-{}".format(number + 1, metric_component(str(row["host"])),
+                                              metric_component(str(row["service"])),
+                                              metric_component(str(row["directive"])))
+        title = f"{row['service']} on {row['host']}: {row['directive']}"
+        path = plots.what_if(curve, os.path.join(plots_dir, stem + ".png"), title,
+                             current=row["current"], suggested=row["suggested"], xlabel=str(row["directive"]))
+        if path:
+            made[stem] = path
+            what_if_plots.append(stem)
+    current_summary = dict(summary)
+    weeks = history.summaries(history_dir) if keep_history else pd.DataFrame(columns=["window_start"])
+    weeks = weeks[weeks["window_start"] != pd.Timestamp(summary["window_start"])] if len(weeks) else weeks
+    weeks = pd.concat([weeks, pd.DataFrame([current_summary]).assign(
+        window_start=lambda f: pd.to_datetime(f["window_start"], utc=True))], ignore_index=True)
+    made["trend"] = plots.trend(weeks, os.path.join(plots_dir, "trend.png"))
+    plot_paths = {k: v for k, v in made.items() if v}
+
+    plot_titles = {"chatty": "Top chatty services by noise score", "hour_of_week": "Alerts by hour of week",
+                   "timeline": "States of the top chatty services", "trend": "Week over week"}
+    wow = {"previous": before.summary if before else None, "what_if_plots": what_if_plots}
+    sections = _sections(analysis, tables, wow)
+    for section in sections:
+        section["plots"] = [{"name": p, "file": f"plots/{p}.png", "title": plot_titles.get(p, p),
+                             "data": _png_data(plot_paths.get(p))} for p in section["plots"] if p in plot_paths]
+        section["tables"] = [{"title": title, "name": name, **rows_of(tables[name], columns)}
+                             for title, name, columns in section["tables"]]
+    context = {
+        "summary": [{**row, "label": SUMMARY_LABELS[row["name"]]} for row in summary_rows],
+        "window_start": fmt(window_start), "window_end": fmt(window_end),
+        "previous_start": wow["previous"]["window_start"][:16].replace("T", " ") if wow["previous"] else None,
+        "source": source, "sections": sections,
+        "table_files": sorted(tables),
+    }
+    html_path = os.path.join(out_dir, "report.html")
+    md_path = os.path.join(out_dir, "report.md")
+    with open(html_path, "w", encoding="utf-8") as handle:
+        handle.write(_environment(True).get_template("report.html.j2").render(context))
+    with open(md_path, "w", encoding="utf-8") as handle:
+        handle.write(_environment(False).get_template("report.md.j2").render(context))
+    if keep_history:
+        history.save(history_dir, window_start, summary, analysis.chatty, analysis.retunes, alerts_now)
+    with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=1)
+    return Report(out_dir=out_dir, html=html_path, markdown=md_path, summary=summary, tables=tables,
+                  plots=plot_paths)
