@@ -14,7 +14,7 @@ import click
 # name -> "module:function"; add a command by adding a line.
 COMMANDS = {
     "parse": "nagtune.cli_parse:parse",
-    # collect (issue 4): "nagtune.cli_collect:collect",
+    "collect": "nagtune.cli_collect:collect",
     # rank, quiet, retune, names (issue 5): "nagtune.cli_analytics:<name>",
     # report (issue 6): "nagtune.cli_report:report",
     # ingest (issue 7): "nagtune.cli_ingest:ingest",

@@ -1,0 +1,353 @@
+"""One collector run: lock -> read -> scan -> aggregate -> ship -> commit.
+
+Order of a run, and why it gives "nothing lost, nothing counted twice":
+
+1. take the lock (``lock.py``), load the committed state;
+2. Graphite spool: send old batches first, oldest first, each removed after
+   it went out (a later total of a minute must land after an earlier one);
+   StatsD spool left by a crash after its commit: send, remove;
+3. read the new bytes (``tail.py``) and scan them;
+4. add the counts to the open-minute totals of the state; the points to ship
+   are the FULL totals of every minute this run touched;
+5. Graphite: send; on failure write them to the spool (atomic). StatsD: write
+   this run's new counts to its spool (atomic);
+6. commit the state (offset, open totals, name registry) atomically;
+7. StatsD: send the spool written in 5, then remove it.
+
+A run killed anywhere before 6 is repeated whole by the next run from the
+same offset with the same totals: Graphite keeps the last value per
+(name, minute), so identical values re-sent change nothing. StatsD counters
+add, so its counts are committed (spooled) before they are sent; the one
+window left is a kill between the UDP send and the spool removal in 7,
+after which the next run sends that batch again.
+
+``NAGTUNE_CRASH_AT=<step>`` makes the run SIGKILL itself at a named step
+(tests use it to prove the above): after_lock, after_spool_flush,
+after_read, after_send, after_spool_write, after_commit, after_statsd_send.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
+from ..parsers.logfiles import archive_order
+from ..parsers.metrics import MetricNamer, MetricPoint, minute_of
+from ..parsers.names import NameRegistry
+from ..parsers.scan import ScanResult, scan
+from . import tail
+from .config import Config
+from .lock import Busy, RunLock
+from .spool import Spool
+from .state import CollectState, StateStore, ensure_dir, state_key
+
+CRASH_STEPS = ("after_lock", "after_spool_flush", "after_read", "after_send",
+               "after_spool_write", "after_commit", "after_statsd_send")
+EXIT_SPOOLED = 75  # EX_TEMPFAIL: the run worked, but some metrics wait in the spool
+
+
+def crash_point(step: str) -> None:
+    """Die like kill -9 at ``step`` when NAGTUNE_CRASH_AT names it (tests only)."""
+    if os.environ.get("NAGTUNE_CRASH_AT") == step:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class RunReport:
+    lines: int = 0
+    unparsed: int = 0
+    shipped: int = 0
+    rotations: int = 0
+    send_failures: int = 0
+    spooled_points: int = 0
+    points: int = 0
+    late_lines: int = 0
+    future_lines: int = 0
+    old_points: int = 0
+    busy: bool = False
+    messages: list[str] = field(default_factory=list)  # one-line warnings for stderr
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SPOOLED if self.spooled_points else 0
+
+
+def make_outputs(config: Config, stdout=None) -> list:
+    outputs = []
+    for kind in dict.fromkeys(config.outputs):
+        if kind == "graphite":
+            from ..outputs.graphite import GraphiteOutput
+
+            outputs.append(GraphiteOutput(config.graphite_host, config.graphite_port,
+                                          config.graphite_timeout, config.graphite_batch))
+        elif kind == "statsd":
+            from ..outputs.statsd import StatsdOutput
+
+            outputs.append(StatsdOutput(config.statsd_host, config.statsd_port, config.statsd_max_datagram))
+        else:
+            from ..outputs.stdout import StdoutOutput
+
+            outputs.append(StdoutOutput(stdout))
+    return outputs
+
+
+def make_namer(config: Config, state: CollectState) -> MetricNamer:
+    identity = identify(config.node, config.environment, config.cell_pattern or DEFAULT_CELL_PATTERN,
+                        node_class=config.node_class, cell=config.cell)
+    return MetricNamer(identity, config.prefix, config.granularity, config.tags,
+                       hosts=NameRegistry.from_dict(state.hosts),
+                       services=NameRegistry.from_dict(state.services))
+
+
+def aggregate(state: CollectState, result: ScanResult, namer: MetricNamer, now: int,
+              config: Config, report: RunReport) -> tuple[list[MetricPoint], Counter]:
+    """Add this run's counts to the open totals.
+
+    Returns the full totals of every (name, minute) touched, and the new
+    counts per name (for StatsD). Lines dated in the future are counted in
+    the current minute (whisper drops future points); lines older than the
+    oldest open minute are counted into it (never dropped, and never
+    overwriting a minute already closed with a partial count).
+    """
+    now_minute = minute_of(now)
+    floor = state.floor
+    touched: set[tuple[str, int]] = set()
+    deltas: Counter = Counter()
+    totals = state.totals
+    for name, value, minute in result.points(namer):
+        if minute > now_minute:
+            report.future_lines += value
+            minute = now_minute
+        if floor and minute < floor:
+            report.late_lines += value
+            minute = floor
+        per_name = totals.setdefault(name, {})
+        per_name[minute] = per_name.get(minute, 0) + value
+        touched.add((name, minute))
+        deltas[name] += value
+        if minute > state.newest_minute:
+            state.newest_minute = minute
+    points = [MetricPoint(name, totals[name][minute], minute) for name, minute in sorted(touched)]
+    if config.max_age:
+        report.old_points = sum(1 for p in points if p.timestamp < now - config.max_age)
+    # Close the minutes that fell out of the window.
+    if state.newest_minute:
+        state.floor = max(floor, state.newest_minute - config.open_window * 60)
+        for name in list(totals):
+            per_name = {m: v for m, v in totals[name].items() if m >= state.floor}
+            if per_name:
+                totals[name] = per_name
+            else:
+                del totals[name]
+    return points, deltas
+
+
+def _self_points(namer: MetricNamer, report: RunReport, now: int) -> list[MetricPoint]:
+    return [MetricPoint(namer.self_metric(what), value, now) for what, value in (
+        ("lines", report.lines), ("unparsed", report.unparsed), ("rotations", report.rotations),
+        ("send_failures", report.send_failures), ("spooled_points", report.spooled_points))]
+
+
+class Collector:
+    """Runs of one log with one :class:`Config`."""
+
+    def __init__(self, config: Config, stdout=None, clock=time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.stdout = stdout
+        self.key = state_key(config.log)
+        self.store = StateStore(config.state_dir, config.log)
+
+    def _spool(self, output) -> Spool:
+        return Spool(os.path.join(self.config.spool_dir, self.key, output.name))
+
+    def _read(self, state: CollectState, report: RunReport) -> tuple[ScanResult, tail.Reader]:
+        the_plan = tail.plan(self.config.log, state.position, self.config.from_end,
+                             tuple(self.config.archive_dirs))
+        report.rotations = the_plan.rotations
+        report.messages += the_plan.warnings
+        reader = tail.Reader(the_plan)
+        result = ScanResult()
+        for chunk in reader.chunks():
+            result.merge(scan(chunk))
+        report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
+        return result, reader
+
+    def dry_run(self) -> RunReport:
+        """What a run would send to Graphite, on stdout; nothing is written."""
+        from ..outputs.stdout import StdoutOutput
+
+        report = RunReport()
+        state = self.store.load() or CollectState(log=self.config.log)
+        namer = make_namer(self.config, state)
+        result, _ = self._read(state, report)
+        points, _ = aggregate(state, result, namer, int(self.clock()), self.config, report)
+        report.points = len(points)
+        out = StdoutOutput(self.stdout)
+        out.send(out.encode(points))
+        self._collisions(namer, report)
+        return report
+
+    def run(self) -> RunReport:
+        config = self.config
+        report = RunReport()
+        ensure_dir(config.state_dir, "state directory")
+        lock = RunLock(os.path.join(config.state_dir, self.key + ".lock"))
+        try:
+            lock.acquire(config.wait)
+        except Busy:
+            report.busy = True
+            report.messages.append(f"another nagtune collect is running on {config.log} "
+                                   f"(lock {lock.path}); this run skipped")
+            return report
+        try:
+            return self._locked_run(report)
+        finally:
+            lock.release()
+
+    def _flush_spools(self, outputs, report: RunReport, committed: int) -> set[str]:
+        blocked = set()
+        for output in outputs:
+            spool = self._spool(output)
+            for path in spool.pending(committed):
+                try:
+                    output.send(Spool.read(path))
+                except Exception as exc:  # a send error of any output: keep the batch
+                    report.send_failures += 1
+                    report.messages.append(f"warning: {exc}; {len(spool.pending(committed))} batch(es) stay in {spool.directory}")
+                    blocked.add(output.name)
+                    break
+                Spool.remove(path)
+                crash_point("after_spool_flush")
+        return blocked
+
+    def _locked_run(self, report: RunReport) -> RunReport:
+        config = self.config
+        crash_point("after_lock")
+        state = self.store.load() or CollectState(log=config.log)
+        namer = make_namer(config, state)
+        outputs = make_outputs(config, self.stdout)
+        idempotent = [o for o in outputs if not o.additive]
+        additive = [o for o in outputs if o.additive]
+        if additive:
+            ensure_dir(config.spool_dir, "spool directory")
+        blocked = self._flush_spools(outputs, report, state.generation)
+        crash_point("after_spool_flush")
+        generation = state.generation + 1  # the commit this run will make
+
+        result, reader = self._read(state, report)
+        crash_point("after_read")
+        now = int(self.clock())
+        points, deltas = aggregate(state, result, namer, now, config, report)
+        report.points = len(points)
+        self._collisions(namer, report)
+        if report.old_points:
+            report.messages.append(
+                f"warning: {report.old_points} points are older than max_age ({config.max_age} s); "
+                f"whisper drops points older than its retention")
+
+        for output in idempotent:
+            self._ship(output, output.encode(points), len(points), output.name in blocked, report, generation)
+        for output in idempotent:
+            selfs = _self_points(namer, report, now)
+            self._ship(output, output.encode(selfs), 0, output.name in blocked, report, generation)
+        crash_point("after_send")
+
+        statsd_files = []
+        for output in additive:
+            counters = sorted(deltas.items())
+            counters += [(p.name, p.value) for p in _self_points(namer, report, now) if p.value]
+            if counters:
+                statsd_files.append((output, self._spool(output).write(output.encode(counters), generation)))
+        crash_point("after_spool_write")
+
+        state.log = config.log
+        state.generation = generation
+        if reader.position is not None:
+            state.position = reader.position
+        state.hosts, state.services = namer.hosts.to_dict(), namer.services.to_dict()
+        self.store.commit(state)
+        crash_point("after_commit")
+
+        for output, path in statsd_files:
+            if output.name in blocked:
+                continue
+            try:
+                output.send(Spool.read(path))
+            except Exception as exc:
+                report.send_failures += 1
+                report.messages.append(f"warning: {exc}; the counts stay in {path} for the next run")
+                continue
+            crash_point("after_statsd_send")
+            Spool.remove(path)
+        return report
+
+    def _ship(self, output, payload: bytes, count: int, blocked: bool, report: RunReport,
+              generation: int) -> None:
+        if not payload:
+            return
+        if not blocked:
+            try:
+                output.send(payload)
+                return
+            except Exception as exc:
+                report.send_failures += 1
+                report.messages.append(f"warning: {exc}; spooling")
+        path = self._spool(output).write(payload, generation)
+        lines = payload.count(b"\n")
+        report.spooled_points += lines
+        report.messages.append(f"note: {lines} points for {output.name} spooled in {path}")
+
+    def backfill(self, archives: list[str]) -> RunReport:
+        """Send the per-minute totals of old archives (plain or .gz), oldest first.
+
+        The live log's offset and open totals are not touched; the name
+        registry is shared, so names agree with the live runs.
+        """
+        config = self.config
+        report = RunReport()
+        ensure_dir(config.state_dir, "state directory")
+        lock = RunLock(os.path.join(config.state_dir, self.key + ".lock"))
+        try:
+            lock.acquire(config.wait)
+        except Busy:
+            report.busy = True
+            report.messages.append(f"another nagtune collect is running on {config.log}; backfill skipped")
+            return report
+        try:
+            state = self.store.load() or CollectState(log=config.log)
+            namer = make_namer(config, state)
+            the_plan = tail.Plan([tail.Segment(p, 0, live=False) for p in sorted(archives, key=archive_order)])
+            for path in archives:
+                tail.stat_log(path)
+            reader = tail.Reader(the_plan)
+            result = ScanResult()
+            for chunk in reader.chunks():
+                result.merge(scan(chunk))
+            report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
+            points = result.points(namer)
+            report.points = len(points)
+            self._collisions(namer, report)
+            outputs = [o for o in make_outputs(config, self.stdout) if not o.additive]
+            blocked = self._flush_spools(outputs, report, state.generation)
+            state.generation += 1
+            for output in outputs:
+                self._ship(output, output.encode(points), len(points), output.name in blocked, report,
+                           state.generation)
+            state.hosts, state.services = namer.hosts.to_dict(), namer.services.to_dict()
+            self.store.commit(state)
+            return report
+        finally:
+            lock.release()
+
+    @staticmethod
+    def _collisions(namer: MetricNamer, report: RunReport) -> None:
+        for safe, owner, newcomer in namer.collisions:
+            report.messages.append(f"warning: {newcomer!r} and {owner!r} both make {safe!r}; "
+                                   f"{newcomer!r} gets a suffix (kept across runs)")
