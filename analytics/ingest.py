@@ -1,41 +1,666 @@
-"""Nagios event logs of many nodes into one typed events DataFrame."""
+"""Nagios event logs of many nodes into one typed events DataFrame.
+
+How it stays fast without a Python loop per line (the trick of
+:mod:`nagtune.parsers.scan`, carried to every field):
+
+1. Files are read whole (``.gz`` decompressed in C), decoded once per file
+   (bytes that are not UTF-8 become ``\\xNN`` as in the reference parser),
+   and batched into buffers of a few tens of MB.
+2. One regular expression walks each buffer in C (``re.findall``) and cuts
+   every stamped line into four pieces: epoch, *head* (the type and the
+   fields before the plugin output: host, service, state, type, attempt,
+   contact, command), separator and *rest* (the output).
+3. Heads repeat enormously (a few thousand distinct heads in a million
+   lines), so they are factorised in C and each distinct head is parsed
+   once by the reference parser :func:`nagtune.parsers.nagios.parse_line`.
+   Its fields become categorical codes that are taken per line with numpy.
+   The output of each line is the head's leftover text plus ``rest``.
+4. Acknowledgement and custom notifications and ``ACKNOWLEDGE_*`` commands,
+   whose author and comment sit in the output, are rare human actions: those
+   few lines are given whole to the reference parser.
+
+``tests/test_analytics_ingest.py`` checks with hypothesis that the result is
+exactly what :func:`parse_line` gives line by line, on hostile input.
+
+Cache: one Parquet part per batch and a ``manifest.json`` that maps each
+file (device, inode, size, first 4 KiB) to the parts holding its rows and
+the byte offset read so far. A re-run reads unchanged files from Parquet and
+parses only bytes appended since (a growing ``nagios.log``); a file that was
+replaced or truncated is parsed again.
+"""
 from __future__ import annotations
 
-import pandas as pd
+import glob
+import hashlib
+import json
+import os
+import re
+import time as _time
+import uuid
+from dataclasses import dataclass, field
 
-from ..parsers.identity import DEFAULT_CELL_PATTERN
-from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty
+import numpy as np
+import pandas as pd
+from pandas.api.types import union_categoricals
+
+from ..parsers import events as ev
+from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
+from ..parsers.logfiles import ARCHIVE_NAME, node_log_files, open_log
+from ..parsers.nagios import decode, parse_line
+from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty
 
 DEFAULT = DEFAULT_CELL_PATTERN
+BATCH_BYTES = 32 << 20  # decoded text per regex batch: bounds memory, amortises per-batch work
+CACHE_VERSION = 1
+# datetime64[ns] ends in 2262: a later epoch cannot be a time, so the line is unparsed.
+MAX_EPOCH = (2**63 - 1) // 10**9
+
+# Raw columns of one parsed batch, before the node identity is added.
+RAW_CATEGORIES = ["kind", "host", "service", "state", "state_type", "contact", "command"]
+RAW_COLUMNS = ["epoch"] + RAW_CATEGORIES + ["attempt", "output", "author", "comment"]
+
+_FIELDS = r"[^;\n]*(?:;[^;\n]*){0,%d}"
+_LINE = re.compile(
+    r"^\[([0-9]{1,12})\] ("
+    r"(?:SERVICE ALERT|CURRENT SERVICE STATE|INITIAL SERVICE STATE|SERVICE NOTIFICATION"
+    r"|SERVICE EVENT HANDLER|GLOBAL SERVICE EVENT HANDLER): " + _FIELDS % 4
+    + r"|(?:HOST ALERT|CURRENT HOST STATE|INITIAL HOST STATE|HOST NOTIFICATION"
+    r"|HOST EVENT HANDLER|GLOBAL HOST EVENT HANDLER): " + _FIELDS % 3
+    + r"|(?:SERVICE FLAPPING ALERT|SERVICE DOWNTIME ALERT|PASSIVE SERVICE CHECK"
+    r"|EXTERNAL COMMAND): " + _FIELDS % 2
+    + r"|(?:HOST FLAPPING ALERT|HOST DOWNTIME ALERT|PASSIVE HOST CHECK): " + _FIELDS % 1
+    # Any other type (message kinds, Nagios' own chatter), or no type at all.
+    + r"|[^:\n]*: ?|"
+    r")(;?)([^\n]*)$",
+    re.MULTILINE,
+)
+_CR_AT_EOL = re.compile(r"\r+$", re.MULTILINE)  # parse_line drops trailing \r, nothing else
+# Lines whose author/comment live in the output: handed whole to parse_line.
+_WHOLE_LINE_TYPES = ("ACKNOWLEDGEMENT", "CUSTOM")
+_WHOLE_LINE_COMMANDS = ("ACKNOWLEDGE_SVC_PROBLEM", "ACKNOWLEDGE_HOST_PROBLEM")
+_HANDLER_KINDS = (ev.SERVICE_EVENT_HANDLER, ev.HOST_EVENT_HANDLER)
+
+
+class IngestError(ValueError):
+    """A path or option that cannot be read (no such file, nothing to read)."""
+
+
+# ---------------------------------------------------------------- parsing
+
+def _decode_file(data: bytes) -> str:
+    text = decode(data)
+    if text and not text.endswith("\n"):
+        text += "\n"  # the last, unterminated line is still a line
+    if "\r" in text:
+        text = _CR_AT_EOL.sub("", text)
+    return text
+
+
+def _empty_raw() -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "epoch": np.array([], dtype=np.int64),
+        **{c: pd.Categorical([]) for c in RAW_CATEGORIES},
+        "attempt": pd.array([], dtype="Int16"),
+        **{c: pd.array([], dtype="string") for c in ("output", "author", "comment")},
+    })
+    return frame
+
+
+def _classify(heads: np.ndarray, with_sep: np.ndarray):
+    """Parse each distinct (head, separator) once with the reference parser."""
+    events = [parse_line("[0] " + head + (";" if sep else "")) for head, sep in zip(heads, with_sep)]
+    return events
+
+
+def parse_texts(texts: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Parse decoded file texts (each ending in ``\\n``) as one batch.
+
+    Returns the raw frame with a ``_file`` column (index into ``texts``), and
+    per text the number of lines and of unparsed lines.
+    """
+    lines = np.array([text.count("\n") for text in texts], dtype=np.int64)
+    joined = "".join(texts)
+    matches: list = []
+    per_file = np.zeros(len(texts), dtype=np.int64)
+    position = 0
+    for index, text in enumerate(texts):
+        end = position + len(text)
+        found = _LINE.findall(joined, position, end)
+        per_file[index] = len(found)
+        matches.extend(found)
+        position = end
+    del joined
+    if not matches:
+        return _empty_raw().assign(_file=np.array([], dtype=np.int32)), lines, lines.copy()
+    file_ids = np.repeat(np.arange(len(texts), dtype=np.int32), per_file)
+    epochs, heads, seps, rests = zip(*matches)
+    del matches
+    # Every distinct (head, has-separator) is one key, parsed once.
+    head_codes, head_values = pd.factorize(np.array(heads, dtype=object))
+    del heads
+    has_sep = np.array(seps, dtype=object) == ";"
+    del seps
+    key_codes, key_pairs = pd.factorize(head_codes.astype(np.int64) * 2 + has_sep)
+    key_heads = head_values[key_pairs // 2]
+    key_seps = (key_pairs % 2).astype(bool)
+    parsed = _classify(key_heads, key_seps)
+    bad = np.array([e.kind == ev.UNPARSED for e in parsed], dtype=bool)
+
+    epoch_codes, epoch_values = pd.factorize(np.array(epochs, dtype=object))
+    del epochs
+    epoch_ints = np.array([int(v) for v in epoch_values], dtype=object)
+    too_late = np.array([v > MAX_EPOCH for v in epoch_ints], dtype=bool)
+    epoch_ints = np.where(too_late, 0, epoch_ints).astype(np.int64)
+
+    keep = ~bad[key_codes] & ~too_late[epoch_codes]
+    rows = np.flatnonzero(keep)
+    key_codes = key_codes[rows]
+    file_ids = file_ids[rows]
+    frame = {"epoch": epoch_ints[epoch_codes[rows]]}
+    for column in RAW_CATEGORIES:
+        values = [getattr(e, column) for e in parsed]
+        codes, categories = pd.factorize(np.array(values, dtype=object))
+        frame[column] = pd.Categorical.from_codes(codes[key_codes], categories=categories)
+    attempts = np.array([-1 if e.attempt is None or e.attempt > 32767 else e.attempt for e in parsed],
+                        dtype=np.int32)
+    attempt_rows = attempts[key_codes]
+    frame["attempt"] = pd.arrays.IntegerArray(attempt_rows.astype(np.int16), attempt_rows < 0)
+
+    # Output: what the head left over (mostly "") plus the rest of the line.
+    rest_rows = np.array(rests, dtype=object)[rows]
+    del rests
+    prefixes = np.array([e.output for e in parsed], dtype=object)
+    kinds = np.array([e.kind for e in parsed], dtype=object)
+    handler = np.isin(kinds, _HANDLER_KINDS)
+    row_prefix = prefixes[key_codes]
+    nonempty = np.flatnonzero(row_prefix != "")
+    output = rest_rows.copy()
+    if len(nonempty):
+        output[nonempty] = row_prefix[nonempty] + rest_rows[nonempty]
+    author = np.full(len(rows), "", dtype=object)
+    comment = np.full(len(rows), "", dtype=object)
+    # Event handlers: the reference parser moves the text into `command`.
+    handler_rows = np.flatnonzero(handler[key_codes])
+    if len(handler_rows):
+        command = np.asarray(frame["command"]).astype(object)
+        command[handler_rows] = output[handler_rows]
+        output[handler_rows] = ""
+        frame["command"] = pd.Categorical(command)
+    # Rare human actions with author and comment in the output: whole line to parse_line.
+    whole_key = np.array([
+        (e.kind in (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION) and e.state_type in _WHOLE_LINE_TYPES)
+        or (e.kind == ev.EXTERNAL_COMMAND and e.command in _WHOLE_LINE_COMMANDS)
+        for e in parsed
+    ], dtype=bool)
+    whole_rows = np.flatnonzero(whole_key[key_codes])
+    for row in whole_rows:
+        key = key_codes[row]
+        line = f"[0] {key_heads[key]}{';' if key_seps[key] else ''}{rest_rows[row]}"
+        event = parse_line(line)
+        output[row], author[row], comment[row] = event.output, event.author, event.comment
+    frame["output"] = _strings(output)
+    frame["author"] = _strings(author)
+    frame["comment"] = _strings(comment)
+    frame["_file"] = file_ids
+    result = pd.DataFrame(frame)
+    kept = np.bincount(file_ids, minlength=len(texts))
+    return result, lines, lines - kept
+
+
+def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """Object array of str -> pyarrow-backed strings (compact; outputs repeat, so factorise first)."""
+    import pyarrow as pa
+    codes, uniques = pd.factorize(values)
+    dictionary = pa.array(uniques.astype(object), type=pa.large_string())
+    return pd.array(dictionary.take(pa.array(codes)), dtype="string[pyarrow]") if len(values) else \
+        pd.array([], dtype="string[pyarrow]")
+
+
+def parse_buffer(data: bytes) -> tuple[pd.DataFrame, int, int]:
+    """Parse one buffer of log bytes: (raw frame, lines, unparsed lines)."""
+    frame, lines, unparsed = parse_texts([_decode_file(data)] if data else [])
+    return frame.drop(columns="_file"), int(lines.sum()), int(unparsed.sum())
+
+
+# ---------------------------------------------------------------- files and nodes
+
+def is_node_dir(path: str) -> bool:
+    """A directory that holds one node's logs: nagios.log and/or archives/."""
+    if not os.path.isdir(path):
+        return False
+    if any(os.path.isfile(os.path.join(path, live)) for live in ("nagios.log", "naemon.log", "icinga.log")):
+        return True
+    if os.path.isdir(os.path.join(path, "archives")):
+        return True
+    return any(ARCHIVE_NAME.match(name) for name in os.listdir(path))
+
+
+def _node_of_file(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(folder) == "archives":
+        folder = os.path.dirname(folder)
+    return os.path.basename(folder)
+
+
+def resolve_paths(paths) -> list[tuple[str, str]]:
+    """``paths`` (node dirs, parents of node dirs, files, globs) -> [(node, file)], oldest first per node.
+
+    Raises :class:`IngestError` naming the first path that matches nothing.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    result: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(node: str, files: list[str]) -> None:
+        for file in files:
+            real = os.path.realpath(file)
+            if real not in seen:
+                seen.add(real)
+                result.append((node, file))
+
+    for path in paths:
+        path = str(path)
+        items = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
+        if not items:
+            raise IngestError(f"no file matches {path!r}")
+        for item in items:
+            if os.path.isdir(item):
+                if is_node_dir(item):
+                    node = os.path.basename(os.path.normpath(os.path.abspath(item)))
+                    add(node, node_log_files(item))
+                    continue
+                children = [os.path.join(item, n) for n in sorted(os.listdir(item))]
+                nodes = [c for c in children if is_node_dir(c)]
+                if not nodes:
+                    raise IngestError(f"{item!r} holds no Nagios log (nagios.log, archives/) nor node directories")
+                for child in nodes:
+                    add(os.path.basename(child), node_log_files(child))
+            elif os.path.isfile(item):
+                add(_node_of_file(item), [item])
+            else:
+                raise IngestError(f"no such file or directory: {item!r}")
+    # Oldest first within a node: archives in rotation order, live logs last.
+    order = {}
+    for node, file in result:
+        order.setdefault(node, []).append(file)
+    from ..parsers.logfiles import archive_order
+    ordered = []
+    for node, files in order.items():
+        files.sort(key=lambda f: (archive_order(f)[0] == 1, archive_order(f)))
+        ordered.extend((node, f) for f in files)
+    return ordered
+
+
+# ---------------------------------------------------------------- cache
+
+@dataclass
+class _FileState:
+    path: str
+    node: str
+    real: str
+    identity: dict
+    gz: bool
+    cached: dict | None = None  # manifest entry still valid for this file
+    read_from: int = 0  # byte offset to parse from (0 = whole file)
+    texts: list = field(default_factory=list)
+
+
+def _identity(path: str) -> dict:
+    stat = os.stat(path)
+    with open(path, "rb") as handle:
+        head = hashlib.sha1(handle.read(4096)).hexdigest()
+    return {"dev": stat.st_dev, "ino": stat.st_ino, "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns, "head": head}
+
+
+def _is_gzip(path: str) -> bool:
+    if path.endswith(".gz"):
+        return True
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+class _Cache:
+    """``manifest.json`` + Parquet parts in ``directory``."""
+
+    def __init__(self, directory: str | None):
+        self.directory = directory
+        self.manifest: dict = {"version": CACHE_VERSION, "files": {}}
+        if directory is None:
+            return
+        os.makedirs(directory, exist_ok=True)
+        try:
+            with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            if loaded.get("version") == CACHE_VERSION:
+                self.manifest = loaded
+        except (OSError, ValueError):
+            pass  # no cache yet, or a broken one: start afresh
+
+    def lookup(self, state: _FileState) -> None:
+        entry = self.manifest["files"].get(state.real)
+        if entry is None:
+            return
+        old, new = entry["identity"], state.identity
+        same_file = old["dev"] == new["dev"] and old["ino"] == new["ino"] and old["head"] == new["head"]
+        if not same_file:
+            return
+        if state.gz:
+            if old["size"] == new["size"] and old["mtime_ns"] == new["mtime_ns"]:
+                state.cached, state.read_from = entry, -1  # nothing to read
+            return
+        if new["size"] >= entry["offset"]:
+            state.cached = entry
+            state.read_from = entry["offset"] if new["size"] > entry["offset"] else -1
+
+    def read(self, states: list[_FileState]) -> list[pd.DataFrame]:
+        """Cached rows of the files, with ``_file`` set to their index in ``states``."""
+        by_part: dict[str, list[tuple[int, int]]] = {}
+        for index, state in enumerate(states):
+            if state.cached:
+                for part, key in state.cached["parts"]:
+                    by_part.setdefault(part, []).append((key, index))
+        frames = []
+        for part, pairs in by_part.items():
+            table = pd.read_parquet(os.path.join(self.directory, part))
+            mapping = dict(pairs)
+            mask = table["_key"].isin(list(mapping))
+            table = table[mask]
+            table["_file"] = table["_key"].map(mapping).astype(np.int32)
+            frames.append(table.drop(columns="_key"))
+        return frames
+
+    def write(self, states: list[_FileState], frame: pd.DataFrame, consumed: dict[int, tuple[int, int, int]]) -> None:
+        """Store the new rows of ``states`` (frame's ``_file`` indexes states) as one part."""
+        if self.directory is None:
+            return
+        part = f"part-{_time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+        if len(frame):
+            frame.rename(columns={"_file": "_key"}).to_parquet(os.path.join(self.directory, part), index=False)
+        for index, (offset, lines, unparsed) in consumed.items():
+            state = states[index]
+            entry = state.cached or {"parts": [], "lines": 0, "unparsed": 0}
+            parts = list(entry["parts"]) + ([[part, index]] if len(frame) else [])
+            self.manifest["files"][state.real] = {
+                "identity": state.identity, "offset": offset, "parts": parts,
+                "lines": entry["lines"] + lines, "unparsed": entry["unparsed"] + unparsed,
+            }
+        used = {p for entry in self.manifest["files"].values() for p, _ in entry["parts"]}
+        for name in os.listdir(self.directory):
+            if name.startswith("part-") and name not in used:
+                os.remove(os.path.join(self.directory, name))
+        tmp = os.path.join(self.directory, f".manifest.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(self.manifest, handle)
+        os.replace(tmp, os.path.join(self.directory, "manifest.json"))
+
+
+# ---------------------------------------------------------------- time window
+
+def parse_when(value, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
+    """``7d``, ``12h``, ``30m``, ``2w`` (before ``now``), an ISO date/time, an epoch, or a Timestamp -> UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text)
+    if match:
+        now = pd.Timestamp.now(tz="UTC") if now is None else parse_when(now)
+        unit = {"s": "s", "m": "min", "h": "h", "d": "D", "w": "W"}[match[2]]
+        return now - pd.Timedelta(float(match[1]), unit=unit)
+    if re.fullmatch(r"\d{9,12}", text):
+        return pd.Timestamp(int(text), unit="s", tz="UTC")
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise IngestError(f"cannot read time {text!r}: use 7d, 12h, 30m, 2w, an ISO date or an epoch") from None
+    if stamp is pd.NaT:
+        raise IngestError(f"cannot read time {text!r}: use 7d, 12h, 30m, 2w, an ISO date or an epoch")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def window(events: pd.DataFrame, since=None, until=None) -> pd.DataFrame:
+    """Rows with ``since <= time < until`` (either may be None)."""
+    start, end = parse_when(since), parse_when(until)
+    if start is None and end is None:
+        return events
+    mask = np.ones(len(events), dtype=bool)
+    if start is not None:
+        mask &= (events["time"] >= start).to_numpy()
+    if end is not None:
+        mask &= (events["time"] < end).to_numpy()
+    out = events[mask].reset_index(drop=True)
+    out.attrs = dict(events.attrs)
+    return out
+
+
+def window_end(events: pd.DataFrame, until=None) -> pd.Timestamp | None:
+    """Where open problems end: ``until`` if given, else the last event's time."""
+    end = parse_when(until)
+    if end is not None:
+        return end
+    if len(events) == 0:
+        return None
+    return events["time"].max()
+
+
+# ---------------------------------------------------------------- assembling
+
+def _concat_raw(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_raw().assign(_file=np.array([], dtype=np.int32))
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    columns = {}
+    for column in frames[0].columns:
+        if column in RAW_CATEGORIES:
+            columns[column] = union_categoricals([pd.Categorical(f[column]) for f in frames])
+        else:
+            columns[column] = pd.concat([f[column] for f in frames], ignore_index=True)
+    return pd.DataFrame(columns)
+
+
+def _drop_overlaps(raw: pd.DataFrame, file_nodes: np.ndarray) -> tuple[pd.DataFrame, int]:
+    """Drop lines that two files of one node both hold (a log and its archive overlapping).
+
+    Only rows inside the time span shared by two files of the same node are
+    compared. A line repeated within one file is kept: the n-th copy in one
+    file matches only the n-th copy in another.
+    """
+    if raw.empty:
+        return raw, 0
+    spans = raw.groupby("_file")["epoch"].agg(["min", "max"])
+    spans["node"] = file_nodes[spans.index.to_numpy()]
+    candidate = np.zeros(len(raw), dtype=bool)
+    epoch = raw["epoch"].to_numpy()
+    files = raw["_file"].to_numpy()
+    for _, group in spans.groupby("node"):
+        group = group.sort_values("min")
+        reach = -1  # largest end so far
+        owner = None
+        for file_id, row in group.iterrows():
+            if row["min"] <= reach:
+                low, high = row["min"], min(row["max"], reach)
+                candidate |= (files == file_id) & (epoch >= low) & (epoch <= high)
+                candidate |= (files == owner) & (epoch >= low) & (epoch <= high)
+            if row["max"] > reach:
+                reach, owner = row["max"], file_id
+    if not candidate.any():
+        return raw, 0
+    subset = raw[candidate]
+    content = subset.drop(columns="_file").astype({c: "object" for c in RAW_CATEGORIES})
+    hashed = pd.util.hash_pandas_object(content, index=False).to_numpy()
+    node_of = file_nodes[subset["_file"].to_numpy()]
+    keys = pd.DataFrame({"node": node_of, "h": hashed, "file": subset["_file"].to_numpy()})
+    keys["n"] = keys.groupby(["node", "h", "file"]).cumcount()
+    duplicate = keys.duplicated(["node", "h", "n"]).to_numpy()
+    drop = np.flatnonzero(candidate)[duplicate]
+    if not len(drop):
+        return raw, 0
+    keep = np.ones(len(raw), dtype=bool)
+    keep[drop] = False
+    return raw[keep].reset_index(drop=True), int(len(drop))
 
 
 def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
                 environment="default", cell_pattern=DEFAULT) -> pd.DataFrame:
-    """Events of every log under ``paths``; see docs/analytics.md. (skeleton)"""
-    frame = empty(EVENT_COLUMNS)
-    frame.attrs["unparsed"] = 0
-    return frame
+    """Events of every Nagios log under ``paths``, one row per parsed line.
 
+    :param paths: node directories (``nagios.log`` and/or ``archives/``),
+        parents of node directories, log files (plain or ``.gz``) or globs. The
+        node is the node directory's name (its hostname); class and cell come
+        from it via :func:`nagtune.parsers.identity.identify`.
+    :param since: keep events at or after this time (``7d``, ISO, epoch).
+    :param until: keep events before this time.
+    :param cache_dir: directory for the Parquet cache; None for no cache.
+    :param progress: show a tqdm progress bar over the bytes read.
+    :param environment: environment of every node (e.g. ``prod``).
+    :param cell_pattern: regular expression finding the cell in the hostname.
+    :returns: columns as in ``EVENT_COLUMNS``; ``attrs`` holds ``unparsed``
+        (lines dropped), ``lines`` (lines read), ``duplicates`` (lines seen in
+        two files of one node, counted once) and ``files``.
+    :raises IngestError: a path matches nothing.
+    """
+    targets = resolve_paths(paths)
+    cache = _Cache(cache_dir)
+    states = []
+    for node, path in targets:
+        try:
+            state = _FileState(path, node, os.path.realpath(path), _identity(path), _is_gzip(path))
+        except OSError as exc:
+            raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
+        cache.lookup(state)
+        states.append(state)
 
-def load_perfdata(paths) -> pd.DataFrame:
-    """Rows of Nagios' service_perfdata_file, one per perfdata label. (skeleton)"""
-    return empty(PERFDATA_COLUMNS)
+    frames = cache.read(states) if cache_dir else []
+    lines_total = sum(s.cached["lines"] for s in states if s.cached)
+    unparsed_total = sum(s.cached["unparsed"] for s in states if s.cached)
+    todo = [i for i, s in enumerate(states) if s.read_from >= 0]
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+        total = sum(max(0, s.identity["size"] - s.read_from) for s in (states[i] for i in todo))
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc="nagtune ingest")
+    batch: list[int] = []
+    batch_texts: list[str] = []
+    batch_size = 0
+    offsets: dict[int, int] = {}
+    tails: list[tuple[int, str]] = []  # partial last lines: parsed, never cached
 
+    def flush():
+        nonlocal batch, batch_texts, batch_size, lines_total, unparsed_total
+        if not batch:
+            return
+        # One text per file; a file bigger than a batch comes in several texts.
+        frame, lines, unparsed = parse_texts(batch_texts)
+        frame["_file"] = np.asarray(batch, dtype=np.int32)[frame["_file"].to_numpy()]
+        lines_total += int(lines.sum())
+        unparsed_total += int(unparsed.sum())
+        consumed: dict[int, list[int]] = {}
+        for file_index, n_lines, n_bad in zip(batch, lines, unparsed):
+            entry = consumed.setdefault(file_index, [0, 0, 0])
+            entry[1] += int(n_lines)
+            entry[2] += int(n_bad)
+        for file_index in consumed:
+            consumed[file_index][0] = offsets[file_index]
+        if cache_dir:
+            cacheable = {i: tuple(v) for i, v in consumed.items()}
+            cache.write(states, frame[frame["_file"].isin(list(cacheable))], cacheable)
+            for i in cacheable:
+                states[i].cached = cache.manifest["files"][states[i].real]
+        frames.append(frame)
+        batch, batch_texts, batch_size = [], [], 0
 
-def values_from_output(events: pd.DataFrame) -> pd.DataFrame:
-    """Numbers that plugins print in their output text. (skeleton)"""
-    return empty(VALUE_COLUMNS)
+    for index in todo:
+        state = states[index]
+        try:
+            with open_log(state.path) as stream:
+                if state.read_from > 0:
+                    stream.seek(state.read_from)
+                data = stream.read()
+        except (OSError, EOFError) as exc:
+            raise IngestError(f"cannot read {state.path}: {getattr(exc, 'strerror', None) or exc}") from None
+        if bar is not None:
+            bar.update(max(0, state.identity["size"] - state.read_from))
+        # Only complete lines are cached; a partial last line is parsed, not remembered.
+        cut = data.rfind(b"\n") + 1
+        if state.gz or cut == len(data):
+            offset = state.identity["size"] if state.gz else state.read_from + len(data)
+        else:
+            offset = state.read_from + cut
+            tails.append((index, _decode_file(data[cut:])))
+            data = data[:cut]
+        text = _decode_file(data)
+        del data
+        offsets[index] = offset
+        batch.append(index)
+        batch_texts.append(text)
+        batch_size += len(text)
+        if batch_size >= BATCH_BYTES:
+            flush()
+    flush()
+    if tails:
+        tail_frame, tail_lines, tail_bad = parse_texts([text for _, text in tails])
+        tail_frame["_file"] = np.asarray([i for i, _ in tails], dtype=np.int32)[tail_frame["_file"].to_numpy()]
+        frames.append(tail_frame)
+        lines_total += int(tail_lines.sum())
+        unparsed_total += int(tail_bad.sum())
+    if bar is not None:
+        bar.close()
 
-
-def is_node_dir(path: str) -> bool:
-    """A directory that holds one node's logs: nagios.log and/or archives/."""
-    import os
-    return os.path.isfile(os.path.join(path, "nagios.log")) or os.path.isdir(os.path.join(path, "archives"))
-
-
-def window(events: pd.DataFrame, since=None, until=None) -> pd.DataFrame:
+    raw = _concat_raw(frames)
+    del frames
+    file_nodes = np.array([s.node for s in states], dtype=object)
+    raw, duplicates = _drop_overlaps(raw, file_nodes)
+    events = _finish(raw, states, environment, cell_pattern)
+    events = window(events, since, until)
+    events.attrs.update({"unparsed": unparsed_total, "lines": lines_total, "duplicates": duplicates,
+                         "files": len(states)})
     return events
 
 
-def window_end(events: pd.DataFrame, until=None):
-    return None
+def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_pattern: str) -> pd.DataFrame:
+    """Raw rows -> the public events frame: identity columns, UTC time, time order."""
+    nodes = sorted({s.node for s in states})
+    identities = {n: identify(n, environment=environment, cell_pattern=cell_pattern) for n in nodes}
+    node_index = {n: i for i, n in enumerate(nodes)}
+    file_node_code = np.array([node_index[s.node] for s in states] or [0], dtype=np.int32)
+    node_codes = file_node_code[raw["_file"].to_numpy()] if len(raw) else np.array([], dtype=np.int32)
+
+    def per_node(attribute: str) -> pd.Categorical:
+        values = [getattr(identities[n], attribute) for n in nodes]
+        codes, categories = pd.factorize(np.array(values, dtype=object))
+        if not len(categories):
+            return pd.Categorical([])
+        return pd.Categorical.from_codes(codes[node_codes], categories=categories)
+
+    out = pd.DataFrame({
+        "time": pd.to_datetime(raw["epoch"].to_numpy(), unit="s", utc=True).as_unit("ns"),
+        "node": pd.Categorical.from_codes(node_codes, categories=nodes) if nodes else pd.Categorical([]),
+        "node_class": per_node("node_class"),
+        "cell": per_node("cell"),
+        "environment": per_node("environment"),
+    })
+    for column in EVENT_COLUMNS[5:]:
+        out[column] = raw[column].to_numpy() if column not in RAW_CATEGORIES else raw[column].values
+    out["attempt"] = raw["attempt"].array
+    for column in ("output", "author", "comment"):
+        out[column] = raw[column].array
+    # Time order; lines of one second stay in file order (files oldest first).
+    order = np.lexsort((np.arange(len(raw)), raw["_file"].to_numpy(), raw["epoch"].to_numpy()))
+    if len(order) and not (np.diff(order) == 1).all():
+        out = out.take(order).reset_index(drop=True)
+    return out[EVENT_COLUMNS]
+
+
+# ---------------------------------------------------------------- perfdata and values
+
+def load_perfdata(paths) -> pd.DataFrame:  # filled in below
+    return empty(PERFDATA_COLUMNS)
+
+
+def values_from_output(events: pd.DataFrame) -> pd.DataFrame:  # filled in below
+    return empty(VALUE_COLUMNS)
