@@ -1,0 +1,95 @@
+"""Helpers of the collector tests: logs, running ``nagtune collect`` as cron
+does (a whole process), and what the reference parser says should be shipped."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from nagtune.parsers.identity import identify
+from nagtune.parsers.metrics import MetricNamer
+from nagtune.parsers.nagios import iter_lines
+from nagtune.parsers.scan import reference_scan
+
+NODE = "nagios-c0001-01"
+PREFIX = "nagios"
+BASE = (int(time.time()) - 3 * 86400) // 3600 * 3600  # inside whisper's retention, in the past
+SERVICES = ("PING", "Disk Space /var", "HTTP", "Load")
+STATES = ("CRITICAL", "WARNING", "OK")
+
+
+def alert_lines(count: int, start: int = BASE, step: int = 7, hosts: int = 3, seed: int = 0) -> bytes:
+    """``count`` Nagios lines: alerts, notifications and some chatter."""
+    out = []
+    for i in range(count):
+        t = start + i * step
+        host = f"web{(i + seed) % hosts:02d}-c0001"
+        service = SERVICES[(i // 2 + seed) % len(SERVICES)]
+        state = STATES[i % 3]
+        kind = (i + seed) % 5
+        if kind == 3:
+            out.append(f"[{t}] SERVICE NOTIFICATION: oncall;{host};{service};{state};notify-by-email;{state} - x\n")
+        elif kind == 4:
+            out.append(f"[{t}] Auto-save of retention data completed successfully.\n")
+        else:
+            hard = "HARD" if i % 2 else "SOFT"
+            out.append(f"[{t}] SERVICE ALERT: {host};{service};{state};{hard};{1 + i % 3};{state} - value={i}\n")
+    return "".join(out).encode()
+
+
+def expected_totals(data: bytes, prefix: str = PREFIX, node: str = NODE, granularity: str = "host_service") -> Counter:
+    """metric name -> lines, by the reference parser, over the whole log history."""
+    namer = MetricNamer(identify(node), prefix, granularity)
+    result = reference_scan(iter_lines(__import__("io").BytesIO(data)))
+    totals: Counter = Counter()
+    for point in result.points(namer):
+        totals[point.name] += point.value
+    return totals
+
+
+def expected_points(data: bytes, prefix: str = PREFIX, node: str = NODE) -> dict:
+    namer = MetricNamer(identify(node), prefix)
+    result = reference_scan(iter_lines(__import__("io").BytesIO(data)))
+    return {(p.name, p.timestamp): p.value for p in result.points(namer)}
+
+
+def collect(log, state_dir, *args: str, env: dict | None = None, prefix_cmd: tuple = (),
+            timeout: float = 60) -> subprocess.CompletedProcess:
+    """One cron run: ``nagtune collect`` in a process of its own."""
+    command = [*prefix_cmd, sys.executable, "-m", "nagtune.cli_collect", str(log),
+               "--state-dir", str(state_dir), "--node", NODE, "--prefix", PREFIX, *args]
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(command, capture_output=True, timeout=timeout, env=full_env)
+
+
+def graphite_args(carbon) -> tuple[str, ...]:
+    return ("--output", "graphite", "--graphite", f"{carbon.host}:{carbon.line_port}", "--graphite-timeout", "2")
+
+
+def whisper_totals(carbon, names, expect: Counter | None = None, timeout: float = 15.0) -> Counter:
+    """Sum of the stored points of each name, read until equal to ``expect`` (or timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = Counter({name: int(sum(v for _, v in carbon.points(name))) for name in names})
+        seen = +seen
+        if expect is None or seen == expect or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)
+
+
+def assert_carbon_has(carbon, data: bytes, **kwargs) -> None:
+    """Whisper holds, for every metric, exactly the alerts the reference parser counts."""
+    expect = expected_totals(data, **kwargs)
+    assert expect, "the test log ships nothing"
+    seen = whisper_totals(carbon, list(expect), expect)
+    assert seen == expect
+    alert_metrics = {m for m in carbon.list_metrics() if ".nagtune." not in m}
+    assert alert_metrics == set(expect)
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as handle:
+        handle.write(data)
