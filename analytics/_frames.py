@@ -66,3 +66,10 @@ BY_CELL_COLUMNS = [
 def empty(columns: list[str]) -> pd.DataFrame:
     """A frame with the given columns and no rows."""
     return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
+
+
+def epoch_seconds(times: pd.Series):
+    """int64 seconds of a datetime Series (tz-aware or not) without going through objects."""
+    import numpy as np
+    values = pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy()
+    return values.astype("datetime64[s]").astype(np.int64)

@@ -1,10 +1,208 @@
-"""Too chatty: a noise score per service. (skeleton)"""
+"""Too chatty: which services make noise, with a score and the reasons in words.
+
+What makes an alert noise, per service (or per host and service):
+
+- ``alerts_per_week``, ``notifications_per_week``: volume;
+- ``transient_share``: share of its problems that fixed themselves before
+  HARD, or were HARD for less than ``transient_minutes``;
+- ``flap_percent``: the peak of Nagios' weighted percent state change over
+  the last 21 check states, recomputed from the log (see :func:`flap_percent`);
+- ``off_hours_share``: share of alerts at night (before 08:00, from 20:00)
+  or at weekends, in ``timezone``;
+- ``alerts_per_problem``: alerts per real problem (HARD and lasting).
+
+``score = log1p(alerts_per_week + 2 * notifications_per_week) * (0.5 + noise)``
+where noise (0..1) weighs transient share 0.35, flapping 0.25, alerts per
+problem 0.25 and off hours 0.15, so volume ranks and noise breaks ties and
+lifts the services whose alerts are not worth waking anyone for.
+"""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty
+from ..parsers import events as ev
+from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds
+
+TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
+CHECK_INTERVAL_MINUTES = 5.0  # Nagios' default, to place unlogged OK checks between alerts
+HISTORY = 21  # Nagios' MAX_STATE_HISTORY_ENTRIES
+LOW_CURVE, HIGH_CURVE = 0.75, 1.25  # Nagios' weights for the oldest and newest change
+HIGH_FLAP_THRESHOLD = 20.0  # Nagios' default high_service_flap_threshold
 
 
-def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service", top=None) -> pd.DataFrame:
-    return empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)
+def nagios_flap_percent(states) -> float:
+    """Nagios' weighted percent state change of one history of up to 21 states, oldest first.
+
+    The reference, as in Nagios' ``flapping.c``: change ``x`` (1..20, newest
+    last) weighs ``0.75 + (x - 1) * 0.5 / 19``; the sum times 100 / 20.
+    """
+    states = list(states)[-HISTORY:]
+    states = [states[0]] * (HISTORY - len(states)) + states if states else []
+    total = 0.0
+    for x in range(1, len(states)):
+        if states[x] != states[x - 1]:
+            total += (x - 1) * (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2) + LOW_CURVE
+    return total * 100.0 / (HISTORY - 1)
+
+
+def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
+                 check_interval_minutes: float = CHECK_INTERVAL_MINUTES) -> np.ndarray:
+    """Peak weighted percent state change per alert row, vectorised.
+
+    ``alerts`` are service alert rows sorted by ``key`` then time. Between
+    two alerts Nagios ran checks that returned the earlier state and were not
+    logged: one per check interval, so they are put back (at most 20 matter).
+    Returns, for each row, the percent over the 21 states ending at it.
+    """
+    n = len(alerts)
+    if n == 0:
+        return np.zeros(0)
+    state = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
+        else pd.factorize(alerts["state"])[0]
+    times = epoch_seconds(alerts["time"])
+    same = np.r_[False, key[1:] == key[:-1]]
+    change = np.r_[False, state[1:] != state[:-1]] & same
+    gap = np.r_[0, np.diff(times)]
+    fills = np.clip(gap // int(check_interval_minutes * 60) - 1, 0, HISTORY - 1)
+    # Position of each alert in its service's check history.
+    step = np.where(same, 1 + fills, 0)
+    group_start = np.flatnonzero(~same)
+    position = np.cumsum(step)
+    position -= np.repeat(position[group_start], np.diff(np.r_[group_start, n]))
+    percent = np.zeros(n)
+    for lag in range(0, HISTORY - 1):
+        prev = np.arange(n) - lag
+        ok = prev >= 0
+        prev = np.where(ok, prev, 0)
+        ok &= key[prev] == key
+        distance = position - position[prev]
+        ok &= distance <= HISTORY - 2
+        x = (HISTORY - 1) - distance  # newest change is x = 20
+        weight = (x - 1) * (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2) + LOW_CURVE
+        percent += np.where(ok & change[prev], weight, 0.0)
+    return percent * 100.0 / (HISTORY - 1)
+
+
+def _off_hours(times: pd.Series, timezone: str) -> np.ndarray:
+    local = times.dt.tz_convert(timezone) if timezone != "UTC" else times
+    hour = local.dt.hour.to_numpy()
+    weekend = local.dt.dayofweek.to_numpy() >= 5
+    return (hour < 8) | (hour >= 20) | weekend
+
+
+def _weeks(events: pd.DataFrame) -> float:
+    span = (events["time"].max() - events["time"].min()) / pd.Timedelta(days=7)
+    return max(float(span), 1.0 / 7.0)  # at least a day, so a short log does not inflate rates
+
+
+def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service", top=None,
+                transient_minutes: float = TRANSIENT_MINUTES, timezone: str = "UTC",
+                check_interval_minutes: float = CHECK_INTERVAL_MINUTES) -> pd.DataFrame:
+    """Services ranked by how much noise they make, noisiest first.
+
+    :param by: ``"service"`` (per node and service, hosts summed) or
+        ``"host_service"`` (per node, host and service).
+    :param top: keep the first ``top`` rows.
+    :returns: ``CHATTY_COLUMNS`` (or ``CHATTY_HOST_SERVICE_COLUMNS``) sorted by
+        ``score`` descending; ``reasons`` says in words why each row is there.
+        Services without a single alert never appear.
+    """
+    if by not in ("service", "host_service"):
+        raise ValueError(f"by must be 'service' or 'host_service', not {by!r}")
+    columns = CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS
+    keys = ["node_class", "cell", "node"] + (["host"] if by == "host_service" else []) + ["service"]
+    if events is None or len(events) == 0:
+        return empty(columns)
+    kind = events["kind"]
+    alerts = events[(kind == ev.SERVICE_ALERT).to_numpy()]
+    if alerts.empty:
+        return empty(columns)
+    weeks = _weeks(events)
+    frame = alerts[keys + ["host", "time", "state"]] if by == "service" else alerts[keys + ["time", "state"]]
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    for column in ("node_class", "cell", "node", "host", "service", "state"):
+        if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame = frame.assign(**{column: frame[column].astype("category")})
+    # Flapping: per host and service (Nagios keeps one history per service object).
+    order = np.lexsort((np.arange(len(frame)), epoch_seconds(frame["time"]),
+                        frame["service"].cat.codes.to_numpy(), frame["host"].cat.codes.to_numpy(),
+                        frame["node"].cat.codes.to_numpy()))
+    sorted_frame = frame.iloc[order]
+    object_key = (sorted_frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 24)
+                  + sorted_frame["host"].cat.codes.to_numpy()) * (1 << 20) + sorted_frame["service"].cat.codes.to_numpy()
+    percent = flap_percent(sorted_frame, object_key, check_interval_minutes)
+    sorted_frame = sorted_frame.assign(_flap=percent, _off=_off_hours(sorted_frame["time"], timezone))
+    grouped = sorted_frame.groupby(keys, observed=True, sort=False)
+    table = pd.DataFrame({
+        "alerts": grouped.size(),
+        "flap_percent": grouped["_flap"].max(),
+        "off_hours_share": grouped["_off"].mean(),
+    })
+    notes = events[(kind == ev.SERVICE_NOTIFICATION).to_numpy()]
+    if len(notes):
+        table["notifications"] = notes.groupby(keys, observed=True).size().reindex(table.index)
+    else:
+        table["notifications"] = 0
+    table["notifications"] = table["notifications"].fillna(0)
+
+    # Episodes: transient share and real problems.
+    eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes[episodes["service"] != ""]
+    if len(eps):
+        eps = eps.assign(
+            transient=(~eps["hard"]) | (eps["duration"] < pd.Timedelta(minutes=transient_minutes)) & ~eps["open"])
+        eps = eps.assign(real=~eps["transient"])
+        per = eps.groupby(keys, sort=False).agg(problems=("start", "size"), transient=("transient", "sum"),
+                                                real=("real", "sum"))
+        per.index = per.index.set_levels([level.astype(str) for level in per.index.levels]) \
+            if isinstance(per.index, pd.MultiIndex) else per.index
+        table.index = table.index.set_levels([level.astype(str) for level in table.index.levels])
+        table = table.join(per, how="left")
+    else:
+        table.index = table.index.set_levels([level.astype(str) for level in table.index.levels])
+        table["problems"] = 0
+        table["transient"] = 0
+        table["real"] = 0
+    table[["problems", "transient", "real"]] = table[["problems", "transient", "real"]].fillna(0)
+
+    table["alerts_per_week"] = table["alerts"] / weeks
+    table["notifications_per_week"] = table["notifications"] / weeks
+    table["transient_share"] = np.where(table["problems"] > 0, table["transient"] / table["problems"].clip(lower=1), 0.0)
+    table["alerts_per_problem"] = table["alerts"] / table["real"].clip(lower=1)
+    noise = (0.35 * table["transient_share"]
+             + 0.25 * (table["flap_percent"] / (2 * HIGH_FLAP_THRESHOLD)).clip(upper=1.0)
+             + 0.25 * (table["alerts_per_problem"] / 20.0).clip(upper=1.0)
+             + 0.15 * table["off_hours_share"])
+    table["score"] = np.log1p(table["alerts_per_week"] + 2 * table["notifications_per_week"]) * (0.5 + noise)
+    table["reasons"] = [_reasons(row, transient_minutes) for row in table.itertuples()]
+    table = table.reset_index().sort_values(["score"] + keys, ascending=[False] + [True] * len(keys),
+                                            kind="stable").reset_index(drop=True)
+    for column in ("score", "alerts_per_week", "notifications_per_week", "flap_percent", "alerts_per_problem"):
+        table[column] = table[column].astype(float).round(2)
+    for column in ("transient_share", "off_hours_share"):
+        table[column] = table[column].astype(float).round(3)
+    if top is not None:
+        table = table.head(int(top))
+    return table[columns].reset_index(drop=True)
+
+
+def _reasons(row, transient_minutes: float) -> str:
+    """Why a row is in the ranking, in plain words, strongest reason first."""
+    reasons = []
+    reasons.append(f"{row.alerts_per_week:.1f} alerts/week")
+    if row.notifications_per_week >= 1:
+        reasons.append(f"{row.notifications_per_week:.1f} notifications/week")
+    if row.problems and row.transient_share >= 0.5:
+        reasons.append(f"{row.transient_share:.0%} of {int(row.problems)} problems were transient "
+                       f"(cleared before HARD or within {transient_minutes:g} min)")
+    if row.flap_percent >= HIGH_FLAP_THRESHOLD:
+        reasons.append(f"flapping: state changed {row.flap_percent:.0f}% over 21 checks "
+                       f"(Nagios' default threshold {HIGH_FLAP_THRESHOLD:g}%)")
+    if row.alerts_per_problem >= 5:
+        if row.real:
+            reasons.append(f"{row.alerts_per_problem:.0f} alerts per real problem")
+        else:
+            reasons.append("no problem lasted: every alert was noise")
+    if row.off_hours_share >= 0.5:
+        reasons.append(f"{row.off_hours_share:.0%} of alerts at night or at weekends")
+    return "; ".join(reasons)
