@@ -102,7 +102,7 @@ def changes(summary: dict, before: dict | None, keys: list[str]) -> list[dict]:
         old = before.get(key) if before else None
         change = None
         if isinstance(value, (int, float)) and isinstance(old, (int, float)):
-            change = value - old
+            change = round(value - old, 4) if isinstance(value, float) or isinstance(old, float) else value - old
         rows.append({"name": key, "value": value, "previous": old, "change": change})
     return rows
 

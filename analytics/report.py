@@ -291,7 +291,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
 
     summary_rows = history.changes(summary, before.summary if before else None, SUMMARY_KEYS)
     tables: dict[str, pd.DataFrame] = {
-        "summary": pd.DataFrame(summary_rows, columns=["name", "value", "previous", "change"]).astype(object),
+        "summary": pd.DataFrame(summary_rows, columns=["name", "value", "previous", "change"], dtype=object),
         "chatty": analysis.chatty,
         "chatty_host_service": analysis.chatty_host_service,
         "quiet": analysis.quiet,
@@ -373,3 +373,61 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         json.dump(summary, handle, indent=1)
     return Report(out_dir=out_dir, html=html_path, markdown=md_path, summary=summary, tables=tables,
                   plots=plot_paths)
+
+
+# --- from archives or Graphite to a written report -------------------------------
+
+
+class ReportError(ValueError):
+    """A report that cannot be made as asked (bad window, no input)."""
+
+
+def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(start, end) in UTC. ``until`` defaults to ``newest`` (the last line seen), else now;
+    ``since`` is a date, or a duration (``7d``) counted back from the end."""
+    from .ingest import IngestError, parse_when
+
+    try:
+        end = parse_when(until) or (parse_when(newest) if newest is not None else pd.Timestamp.now(tz="UTC"))
+        start = parse_when(since, now=end)
+    except IngestError as exc:
+        raise ReportError(f"--since/--until: {exc}") from None
+    if start is None:
+        raise ReportError("--since is required: a duration like 7d or a date")
+    if start >= end:
+        raise ReportError(f"--since {since} starts at or after the end of the window ({end:%Y-%m-%d %H:%M} UTC)")
+    return start, end
+
+
+def analyze_window(paths=None, since="7d", until=None, graphite: str | None = None, prefix: str = "nagios",
+                   objects=None, perfdata=None, cache_dir=None):
+    """(analysis, start, end, source) for one window, from log archives or from Graphite."""
+    from . import api, ingest
+
+    if graphite:
+        from .graphite_source import load_events_from_graphite
+
+        start, end = resolve_window(since, until)
+        events = load_events_from_graphite(graphite, start, end, prefix=prefix)
+        analysis = api.analyze(events, objects=objects, perfdata=perfdata)
+        return analysis, start, end, f"Graphite at {graphite}"
+    if not paths:
+        raise ReportError("give log archives (node directories or files) or --graphite URL")
+    events = ingest.load_events(paths, cache_dir=cache_dir)
+    newest = events["time"].max() if len(events) else None
+    start, end = resolve_window(since, until, newest)
+    if objects is None:
+        objects = api.find_side_files(paths, "objects.cache") or None
+    if perfdata is None:
+        perfdata = api.find_side_files(paths, "service-perfdata.log") or None
+    analysis = api.analyze(events, since=start, until=end, objects=objects, perfdata=perfdata)
+    nodes = analysis.events["node"].nunique() if len(analysis.events) else 0
+    return analysis, start, end, f"the event logs of {nodes} Nagios node{'s' if nodes != 1 else ''}"
+
+
+def make_report(paths=None, out_dir: str = "report", since="7d", until=None, graphite: str | None = None,
+                prefix: str = "nagios", objects=None, perfdata=None, cache_dir=None, top: int = TOP,
+                keep_history: bool = True) -> Report:
+    """Everything ``nagtune report`` does: analyse one window and write the report."""
+    analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir)
+    return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history)

@@ -16,7 +16,7 @@ COMMANDS = {
     "parse": "nagtune.cli_parse:parse",
     "collect": "nagtune.cli_collect:collect",
     # rank, quiet, retune, names (issue 5): "nagtune.cli_analytics:<name>",
-    # report (issue 6): "nagtune.cli_report:report",
+    "report": "nagtune.cli_report:report",
     # ingest (issue 7): "nagtune.cli_ingest:ingest",
 }
 

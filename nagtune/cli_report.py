@@ -1,0 +1,53 @@
+"""``nagtune report``: the weekly threshold report (HTML, Markdown, CSV/JSON, plots)."""
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("archives", nargs=-1, metavar="ARCHIVES...")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for report.html, report.md, tables/, plots/ and history/.")
+@click.option("--since", default="7d", show_default=True,
+              help="Start of the window: a duration counted back from --until (7d, 36h, 2w) or a date.")
+@click.option("--until", default=None,
+              help="End of the window (date, UTC). Default: the newest line in the archives; now with --graphite.")
+@click.option("--graphite", metavar="URL", default=None,
+              help="Read the alert metrics from a Graphite render API instead of log archives.")
+@click.option("--prefix", default="nagios", show_default=True, help="Metric prefix to read with --graphite.")
+@click.option("--objects", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Nagios objects.cache, so suggestions name the current value (default: objects.cache in the node directories).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Parquet cache of parsed archives: a second run reads only what is new.")
+@click.option("--top", default=15, show_default=True, help="Chatty services in the chart and the week-over-week list.")
+@click.option("--no-history", is_flag=True, help="Neither read nor write history/ (no week-over-week).")
+def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir, top, no_history):
+    """Write the weekly threshold report for the archives of one or more Nagios nodes.
+
+    ARCHIVES are node directories (nagios.log + archives/), their parent, log
+    files or globs. Open OUT/report.html in a browser (it is one file, plots
+    inline); OUT/report.md is the same for a wiki; OUT/tables/ has every
+    table as CSV and JSON. Run it every week into the same OUT to see what
+    changed.
+
+    Example:
+
+        nagtune report data/samples --since 7d --out /tmp/nagtune-report
+    """
+    if not archives and not graphite:
+        raise click.UsageError("give ARCHIVES (node directories or log files) or --graphite URL")
+    from .analytics.graphite_source import GraphiteError
+    from .analytics.ingest import IngestError
+    from .analytics.report import ReportError, make_report
+
+    try:
+        result = make_report(list(archives), out_dir, since=since, until=until, graphite=graphite, prefix=prefix,
+                             objects=objects, cache_dir=cache_dir, top=top, keep_history=not no_history)
+    except (ReportError, GraphiteError, IngestError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+    s = result.summary
+    click.echo(f"{result.html}: {s['alerts']:,} alerts, {s['chatty_services']} chatty services, "
+               f"{s['quiet_findings']} not-chatty-enough findings, {s['retune_suggestions']} retune suggestions")
+    click.echo(f"{result.markdown}, {out_dir}/tables/, {out_dir}/plots/")
