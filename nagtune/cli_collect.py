@@ -27,8 +27,8 @@ def _host_port(value: str, flag: str) -> tuple[str, int | None]:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, metavar="LOG [ARCHIVE...]", type=click.Path(dir_okay=True))
-@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+@click.argument("paths", nargs=-1, metavar="LOG [ARCHIVE...]")
+@click.option("--config", "config_file", metavar="FILE",
               help="TOML file with any of these settings (flags given here win). See docs/collect.md.")
 @click.option("--output", "outputs", multiple=True, type=click.Choice(["graphite", "statsd", "stdout"]),
               help="Where metrics go; repeat for several. Default: graphite.")
