@@ -67,7 +67,7 @@ def hour_of_week(events: pd.DataFrame) -> np.ndarray:
     grid = np.zeros((7, 24), dtype=np.int64)
     if len(alerts):
         times = pd.to_datetime(alerts, utc=True)
-        np.add.at(grid, (times.dt.dayofweek.to_numpy(), times.dt.hour.to_numpy()), 1)
+        np.add.at(grid, (times.dt.day_of_week.to_numpy(), times.dt.hour.to_numpy()), 1)
     return grid
 
 

@@ -128,7 +128,8 @@ def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])
                 or pd.api.types.is_datetime64_any_dtype(out[column])
                 or pd.api.types.is_timedelta64_dtype(out[column])):
-            out[column] = out[column].astype(object).map(neutralise)
+            # Not .map: it infers a dtype again and writes 3 as 3.0.
+            out[column] = pd.Series([neutralise(v) for v in out[column]], index=out.index, dtype=object)
     return out
 
 

@@ -1,0 +1,264 @@
+"""nagtune report on the samples: sections, numbers, plots, safety, tables, history."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from nagtune.analytics import api
+from nagtune.analytics.report import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
+from nagtune.cli import cli
+
+from .report_data import HOSTILE_HOST, HOSTILE_OUTPUT, HOSTILE_SERVICE, report_inputs
+
+SECTIONS = ["summary", "week-over-week", "chatty", "quiet", "retunes", "names", "automation", "breakdown", "data"]
+MD_HEADINGS = ["## Summary", "## Week over week", "## Top chatty services", "## Not chatty enough",
+               "## Retune suggestions", "## Name audit", "## Automation candidates", "## Per cell and per class",
+               "## Data"]
+TABLES = ["summary", "chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell",
+          "by_class", "episodes", "hour_of_week", "new_offenders", "resolved_offenders", "suggestion_effects"]
+PLOT_SIZES = {"hour_of_week.png": (1000, 360), "trend.png": (800, 360)}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    base = tmp_path_factory.mktemp("report")
+    inputs = report_inputs(str(base))
+    out = base / "out"
+    result = CliRunner().invoke(cli, ["report", *inputs, "--since", "7d", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.output
+    return {"inputs": inputs, "out": out, "stdout": result.output}
+
+
+@pytest.fixture(scope="module")
+def analysis(built):
+    """The analytics API's own answer for the same window."""
+    _, start, end, _ = analyze_window(built["inputs"], "7d")
+    return api.analyze(built["inputs"], since=start, until=end), start, end
+
+
+def _html(built) -> str:
+    return (built["out"] / "report.html").read_text(encoding="utf-8")
+
+
+def test_every_section_is_present(built):
+    html = _html(built)
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html, section
+    markdown = (built["out"] / "report.md").read_text(encoding="utf-8")
+    for heading in MD_HEADINGS:
+        assert f"\n{heading}\n" in markdown, heading
+    for name in TABLES:
+        assert (built["out"] / "tables" / f"{name}.csv").is_file(), name
+        assert (built["out"] / "tables" / f"{name}.json").is_file(), name
+
+
+def test_summary_numbers_equal_the_analytics_api(built, analysis):
+    frames, start, end = analysis
+    written = json.loads((built["out"] / "summary.json").read_text())
+    expected = summarize(frames, start, end)
+    assert written == expected
+    # And the summary is not a copy of itself: recount the main ones here.
+    kinds = frames.events["kind"].astype(str)
+    assert written["alerts"] == int(kinds.isin(["service_alert", "host_alert"]).sum()) > 0
+    assert written["notifications"] == int(kinds.isin(["service_notification", "host_notification"]).sum())
+    assert written["episodes"] == len(frames.episodes) > 0
+    assert written["chatty_services"] == len(frames.chatty) > 0
+    assert written["quiet_findings"] == len(frames.quiet)
+    assert written["retune_suggestions"] == len(frames.retunes)
+    summary_csv = pd.read_csv(built["out"] / "tables" / "summary.csv")
+    assert list(summary_csv["name"]) == SUMMARY_KEYS
+    assert dict(zip(summary_csv["name"], summary_csv["value"])) == pytest.approx({k: written[k] for k in SUMMARY_KEYS})
+
+
+def _unneutralise(value):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+@pytest.mark.parametrize("name, attribute", [("chatty", "chatty"), ("chatty_host_service", "chatty_host_service"),
+                                             ("quiet", "quiet"), ("retunes", "retunes"), ("by_cell", "by_cell"),
+                                             ("automation", "automation"), ("episodes", "episodes")])
+def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
+    expected = getattr(analysis[0], attribute)
+    csv = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False)
+    as_json = pd.read_json(built["out"] / "tables" / f"{name}.json", orient="records")
+    assert len(csv) == len(expected) == len(as_json)
+    for column in expected.columns:
+        assert column in csv.columns, column
+        if len(expected) == 0:
+            continue
+        want = expected[column]
+        if pd.api.types.is_bool_dtype(want):
+            assert list(csv[column].astype(str)) == [str(v) for v in want], column
+        elif pd.api.types.is_numeric_dtype(want) and not pd.api.types.is_bool_dtype(want):
+            got = pd.to_numeric(csv[column].replace("", np.nan))
+            np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float, na_value=np.nan),
+                                       rtol=1e-9, equal_nan=True, err_msg=column)
+        elif pd.api.types.is_datetime64_any_dtype(want) or pd.api.types.is_timedelta64_dtype(want):
+            continue  # written in ISO form; checked through JSON below
+        else:
+            got = [_unneutralise(v) for v in csv[column]]
+            assert got == ["" if pd.isna(v) else str(v) for v in want], column
+    if len(expected) and "service" in expected.columns:
+        assert list(as_json["service"].fillna("")) == [str(v) if pd.notna(v) else "" for v in expected["service"]]
+
+
+def test_no_csv_cell_can_run_as_a_formula(built):
+    seen_hostile = False
+    for path in glob.glob(str(built["out"] / "tables" / "*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            for cell in frame[column]:
+                if cell.startswith(FORMULA_START):
+                    # Numbers (negative changes) are not formulas.
+                    assert re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", cell), (path, column, cell)
+                seen_hostile |= cell == "'" + HOSTILE_HOST
+    assert seen_hostile, "the hostile host (-2+3@...) should be in some table, neutralised"
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attrs, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend((tag, k, v) for k, v in attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_parses_and_shows_hostile_text_as_text(built):
+    html = _html(built)
+    parser = _Collector()
+    parser.feed(html)
+    parser.close()
+    assert "script" not in parser.tags
+    assert not [a for a in parser.attrs if a[1].startswith("on")], "no event-handler attributes"
+    for tag, key, value in parser.attrs:
+        if key in ("src", "href"):
+            assert value.startswith(("data:image/png;base64,", "#")), (tag, key, value[:40])
+    assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "nav", "a",
+                                "section", "div", "span", "figure", "img", "table", "thead", "tbody", "tr", "th",
+                                "td"}
+    text = "".join(parser.text)
+    assert HOSTILE_SERVICE in text  # shown, as text
+    assert "<img src=x" not in html and "<script>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_hostile_plugin_output_never_reaches_html_unescaped(built):
+    html = _html(built)
+    assert HOSTILE_OUTPUT not in html
+    assert "<script" not in html.lower()
+
+
+def test_markdown_is_well_formed_and_escaped(built):
+    markdown = (built["out"] / "report.md").read_text(encoding="utf-8")
+    assert "<script" not in markdown.lower() and "<img" not in markdown.lower()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markdown
+    # Every table row has as many cells as its header (escaped pipes do not split).
+    block: list[str] = []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if block:
+            widths = {len(re.split(r"(?<!\\)\|", row)) for row in block}
+            assert len(widths) == 1, block[:3]
+            assert re.fullmatch(r"\|( -+:? \|)+|\|( ---:? \|)+", block[1]), block[1]
+            block = []
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
+        assert (built["out"] / image).is_file(), image
+
+
+def test_plots_are_real_pngs_and_not_blank(built):
+    pngs = sorted(glob.glob(str(built["out"] / "plots" / "*.png")))
+    names = {os.path.basename(p) for p in pngs}
+    assert {"chatty.png", "hour_of_week.png", "timeline.png", "trend.png"} <= names
+    for path in pngs:
+        assert re.fullmatch(r"[a-z0-9_-]+\.png", os.path.basename(path)), path
+        with open(path, "rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+        image = Image.open(path).convert("RGB")
+        if os.path.basename(path) in PLOT_SIZES:
+            assert image.size == PLOT_SIZES[os.path.basename(path)]
+        assert image.size[0] >= 600 and image.size[1] >= 300
+        pixels = np.asarray(image, dtype=float)
+        assert pixels.std() > 20, f"{path} looks blank"
+        assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20, f"{path} has hardly any colours"
+    # The HTML carries each plot inline.
+    html = _html(built)
+    assert html.count('src="data:image/png;base64,') == len(pngs)
+
+
+def test_timeline_uses_state_colours(built):
+    pixels = np.asarray(Image.open(built["out"] / "plots" / "timeline.png").convert("RGB")).reshape(-1, 3)
+    colours = {tuple(p) for p in np.unique(pixels, axis=0)}
+    assert (0x2E, 0x9E, 0x44) in colours  # OK green
+    assert (0xD6, 0x27, 0x28) in colours  # CRITICAL red
+
+
+def test_week_over_week(tmp_path, built):
+    out = tmp_path / "weekly"
+    inputs = built["inputs"]
+    runner = CliRunner()
+    first = runner.invoke(cli, ["report", *inputs, "--since", "3d", "--until", _end(built, days=3), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(cli, ["report", *inputs, "--since", "3d", "--out", str(out)])
+    assert second.exit_code == 0, second.output
+    assert len(glob.glob(str(out / "history" / "*-summary.json"))) == 2
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    assert summary["previous"].notna().all()
+    np.testing.assert_allclose(summary["change"], summary["value"] - summary["previous"], atol=1e-3)
+    new = pd.read_csv(out / "tables" / "new_offenders.csv", keep_default_na=False)
+    resolved = pd.read_csv(out / "tables" / "resolved_offenders.csv", keep_default_na=False)
+    now_top = pd.read_csv(out / "tables" / "chatty.csv", keep_default_na=False).head(15)
+    assert set(map(tuple, new[["node", "service"]].values)) <= set(map(tuple, now_top[["node", "service"]].values))
+    assert not set(map(tuple, resolved[["node", "service"]].values)) & set(map(tuple, now_top[["node", "service"]].values))
+    html = (out / "report.html").read_text()
+    assert "Compared with the report of the week starting" in html
+    # Running the same window again replaces its snapshot instead of adding one.
+    again = runner.invoke(cli, ["report", *inputs, "--since", "3d", "--out", str(out)])
+    assert again.exit_code == 0
+    assert len(glob.glob(str(out / "history" / "*-summary.json"))) == 2
+
+
+def _end(built, days: int) -> str:
+    summary = json.loads((built["out"] / "summary.json").read_text())
+    return (pd.Timestamp(summary["window_end"]) - pd.Timedelta(days=days)).isoformat()
+
+
+def test_cli_errors_name_what_to_fix(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["report", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "ARCHIVES" in result.output
+    result = runner.invoke(cli, ["report", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and "missing" in result.output
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n1" / "nagios.log").write_text("[1700000000] LOG VERSION: 2.0\n")
+    result = runner.invoke(cli, ["report", str(tmp_path / "n1"), "--since", "soon", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "Error: --since" in result.output
+
+
+def test_empty_window_still_writes_every_section(tmp_path):
+    (tmp_path / "nagios-c0001-01").mkdir()
+    (tmp_path / "nagios-c0001-01" / "nagios.log").write_text("[1700000000] LOG VERSION: 2.0\n")
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "nagios-c0001-01"), "--since", "7d",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "o" / "report.html").read_text()
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html
