@@ -1,10 +1,182 @@
-"""Not chatty enough. (skeleton)"""
+"""Not chatty enough: problems that should have made noise and did not.
+
+Findings (column ``finding``):
+
+- ``silent_hard_problem``: a HARD problem that lasted at least ``long`` and
+  notified nobody (not in downtime, not acknowledged);
+- ``notifications_off``: a service that had HARD problems while its
+  notifications were off: ``objects.cache`` says ``notifications_enabled 0``,
+  or a ``DISABLE_*NOTIFICATIONS`` command was never undone before the problem;
+- ``slow_detection``: from the first SOFT to HARD took at least ``slow``;
+- ``ok_while_host_down``: the host was DOWN for at least ``host_down`` and
+  the service logged no problem at all meanwhile (its check does not look at
+  the host it is attached to, or its result is stale);
+- ``ok_while_siblings_fail``: at least ``siblings`` other services of the
+  same host (and three quarters of them) were HARD in a problem at the same
+  time for at least ``host_down``, and this one stayed OK.
+"""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ..parsers import events as ev
 from ._frames import QUIET_COLUMNS, empty
 
+LONG = pd.Timedelta(hours=1)
+SLOW = pd.Timedelta(minutes=15)
+HOST_DOWN = pd.Timedelta(minutes=10)
+SIBLINGS = 3
 
-def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
-    return empty(QUIET_COLUMNS)
+_DISABLES = ("DISABLE_SVC_NOTIFICATIONS", "DISABLE_HOST_SVC_NOTIFICATIONS", "DISABLE_NOTIFICATIONS")
+_ENABLES = ("ENABLE_SVC_NOTIFICATIONS", "ENABLE_HOST_SVC_NOTIFICATIONS", "ENABLE_NOTIFICATIONS")
+
+
+def human(delta) -> str:
+    """A Timedelta in words an operator reads at a glance: ``2d 3h``, ``6h 0m``, ``12m``."""
+    if delta is None or pd.isna(delta):
+        return "unknown"
+    minutes = int(pd.Timedelta(delta).total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def _identity(events: pd.DataFrame) -> pd.DataFrame:
+    return events[["node", "node_class", "cell"]].drop_duplicates().astype(str)
+
+
+def _services(events: pd.DataFrame) -> pd.DataFrame:
+    """Every (node, host, service) seen in alerts or snapshots."""
+    kinds = events["kind"]
+    rows = events[kinds.isin([ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_SERVICE_STATE]).to_numpy()]
+    return rows[["node", "host", "service"]].drop_duplicates().astype(str)
+
+
+def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) -> list[dict]:
+    found = []
+    hard = episodes[(episodes["kind"] == "service") & episodes["hard"]]
+    if objects is not None and len(objects) and len(hard):
+        off = objects[(objects["object_type"] == "service") & (objects["notifications_enabled"] == 0)]
+        off = off[["node", "host", "service"]].astype(str)
+        merged = hard.merge(off, on=["node", "host", "service"])
+        for (node, host, service), group in merged.groupby(["node", "host", "service"]):
+            found.append(dict(node=node, host=host, service=service, finding="notifications_off",
+                              detail=f"notifications_enabled 0 in objects.cache during {len(group)} HARD problem(s), "
+                                     f"longest {human(group['duration'].max())}",
+                              duration=group["duration"].max()))
+    commands = events[(events["kind"] == ev.EXTERNAL_COMMAND).to_numpy()]
+    if len(commands) and len(hard):
+        command = commands["command"].astype(str)
+        toggles = commands[command.isin(_DISABLES + _ENABLES).to_numpy()]
+        hosts = set(toggles["host"].astype(str)) if len(toggles) else set()
+        candidates = hard[hard["host"].isin(hosts)] if "" not in hosts else hard
+        for row in candidates.itertuples():
+            relevant = toggles[((toggles["host"].astype(str) == row.host) | (toggles["host"].astype(str) == ""))
+                               & (toggles["time"] <= row.start)]
+            if relevant.empty:
+                continue
+            service = relevant["service"].astype(str)
+            relevant = relevant[(service == row.service) | (service == "")]
+            if relevant.empty:
+                continue
+            last = relevant.iloc[-1]
+            if str(last["command"]) in _DISABLES and not any(f["service"] == row.service and f["host"] == row.host
+                                                              and f["finding"] == "notifications_off" for f in found):
+                found.append(dict(node=row.node, host=row.host, service=row.service, finding="notifications_off",
+                                  detail=f"{last['command']} at {last['time']:%Y-%m-%d %H:%M} was still in force "
+                                         f"when a {row.worst_state} problem of {human(row.duration)} began",
+                                  duration=row.duration))
+    return found
+
+
+def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings) -> list[dict]:
+    found = []
+    services = _services(events)
+    svc_eps = episodes[episodes["kind"] == "service"]
+    by_host = {key: group for key, group in svc_eps.groupby(["node", "host"])}
+    known = {key: set(group["service"]) for key, group in services.groupby(["node", "host"])}
+    host_eps = episodes[(episodes["kind"] == "host") & (episodes["worst_state"] != "UP")
+                        & (episodes["duration"] >= host_down)]
+    for row in host_eps.itertuples():
+        names = known.get((row.node, row.host), set())
+        eps = by_host.get((row.node, row.host))
+        busy = set()
+        if eps is not None:
+            overlap = eps[(eps["start"] <= row.end) & (eps["end"] >= row.start)]
+            busy = set(overlap["service"])
+        for service in sorted(names - busy):
+            found.append(dict(node=row.node, host=row.host, service=service, finding="ok_while_host_down",
+                              detail=f"stayed OK while {row.host} was {row.worst_state} for {human(row.duration)} "
+                                     f"from {row.start:%Y-%m-%d %H:%M}",
+                              duration=row.duration))
+    # Siblings: count the HARD problems of each host over time; act on runs where most fail together.
+    for (node, host), eps in by_host.items():
+        names = known.get((node, host), set())
+        hard = eps[eps["hard"]]
+        if len(names) <= siblings or hard["service"].nunique() < siblings:
+            continue
+        times = np.r_[hard["first_hard"].to_numpy(), hard["end"].to_numpy()]
+        delta = np.r_[np.ones(len(hard), dtype=np.int64), -np.ones(len(hard), dtype=np.int64)]
+        order = np.lexsort((delta, times))
+        times, counts = times[order], np.cumsum(delta[order])
+        many = (counts >= siblings) & (counts >= 0.75 * (len(names) - 1))
+        edges = np.diff(np.r_[0, many.astype(np.int8), 0])
+        for begin, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+            since = times[begin]
+            until = times[stop] if stop < len(times) else times[-1]
+            if pd.Timedelta(until - since) < host_down:
+                continue
+            members = set(hard[(hard["first_hard"] <= since) & (hard["end"] > since)]["service"])
+            for service in sorted(names - members):
+                found.append(dict(node=node, host=host, service=service, finding="ok_while_siblings_fail",
+                                  detail=f"stayed OK while {len(members)} other services of {host} were HARD "
+                                         f"({', '.join(sorted(members)[:4])}) for {human(until - since)}",
+                                  duration=pd.Timedelta(until - since)))
+    return found
+
+
+def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFrame | None = None,
+               long=LONG, slow=SLOW, host_down=HOST_DOWN, siblings: int = SIBLINGS) -> pd.DataFrame:
+    """Problems that made too little noise, one row per finding, longest first.
+
+    :param objects: optional frame of :func:`nagtune.analytics.objects.load_objects`,
+        to see ``notifications_enabled 0``.
+    :returns: ``QUIET_COLUMNS``; ``detail`` says what happened in words,
+        ``duration`` how long it lasted.
+    """
+    if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
+        return empty(QUIET_COLUMNS)
+    long, slow, host_down = pd.Timedelta(long), pd.Timedelta(slow), pd.Timedelta(host_down)
+    found: list[dict] = []
+    eps = episodes[episodes["kind"] == "service"]
+    silent = eps[eps["hard"] & (eps["duration"] >= long) & (eps["notifications"] == 0)
+                 & ~eps["in_downtime"] & ~eps["acknowledged"]]
+    for row in silent.itertuples():
+        still = "still open at the end of the window" if row.open else f"until {row.end:%Y-%m-%d %H:%M}"
+        found.append(dict(node=row.node, host=row.host, service=row.service, finding="silent_hard_problem",
+                          detail=f"HARD {row.worst_state} for {human(row.duration)} from {row.start:%Y-%m-%d %H:%M} "
+                                 f"({still}) and nobody was notified",
+                          duration=row.duration))
+    slow_eps = eps[eps["hard"] & (eps["detection_delay"] >= slow)]
+    for row in slow_eps.itertuples():
+        found.append(dict(node=row.node, host=row.host, service=row.service, finding="slow_detection",
+                          detail=f"{human(row.detection_delay)} from the first SOFT {row.worst_state} to HARD "
+                                 f"({row.max_attempt} attempts)",
+                          duration=row.detection_delay))
+    found += _notifications_off(events, episodes, objects)
+    found += _ok_while(events, episodes, host_down, siblings)
+    if not found:
+        return empty(QUIET_COLUMNS)
+    frame = pd.DataFrame(found)
+    frame = frame.merge(_identity(events), on="node", how="left")
+    frame["duration"] = pd.to_timedelta(frame["duration"])
+    order = {"silent_hard_problem": 0, "notifications_off": 1, "ok_while_host_down": 2,
+             "ok_while_siblings_fail": 3, "slow_detection": 4}
+    frame["_o"] = frame["finding"].map(order)
+    frame = frame.sort_values(["_o", "duration"], ascending=[True, False], kind="stable")
+    return frame[QUIET_COLUMNS].reset_index(drop=True)
