@@ -658,9 +658,124 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
 
 # ---------------------------------------------------------------- perfdata and values
 
-def load_perfdata(paths) -> pd.DataFrame:  # filled in below
-    return empty(PERFDATA_COLUMNS)
+_PERF_ITEM = re.compile(r"""('[^']*'|[^\s=']+)=(-?[0-9.]+(?:[eE][-+]?\d+)?)([^;\s]*)((?:;[^;\s]*){0,4})""")
 
 
-def values_from_output(events: pd.DataFrame) -> pd.DataFrame:  # filled in below
-    return empty(VALUE_COLUMNS)
+def parse_perfdata(text: str) -> list[tuple]:
+    """``'/var'=512MB;800;900;0;1000 load1=7.2`` -> [(label, value, uom, warn, crit, min, max)]."""
+    items = []
+    for label, value, uom, rest in _PERF_ITEM.findall(text or ""):
+        fields = (rest[1:].split(";") if rest else []) + ["", "", "", ""]
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        items.append((label.strip("'"), number, uom, *fields[:4]))
+    return items
+
+
+def _perf_lines(text: str, node: str):
+    """Rows of one service_perfdata_file: Nagios' default template or pnp4nagios' KEY::value."""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if "::" in line:
+            fields = dict(part.split("::", 1) for part in parts if "::" in part)
+            if fields.get("DATATYPE", "SERVICEPERFDATA") != "SERVICEPERFDATA":
+                continue
+            stamp, host, service = fields.get("TIMET"), fields.get("HOSTNAME"), fields.get("SERVICEDESC")
+            state, perf = fields.get("SERVICESTATE", ""), fields.get("SERVICEPERFDATA", "")
+        else:
+            # [SERVICEPERFDATA]\t$TIMET$\t$HOSTNAME$\t$SERVICEDESC$\t...\t$SERVICEOUTPUT$\t$SERVICEPERFDATA$
+            if parts and parts[0].startswith("[") and parts[0].endswith("]"):
+                parts = parts[1:]
+            if len(parts) < 4:
+                continue
+            stamp, host, service, perf = parts[0], parts[1], parts[2], parts[-1]
+            state = next((p for p in parts[3:-1] if p in ("OK", "WARNING", "CRITICAL", "UNKNOWN")), "")
+        if not stamp or not stamp.isdigit():
+            continue
+        for item in parse_perfdata(perf):
+            yield (int(stamp), node, host, service, state) + item
+
+
+def load_perfdata(paths) -> pd.DataFrame:
+    """Rows of Nagios' ``service_perfdata_file`` (one per perfdata label).
+
+    :param paths: perfdata files, or node directories holding ``service-perfdata.log``
+        (the node is the directory name).
+    :returns: ``PERFDATA_COLUMNS``; ``warn``/``crit`` are the Nagios range
+        strings as written (``10``, ``10:``, ``~:10``, ``@10:20``).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    rows = []
+    for path in paths:
+        path = str(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "service-perfdata.log")
+        node = _node_of_file(path)
+        try:
+            with open_log(path) as stream:
+                text = decode(stream.read())
+        except OSError as exc:
+            raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
+        rows.extend(_perf_lines(text, node))
+    frame = pd.DataFrame(rows, columns=PERFDATA_COLUMNS)
+    frame["time"] = pd.to_datetime(frame["time"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")
+    frame["value"] = frame["value"].astype(float)
+    for column in ("node", "host", "service", "state", "label", "uom"):
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+# label=value (load=7.20, time=0.1s) and "LABEL 512 MB (4%)" (check_disk's "/var 512 MB (4%)").
+_VALUE_PATTERNS = (
+    re.compile(r"(?<![\w/.-])([A-Za-z_][\w./-]*)\s*=\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z%]*)"),
+    re.compile(r"(/[\w./-]*)\s+(-?\d+(?:\.\d+)?)\s*([KMGT]?B)\b"),
+)
+
+
+def values_from_output(events: pd.DataFrame) -> pd.DataFrame:
+    """Numbers that plugins print in their output text, one row per (line, label).
+
+    The event log keeps no perfdata, but many plugins print their value:
+    ``OK - load=0.42``, ``DISK WARNING - free space: /var 512 MB (4%)``.
+    Each distinct output is read once (outputs repeat a lot).
+    :returns: ``VALUE_COLUMNS`` for service alerts and snapshots.
+    """
+    if events is None or len(events) == 0:
+        return empty(VALUE_COLUMNS)
+    kinds = events["kind"]
+    rows = events[kinds.isin([ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_SERVICE_STATE]).to_numpy()]
+    if rows.empty:
+        return empty(VALUE_COLUMNS)
+    codes, outputs = pd.factorize(rows["output"].astype(object).to_numpy())
+    found_code, labels, values, uoms = [], [], [], []
+    for code, text in enumerate(outputs):
+        seen = set()
+        for pattern in _VALUE_PATTERNS:
+            for label, value, uom in pattern.findall(text or ""):
+                if label in seen:
+                    continue
+                seen.add(label)
+                found_code.append(code)
+                labels.append(label)
+                values.append(float(value))
+                uoms.append(uom)
+    if not found_code:
+        return empty(VALUE_COLUMNS)
+    per_output = pd.DataFrame({"_code": found_code, "label": labels, "value": values, "uom": uoms})
+    lines = pd.DataFrame({"_code": codes, "_row": np.arange(len(rows))})
+    merged = lines.merge(per_output, on="_code").sort_values(["_row"], kind="stable")
+    picked = rows.iloc[merged["_row"].to_numpy()]
+    out = pd.DataFrame({
+        "time": picked["time"].to_numpy(),
+        "node": picked["node"].to_numpy(), "host": picked["host"].to_numpy(),
+        "service": picked["service"].to_numpy(), "state": picked["state"].to_numpy(),
+        "label": merged["label"].to_numpy(), "value": merged["value"].to_numpy(),
+        "uom": merged["uom"].to_numpy(),
+    })
+    out["time"] = pd.to_datetime(out["time"], utc=True)
+    return out.reset_index(drop=True)
