@@ -91,7 +91,8 @@ def test_graphite_counts_and_ranking_equal_the_logs(carbon, graphite_render, sam
     graphite_ranked = ranking(from_graphite)
     assert len(logs_ranked) > 0
     assert list(graphite_ranked["service"]) == list(logs_ranked["service"])
-    pd.testing.assert_series_equal(graphite_ranked["alerts_per_week"], logs_ranked["alerts_per_week"])
+    # Per-week rates divide by the span seen, which minute resolution shortens by seconds.
+    pd.testing.assert_series_equal(graphite_ranked["alerts_per_week"], logs_ranked["alerts_per_week"], rtol=0.01)
     pd.testing.assert_series_equal(graphite_ranked["score"], logs_ranked["score"], rtol=0.1)
 
 
