@@ -1,22 +1,355 @@
-"""Retune suggestions, each replayed on history. (skeleton)"""
+"""Retune suggestions, each replayed on the history it came from.
+
+For each service the chatty ranking flags, one concrete change:
+
+- ``max_check_attempts``: more attempts before HARD. Replayed per problem:
+  a problem whose failures lasted ``(attempts - 1) * retry_interval`` still
+  goes HARD (``retry_interval`` minutes later per extra attempt); a shorter
+  one stays SOFT, sends no notification and writes its SOFT lines and its
+  recovery only. See :func:`replay_max_check_attempts`.
+- ``warning threshold (-w)``: from the values the check reported (perfdata
+  file, or numbers in the output text), the warning level that would have
+  cut most WARNING alerts while the critical level, unchanged, still catches
+  every CRITICAL. See :func:`replay_threshold` and :func:`what_if_curve`.
+
+A suggestion is kept only if its replay catches every long HARD CRITICAL
+problem the history had (``long_problems_after == long_problems_before``);
+this is asserted, not assumed.
+"""
 from __future__ import annotations
 
+import math
+import re
+
+import numpy as np
 import pandas as pd
 
+from ..parsers import events as ev
 from ._frames import RETUNE_COLUMNS, empty
 
+LONG_PROBLEM = pd.Timedelta(minutes=30)  # a HARD CRITICAL this long is a real problem that must be caught
+DEFAULT_RETRY_MINUTES = 1.0  # Nagios' default retry_interval
+MAX_EXTRA_ATTEMPTS = 4
+MAX_EXTRA_DETECTION = pd.Timedelta(minutes=10)  # per problem: later than this is not worth the quiet
 
-def suggest_retunes(events, episodes, objects=None, perfdata=None) -> pd.DataFrame:
-    return empty(RETUNE_COLUMNS)
+
+class RetuneError(AssertionError):
+    """A suggestion whose replay would miss a long HARD CRITICAL: a bug, never shown."""
 
 
-def replay_max_check_attempts(episodes_or_events, attempts: int) -> pd.DataFrame:
-    raise NotImplementedError
+# ---------------------------------------------------------------- max_check_attempts
+
+def _service_episodes(episodes_or_events) -> pd.DataFrame:
+    frame = episodes_or_events
+    if "kind" in frame and "start" not in frame:  # events: build the episodes first
+        from .episodes import build_episodes
+        frame = build_episodes(frame)
+    if "kind" in frame:
+        frame = frame[frame["kind"] == "service"]
+    return frame
+
+
+def is_long_problem(episodes: pd.DataFrame, long=LONG_PROBLEM) -> pd.Series:
+    """HARD CRITICAL problems that lasted at least ``long``: never to be missed."""
+    return episodes["hard"] & (episodes["worst_state"] == "CRITICAL") & (episodes["duration"] >= pd.Timedelta(long))
+
+
+def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | None = None,
+                              retry_interval_minutes: float = DEFAULT_RETRY_MINUTES,
+                              long=LONG_PROBLEM) -> pd.DataFrame:
+    """Replay the service problems with ``max_check_attempts = attempts``.
+
+    :param episodes_or_events: episodes (of one service, or many) or events.
+    :param current: the attempts in force; default the largest attempt seen.
+    :returns: per episode: ``hard_after`` (would still go HARD),
+        ``alerts_before/after``, ``notifications_before/after``,
+        ``extra_detection`` (Timedelta, 0 for problems that stay SOFT),
+        ``long_problem`` and ``caught_after``.
+
+    The model: failures continue at ``retry_interval`` while SOFT, so a
+    problem that lasted ``d`` fails ``1 + d // retry`` checks before it
+    recovers (at least the attempts it logged). It goes HARD when that
+    reaches ``attempts``. Alerts: one line per SOFT attempt, one HARD line,
+    one recovery line if it recovered; notifications only if HARD.
+    """
+    eps = _service_episodes(episodes_or_events)
+    if current is None:
+        current = int(eps["max_attempt"].max()) if len(eps) else 1
+    retry = pd.Timedelta(minutes=retry_interval_minutes)
+    duration = eps["duration"]
+    failed_checks = np.maximum(eps["max_attempt"].to_numpy(),
+                               1 + (duration // retry).to_numpy().astype(np.int64))
+    # A HARD problem's checks after HARD ran at check_interval; while SOFT they would run at retry.
+    failed_checks = np.where(eps["hard"].to_numpy(), np.maximum(failed_checks, current), eps["max_attempt"].to_numpy())
+    hard_after = failed_checks >= attempts
+    recovered = ~eps["open"].to_numpy()
+    soft_lines = np.minimum(failed_checks, attempts - 1)
+    alerts_after = np.where(hard_after, (attempts - 1) + 1, soft_lines) + recovered
+    notes_before = eps["notifications"].to_numpy()
+    notes_after = np.where(hard_after, notes_before, 0)
+    extra = np.where(hard_after & eps["hard"].to_numpy(), max(0, attempts - current), 0) * retry
+    long_problem = is_long_problem(eps, long).to_numpy()
+    return pd.DataFrame({
+        "node": eps["node"].to_numpy(), "host": eps["host"].to_numpy(), "service": eps["service"].to_numpy(),
+        "start": eps["start"].to_numpy(), "duration": duration.to_numpy(),
+        "hard_before": eps["hard"].to_numpy(), "hard_after": hard_after,
+        "alerts_before": eps["alerts"].to_numpy(), "alerts_after": alerts_after.astype(np.int64),
+        "notifications_before": notes_before, "notifications_after": notes_after,
+        "extra_detection": pd.to_timedelta(extra), "long_problem": long_problem,
+        "caught_after": hard_after | ~long_problem,
+    })
+
+
+# ---------------------------------------------------------------- thresholds
+
+_RANGE = re.compile(r"^(@)?(?:(~|-?[0-9.]+(?:[eE][-+]?\d+)?)?:)?(-?[0-9.]+(?:[eE][-+]?\d+)?)?$")
+
+
+def parse_range(text: str) -> tuple[float, float, bool]:
+    """Nagios range syntax -> (low, high, inside).
+
+    ``10``: alert outside 0..10; ``10:``: below 10; ``~:10``: above 10;
+    ``10:20``: outside 10..20; ``@10:20``: inside 10..20.
+    """
+    text = str(text).strip()
+    match = _RANGE.match(text)
+    if not text or match is None or (match[2] is None and match[3] is None):
+        raise ValueError(f"not a Nagios range: {text!r}")
+    inside, low_text, high_text = bool(match[1]), match[2], match[3]
+    if ":" in text:
+        low = -math.inf if low_text == "~" else float(low_text) if low_text else 0.0
+        high = float(high_text) if high_text else math.inf
+    else:
+        low, high = 0.0, float(high_text)
+    return low, high, inside
+
+
+def in_alert(values, spec) -> np.ndarray:
+    """True where a value raises an alert under the range ``spec`` (None or "" never alerts)."""
+    values = np.asarray(values, dtype=float)
+    if spec is None or (isinstance(spec, float) and math.isnan(spec)) or str(spec).strip() == "":
+        return np.zeros(values.shape, dtype=bool)
+    low, high, inside = parse_range(spec)
+    within = (values >= low) & (values <= high)
+    return within if inside else ~within
+
+
+def states_for(values, warn, crit) -> np.ndarray:
+    """0 OK, 1 WARNING, 2 CRITICAL per value, as a plugin with ``-w warn -c crit`` decides."""
+    return np.where(in_alert(values, crit), 2, np.where(in_alert(values, warn), 1, 0))
 
 
 def replay_threshold(values, warn, crit) -> pd.DataFrame:
-    raise NotImplementedError
+    """States and alerts of a series of check values under ``-w warn -c crit``.
+
+    :param values: the values in time order (a Series, array, or a frame
+        with a ``value`` column).
+    :returns: one row per value: ``value``, ``state`` (0/1/2) and ``alert``
+        (True where the state differs from the previous value's: the checks
+        that would have written an alert line).
+    """
+    if isinstance(values, pd.DataFrame):
+        values = values["value"]
+    array = np.asarray(values, dtype=float)
+    state = states_for(array, warn, crit)
+    alert = np.r_[state[:1] != 0, state[1:] != state[:-1]] if len(state) else np.zeros(0, dtype=bool)
+    return pd.DataFrame({"value": array, "state": state, "alert": alert})
 
 
-def what_if_curve(values, kind="warn", thresholds=None) -> pd.DataFrame:
-    raise NotImplementedError
+def what_if_curve(values, kind: str = "warn", thresholds=None, warn=None, crit=None,
+                  direction: str = "above") -> pd.DataFrame:
+    """Alerts and CRITICAL checks against a sweep of one threshold, for plots.
+
+    :param kind: ``"warn"`` or ``"crit"``: which level moves; the other stays.
+    :param thresholds: levels to try (default: 40 quantiles of the values).
+    :param direction: ``"above"`` (alert when the value is higher, e.g. load)
+        or ``"below"`` (alert when lower, e.g. free space).
+    :returns: columns threshold, alerts, warnings, criticals.
+    """
+    if isinstance(values, pd.DataFrame):
+        values = values["value"]
+    array = np.asarray(values, dtype=float)
+    if thresholds is None:
+        thresholds = np.unique(np.quantile(array, np.linspace(0.5, 1.0, 40))) if len(array) else []
+    rows = []
+    for level in thresholds:
+        spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
+        w, c = (spec, crit) if kind == "warn" else (warn, spec)
+        replay = replay_threshold(array, w, c)
+        rows.append((float(level), int(replay["alert"].sum()), int((replay["state"] == 1).sum()),
+                     int((replay["state"] == 2).sum())))
+    return pd.DataFrame(rows, columns=["threshold", "alerts", "warnings", "criticals"])
+
+
+def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> tuple[str, pd.DataFrame, pd.DataFrame] | None:
+    """The warning level that removes the most WARNING alerts and leaves CRITICAL untouched."""
+    values = series["value"].to_numpy(dtype=float)
+    before = replay_threshold(values, warn, crit)
+    if before["alert"].sum() == 0 or (before["state"] == 1).sum() == 0:
+        return None
+    criticals = before["state"] == 2
+    # Candidate warning levels: just past the values that warned, the most permissive first.
+    warned = values[(before["state"] == 1).to_numpy()]
+    levels = sorted(set(np.quantile(warned, [0.5, 0.75, 0.9, 0.99, 1.0]).round(3)),
+                    reverse=direction == "below")
+    for level in reversed(levels) if direction == "above" else levels:
+        spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
+        after = replay_threshold(values, spec, crit)
+        if (after["state"][criticals] != 2).any():
+            continue
+        if after["alert"].sum() < before["alert"].sum():
+            return spec, before, after
+    return None
+
+
+# ---------------------------------------------------------------- suggestions
+
+def _current_attempts(objects, node, host, service, eps) -> tuple[int, float]:
+    attempts, retry = None, DEFAULT_RETRY_MINUTES
+    if objects is not None and len(objects):
+        match = objects[(objects["node"].astype(str) == node) & (objects["host"].astype(str) == host)
+                        & (objects["service"].astype(str) == service)]
+        if len(match):
+            if pd.notna(match["max_check_attempts"].iloc[0]):
+                attempts = int(match["max_check_attempts"].iloc[0])
+            if pd.notna(match["retry_interval"].iloc[0]):
+                retry = float(match["retry_interval"].iloc[0])
+    if attempts is None:
+        hard = eps[eps["hard"]]
+        attempts = int(hard["max_attempt"].max()) if len(hard) else int(eps["max_attempt"].max())
+    return max(attempts, 1), retry
+
+
+def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20,
+                    long=LONG_PROBLEM) -> pd.DataFrame:
+    """One replayed change for each of the ``top`` chattiest host/services.
+
+    :param objects: frame of :func:`nagtune.analytics.objects.load_objects`
+        (current values); without it the current values are read off the log.
+    :param perfdata: frame of :func:`nagtune.analytics.ingest.load_perfdata`;
+        without it, values printed in the plugin output are used.
+    :returns: ``RETUNE_COLUMNS``; every row's ``long_problems_after`` equals
+        its ``long_problems_before``.
+    """
+    from .chatty import rank_chatty
+    if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
+        return empty(RETUNE_COLUMNS)
+    ranked = rank_chatty(events, episodes, by="host_service", top=top)
+    svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
+    grouped = {key: group for key, group in svc_eps.groupby(["node", "host", "service"])}
+    values = None
+    rows = []
+    for row in ranked.itertuples():
+        key = (row.node, row.host, row.service)
+        eps = grouped.get(key)
+        if eps is None or eps.empty:
+            continue
+        suggestion = _attempts_suggestion(eps, objects, key, long)
+        if suggestion is None:
+            if values is None:
+                values = _values(events, perfdata)
+            suggestion = _warn_suggestion(values, objects, key, eps, long)
+        if suggestion is not None:
+            if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
+                raise RetuneError(f"replay of {suggestion['directive']} on {key} misses a long HARD CRITICAL")
+            rows.append(suggestion)
+    if not rows:
+        return empty(RETUNE_COLUMNS)
+    return pd.DataFrame(rows)[RETUNE_COLUMNS]
+
+
+def _attempts_suggestion(eps, objects, key, long) -> dict | None:
+    current, retry = _current_attempts(objects, *key, eps)
+    long_before = int(is_long_problem(eps, long).sum())
+    best = None
+    for attempts in range(current + 1, current + MAX_EXTRA_ATTEMPTS + 1):
+        replay = replay_max_check_attempts(eps, attempts, current=current, retry_interval_minutes=retry, long=long)
+        if not replay["caught_after"].all():
+            break  # more attempts only miss more
+        if replay["extra_detection"].max() > MAX_EXTRA_DETECTION:
+            break
+        saved = (replay["notifications_before"].sum() - replay["notifications_after"].sum(),
+                 replay["alerts_before"].sum() - replay["alerts_after"].sum())
+        if saved[0] > 0 and saved[1] >= 0 and (best is None or saved > best[1]):
+            best = (attempts, saved, replay)
+    if best is None:
+        return None
+    attempts, _, replay = best
+    caught = int((replay["long_problem"] & replay["hard_after"]).sum())
+    notes_saved = int(replay["notifications_before"].sum() - replay["notifications_after"].sum())
+    stays_soft = int((replay["hard_before"] & ~replay["hard_after"]).sum())
+    return dict(
+        node=key[0], host=key[1], service=key[2], directive="max_check_attempts",
+        current=str(current), suggested=str(attempts),
+        alerts_before=int(replay["alerts_before"].sum()), alerts_after=int(replay["alerts_after"].sum()),
+        notifications_before=int(replay["notifications_before"].sum()),
+        notifications_after=int(replay["notifications_after"].sum()),
+        extra_detection_minutes=round(replay["extra_detection"].max().total_seconds() / 60, 1),
+        long_problems_before=long_before, long_problems_after=caught,
+        reason=(f"{stays_soft} HARD problems cleared within {attempts - 1} retries of {retry:g} min: "
+                f"with {attempts} attempts they stay SOFT ({notes_saved} notifications fewer); "
+                + (f"all {long_before} long HARD CRITICAL problems are still caught, "
+                   if long_before else "no long HARD CRITICAL problem in this history; ")
+                + f"real problems go HARD at most {(attempts - current) * retry:g} min later"),
+    )
+
+
+def _values(events, perfdata) -> pd.DataFrame:
+    if perfdata is not None and len(perfdata):
+        return perfdata
+    from .ingest import values_from_output
+    return values_from_output(events)
+
+
+def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
+    if values is None or values.empty:
+        return None
+    mine = values[(values["node"].astype(str) == key[0]) & (values["host"].astype(str) == key[1])
+                  & (values["service"].astype(str) == key[2])]
+    if mine.empty:
+        return None
+    label = mine["label"].astype(str).value_counts().index[0]
+    series = mine[mine["label"].astype(str) == label].sort_values("time", kind="stable")
+    warn = crit = None
+    inferred = False
+    if "warn" in series and series["warn"].astype(str).str.len().gt(0).any():
+        warn, crit = str(series["warn"].iloc[-1]), str(series["crit"].iloc[-1])
+    else:
+        # No declared levels: infer them from what the service said at each value.
+        state = series["state"].astype(str)
+        warn_values = series["value"][state == "WARNING"]
+        crit_values = series["value"][state == "CRITICAL"]
+        ok_values = series["value"][state == "OK"]
+        if warn_values.empty or ok_values.empty:
+            return None
+        inferred = True
+        above = warn_values.median() > ok_values.median()
+        if above:
+            warn = f"~:{ok_values.max():g}"
+            crit = f"~:{warn_values.max():g}" if crit_values.empty else f"~:{min(crit_values.min(), max(warn_values.max(), ok_values.max())):g}"
+        else:
+            warn = f"{ok_values.min():g}:"
+            crit = f"{warn_values.min():g}:" if crit_values.empty else f"{max(crit_values.max(), warn_values.min()):g}:"
+    try:
+        low, high, inside = parse_range(warn)
+    except ValueError:
+        return None
+    direction = "below" if math.isinf(high) and not inside else "above"
+    found = _threshold_suggestion(series, warn, crit, direction)
+    if found is None:
+        return None
+    spec, before, after = found
+    long_before = int(is_long_problem(eps, long).sum())
+    return dict(
+        node=key[0], host=key[1], service=key[2], directive="warning threshold (-w)",
+        current=warn, suggested=spec,
+        alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
+        notifications_before=int(eps["notifications"].sum()),
+        notifications_after=int(eps["notifications"].sum()),
+        extra_detection_minutes=0.0,
+        long_problems_before=long_before, long_problems_after=long_before,
+        reason=(f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
+                f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
+                f"every CRITICAL value still CRITICAL"
+                + ("; current levels inferred from the states the check reported" if inferred else "")),
+    )
