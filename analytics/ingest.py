@@ -52,6 +52,7 @@ from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_CO
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 32 << 20  # decoded text per regex batch: bounds memory, amortises per-batch work
 CACHE_VERSION = 1
+PROGRESS_BYTES = 64 << 20  # show a progress bar only when there is this much to read
 # datetime64[ns] ends in 2262: a later epoch cannot be a time, so the line is unparsed.
 MAX_EPOCH = (2**63 - 1) // 10**9
 
@@ -540,7 +541,7 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
     unparsed_total = sum(s.cached["unparsed"] for s in states if s.cached)
     todo = [i for i, s in enumerate(states) if s.read_from >= 0]
     bar = None
-    if progress and todo:
+    if progress and todo and sum(max(0, states[i].identity["size"] - states[i].read_from) for i in todo) >= PROGRESS_BYTES:
         from tqdm.auto import tqdm
         total = sum(max(0, s.identity["size"] - s.read_from) for s in (states[i] for i in todo))
         bar = tqdm(total=total, unit="B", unit_scale=True, desc="nagtune ingest")

@@ -15,7 +15,10 @@ import click
 COMMANDS = {
     "parse": "nagtune.cli_parse:parse",
     "collect": "nagtune.cli_collect:collect",
-    # rank, quiet, retune, names (issue 5): "nagtune.cli_analytics:<name>",
+    "rank": "nagtune.cli_analytics:rank",
+    "quiet": "nagtune.cli_analytics:quiet",
+    "retune": "nagtune.cli_analytics:retune",
+    "names": "nagtune.cli_analytics:names",
     "report": "nagtune.cli_report:report",
     # ingest (issue 7): "nagtune.cli_ingest:ingest",
 }

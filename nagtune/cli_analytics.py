@@ -1,0 +1,144 @@
+"""``nagtune rank | quiet | retune | names``: thin click commands over nagtune.analytics."""
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _common(function):
+    options = [
+        click.argument("paths", nargs=-1, required=True, metavar="PATHS..."),
+        click.option("--since", default=None, metavar="WHEN",
+                     help="Only events at or after WHEN: 7d, 12h, 2w (before now), an ISO date or an epoch."),
+        click.option("--until", default=None, metavar="WHEN", help="Only events before WHEN (same forms as --since)."),
+        click.option("--top", type=click.IntRange(min=1), default=None, help="Show the first N rows only."),
+        click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
+                     show_default=True, help="Output format."),
+        click.option("--cache-dir", default=None, metavar="DIR",
+                     help="Parquet cache of parsed logs; a re-run reads only what is new."),
+        click.option("--environment", default="default", show_default=True, help="Environment of the nodes."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _events(paths, since, until, cache_dir, environment):
+    from .analytics import ingest
+    try:
+        ingest.parse_when(since)
+        ingest.parse_when(until)
+    except ingest.IngestError as exc:
+        raise click.ClickException(f"{exc} (--since/--until)") from None
+    try:
+        return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
+                                  progress=True, environment=environment)
+    except ingest.IngestError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _emit(frame, output_format: str, top=None) -> None:
+    import pandas as pd
+    if top is not None:
+        frame = frame.head(top)
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_timedelta64_dtype(frame[column]):
+            frame[column] = frame[column].dt.total_seconds() if output_format != "table" else \
+                frame[column].map(lambda d: "" if pd.isna(d) else str(d).replace("0 days ", ""))
+    out = click.get_text_stream("stdout")
+    if output_format == "csv":
+        frame.to_csv(out, index=False)
+    elif output_format == "json":
+        records = json.loads(frame.to_json(orient="records", date_format="iso"))
+        out.write(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+    elif frame.empty:
+        out.write("(nothing found)\n")
+    else:
+        with pd.option_context("display.max_colwidth", 200, "display.width", 250):
+            out.write(frame.to_string(index=False) + "\n")
+
+
+@click.command()
+@_common
+@click.option("--by", type=click.Choice(["service", "host_service"]), default="service", show_default=True,
+              help="Rank per node and service, or per node, host and service.")
+def rank(paths, since, until, top, output_format, cache_dir, environment, by):
+    """Rank services by how chatty they are, noisiest first, with the reasons.
+
+    PATHS are node directories (nagios.log, archives/), their parents, log
+    files (plain or .gz) or globs.
+
+    Example:
+
+        nagtune rank --since 7d --top 20 data/samples
+    """
+    from .analytics.chatty import rank_chatty
+    from .analytics.episodes import build_episodes
+    from .analytics.ingest import window_end
+    events = _events(paths, since, until, cache_dir, environment)
+    episodes = build_episodes(events, window_end=window_end(events, until))
+    _emit(rank_chatty(events, episodes, by=by), output_format, top)
+
+
+@click.command()
+@_common
+def quiet(paths, since, until, top, output_format, cache_dir, environment):
+    """List problems that were not chatty enough: silent HARD problems, notifications
+    off, slow detection, services OK while their host is DOWN or their siblings fail.
+
+    Example:
+
+        nagtune quiet --since 30d data/samples
+    """
+    from .analytics.api import find_side_files
+    from .analytics.episodes import build_episodes
+    from .analytics.ingest import window_end
+    from .analytics.objects import load_objects
+    from .analytics.quiet import find_quiet
+    events = _events(paths, since, until, cache_dir, environment)
+    episodes = build_episodes(events, window_end=window_end(events, until))
+    files = find_side_files(paths, "objects.cache")
+    objects = load_objects(files) if files else None
+    _emit(find_quiet(events, episodes, objects=objects), output_format, top)
+
+
+@click.command()
+@_common
+def retune(paths, since, until, top, output_format, cache_dir, environment):
+    """Suggest one check change per chatty service, with its effect replayed on the history.
+
+    Reads objects.cache and service-perfdata.log from the node directories
+    when they are there, to name current values and use perfdata.
+
+    Example:
+
+        nagtune retune --format csv data/samples/nagios-c0001-01
+    """
+    from .analytics.api import find_side_files
+    from .analytics.episodes import build_episodes
+    from .analytics.ingest import load_perfdata, window_end
+    from .analytics.objects import load_objects
+    from .analytics.retune import suggest_retunes
+    events = _events(paths, since, until, cache_dir, environment)
+    episodes = build_episodes(events, window_end=window_end(events, until))
+    objects_files = find_side_files(paths, "objects.cache")
+    perf_files = find_side_files(paths, "service-perfdata.log")
+    objects = load_objects(objects_files) if objects_files else None
+    perfdata = load_perfdata(perf_files) if perf_files else None
+    _emit(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top)
+
+
+@click.command()
+@_common
+def names(paths, since, until, top, output_format, cache_dir, environment):
+    """Show the machine-readable metric name of every host and service, collisions first.
+
+    Example:
+
+        nagtune names --format json data/samples
+    """
+    from .analytics.names import audit_names
+    events = _events(paths, since, until, cache_dir, environment)
+    _emit(audit_names(events), output_format, top)
