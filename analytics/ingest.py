@@ -735,6 +735,8 @@ def load_perfdata(paths) -> pd.DataFrame:
 _VALUE_PATTERNS = (
     re.compile(r"(?<![\w/.-])([A-Za-z_][\w./-]*)\s*=\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z%]*)"),
     re.compile(r"(/[\w./-]*)\s+(-?\d+(?:\.\d+)?)\s*([KMGT]?B)\b"),
+    # "load average: 7.20, 5.10, 4.00", "Packet loss = 100%": words, a colon, a number.
+    re.compile(r"([A-Za-z][A-Za-z ]{1,30}?)\s*:\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z%]*)"),
 )
 
 

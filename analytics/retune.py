@@ -270,7 +270,8 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
             break
         saved = (replay["notifications_before"].sum() - replay["notifications_after"].sum(),
                  replay["alerts_before"].sum() - replay["alerts_after"].sum())
-        if saved[0] > 0 and saved[1] >= 0 and (best is None or saved > best[1]):
+        # Notifications are what wake people: the most notifications saved wins.
+        if saved[0] > 0 and (best is None or saved > best[1]):
             best = (attempts, saved, replay)
     if best is None:
         return None
