@@ -27,11 +27,13 @@ after_read, after_send, after_spool_write, after_commit, after_statsd_send.
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
@@ -117,23 +119,35 @@ def aggregate(state: CollectState, result: ScanResult, namer: MetricNamer, now: 
     """
     now_minute = minute_of(now)
     floor = state.floor
-    touched: set[tuple[str, int]] = set()
+    touched: dict[tuple[str, int], None] = {}
     deltas: Counter = Counter()
     totals = state.totals
-    for name, value, minute in result.points(namer):
-        if minute > now_minute:
-            report.future_lines += value
-            minute = now_minute
-        if floor and minute < floor:
-            report.late_lines += value
-            minute = floor
-        per_name = totals.setdefault(name, {})
-        per_name[minute] = per_name.get(minute, 0) + value
-        touched.add((name, minute))
-        deltas[name] += value
-        if minute > state.newest_minute:
-            state.newest_minute = minute
-    points = [MetricPoint(name, totals[name][minute], minute) for name, minute in sorted(touched)]
+    newest = state.newest_minute
+    # Straight from the scanner's (minute index, text) counts: plain tuples,
+    # no sorting, one name lookup per distinct text.
+    names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
+    with _no_gc():
+        for (minute_index, text), value in result.pairs.items():
+            name = names.get(text)
+            if name is None:
+                continue
+            minute = minute_index * 60
+            if minute > now_minute:
+                report.future_lines += value
+                minute = now_minute
+            if minute < floor:
+                report.late_lines += value
+                minute = floor
+            per_name = totals.get(name)
+            if per_name is None:
+                per_name = totals[name] = {}
+            per_name[minute] = per_name.get(minute, 0) + value
+            touched[(name, minute)] = None
+            deltas[name] += value
+            if minute > newest:
+                newest = minute
+        state.newest_minute = newest
+        points = [(name, totals[name][minute], minute) for name, minute in touched]
     if config.max_age:
         report.old_points = sum(1 for p in points if p.timestamp < now - config.max_age)
     # Close the minutes that fell out of the window.
@@ -145,7 +159,19 @@ def aggregate(state: CollectState, result: ScanResult, namer: MetricNamer, now: 
                 totals[name] = per_name
             else:
                 del totals[name]
-    return points, deltas
+    return points, deltas  # points: (name, total, minute) tuples
+
+
+@contextmanager
+def _no_gc():
+    """Hundreds of thousands of small tuples that all live on: no cyclic GC passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _self_points(namer: MetricNamer, report: RunReport, now: int) -> list[MetricPoint]:

@@ -9,6 +9,7 @@ can never forge a line.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ..parsers.metrics import MetricPoint
@@ -21,15 +22,16 @@ class SendError(Exception):
     """A batch could not be delivered; the message says where and why."""
 
 
-def _check(name: str) -> str:
-    if not name or any(ch.isspace() for ch in name):
-        raise ValueError(f"unsafe metric name {name!r}")
-    return name
+_SAFE = re.compile(r"[^\s]+")
 
 
 def format_points(points: Iterable[MetricPoint]) -> bytes:
     """``name value timestamp\\n`` lines, ASCII."""
-    return "".join(f"{_check(p.name)} {int(p.value)} {int(p.timestamp)}\n" for p in points).encode("ascii")
+    points = list(points)
+    for name in {p[0] for p in points}:  # each distinct name once
+        if not _SAFE.fullmatch(name):
+            raise ValueError(f"unsafe metric name {name!r}")
+    return "".join([f"{n} {int(v)} {int(t)}\n" for n, v, t in points]).encode("ascii")
 
 
 def batches(payload: bytes, batch_size: int = DEFAULT_BATCH) -> list[bytes]:
