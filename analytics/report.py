@@ -196,21 +196,64 @@ def _png_data(path: str | None) -> str | None:
 # --- what-if curves -------------------------------------------------------------
 
 
-def curve_for(analysis, row) -> pd.DataFrame | None:
-    """The analytics' what-if curve behind one suggestion (alerts against the setting)."""
-    return retune.what_if_curve(analysis.events, row)
+def _level(spec) -> float | None:
+    """The number of a Nagios range as drawn on a threshold axis (``~:5`` -> 5, ``10:`` -> 10)."""
+    try:
+        low, high, _ = retune.parse_range(str(spec))
+    except (ValueError, TypeError):
+        return None
+    return high if math.isfinite(high) else low if math.isfinite(low) else None
 
 
-def what_if_curves(analysis, limit: int = WHAT_IF_MAX) -> list[tuple[int, pd.Series, pd.DataFrame]]:
-    """(row number, retune row, curve) for the suggestions the analytics can replay as a curve."""
-    out = []
+def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, str, object, object] | None:
+    """(curve, x column, current, suggested) behind one suggestion, from the analytics' replays.
+
+    ``max_check_attempts``: :func:`~.retune.replay_max_check_attempts` for each
+    number of attempts; thresholds: :func:`~.retune.what_if_curve` over the
+    values the check reported.
+    """
+    cache = {} if cache is None else cache
+    key = (str(row["node"]), str(row["host"]), str(row["service"]))
+    if row["directive"] == "max_check_attempts":
+        if "episodes" not in cache:
+            eps = analysis.episodes
+            eps = eps[eps["kind"] == "service"] if "kind" in eps else eps
+            cache["episodes"] = {k: g for k, g in eps.groupby(["node", "host", "service"], observed=True)}
+        eps = cache["episodes"].get(key)
+        if eps is None or eps.empty:
+            return None
+        current, suggested = int(row["current"]), int(row["suggested"])
+        points = []
+        for attempts in range(1, max(current, suggested) + 4):
+            replay = retune.replay_max_check_attempts(eps, attempts, current=current)
+            points.append((attempts, int(replay["alerts_after"].sum()), int(replay["notifications_after"].sum()),
+                           int((replay["long_problem"] & replay["hard_after"]).sum())))
+        curve = pd.DataFrame(points, columns=["max_check_attempts", "alerts", "notifications", "long_problems_caught"])
+        return curve, "max_check_attempts", current, suggested
+    if str(row["directive"]).startswith("warning threshold"):
+        if "values" not in cache:
+            values = retune._values(analysis.events, None)
+            cache["values"] = {k: g for k, g in values.groupby(["node", "host", "service"], observed=True)}
+        mine = cache["values"].get(key)
+        if mine is None or mine.empty:
+            return None
+        label = mine["label"].astype(str).value_counts().index[0]
+        series = mine[mine["label"].astype(str) == label].sort_values("time", kind="stable")
+        current, suggested = _level(row["current"]), _level(row["suggested"])
+        # "10:" alerts below 10 (free space); "~:10" above 10 (load).
+        direction = "below" if str(row["suggested"]).endswith(":") else "above"
+        curve = retune.what_if_curve(series, kind="warn", direction=direction)
+        return curve[["threshold", "alerts"]], "threshold", current, suggested
+    return None
+
+
+def what_if_curves(analysis, limit: int = WHAT_IF_MAX) -> list[tuple[int, pd.Series, tuple]]:
+    """(row number, retune row, (curve, x, current, suggested)) for the first ``limit`` suggestions."""
+    out, cache = [], {}
     for number, row in analysis.retunes.head(limit).reset_index(drop=True).iterrows():
-        try:
-            curve = curve_for(analysis, row)
-        except (AttributeError, NotImplementedError, KeyError, ValueError, TypeError):
-            curve = None
-        if curve is not None and len(curve):
-            out.append((number, row, curve))
+        found = curve_for(analysis, row, cache)
+        if found is not None and len(found[0]):
+            out.append((number, row, found))
     return out
 
 
@@ -328,13 +371,13 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
                                             window_start, window_end)
     what_if_plots = []
-    for number, row, curve in what_if_curves(analysis):
+    for number, row, (curve, x, current, suggested) in what_if_curves(analysis):
         stem = "whatif-{:02d}-{}-{}-{}".format(number + 1, metric_component(str(row["host"])),
                                               metric_component(str(row["service"])),
                                               metric_component(str(row["directive"])))
         title = f"{row['service']} on {row['host']}: {row['directive']}"
-        path = plots.what_if(curve, os.path.join(plots_dir, stem + ".png"), title,
-                             current=row["current"], suggested=row["suggested"], xlabel=str(row["directive"]))
+        path = plots.what_if(curve, os.path.join(plots_dir, stem + ".png"), title, current=current,
+                             suggested=suggested, x=x, xlabel=str(row["directive"]))
         if path:
             made[stem] = path
             what_if_plots.append(stem)
