@@ -51,7 +51,7 @@ from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_CO
 
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 32 << 20  # decoded text per regex batch: bounds memory, amortises per-batch work
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 PROGRESS_BYTES = 64 << 20  # show a progress bar only when there is this much to read
 # datetime64[ns] ends in 2262: a later epoch cannot be a time, so the line is unparsed.
 MAX_EPOCH = (2**63 - 1) // 10**9
@@ -307,12 +307,18 @@ class _FileState:
     texts: list = field(default_factory=list)
 
 
-def _identity(path: str) -> dict:
-    stat = os.stat(path)
+def _head_hash(path: str, length: int) -> str:
     with open(path, "rb") as handle:
-        head = hashlib.sha1(handle.read(4096)).hexdigest()
+        return hashlib.sha1(handle.read(length)).hexdigest()
+
+
+def _identity(path: str) -> dict:
+    """What says a file is still the one we read: device, inode, and its first bytes
+    (at most 4 KiB, and the length is kept so an appended small file still matches)."""
+    stat = os.stat(path)
+    head_len = min(stat.st_size, 4096)
     return {"dev": stat.st_dev, "ino": stat.st_ino, "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns, "head": head}
+            "mtime_ns": stat.st_mtime_ns, "head_len": head_len, "head": _head_hash(path, head_len)}
 
 
 def _is_gzip(path: str) -> bool:
@@ -344,7 +350,8 @@ class _Cache:
         if entry is None:
             return
         old, new = entry["identity"], state.identity
-        same_file = old["dev"] == new["dev"] and old["ino"] == new["ino"] and old["head"] == new["head"]
+        same_file = (old["dev"] == new["dev"] and old["ino"] == new["ino"] and new["size"] >= old["head_len"]
+                     and (old["head"] == new["head"] or old["head"] == _head_hash(state.path, old["head_len"])))
         if not same_file:
             return
         if state.gz:
@@ -733,10 +740,10 @@ def load_perfdata(paths) -> pd.DataFrame:
 
 # label=value (load=7.20, time=0.1s) and "LABEL 512 MB (4%)" (check_disk's "/var 512 MB (4%)").
 _VALUE_PATTERNS = (
-    re.compile(r"(?<![\w/.-])([A-Za-z_][\w./-]*)\s*=\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z%]*)"),
+    re.compile(r"(?<![\w/.-])([A-Za-z_][\w./-]*)\s*=\s*(-?\d+(?:\.\d+)?)([A-Za-z%]*)"),
     re.compile(r"(/[\w./-]*)\s+(-?\d+(?:\.\d+)?)\s*([KMGT]?B)\b"),
     # "load average: 7.20, 5.10, 4.00", "Packet loss = 100%": words, a colon, a number.
-    re.compile(r"([A-Za-z][A-Za-z ]{1,30}?)\s*:\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z%]*)"),
+    re.compile(r"([A-Za-z][A-Za-z ]{1,30}?)\s*:\s*(-?\d+(?:\.\d+)?)([A-Za-z%]*)"),
 )
 
 

@@ -1,0 +1,186 @@
+"""load_events: agreement with the reference parser, overlaps, cache, paths, window."""
+import gzip
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from nagtune.analytics import ingest
+from nagtune.analytics._frames import EVENT_COLUMNS
+from nagtune.analytics.ingest import IngestError, load_events, load_perfdata, parse_buffer, values_from_output
+from nagtune.parsers.events import UNPARSED
+from nagtune.parsers.nagios import parse_line
+from tests.test_parser_properties import log_buffer
+
+FIELDS = ["kind", "host", "service", "state", "state_type", "attempt", "contact", "command", "output",
+          "author", "comment"]
+
+
+def reference(buffer: bytes):
+    """What parse_line says line by line: the parsed events and the unparsed count."""
+    lines = buffer.split(b"\n")
+    if buffer.endswith(b"\n") or not buffer:
+        lines.pop()
+    events = [parse_line(line) for line in lines]
+    good = [e for e in events if e.kind != UNPARSED and e.time <= ingest.MAX_EPOCH]
+    return good, len(lines) - len(good)
+
+
+def rows(frame: pd.DataFrame):
+    out = []
+    for row in frame.itertuples(index=False):
+        attempt = None if pd.isna(row.attempt) else int(row.attempt)
+        out.append((int(row.epoch),) + tuple(attempt if f == "attempt" else getattr(row, f) for f in FIELDS))
+    return out
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(log_buffer, st.booleans())
+def test_vectorised_parse_agrees_with_parse_line_on_hostile_input(buffer, trailing_newline):
+    if trailing_newline and buffer:
+        buffer += b"\n"
+    frame, lines, unparsed = parse_buffer(buffer)
+    good, bad = reference(buffer)
+    expected = [(e.time,) + tuple(getattr(e, f) for f in FIELDS) for e in good]
+    assert rows(frame) == expected
+    assert unparsed == bad
+    assert lines == len(good) + bad
+
+
+def test_known_hostile_lines_agree():
+    buffer = (b"[1700000000] SERVICE ALERT: h;s;OK;SOFT;1\r;out\n"  # \r inside: unparsed
+              b"[1700000000] SERVICE ALERT: h;s;CRITICAL;HARD;3;a;b;c\r\r\n"
+              b"[1700000001] SERVICE NOTIFICATION: c;h;s;ACKNOWLEDGEMENT (CRITICAL);cmd;out;alice;looking;more\n"
+              b"[1700000002] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;bob;fix;it\n"
+              b"[1700000003] SERVICE EVENT HANDLER: h;s;CRITICAL;SOFT;1;restart-it\n"
+              b"[1700000004] Warning:no space\n[1700000004] Warning: ;x\n[1700000005] wproc: stdout line 01: x\n"
+              b"[1700000006] na\xc3\xafve \xff\xfe no colon\n\n[99999999999] LOG VERSION: 2.0\nno stamp\n"
+              b"[1700000007] SERVICE ALERT: h;s;OK;SOFT;99999;too many attempts")
+    frame, lines, unparsed = parse_buffer(buffer)
+    good, bad = reference(buffer)
+    assert rows(frame) == [(e.time,) + tuple(getattr(e, f) if f != "attempt" or e.attempt is None or e.attempt <= 32767
+                                             else None for f in FIELDS) for e in good]
+    assert unparsed == bad == 5
+    assert frame.loc[frame["command"] == "ACKNOWLEDGE_SVC_PROBLEM", "comment"].tolist() == ["fix;it"]
+
+
+def _node(tmp_path, name="nagios-c0042-01"):
+    node = tmp_path / name
+    (node / "archives").mkdir(parents=True)
+    return node
+
+
+LINES = [f"[{1700000000 + 60 * i}] SERVICE ALERT: h;s;{'CRITICAL' if i % 2 else 'OK'};HARD;1;out {i}\n"
+         for i in range(10)]
+
+
+def test_node_identity_columns_and_types(tmp_path):
+    node = _node(tmp_path)
+    (node / "nagios.log").write_text("".join(LINES))
+    events = load_events([str(tmp_path)], environment="test")
+    assert list(events.columns) == EVENT_COLUMNS
+    assert str(events["time"].dtype) == "datetime64[ns, UTC]"
+    assert str(events["attempt"].dtype) == "Int16"
+    assert isinstance(events["host"].dtype, pd.CategoricalDtype)
+    assert set(events["node"]) == {"nagios-c0042-01"}
+    assert set(events["cell"]) == {"c0042"} and set(events["node_class"]) == {"cell"}
+    assert set(events["environment"]) == {"test"}
+
+
+def test_archive_and_live_log_overlap_counted_once_repeats_kept(tmp_path):
+    node = _node(tmp_path)
+    repeated = LINES[3]
+    with gzip.open(node / "archives" / "nagios-11-14-2023-23.log.gz", "wt") as handle:
+        handle.write("".join(LINES[:6]) + repeated)  # line 3 twice in the archive
+    (node / "nagios.log").write_text("".join(LINES[4:]))  # 4 and 5 also in the archive
+    events = load_events([str(node)])
+    assert len(events) == 11  # 10 distinct + the legitimate repeat
+    assert events.attrs["duplicates"] == 2
+    assert (events["output"] == "out 3").sum() == 2
+
+
+def test_archives_read_in_rotation_order_not_name_order(tmp_path):
+    node = _node(tmp_path)
+    (node / "archives" / "nagios-12-31-2026-23.log").write_text("[1798761599] LOG VERSION: 2.0\n")
+    (node / "archives" / "nagios-01-01-2027-00.log").write_text("[1798761600] LOG VERSION: 2.1\n")
+    files = [os.path.basename(f) for _, f in ingest.resolve_paths([str(node)])]
+    assert files == ["nagios-12-31-2026-23.log", "nagios-01-01-2027-00.log"]
+
+
+def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
+    node = _node(tmp_path)
+    live = node / "nagios.log"
+    live.write_text("".join(LINES[:5]))
+    cache = tmp_path / "cache"
+    first = load_events([str(node)], cache_dir=str(cache))
+    parsed = []
+    real = ingest.parse_texts
+    monkeypatch.setattr(ingest, "parse_texts", lambda texts: parsed.append(texts) or real(texts))
+    again = load_events([str(node)], cache_dir=str(cache))
+    assert parsed == []  # nothing new: all from Parquet
+    pd.testing.assert_frame_equal(first, again)
+    with open(live, "a") as handle:
+        handle.write("".join(LINES[5:]))
+    grown = load_events([str(node)], cache_dir=str(cache))
+    assert [len(t) for batch in parsed for t in batch] == [len("".join(LINES[5:]))]
+    assert len(grown) == 10 and grown["output"].tolist() == [f"out {i}" for i in range(10)]
+    live.write_text(LINES[0])  # truncated (rotated): parsed afresh
+    assert len(load_events([str(node)], cache_dir=str(cache))) == 1
+
+
+def test_partial_last_line_is_parsed_but_not_cached(tmp_path):
+    node = _node(tmp_path)
+    (node / "nagios.log").write_text("".join(LINES[:2]) + LINES[2].rstrip("\n"))
+    cache = tmp_path / "cache"
+    assert len(load_events([str(node)], cache_dir=str(cache))) == 3
+    with open(node / "nagios.log", "a") as handle:
+        handle.write("\n" + LINES[3])
+    assert load_events([str(node)], cache_dir=str(cache))["output"].tolist() == [f"out {i}" for i in range(4)]
+
+
+def test_window_since_until(tmp_path):
+    node = _node(tmp_path)
+    (node / "nagios.log").write_text("".join(LINES))
+    events = load_events([str(node)], since="1700000120", until="2023-11-14T22:20:00Z")
+    assert events["output"].tolist() == ["out 2", "out 3", "out 4", "out 5", "out 6"]  # 22:20:00 is epoch ...400
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/no/such/dir", "no such file or directory: '/no/such/dir'"),
+    ("/no/such/*.log", "no file matches '/no/such/*.log'"),
+])
+def test_bad_paths_raise_ingest_error(path, message):
+    with pytest.raises(IngestError) as error:
+        load_events([path])
+    assert str(error.value) == message
+
+
+def test_bad_time_raises():
+    with pytest.raises(IngestError, match="cannot read time 'soon'"):
+        ingest.parse_when("soon")
+
+
+def test_perfdata_both_templates(tmp_path):
+    node = _node(tmp_path)
+    (node / "service-perfdata.log").write_text(
+        "[SERVICEPERFDATA]\t1700000000\tweb01\tLoad\t0.01\t0.1\tOK - load=0.4\tload1=0.400;5.000;10.000;0; load5=0.3;4;8;0;\n"
+        "DATATYPE::SERVICEPERFDATA\tTIMET::1700000060\tHOSTNAME::db01\tSERVICEDESC::Disk Space /var\t"
+        "SERVICEPERFDATA::'/var'=512MB;800:;900:;0;1000\tSERVICESTATE::WARNING\n")
+    perf = load_perfdata([str(node)])
+    assert perf[["host", "label", "value", "warn", "crit"]].astype(str).values.tolist() == [
+        ["web01", "load1", "0.4", "5.000", "10.000"], ["web01", "load5", "0.3", "4", "8"],
+        ["db01", "/var", "512.0", "800:", "900:"]]
+    assert perf["state"].astype(str).tolist() == ["", "", "WARNING"]
+
+
+def test_values_from_output():
+    buffer = (b"[1700000000] SERVICE ALERT: h;Load;WARNING;SOFT;1;WARNING - load=7.20 users=3\n"
+              b"[1700000060] SERVICE ALERT: h;Disk;WARNING;SOFT;1;DISK WARNING - free space: /var 512 MB (4%)\n")
+    frame, _, _ = parse_buffer(buffer)
+    events = ingest._finish(frame.assign(_file=np.int32(0)), [ingest._FileState("x", "n", "x", {}, False)],
+                            "default", ingest.DEFAULT)
+    values = values_from_output(events)
+    got = set(zip(values["label"], values["value"], values["uom"]))
+    assert {("load", 7.2, ""), ("users", 3.0, ""), ("/var", 512.0, "MB")} <= got
