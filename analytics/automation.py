@@ -36,7 +36,7 @@ def automation_candidates(events: pd.DataFrame, episodes: pd.DataFrame, min_days
     if eps.empty:
         return empty(AUTOMATION_COLUMNS)
     local = eps["start"].dt.tz_convert(timezone)
-    eps = eps.assign(_hour=local.dt.hour, _day=local.dt.floor("D"), _dow=local.dt.dayofweek,
+    eps = eps.assign(_hour=local.dt.hour, _day=local.dt.floor("D"), _dow=local.dt.day_of_week,
                      _week=local.dt.tz_localize(None).dt.to_period("W").astype(str))
     keys = ["node", "host", "service"]
     rows = []

@@ -87,7 +87,7 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
 def _off_hours(times: pd.Series, timezone: str) -> np.ndarray:
     local = times.dt.tz_convert(timezone) if timezone != "UTC" else times
     hour = local.dt.hour.to_numpy()
-    weekend = local.dt.dayofweek.to_numpy() >= 5
+    weekend = local.dt.day_of_week.to_numpy() >= 5
     return (hour < 8) | (hour >= 20) | weekend
 
 

@@ -285,7 +285,8 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
         alerts_before=int(replay["alerts_before"].sum()), alerts_after=int(replay["alerts_after"].sum()),
         notifications_before=int(replay["notifications_before"].sum()),
         notifications_after=int(replay["notifications_after"].sum()),
-        extra_detection_minutes=round(replay["extra_detection"].max().total_seconds() / 60, 1),
+        # Every problem that still goes HARD does so this much later (also future ones).
+        extra_detection_minutes=round((attempts - current) * retry, 1),
         long_problems_before=long_before, long_problems_after=caught,
         reason=(f"{stays_soft} HARD problems cleared within {attempts - 1} retries of {retry:g} min: "
                 f"with {attempts} attempts they stay SOFT ({notes_saved} notifications fewer); "

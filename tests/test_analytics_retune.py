@@ -1,0 +1,172 @@
+"""Every retune suggestion, replayed independently of nagtune's pandas code, does what it claims."""
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from nagtune.analytics._frames import RETUNE_COLUMNS
+from nagtune.analytics.api import analyze
+from nagtune.analytics.episodes import build_episodes
+from nagtune.analytics.ingest import load_events
+from nagtune.analytics.retune import (RetuneError, in_alert, parse_range, replay_max_check_attempts,
+                                      replay_threshold, suggest_retunes, what_if_curve)
+from tests.analytics_scenarios import write_node
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("scenario")
+    node_dir = write_node(str(directory))
+    return node_dir, analyze([str(directory)])
+
+
+def raw_lines(node_dir):
+    import gzip
+    import os
+    from nagtune.parsers.logfiles import node_log_files
+    for path in node_log_files(node_dir):
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt") as handle:
+            for line in handle:
+                stamp, _, rest = line.rstrip("\n").partition("] ")
+                yield int(stamp[1:]), rest
+
+
+def problems_by_hand(node_dir, host, service):
+    """Problems of one service from the raw lines, with a plain loop: (start, end, hard, max_attempt, notes)."""
+    problems, current = [], None
+    for t, rest in raw_lines(node_dir):
+        kind, _, fields = rest.partition(": ")
+        parts = fields.split(";")
+        if kind == "SERVICE ALERT" and parts[:2] == [host, service]:
+            state, state_type, attempt = parts[2], parts[3], int(parts[4])
+            if state != "OK":
+                if current is None:
+                    current = dict(start=t, hard=False, attempt=0, notes=0)
+                current["hard"] |= state_type == "HARD"
+                current["attempt"] = max(current["attempt"], attempt)
+            elif current is not None:
+                current["end"] = t
+                problems.append(current)
+                current = None
+        elif kind == "SERVICE NOTIFICATION" and parts[1:3] == [host, service]:
+            if current is not None:
+                current["notes"] += 1
+            elif problems and problems[-1]["end"] == t:
+                problems[-1]["notes"] += 1  # the recovery notification
+    return problems
+
+
+def test_every_attempts_suggestion_has_the_effect_it_claims(scenario):
+    node_dir, result = scenario
+    retunes = result.retunes
+    assert list(retunes.columns) == RETUNE_COLUMNS
+    rows = retunes[retunes["directive"] == "max_check_attempts"]
+    assert len(rows) >= 1
+    for row in rows.itertuples():
+        attempts, current = int(row.suggested), int(row.current)
+        retry = 60  # seconds: Nagios' default retry_interval, no objects.cache here
+        problems = problems_by_hand(node_dir, row.host, row.service)
+        notes_before = sum(p["notes"] for p in problems)
+        still_hard = [p for p in problems
+                      if p["hard"] and max(p["attempt"], current, 1 + (p["end"] - p["start"]) // retry) >= attempts
+                      or p["attempt"] >= attempts]
+        notes_after = sum(p["notes"] for p in still_hard)
+        assert (row.notifications_before, row.notifications_after) == (notes_before, notes_after)
+        assert row.notifications_after < row.notifications_before
+        long = [p for p in problems if p["hard"] and p["end"] - p["start"] >= 1800]
+        assert row.long_problems_after == row.long_problems_before == len(long)
+        assert row.extra_detection_minutes == (attempts - current) * retry / 60
+
+
+def test_every_threshold_suggestion_has_the_effect_it_claims(scenario):
+    node_dir, result = scenario
+    rows = result.retunes[result.retunes["directive"] == "warning threshold (-w)"]
+    assert len(rows) >= 1
+    for row in rows.itertuples():
+        values, states = [], []
+        for t, rest in raw_lines(node_dir):
+            kind, _, fields = rest.partition(": ")
+            parts = fields.split(";")
+            if kind in ("SERVICE ALERT", "CURRENT SERVICE STATE") and parts[:2] == [row.host, row.service]:
+                match = re.search(r"load average: ([0-9.]+)", parts[5])
+                if match:
+                    values.append(float(match[1]))
+                    states.append(parts[2])
+
+        def level(value, spec):  # by hand: ~:X alerts above X
+            return value > float(spec[2:])
+
+        crit = re.search(r"critical level (\S+)", row.reason)[1]
+        after = [2 if level(v, crit) else 1 if level(v, row.suggested) else 0 for v in values]
+        before = [2 if level(v, crit) else 1 if level(v, row.current) else 0 for v in values]
+        changes = lambda s: sum(1 for i, x in enumerate(s) if (x != s[i - 1] if i else x != 0))
+        assert (row.alerts_before, row.alerts_after) == (changes(before), changes(after))
+        assert row.alerts_after < row.alerts_before
+        assert all(a == 2 for a, b in zip(after, before) if b == 2)  # every CRITICAL still CRITICAL
+
+
+@pytest.mark.parametrize("spec, value, alerts", [
+    ("10", 11, True), ("10", 5, False), ("10", -1, True),
+    ("10:", 9, True), ("10:", 10, False),
+    ("~:10", 11, True), ("~:10", -100, False),
+    ("10:20", 9, True), ("10:20", 15, False), ("10:20", 21, True),
+    ("@10:20", 15, True), ("@10:20", 9, False),
+])
+def test_nagios_range_syntax(spec, value, alerts):
+    assert bool(in_alert([value], spec)[0]) is alerts
+
+
+def test_bad_range_is_refused():
+    with pytest.raises(ValueError, match="not a Nagios range"):
+        parse_range("abc")
+
+
+def test_replay_threshold_and_what_if_curve():
+    values = [1, 6, 6, 1, 12, 1]
+    replay = replay_threshold(values, "~:5", "~:10")
+    assert replay["state"].tolist() == [0, 1, 1, 0, 2, 0]
+    assert replay["alert"].tolist() == [False, True, False, True, True, True]
+    curve = what_if_curve(values, kind="warn", thresholds=[5, 7], crit="~:10")
+    assert curve.values.tolist() == [[5.0, 4, 2, 1], [7.0, 2, 0, 1]]
+
+
+def test_never_suggests_missing_a_long_hard_critical(tmp_path):
+    # Short blips and one long outage: more attempts would be fine for the blips only if
+    # the long one still goes HARD; with retry 1 min it does, so check the replay says caught.
+    t0 = 1_700_000_000
+    lines = []
+    for i in range(20):
+        t = t0 + 3600 * i
+        lines += [(t, "SERVICE ALERT: h;HTTP;CRITICAL;HARD;1;x"), (t, "SERVICE NOTIFICATION: o;h;HTTP;CRITICAL;n;x"),
+                  (t + 60, "SERVICE ALERT: h;HTTP;OK;HARD;1;ok")]
+    lines += [(t0 + 100000, "SERVICE ALERT: h;HTTP;CRITICAL;HARD;1;down"),
+              (t0 + 100000, "SERVICE NOTIFICATION: o;h;HTTP;CRITICAL;n;down"),
+              (t0 + 107200, "SERVICE ALERT: h;HTTP;OK;HARD;1;ok")]
+    node = tmp_path / "n"
+    node.mkdir()
+    (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
+    events = load_events([str(node)])
+    episodes = build_episodes(events)
+    retunes = suggest_retunes(events, episodes)
+    row = retunes.iloc[0]
+    assert row["directive"] == "max_check_attempts" and row["long_problems_after"] == row["long_problems_before"] == 1
+    replay = replay_max_check_attempts(episodes, int(row["suggested"]), current=1)
+    assert replay.loc[replay["long_problem"], "hard_after"].all()
+    # A replay that would miss it is refused by the guard.
+    import nagtune.analytics.retune as retune
+    original = retune.replay_max_check_attempts
+
+    def blind(*args, **kwargs):
+        out = original(*args, **kwargs)
+        out["caught_after"] = True  # pretend everything is caught ...
+        out["hard_after"] = False  # ... while nothing goes HARD
+        return out
+
+    retune.replay_max_check_attempts = blind
+    try:
+        with pytest.raises(RetuneError, match="misses a long HARD CRITICAL"):
+            suggest_retunes(events, episodes)
+    finally:
+        retune.replay_max_check_attempts = original
