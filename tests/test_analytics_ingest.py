@@ -116,8 +116,8 @@ def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = load_events([str(node)], cache_dir=str(cache))
     parsed = []
-    real = ingest.parse_texts
-    monkeypatch.setattr(ingest, "parse_texts", lambda texts: parsed.append(texts) or real(texts))
+    real = ingest.parse_buffers
+    monkeypatch.setattr(ingest, "parse_buffers", lambda buffers: parsed.append(buffers) or real(buffers))
     again = load_events([str(node)], cache_dir=str(cache))
     assert parsed == []  # nothing new: all from Parquet
     pd.testing.assert_frame_equal(first, again)
