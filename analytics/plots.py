@@ -117,9 +117,10 @@ def state_timeline(events: pd.DataFrame, services: pd.DataFrame, path: str,
     start = start.tz_localize("UTC") if start.tzinfo is None else start
     end = end.tz_localize("UTC") if end.tzinfo is None else end
     lines = events[events["kind"] == "service_alert"][["time", "node", "host", "service", "state"]]
+    keys = [tuple(map(str, k)) for k in services[["node", "host", "service"]].itertuples(index=False)]
+    lines = lines[lines["service"].isin({k[2] for k in keys}) & lines["host"].isin({k[1] for k in keys})]
     lines = lines.astype({"node": str, "host": str, "service": str})
     groups = dict(tuple(lines.groupby(["node", "host", "service"], sort=False)))
-    keys = [tuple(map(str, k)) for k in services[["node", "host", "service"]].itertuples(index=False)]
     keys = keys[::-1]
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(11, 1.4 + 0.42 * len(keys)), layout="constrained")

@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass, field
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from ..parsers.names import metric_component
@@ -31,13 +32,13 @@ from . import history, plots, retune
 
 TOP = 15  # chatty services in the bar chart and the new/resolved comparison
 TIMELINE_TOP = 10
-HTML_ROWS = 50  # rows of a table shown in HTML/Markdown; the CSV has them all
+HTML_ROWS = 25  # rows of a table shown in HTML/Markdown; the CSV has them all
 WHAT_IF_MAX = 12  # what-if plots, one per threshold suggestion
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_KEYS = [
     "nodes", "cells", "alerts", "notifications", "episodes", "hard_episodes", "transient_share",
     "open_problems", "chatty_services", "quiet_findings", "retune_suggestions",
-    "alerts_avoidable", "name_collisions", "automation_candidates",
+    "alerts_avoidable", "notifications_avoidable", "name_collisions", "automation_candidates",
 ]
 SUMMARY_LABELS = {
     "nodes": "Nagios nodes",
@@ -51,7 +52,8 @@ SUMMARY_LABELS = {
     "chatty_services": "services ranked chatty",
     "quiet_findings": "not-chatty-enough findings",
     "retune_suggestions": "retune suggestions",
-    "alerts_avoidable": "alerts the suggestions would have avoided",
+    "alerts_avoidable": "alert lines the suggestions would have avoided",
+    "notifications_avoidable": "notifications the suggestions would have avoided",
     "name_collisions": "service names that collide as metric names",
     "automation_candidates": "automation candidates",
 }
@@ -77,9 +79,11 @@ def summarize(analysis, window_start, window_end) -> dict:
     names = analysis.names
     collides = names["collides_with"].fillna("").astype(str).str.len().gt(0) if len(names) else pd.Series(dtype=bool)
     retunes = analysis.retunes
-    avoidable = 0
+    avoidable = notes_avoidable = 0
     if len(retunes):
         avoidable = int((pd.to_numeric(retunes["alerts_before"]) - pd.to_numeric(retunes["alerts_after"])).sum())
+        notes_avoidable = int((pd.to_numeric(retunes["notifications_before"])
+                               - pd.to_numeric(retunes["notifications_after"])).sum())
     hard = int(ep["hard"].astype(bool).sum()) if len(ep) else 0
     return {
         "window_start": pd.Timestamp(window_start).isoformat(),
@@ -96,6 +100,7 @@ def summarize(analysis, window_start, window_end) -> dict:
         "quiet_findings": int(len(analysis.quiet)),
         "retune_suggestions": int(len(retunes)),
         "alerts_avoidable": avoidable,
+        "notifications_avoidable": notes_avoidable,
         "name_collisions": int(collides.sum()),
         "automation_candidates": int(len(analysis.automation)),
     }
@@ -122,14 +127,29 @@ def neutralise(value):
     return value
 
 
+def _neutralise_column(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = [neutralise(c) for c in column.cat.categories]
+        if len(set(categories)) == len(categories):  # else fall through to the values
+            return column.cat.rename_categories(categories)
+    text = column.astype("string")
+    risky = text.str[:1].isin(list(FORMULA_START)).fillna(False).to_numpy(dtype=bool)
+    if column.dtype == object and risky.any():  # numbers in an object column stay numbers
+        risky = risky & np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
+    out = column.astype(object)  # an object column keeps 3 as 3 (not 3.0)
+    if risky.any():
+        out = out.copy()
+        out[risky] = ("'" + text[risky]).astype(object)
+    return out
+
+
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])
                 or pd.api.types.is_datetime64_any_dtype(out[column])
                 or pd.api.types.is_timedelta64_dtype(out[column])):
-            # Not .map: it infers a dtype again and writes 3 as 3.0.
-            out[column] = pd.Series([neutralise(v) for v in out[column]], index=out.index, dtype=object)
+            out[column] = _neutralise_column(out[column])
     return out
 
 
@@ -138,7 +158,7 @@ def write_table(frame: pd.DataFrame, directory: str, name: str) -> None:
     os.makedirs(directory, exist_ok=True)
     stem = os.path.join(directory, metric_component(name))
     _csv_frame(frame).to_csv(stem + ".csv", index=False)
-    frame.to_json(stem + ".json", orient="records", date_format="iso", date_unit="s", indent=1)
+    frame.to_json(stem + ".json", orient="records", date_format="iso", date_unit="s")
 
 
 # --- formatting for HTML / Markdown -------------------------------------------
@@ -205,6 +225,11 @@ def _level(spec) -> float | None:
     return high if math.isfinite(high) else low if math.isfinite(low) else None
 
 
+def _keys(frame: pd.DataFrame) -> pd.Series:
+    """node/host/service as one string per row, to select rows of a few services fast."""
+    return frame["node"].astype(str) + "\x00" + frame["host"].astype(str) + "\x00" + frame["service"].astype(str)
+
+
 def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, str, object, object] | None:
     """(curve, x column, current, suggested) behind one suggestion, from the analytics' replays.
 
@@ -218,6 +243,7 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
         if "episodes" not in cache:
             eps = analysis.episodes
             eps = eps[eps["kind"] == "service"] if "kind" in eps else eps
+            eps = eps[_keys(eps).isin(set(_keys(analysis.retunes)))]
             cache["episodes"] = {k: g for k, g in eps.groupby(["node", "host", "service"], observed=True)}
         eps = cache["episodes"].get(key)
         if eps is None or eps.empty:
@@ -232,7 +258,11 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
         return curve, "max_check_attempts", current, suggested
     if str(row["directive"]).startswith("warning threshold"):
         if "values" not in cache:
-            values = retune._values(analysis.events, None)
+            # Only the suggestions' services: reading numbers out of every line costs.
+            ev = analysis.events
+            ev = ev[ev["service"].isin(set(analysis.retunes["service"].astype(str)))]
+            ev = ev[_keys(ev).isin(set(_keys(analysis.retunes)))]
+            values = retune._values(ev, None)
             cache["values"] = {k: g for k, g in values.groupby(["node", "host", "service"], observed=True)}
         mine = cache["values"].get(key)
         if mine is None or mine.empty:
