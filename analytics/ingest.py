@@ -217,6 +217,12 @@ def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
         pd.array([], dtype="string[pyarrow]")
 
 
+def _blank(n: int):
+    """n empty strings, without n Python objects."""
+    import pyarrow as pa
+    return pd.array(pa.array([""], pa.large_string()).take(pa.array(np.zeros(n, np.int32))), dtype="string[pyarrow]")
+
+
 def parse_buffer(data: bytes) -> tuple[pd.DataFrame, int, int]:
     """Parse one buffer of log bytes: (raw frame, lines, unparsed lines)."""
     frame, lines, unparsed = parse_buffers([data] if data else [])
@@ -238,6 +244,24 @@ _FIELD_COUNTS = {
 }
 _MESSAGE_KINDS = (ev.LOG_ROTATION, ev.LOG_VERSION, ev.TIMEPERIOD_TRANSITION, ev.WARNING, ev.ERROR)
 _FAST_BATCH = 8 << 20  # bytes per numpy pass: bounds the three uint64 arrays of the span hash
+
+
+_POWERS: list = []
+
+
+def _powers(size: int):
+    """B**i and B**-i modulo 2**64 for i < size, computed once and grown when needed."""
+    if not _POWERS or len(_POWERS[0]) < size:
+        grown = max(size, BATCH_BYTES + (1 << 16))
+        with np.errstate(over="ignore"):
+            powers = np.full(grown, _B, dtype=np.uint64)
+            powers[0] = 1
+            np.cumprod(powers, out=powers)
+            inverse = np.full(grown, _B_INV, dtype=np.uint64)
+            inverse[0] = 1
+            np.cumprod(inverse, out=inverse)
+        _POWERS[:] = [powers, inverse]
+    return _POWERS[0][:size], _POWERS[1][:size]
 
 
 def _span_hash(prefix: np.ndarray, inverse: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -310,20 +334,12 @@ def _parse_fast(data: bytes):
     for k in range(10):
         epoch = epoch * 10 + (digits[k][rows].astype(np.int64) - 48)
     b0 = s + 13
-    # Prefix hash of the whole buffer.
+    # Prefix hash of the whole buffer (powers of B and of its inverse are shared by all batches).
+    powers, inverse = _powers(len(buf) + 1)
     with np.errstate(over="ignore"):
-        powers = np.empty(len(buf) + 1, np.uint64)
-        powers[0] = 1
-        powers[1:] = _B
-        np.cumprod(powers, out=powers)
-        inverse = np.empty(len(buf) + 1, np.uint64)
-        inverse[0] = 1
-        inverse[1:] = _B_INV
-        np.cumprod(inverse, out=inverse)
         prefix = np.empty(len(buf) + 1, np.uint64)
         prefix[0] = 0
-        np.cumsum(buf.astype(np.uint64) * powers[:-1], out=prefix[1:])
-    del powers
+        np.cumsum(buf * powers[:-1], out=prefix[1:])
     colons = np.flatnonzero(buf == 58)
     semis = np.flatnonzero(buf == 59)
     ci = np.searchsorted(colons, b0)
@@ -338,11 +354,15 @@ def _parse_fast(data: bytes):
     lengths = {length for _, length in table}
     candidates = np.flatnonzero(space & np.isin(type_len, list(lengths)))
     if len(candidates):
-        pairs = pd.factorize(pd.MultiIndex.from_arrays([type_hash[candidates], type_len[candidates]]))
-        for code, (h, length) in enumerate(pairs[1]):
-            fields = table.get((int(h), int(length)))
-            if fields:
-                count[candidates[pairs[0] == code]] = fields
+        with np.errstate(over="ignore"):
+            type_key = type_hash[candidates] ^ (type_len[candidates].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        codes, uniques = pd.factorize(type_key)
+        lookup = {}
+        for (h, length), fields in table.items():
+            with np.errstate(over="ignore"):
+                lookup[int(np.uint64(h) ^ (np.uint64(length) * np.uint64(0x9E3779B97F4A7C15)))] = fields
+        per_code = np.array([lookup.get(int(u), 0) for u in uniques], dtype=np.int64)
+        count[candidates] = per_code[codes]
     field_kind = count > 0
     f0 = cpos + 2
     si = np.searchsorted(semis, f0)
@@ -419,8 +439,8 @@ def _parse_fast(data: bytes):
         author[special] = author_list
         comment[special] = comment_list
     frame["output"] = pd.array(output, dtype="string[pyarrow]")
-    frame["author"] = _strings(author) if author is not None else _strings(np.full(len(rk), "", dtype=object))
-    frame["comment"] = _strings(comment) if comment is not None else _strings(np.full(len(rk), "", dtype=object))
+    frame["author"] = _strings(author) if author is not None else _blank(len(rk))
+    frame["comment"] = _strings(comment) if comment is not None else _blank(len(rk))
     frame["_line"] = rows[kept]
     result = pd.DataFrame(frame)
     unparsed = n - len(rows) - len(slow_rows) + int((~keep).sum())
