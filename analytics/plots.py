@@ -55,7 +55,7 @@ def chatty_bar(chatty: pd.DataFrame, path: str, top: int = 15) -> str | None:
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
                     f"  {per_week:,.0f} alerts/week", va="center", fontsize=8)
         ax.set_xlabel("noise score (higher = chattier)")
-        ax.set_title(f"Top {len(rows)} chatty services")
+        ax.set_title(f"Top {len(rows)} chatty services (service @ Nagios node)")
         ax.margins(x=0.25)
         ax.grid(axis="x", alpha=0.3)
         return _save(fig, path)
@@ -164,7 +164,7 @@ def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=
                 continue
             ax.axvline(value, color=colour, linestyle="--", linewidth=1.2, label=f"{label}: {value:g}")
         ax.set_xlabel(xlabel or x.replace("_", " "))
-        ax.set_ylabel("alerts in the window")
+        ax.set_ylabel("lines in the window")
         ax.set_title(_short(title, 70))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)

@@ -217,6 +217,7 @@ def test_week_over_week(tmp_path, built):
     runner = CliRunner()
     first = runner.invoke(cli, ["report", *inputs, "--since", "3d", "--until", _end(built, days=3), "--out", str(out)])
     assert first.exit_code == 0, first.output
+    first_retunes = pd.read_csv(out / "tables" / "retunes.csv", keep_default_na=False)
     second = runner.invoke(cli, ["report", *inputs, "--since", "3d", "--out", str(out)])
     assert second.exit_code == 0, second.output
     assert len(glob.glob(str(out / "history" / "*-summary.json"))) == 2
@@ -228,6 +229,10 @@ def test_week_over_week(tmp_path, built):
     now_top = pd.read_csv(out / "tables" / "chatty.csv", keep_default_na=False).head(15)
     assert set(map(tuple, new[["node", "service"]].values)) <= set(map(tuple, now_top[["node", "service"]].values))
     assert not set(map(tuple, resolved[["node", "service"]].values)) & set(map(tuple, now_top[["node", "service"]].values))
+    effects = pd.read_csv(out / "tables" / "suggestion_effects.csv", keep_default_na=False)
+    assert len(effects) == len(first_retunes)
+    assert list(effects["alerts_last_week"]) == list(first_retunes["alerts_before"])
+    assert set(effects["applied"]) <= {"yes", "no", "unknown"}
     html = (out / "report.html").read_text()
     assert "Compared with the report of the week starting" in html
     # Running the same window again replaces its snapshot instead of adding one.
