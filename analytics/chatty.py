@@ -2,7 +2,8 @@
 
 What makes an alert noise, per service (or per host and service):
 
-- ``alerts_per_week``, ``notifications_per_week``: volume;
+- ``alerts_per_week``, ``notifications_per_week``: volume (service alerts written while
+  the host was DOWN or UNREACHABLE are the host's, and not counted);
 - ``transient_share``: share of its problems that fixed themselves before
   HARD, or were HARD for less than ``transient_minutes``;
 - ``flap_percent``: the peak of Nagios' weighted percent state change over
@@ -11,7 +12,7 @@ What makes an alert noise, per service (or per host and service):
   or at weekends, in ``timezone``;
 - ``alerts_per_problem``: alerts per real problem (HARD and lasting).
 
-``score = log1p(alerts_per_week + 2 * notifications_per_week) * (0.5 + noise)``
+``score = log1p(soft/4 + hard + 2 * notifications, per week) * (0.5 + noise)``
 where noise (0..1) weighs transient share 0.35, flapping 0.25, alerts per
 problem 0.25 and off hours 0.15, so volume ranks and noise breaks ties and
 lifts the services whose alerts are not worth waking anyone for.
@@ -84,6 +85,30 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
     return percent * 100.0 / (HISTORY - 1)
 
 
+def _during_host_problems(alerts: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
+    """True for service alerts written while their host was DOWN/UNREACHABLE: the host's noise, not theirs."""
+    mask = np.zeros(len(alerts), dtype=bool)
+    if episodes is None or len(episodes) == 0 or "kind" not in episodes:
+        return mask
+    hosts = episodes[episodes["kind"] == "host"]
+    if hosts.empty:
+        return mask
+    candidates = np.flatnonzero(alerts["host"].astype(str).isin(set(hosts["host"])).to_numpy()) \
+        if not isinstance(alerts["host"].dtype, pd.CategoricalDtype) \
+        else np.flatnonzero(alerts["host"].isin(list(set(hosts["host"]))).to_numpy())
+    if not len(candidates):
+        return mask
+    subset = alerts.iloc[candidates]
+    left = pd.DataFrame({"_k": (subset["node"].astype(str) + "\x00" + subset["host"].astype(str)).to_numpy(),
+                         "t": epoch_seconds(subset["time"]), "_i": candidates}).sort_values("t")
+    right = pd.DataFrame({"_k": (hosts["node"].astype(str) + "\x00" + hosts["host"].astype(str)).to_numpy(),
+                          "s": epoch_seconds(hosts["start"]), "e": epoch_seconds(hosts["end"])}).sort_values("s")
+    merged = pd.merge_asof(left, right, left_on="t", right_on="s", by="_k", direction="backward")
+    inside = (merged["t"] <= merged["e"]).fillna(False).to_numpy()
+    mask[merged["_i"].to_numpy()[inside]] = True
+    return mask
+
+
 def _off_hours(times: pd.Series, timezone: str) -> np.ndarray:
     local = times.dt.tz_convert(timezone) if timezone != "UTC" else times
     hour = local.dt.hour.to_numpy()
@@ -119,11 +144,15 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     if alerts.empty:
         return empty(columns)
     weeks = _weeks(events)
-    frame = alerts[keys + ["host", "time", "state"]] if by == "service" else alerts[keys + ["time", "state"]]
+    frame = alerts[keys + ["host", "time", "state", "state_type"]] if by == "service" \
+        else alerts[keys + ["time", "state", "state_type"]]
     frame = frame.loc[:, ~frame.columns.duplicated()]
     for column in ("node_class", "cell", "node", "host", "service", "state"):
         if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame = frame.assign(**{column: frame[column].astype("category")})
+    frame = frame[~_during_host_problems(frame, episodes)]
+    if frame.empty:
+        return empty(columns)
     # Flapping: per host and service (Nagios keeps one history per service object).
     order = np.lexsort((np.arange(len(frame)), epoch_seconds(frame["time"]),
                         frame["service"].cat.codes.to_numpy(), frame["host"].cat.codes.to_numpy(),
@@ -132,10 +161,12 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     object_key = (sorted_frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 24)
                   + sorted_frame["host"].cat.codes.to_numpy()) * (1 << 20) + sorted_frame["service"].cat.codes.to_numpy()
     percent = flap_percent(sorted_frame, object_key, check_interval_minutes)
-    sorted_frame = sorted_frame.assign(_flap=percent, _off=_off_hours(sorted_frame["time"], timezone))
+    sorted_frame = sorted_frame.assign(_flap=percent, _off=_off_hours(sorted_frame["time"], timezone),
+                                       _hard=(sorted_frame["state_type"].astype(object) == "HARD").to_numpy())
     grouped = sorted_frame.groupby(keys, observed=True, sort=False)
     table = pd.DataFrame({
         "alerts": grouped.size(),
+        "hard_alerts": grouped["_hard"].sum(),
         "flap_percent": grouped["_flap"].max(),
         "off_hours_share": grouped["_off"].mean(),
     })
@@ -173,7 +204,10 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
              + 0.25 * (table["flap_percent"] / (2 * HIGH_FLAP_THRESHOLD)).clip(upper=1.0)
              + 0.25 * (table["alerts_per_problem"] / 20.0).clip(upper=1.0)
              + 0.15 * table["off_hours_share"])
-    table["score"] = np.log1p(table["alerts_per_week"] + 2 * table["notifications_per_week"]) * (0.5 + noise)
+    # SOFT lines page nobody: they count a quarter of a HARD alert; a notification counts double.
+    soft_per_week = (table["alerts"] - table["hard_alerts"]) / weeks
+    volume = 0.25 * soft_per_week + table["hard_alerts"] / weeks + 2 * table["notifications_per_week"]
+    table["score"] = np.log1p(volume) * (0.5 + noise)
     table["reasons"] = [_reasons(row, transient_minutes) for row in table.itertuples()]
     table = table.reset_index().sort_values(["score"] + keys, ascending=[False] + [True] * len(keys),
                                             kind="stable").reset_index(drop=True)
