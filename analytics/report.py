@@ -292,7 +292,6 @@ def what_if_curves(analysis, limit: int = WHAT_IF_MAX) -> list[tuple[int, pd.Ser
 
 def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict) -> list[dict]:
     """Section id, title, explanation, plots and tables, in reading order."""
-    retunes = tables["retunes"]
     return [
         {"id": "week-over-week", "title": "Week over week",
          "text": "What changed since the previous report in this directory: services that entered "
@@ -315,8 +314,9 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict) -> list[dict
         {"id": "retunes", "title": "Retune suggestions",
          "text": "One concrete change per flagged service, replayed on this window's history: alerts and "
                  "notifications before and after, minutes later each real problem would be seen. "
-                 "The change column is the directive to edit in the service definition"
-                 + (" (current values from the object config)." if retunes["current"].notna().any() else "."),
+                 "The change column is the directive to edit in the service definition, from its current "
+                 "value (the object config's when given, else what the log shows) to the suggested one. "
+                 "Never suggested: a change whose replay misses a long HARD CRITICAL problem.",
          "plots": [name for name in wow["what_if_plots"]],
          "tables": [("Suggestions", "retunes", ["node", "host", "service", "change", "alerts_before", "alerts_after",
                                                 "notifications_before", "notifications_after",
@@ -462,7 +462,9 @@ def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestam
     from .ingest import IngestError, parse_when
 
     try:
-        end = parse_when(until) or (parse_when(newest) if newest is not None else pd.Timestamp.now(tz="UTC"))
+        # The window is [start, end): one second past the newest line keeps that line in.
+        end = parse_when(until) or (parse_when(newest) + pd.Timedelta(seconds=1) if newest is not None
+                                    else pd.Timestamp.now(tz="UTC"))
         start = parse_when(since, now=end)
     except IngestError as exc:
         raise ReportError(f"--since/--until: {exc}") from None
