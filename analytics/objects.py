@@ -62,7 +62,9 @@ def parse_objects(text: str, node: str = "") -> pd.DataFrame:
     for column in _FLAGS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int8")
     frame["check_command"] = frame["check_command"].fillna("")
-    return frame[OBJECT_COLUMNS].reset_index(drop=True)
+    # Custom variables (_SCENARIO, _OWNER ...) follow the fixed columns, as written.
+    custom = sorted(c for c in frame.columns if c.startswith("_"))
+    return frame[OBJECT_COLUMNS + custom].reset_index(drop=True)
 
 
 def load_objects(path) -> pd.DataFrame:
@@ -73,7 +75,8 @@ def load_objects(path) -> pd.DataFrame:
     :returns: ``OBJECT_COLUMNS``: node, object_type (host/service), host,
         service, max_check_attempts, check_interval, retry_interval (minutes),
         notification_interval, notifications_enabled, flap_detection_enabled,
-        low/high_flap_threshold, active_checks_enabled, check_command.
+        low/high_flap_threshold, active_checks_enabled, check_command, then the
+        objects' custom variables (``_NAME``) as columns.
     """
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     frames = []
