@@ -7,11 +7,13 @@ or a careless service description, can put in the log.
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLES = os.path.join(ROOT, "data", "samples")
+# NAGTUNE_TEST_SAMPLES: run the report tests on other node directories (e.g. make_samples --quick).
+SAMPLES = os.environ.get("NAGTUNE_TEST_SAMPLES") or os.path.join(ROOT, "data", "samples")
 SAMPLE_NODE = "nagios-c0001-01"
 HOSTILE_NODE = "nagios-c0666-01"
 HOSTILE_OUTPUT = "<script>alert('output')</script> CRITICAL =1+2"
@@ -24,17 +26,18 @@ def sample_dirs() -> list[str]:
                   if os.path.isfile(os.path.join(SAMPLES, name, "nagios.log"))) if os.path.isdir(SAMPLES) else []
 
 
-def sample_log() -> str:
-    """The c0001 node's nagios.log from data/samples (a real Nagios 4 log)."""
-    path = os.path.join(SAMPLES, SAMPLE_NODE, "nagios.log")
-    if not os.path.isfile(path):
+def sample_node_files() -> list[str]:
+    """The c0001 node's logs from the samples (a real Nagios 4): archives, then nagios.log."""
+    node = os.path.join(SAMPLES, SAMPLE_NODE)
+    if not os.path.isfile(os.path.join(node, "nagios.log")):
         import tempfile
 
         from nagtune.synth import generate_node
 
-        path = os.path.join(tempfile.mkdtemp(prefix="nagtune-sample-"), "nagios.log")
-        generate_node(path, SAMPLE_NODE, 3000, days=2)
-    return path
+        node = os.path.join(tempfile.mkdtemp(prefix="nagtune-sample-"), SAMPLE_NODE)
+        generate_node(node, SAMPLE_NODE, 3000, days=2, archives=True, gzip_archives=True)
+    archives = sorted(glob.glob(os.path.join(node, "archives", "*.log*")))
+    return archives + [os.path.join(node, "nagios.log")]
 
 
 def write_hostile_node(directory: str, start: int) -> str:

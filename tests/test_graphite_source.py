@@ -19,7 +19,7 @@ from nagtune.analytics.graphite_source import (GraphiteError, counts_to_events, 
 from nagtune.cli import cli
 from nagtune.parsers.names import metric_component
 
-from .report_data import SAMPLE_NODE, sample_log
+from .report_data import SAMPLE_NODE, sample_node_files
 
 pytestmark = pytest.mark.slow
 SHIPPED = ["service_alert", "host_alert", "service_notification", "host_notification", "service_flapping",
@@ -27,8 +27,9 @@ SHIPPED = ["service_alert", "host_alert", "service_notification", "host_notifica
 KEY = ["node", "kind", "host", "service", "state", "state_type"]
 
 
-def _load_carbon(carbon, log: str) -> list[str]:
-    result = CliRunner().invoke(cli, ["parse", "--metrics", "--node", SAMPLE_NODE, "--environment", "test", log])
+def _load_carbon(carbon, node_dir) -> list[str]:
+    logs = sorted(str(p) for p in (node_dir / "archives").glob("*.log*")) + [str(node_dir / "nagios.log")]
+    result = CliRunner().invoke(cli, ["parse", "--metrics", "--node", SAMPLE_NODE, "--environment", "test", *logs])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     for start in range(0, len(lines), 2000):
@@ -57,13 +58,16 @@ def _window(lines):
 @pytest.fixture
 def sample_dir(tmp_path):
     node_dir = tmp_path / SAMPLE_NODE
-    node_dir.mkdir()
-    shutil.copy(sample_log(), node_dir / "nagios.log")
+    (node_dir / "archives").mkdir(parents=True)
+    *archives, log = sample_node_files()
+    for archive in archives:
+        shutil.copy(archive, node_dir / "archives")
+    shutil.copy(log, node_dir / "nagios.log")
     return node_dir
 
 
 def test_graphite_counts_and_ranking_equal_the_logs(carbon, graphite_render, sample_dir):
-    lines = _load_carbon(carbon, str(sample_dir / "nagios.log"))
+    lines = _load_carbon(carbon, sample_dir)
     since, until = _window(lines)
     assert find_nodes(graphite_render.url) == [f"nagios.test.cell.c0001.{metric_component(SAMPLE_NODE)}"]
 
@@ -97,7 +101,7 @@ def test_graphite_counts_and_ranking_equal_the_logs(carbon, graphite_render, sam
 
 
 def test_window_is_honoured(carbon, graphite_render, sample_dir):
-    lines = _load_carbon(carbon, str(sample_dir / "nagios.log"))
+    lines = _load_carbon(carbon, sample_dir)
     since, until = _window(lines)
     middle = since + (until - since) / 2
     first = load_events_from_graphite(graphite_render.url, since, middle)

@@ -92,6 +92,7 @@ def _unneutralise(value):
 def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
     expected = getattr(analysis[0], attribute)
     csv = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False)
+    csv_text = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False, dtype=str)
     as_json = pd.read_json(built["out"] / "tables" / f"{name}.json", orient="records")
     assert len(csv) == len(expected) == len(as_json)
     for column in expected.columns:
@@ -108,7 +109,7 @@ def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
         elif pd.api.types.is_datetime64_any_dtype(want) or pd.api.types.is_timedelta64_dtype(want):
             continue  # written in ISO form; checked through JSON below
         else:
-            got = [_unneutralise(v) for v in csv[column]]
+            got = [_unneutralise(v) for v in csv_text[column]]
             assert got == ["" if pd.isna(v) else str(v) for v in want], column
     if len(expected) and "service" in expected.columns:
         assert list(as_json["service"].fillna("")) == [str(v) if pd.notna(v) else "" for v in expected["service"]]
@@ -195,7 +196,7 @@ def test_plots_are_real_pngs_and_not_blank(built):
         image = Image.open(path).convert("RGB")
         if os.path.basename(path) in PLOT_SIZES:
             assert image.size == PLOT_SIZES[os.path.basename(path)]
-        assert image.size[0] >= 600 and image.size[1] >= 300
+        assert image.size[0] >= 600 and image.size[1] >= 200
         pixels = np.asarray(image, dtype=float)
         assert pixels.std() > 20, f"{path} looks blank"
         assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20, f"{path} has hardly any colours"
