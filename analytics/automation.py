@@ -64,7 +64,8 @@ def automation_candidates(events: pd.DataFrame, episodes: pd.DataFrame, min_days
     if not rows:
         return empty(AUTOMATION_COLUMNS)
     frame = pd.DataFrame(rows)
-    ident = events[["node", "node_class", "cell"]].drop_duplicates().astype(str) if len(events) else None
+    ident = (events.groupby("node", observed=True, sort=False)[["node_class", "cell"]].first().reset_index()
+             .astype(str)) if len(events) else None
     if ident is not None:
         frame = frame.merge(ident, on="node", how="left")
     else:

@@ -140,7 +140,9 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     if events is None or len(events) == 0:
         return empty(columns)
     kind = events["kind"]
-    alerts = events[(kind == ev.SERVICE_ALERT).to_numpy()]
+    needed = [c for c in ("time", "node_class", "cell", "node", "host", "service", "state", "state_type")
+              if c in events]
+    alerts = events.loc[(kind == ev.SERVICE_ALERT).to_numpy(), needed]
     if alerts.empty:
         return empty(columns)
     weeks = _weeks(events)
@@ -162,7 +164,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
                   + sorted_frame["host"].cat.codes.to_numpy()) * (1 << 20) + sorted_frame["service"].cat.codes.to_numpy()
     percent = flap_percent(sorted_frame, object_key, check_interval_minutes)
     sorted_frame = sorted_frame.assign(_flap=percent, _off=_off_hours(sorted_frame["time"], timezone),
-                                       _hard=(sorted_frame["state_type"].astype(object) == "HARD").to_numpy())
+                                       _hard=(sorted_frame["state_type"] == "HARD").to_numpy())
     grouped = sorted_frame.groupby(keys, observed=True, sort=False)
     table = pd.DataFrame({
         "alerts": grouped.size(),
@@ -170,7 +172,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
         "flap_percent": grouped["_flap"].max(),
         "off_hours_share": grouped["_off"].mean(),
     })
-    notes = events[(kind == ev.SERVICE_NOTIFICATION).to_numpy()]
+    notes = events.loc[(kind == ev.SERVICE_NOTIFICATION).to_numpy(), [c for c in keys if c in events]]
     if len(notes):
         table["notifications"] = notes.groupby(keys, observed=True).size().reindex(table.index)
     else:

@@ -70,8 +70,10 @@ def _problem_rows(obs: pd.DataFrame, window_end) -> pd.DataFrame:
     if obs.empty:
         return None
     key = obs["_key"].to_numpy()
-    state = obs["state"].astype(object).to_numpy()
-    severity = pd.Series(state).map(SEVERITY).fillna(0).to_numpy().astype(np.int8)
+    states = obs["state"]
+    per_category = pd.Series(states.cat.categories).map(SEVERITY).fillna(0).to_numpy().astype(np.int8)
+    codes = states.cat.codes.to_numpy()
+    severity = np.where(codes >= 0, per_category[np.maximum(codes, 0)], 0).astype(np.int8)
     bad = severity > 0
     same = np.r_[False, key[1:] == key[:-1]]
     prev_bad = np.r_[False, bad[:-1]] & same
@@ -82,7 +84,7 @@ def _problem_rows(obs: pd.DataFrame, window_end) -> pd.DataFrame:
     if not member.any():
         return None
     is_alert = obs["kind"].isin([ev.SERVICE_ALERT, ev.HOST_ALERT]).to_numpy()
-    hard = (obs["state_type"].astype(object).to_numpy() == "HARD") & bad
+    hard = (obs["state_type"] == "HARD").to_numpy() & bad
     attempt = obs["attempt"].fillna(0).to_numpy().astype(np.int64)
     times = obs["time"].to_numpy()
     rows = np.flatnonzero(member)
@@ -122,7 +124,7 @@ def _intervals(events: pd.DataFrame, kind: str, with_service: bool) -> pd.DataFr
         return pd.DataFrame({"_k": np.array([], np.int64), "i_start": pd.Series(dtype="datetime64[ns]"),
                              "i_end": pd.Series(dtype="datetime64[ns]")})
     rows = rows.assign(_k=_keys(rows, with_service)).sort_values(["_k", "time"], kind="stable")
-    started = (rows["state"].astype(object) == "STARTED").to_numpy()
+    started = (rows["state"] == "STARTED").to_numpy()
     key = rows["_k"].to_numpy()
     # An interval starts at STARTED and ends at the next line of the key that is not STARTED.
     ends = rows[~started][["_k", "time"]].rename(columns={"time": "i_end"})
@@ -175,7 +177,10 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     """
     if events is None or len(events) == 0:
         return empty_episodes()
-    events = _as_categories(events)
+    # Only the columns episodes need: filtering never copies the output text.
+    needed = [c for c in ("time", "node", "node_class", "cell", "environment", "kind", "host", "service",
+                          "state", "state_type", "attempt", "command") if c in events]
+    events = _as_categories(events[needed])
     # Work in naive UTC (numpy datetime64); localise the result at the end.
     times = pd.to_datetime(events["time"], utc=True).dt.tz_convert(None)
     events = events.assign(time=times)
@@ -227,8 +232,8 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     notes = pd.concat([points(kinds == ev.SERVICE_NOTIFICATION, True),
                        points(kinds == ev.HOST_NOTIFICATION, False)], ignore_index=True)
     eps["notifications"] = _count_in(eps, "_lk", notes)
-    state_type = events["state_type"].astype(object)
-    command = events["command"].astype(object)
+    state_type = events["state_type"]
+    command = events["command"]
     acks = pd.concat([
         points((kinds == ev.SERVICE_NOTIFICATION) & (state_type == "ACKNOWLEDGEMENT"), True),
         points((kinds == ev.HOST_NOTIFICATION) & (state_type == "ACKNOWLEDGEMENT"), False),

@@ -47,14 +47,17 @@ def human(delta) -> str:
 
 
 def _identity(events: pd.DataFrame) -> pd.DataFrame:
-    return events[["node", "node_class", "cell"]].drop_duplicates().astype(str)
+    first = events.groupby("node", observed=True, sort=False)[["node_class", "cell"]].first()
+    return first.reset_index().astype(str)
 
 
 def _services(events: pd.DataFrame) -> pd.DataFrame:
     """Every (node, host, service) seen in alerts or snapshots."""
     kinds = events["kind"]
-    rows = events[kinds.isin([ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_SERVICE_STATE]).to_numpy()]
-    return rows[["node", "host", "service"]].drop_duplicates().astype(str)
+    rows = events.loc[kinds.isin([ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_SERVICE_STATE]).to_numpy(),
+                      ["node", "host", "service"]]
+    return rows.groupby(["node", "host", "service"], observed=True).size().reset_index()[
+        ["node", "host", "service"]].astype(str)
 
 
 def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) -> list[dict]:
@@ -69,8 +72,9 @@ def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) ->
                               detail=f"notifications_enabled 0 in objects.cache during {len(group)} HARD problem(s), "
                                      f"longest {human(group['duration'].max())}",
                               duration=group["duration"].max()))
-    commands = events[(events["kind"] == ev.EXTERNAL_COMMAND).to_numpy()]
-    if len(commands) and len(hard):
+    commands = events.loc[(events["kind"] == ev.EXTERNAL_COMMAND).to_numpy(),
+                          [c for c in ("time", "host", "service", "command") if c in events]]
+    if len(commands) and len(hard) and "command" in commands:
         command = commands["command"].astype(str)
         toggles = commands[command.isin(_DISABLES + _ENABLES).to_numpy()]
         hosts = set(toggles["host"].astype(str)) if len(toggles) else set()

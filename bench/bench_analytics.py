@@ -1,0 +1,161 @@
+"""Analytics at fleet scale: nagtune ingest + full ranking vs naive pandas vs awk, same run, same files.
+
+    python bench/bench_analytics.py                  # 10,000,000 seeded synthetic lines, 20 nodes
+    python bench/bench_analytics.py --lines 1000000  # smaller
+
+The archive set comes from ``nagtune.synth.generate_fleet`` (hourly archives,
+gzipped, plus a live nagios.log per node), seeded, written once per
+--lines/--nodes/--seed under --out. Each contender runs as its own process;
+peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
+
+- nagtune: ``load_events`` (no cache) + ``build_episodes`` + ``rank_chatty``;
+- naive pandas: every line into a Series, one ``str.extract`` regex, then
+  top producers by host and service (what one writes first);
+- awk: ``zcat -f`` piped into ``awk`` counting SERVICE ALERT lines per
+  host;service, ``sort -rn``;
+- nagtune cached: the same nagtune run twice with ``--cache-dir``; the
+  second run reads Parquet only.
+
+Each must find the same number of SERVICE ALERT lines. Results are appended
+to ``bench/results_analytics.csv``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+NAGTUNE = r"""
+import sys, time
+from nagtune.analytics.ingest import load_events
+from nagtune.analytics.episodes import build_episodes
+from nagtune.analytics.chatty import rank_chatty
+cache = sys.argv[2] if len(sys.argv) > 2 else None
+t0 = time.perf_counter()
+events = load_events([sys.argv[1]], cache_dir=cache)
+t1 = time.perf_counter()
+episodes = build_episodes(events)
+ranked = rank_chatty(events, episodes, by="host_service")
+t2 = time.perf_counter()
+print(int((events["kind"] == "service_alert").sum()), f"ingest={t1 - t0:.2f}", f"rank={t2 - t1:.2f}",
+      f"rows={len(events)}")
+"""
+
+NAIVE_PANDAS = r"""
+import gzip, sys, glob, os
+import pandas as pd
+from nagtune.parsers.logfiles import node_log_files
+lines = []
+for node in sorted(glob.glob(os.path.join(sys.argv[1], '*'))):
+    for path in node_log_files(node):
+        opener = gzip.open if path.endswith('.gz') else open
+        with opener(path, 'rt', encoding='utf-8', errors='replace') as handle:
+            lines.extend(handle.read().splitlines())
+series = pd.Series(lines, dtype=object)
+del lines
+fields = series.str.extract(r'^\[(\d+)\] ([A-Z ]+): ([^;]*);([^;]*);([^;]*);?([^;]*);?([^;]*);?(.*)$')
+alerts = fields[fields[1] == 'SERVICE ALERT']
+top = alerts.groupby([2, 3]).size().sort_values(ascending=False)
+print(int(top.sum()))
+"""
+
+AWK = r"""
+cd "$1" && for node in */; do zcat -f "$node"archives/* "$node"nagios.log; done \
+ | awk -F': ' '$1 ~ / SERVICE ALERT$/ { split($2, f, ";"); c[f[1] ";" f[2]]++ } END { for (k in c) print c[k], k }' \
+ | sort -rn > "$2"
+awk '{ s += $1 } END { print s }' "$2"
+"""
+
+
+def measure(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and stdout of one process."""
+    out = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    stdout = out.read().decode()
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed: {process.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, stdout.strip()
+
+
+def fleet(out: str, lines: int, nodes: int, seed: int) -> str:
+    directory = os.path.join(out, f"fleet-{lines}-{nodes}-{seed}")
+    marker = os.path.join(directory, ".complete")
+    if not os.path.exists(marker):
+        shutil.rmtree(directory, ignore_errors=True)
+        from nagtune.synth import generate_fleet
+        generate_fleet(directory, nodes, lines, seed=seed, gzip_archives=True)
+        open(marker, "w").close()
+    return directory
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--nodes", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "nagtune-bench-analytics"))
+    parser.add_argument("--skip-naive", action="store_true", help="Do not run the naive pandas ingest.")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    directory = fleet(args.out, args.lines, args.nodes, args.seed)
+    generated = time.perf_counter() - started
+    files = sum(len(f) for _, _, f in os.walk(directory))
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(directory) for f in fs)
+    print(f"fleet: {directory} ({files} files, {size / 1e6:.0f} MB on disk, generated in {generated:.0f}s)")
+    python = sys.executable
+    results = {}
+    results["nagtune"] = measure([python, "-c", NAGTUNE, directory])
+    awk_out = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
+    results["awk"] = measure(["bash", "-c", AWK, "awk", directory, awk_out])
+    cache = tempfile.mkdtemp(prefix="nagtune-cache-")
+    try:
+        results["nagtune cache first"] = measure([python, "-c", NAGTUNE, directory, cache])
+        results["nagtune cache rerun"] = measure([python, "-c", NAGTUNE, directory, cache])
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    if not args.skip_naive:
+        results["naive pandas"] = measure([python, "-c", NAIVE_PANDAS, directory])
+    alerts = {name: int(out.split()[0]) for name, (_, _, out) in results.items()}
+    if len(set(alerts.values())) != 1:
+        raise SystemExit(f"contenders disagree on SERVICE ALERT lines: {alerts}")
+    print(f"{'contender':22} {'seconds':>8} {'peak MB':>8}  output")
+    for name, (seconds, rss, out) in results.items():
+        print(f"{name:22} {seconds:8.1f} {rss:8.0f}  {out}")
+    nag = results["nagtune"][0]
+    ratios = {
+        "vs naive pandas (x faster)": results["naive pandas"][0] / nag if "naive pandas" in results else float("nan"),
+        "vs awk (x faster)": results["awk"][0] / nag,
+        "rerun speed-up (x)": results["nagtune cache first"][0] / results["nagtune cache rerun"][0],
+    }
+    for name, value in ratios.items():
+        print(f"{name:28} {value:6.2f}")
+    row = {"date": time.strftime("%Y-%m-%d"), "lines": args.lines, "nodes": args.nodes, "files": files,
+           "alerts": next(iter(alerts.values())), "cpus": os.cpu_count()}
+    for name, (seconds, rss, _) in results.items():
+        key = name.replace(" ", "_")
+        row[f"{key}_s"] = round(seconds, 2)
+        row[f"{key}_peak_mb"] = round(rss)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_analytics.csv")
+    fields = ["date", "lines", "nodes", "files", "alerts", "cpus"] + [
+        f"{n.replace(' ', '_')}_{m}" for n in ("nagtune", "awk", "nagtune cache first", "nagtune cache rerun",
+                                               "naive pandas") for m in ("s", "peak_mb")]
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+if __name__ == "__main__":
+    main()
