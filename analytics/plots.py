@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # Nagios' own colours, darkened enough to read on white.
@@ -116,6 +117,8 @@ def state_timeline(events: pd.DataFrame, services: pd.DataFrame, path: str,
     end = pd.Timestamp(end if end is not None else events["time"].max())
     start = start.tz_localize("UTC") if start.tzinfo is None else start
     end = end.tz_localize("UTC") if end.tzinfo is None else end
+    # A window longer than the history: draw the history, not a week of nothing.
+    start = max(start, pd.Timestamp(events["time"].min()))
     lines = events[events["kind"] == "service_alert"][["time", "node", "host", "service", "state"]]
     keys = [tuple(map(str, k)) for k in services[["node", "host", "service"]].itertuples(index=False)]
     lines = lines[lines["service"].isin({k[2] for k in keys}) & lines["host"].isin({k[1] for k in keys})]
@@ -167,6 +170,7 @@ def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=
         ax.set_ylabel("lines in the window")
         ax.set_title(_short(title, 70))
         ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         return _save(fig, path)
@@ -188,6 +192,7 @@ def trend(weeks: pd.DataFrame, path: str) -> str | None:
         ax.set_ylabel("count per week")
         ax.set_title("Week over week")
         ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
         return _save(fig, path)

@@ -272,7 +272,10 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
         current, suggested = _level(row["current"]), _level(row["suggested"])
         # "10:" alerts below 10 (free space); "~:10" above 10 (load).
         direction = "below" if str(row["suggested"]).endswith(":") else "above"
-        curve = retune.what_if_curve(series, kind="warn", direction=direction)
+        values = series["value"].to_numpy(dtype=float)
+        levels = np.quantile(values, np.linspace(0, 1, 41)) if len(values) else np.array([])
+        levels = np.unique(np.r_[levels, [v for v in (current, suggested) if v is not None]])
+        curve = retune.what_if_curve(series, kind="warn", thresholds=levels, direction=direction)
         return curve[["threshold", "alerts"]], "threshold", current, suggested
     return None
 
