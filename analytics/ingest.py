@@ -212,7 +212,7 @@ def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
     """Object array of str -> pyarrow-backed strings (compact; outputs repeat, so factorise first)."""
     import pyarrow as pa
     codes, uniques = pd.factorize(values)
-    dictionary = pa.array(uniques.astype(object), type=pa.large_string())
+    dictionary = pa.array(uniques.astype(object), type=pa.string())
     return pd.array(dictionary.take(pa.array(codes)), dtype="string[pyarrow]") if len(values) else \
         pd.array([], dtype="string[pyarrow]")
 
@@ -220,7 +220,7 @@ def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
 def _blank(n: int):
     """n empty strings, without n Python objects."""
     import pyarrow as pa
-    return pd.array(pa.array([""], pa.large_string()).take(pa.array(np.zeros(n, np.int32))), dtype="string[pyarrow]")
+    return pd.array(pa.array([""], pa.string()).take(pa.array(np.zeros(n, np.int32))), dtype="string[pyarrow]")
 
 
 def parse_buffer(data: bytes) -> tuple[pd.DataFrame, int, int]:
@@ -320,7 +320,7 @@ def _views(data: bytes, padded: np.ndarray, start: np.ndarray, end: np.ndarray):
         views[long_rows, 4 + j] = padded[start[long_rows] + j]
     views[long_rows, 12:16] = start[long_rows].astype("<i4").view(np.uint8).reshape(-1, 4)
     array = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(data)])
-    return array.cast(pa.large_string())
+    return array.cast(pa.string())
 
 
 def _parse_fast(data: bytes):
@@ -442,7 +442,7 @@ def _parse_fast(data: bytes):
                 author_list[i], comment_list[i] = event.author, event.comment
         mask = np.zeros(len(rk), dtype=bool)
         mask[special] = True
-        output = pc.replace_with_mask(output, pa.array(mask), pa.array(new_output, pa.large_string()))
+        output = pc.replace_with_mask(output, pa.array(mask), pa.array(new_output, pa.string()))
         frame["command"] = pd.Categorical(command)
         author = np.full(len(rk), "", dtype=object)
         comment = np.full(len(rk), "", dtype=object)
