@@ -43,11 +43,32 @@ def _load_carbon(carbon, node_dir) -> list[str]:
     return lines
 
 
-def _safe(events: pd.DataFrame) -> pd.DataFrame:
+def _safe(events: pd.DataFrame, registries: dict | None = None) -> pd.DataFrame:
+    """Names as Graphite has them. With ``registries`` (log events), raw names get the
+    metric name the collector gave them: NameRegistry, first seen first, so of two
+    services that collide the later one carries the hash suffix, as in carbon."""
     out = events.astype({c: "object" for c in ("node", "kind", "host", "service", "state", "state_type")})
     for column in ("node", "host", "service"):
-        out[column] = out[column].fillna("").map(lambda v: metric_component(v) if v else "")
+        values = out[column].fillna("")
+        if registries is not None and column in registries:
+            registry = registries[column]
+            mapping = {raw: registry.safe(raw) if raw else "" for raw in pd.unique(values)}
+            out[column] = values.map(mapping)
+        else:
+            out[column] = values.map(lambda v: metric_component(v) if v else "")
     return out
+
+
+def _log_registries(events: pd.DataFrame) -> dict:
+    """One registry per level, fed in log order, as `nagtune parse --metrics` does."""
+    from nagtune.parsers.names import NameRegistry
+
+    registries = {"host": NameRegistry(), "service": NameRegistry()}
+    for column, registry in registries.items():
+        for raw in pd.unique(events[column].astype(object).fillna("")):
+            if raw:
+                registry.safe(raw)
+    return registries
 
 
 def _window(lines):
@@ -74,14 +95,17 @@ def test_graphite_counts_and_ranking_equal_the_logs(carbon, graphite_render, sam
     from_graphite = load_events_from_graphite(graphite_render.url, since, until)
     from_logs = ingest.load_events([str(sample_dir)], environment="test")
     from_logs = from_logs[from_logs["kind"].isin(SHIPPED)]
+    registries = _log_registries(from_logs)
+    logs_safe = _safe(from_logs, registries)
 
     # Same lines, one for one, by what/where and minute.
     def counted(frame):
-        frame = _safe(frame).assign(minute=frame["time"].dt.floor("min"))
+        frame = frame.assign(minute=frame["time"].dt.floor("min"))
         return frame.groupby(KEY + ["minute"]).size().sort_index()
 
     assert len(from_graphite[from_graphite["kind"].isin(SHIPPED)]) == len(from_logs)
-    pd.testing.assert_series_equal(counted(from_graphite[from_graphite["kind"].isin(SHIPPED)]), counted(from_logs))
+    pd.testing.assert_series_equal(counted(_safe(from_graphite[from_graphite["kind"].isin(SHIPPED)])),
+                                   counted(logs_safe))
     assert set(from_graphite["environment"].astype(str)) == {"test"}
     assert set(from_graphite["cell"].astype(str)) == {"c0001"}
 
@@ -91,7 +115,7 @@ def test_graphite_counts_and_ranking_equal_the_logs(carbon, graphite_render, sam
         ranked = _safe(ranked.assign(kind="", state="", state_type="", host=""))
         return ranked[["node", "service", "score", "alerts_per_week"]].reset_index(drop=True)
 
-    logs_ranked = ranking(_safe(from_logs).astype({c: "category" for c in KEY}))
+    logs_ranked = ranking(logs_safe.astype({c: "category" for c in KEY}))
     graphite_ranked = ranking(from_graphite)
     assert len(logs_ranked) > 0
     assert list(graphite_ranked["service"]) == list(logs_ranked["service"])
