@@ -111,8 +111,11 @@ def _notification(kind: str, states: frozenset, recovered: str, with_service: bo
         notification_type, state = parsed
         output = parts[nfields] if len(parts) > nfields else ""
         author = comment = ""
+        # Nagios writes a `;` in plugin output as `:` but keeps it in the
+        # comment (seen in a real 4.4.6 log), so author and comment split
+        # from the left and the comment keeps the rest.
         if notification_type in ("ACKNOWLEDGEMENT", "CUSTOM") and output.count(";") >= 2:
-            output, author, comment = output.rsplit(";", 2)
+            output, author, comment = output.split(";", 2)
         return Event(time, kind, host, service, state, notification_type, None,
                      contact, command, output, author, comment)
 

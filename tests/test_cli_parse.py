@@ -21,7 +21,7 @@ def test_events_as_json_lines_one_per_log_line():
     result = run("parse", GRAMMAR)
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(events) == 55
+    assert len(events) == 56
     assert events[6]["kind"] == "service_alert" and events[6]["service"] == "Disk Space /var"
     assert sum(e["kind"] == "unparsed" for e in events) == 8
 
@@ -30,7 +30,7 @@ def test_events_as_csv_round_trip():
     result = run("parse", "--format", "csv", GRAMMAR)
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 55
+    assert len(rows) == 56
     assert rows[41]["output"] == "WARNING - a;b;c with semicolons kept"
 
 
