@@ -9,7 +9,9 @@ import pandas as pd
 
 from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
 from . import quiet, retune
-from ._frames import BY_CELL_COLUMNS, empty
+from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
+                      QUIET_COLUMNS, RETUNE_COLUMNS, empty)
+from .store import concat as store_concat
 
 
 @dataclass
@@ -27,7 +29,7 @@ class Analysis:
     by_cell: pd.DataFrame  # summary per environment, cell and node class
 
 
-def _node_dirs(paths) -> list[str]:
+def node_dirs(paths) -> list[str]:
     """Directories among ``paths`` (globs expanded) that hold one node's files."""
     found = []
     for path in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
@@ -44,37 +46,171 @@ def _node_dirs(paths) -> list[str]:
 
 def find_side_files(paths, name: str) -> list[str]:
     """``objects.cache`` or ``service-perfdata.log`` files in the node directories of ``paths``."""
-    return [os.path.join(d, name) for d in _node_dirs(paths) if os.path.isfile(os.path.join(d, name))]
+    return [os.path.join(d, name) for d in node_dirs(paths) if os.path.isfile(os.path.join(d, name))]
 
 
-def summarize_by_cell(events: pd.DataFrame, episodes: pd.DataFrame, quiet_frame: pd.DataFrame) -> pd.DataFrame:
-    """Alerts, notifications, episodes and quiet findings per environment, cell and node class."""
-    keys = ["environment", "cell", "node_class"]
-    if events.empty:
+_CELL_KEYS = ["environment", "cell", "node_class"]
+
+
+def cell_counts(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`summarize_by_cell` needs of the events, small enough to combine across partitions.
+
+    :returns: (per node: identity, alerts, notifications; distinct
+        identity × ``host\\0service`` of service alerts).
+    """
+    ev = events[_CELL_KEYS + ["node", "kind", "host", "service"]].astype({k: "object" for k in _CELL_KEYS + ["node"]})
+    kind = ev["kind"].astype("object")
+    per_node = ev[_CELL_KEYS + ["node"]].assign(
+        alerts=kind.isin(["service_alert", "host_alert"]).to_numpy(),
+        notifications=kind.isin(["service_notification", "host_notification"]).to_numpy(),
+    ).groupby(_CELL_KEYS + ["node"], observed=True).sum().reset_index()
+    svc = ev[(kind == "service_alert").to_numpy()]
+    services = pd.DataFrame({k: svc[k].to_numpy() for k in _CELL_KEYS}).assign(
+        hs=svc["host"].astype(str).to_numpy() + "\x00" + svc["service"].astype(str).to_numpy()).drop_duplicates()
+    return per_node, services
+
+
+def summarize_by_cell(events: pd.DataFrame | None, episodes: pd.DataFrame, quiet_frame: pd.DataFrame,
+                      counts: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Alerts, notifications, episodes and quiet findings per environment, cell and node class.
+
+    :param counts: :func:`cell_counts` of the events, when the events
+        themselves are not at hand (the Dask engine combines them).
+    """
+    per_node, services = counts if counts is not None else cell_counts(events)
+    keys = _CELL_KEYS
+    if per_node.empty:
         return empty(BY_CELL_COLUMNS)
-    ev = events[keys + ["node", "kind", "host", "service"]].astype({k: "object" for k in keys})
-    alerts = ev["kind"].isin(["service_alert", "host_alert"])
-    notes = ev["kind"].isin(["service_notification", "host_notification"])
-    base = ev.groupby(keys, observed=True).agg(nodes=("node", "nunique"))
-    svc = ev[ev["kind"] == "service_alert"].assign(
-        hs=lambda f: f["host"].astype(str) + "\x00" + f["service"].astype(str))
-    base["services"] = svc.groupby(keys, observed=True)["hs"].nunique()
-    base["alerts"] = ev[alerts].groupby(keys, observed=True).size()
-    base["notifications"] = ev[notes].groupby(keys, observed=True).size()
+    g = per_node.groupby(keys, observed=True)
+    base = g.agg(nodes=("node", "nunique"))
+    base["services"] = services.groupby(keys, observed=True)["hs"].nunique()
+    base["alerts"] = g["alerts"].sum()
+    base["notifications"] = g["notifications"].sum()
     if not episodes.empty:
         ep = episodes.astype({k: "object" for k in keys})
-        g = ep.groupby(keys, observed=True)
-        base["episodes"] = g.size()
-        base["hard_episodes"] = g["hard"].sum()
-        base["transient_share"] = g["hard"].apply(lambda h: float((~h).mean()))
+        eg = ep.groupby(keys, observed=True)
+        base["episodes"] = eg.size()
+        base["hard_episodes"] = eg["hard"].sum()
+        base["transient_share"] = eg["hard"].apply(lambda h: float((~h).mean()))
     if not quiet_frame.empty:
-        q = quiet_frame.merge(ev[["node", "environment"]].drop_duplicates(), on="node", how="left")
+        q = quiet_frame.merge(per_node[["node", "environment"]].drop_duplicates(), on="node", how="left")
         base["quiet_findings"] = q.astype({k: "object" for k in keys}).groupby(keys, observed=True).size()
     base = base.reindex(columns=BY_CELL_COLUMNS[3:])
-    counts = ["nodes", "services", "alerts", "notifications", "episodes", "hard_episodes", "quiet_findings"]
-    base[counts] = base[counts].fillna(0).astype("int64")
+    numbers = ["nodes", "services", "alerts", "notifications", "episodes", "hard_episodes", "quiet_findings"]
+    base[numbers] = base[numbers].fillna(0).astype("int64")
     base["transient_share"] = base["transient_share"].astype(float).fillna(0.0)
     return base.reset_index()[BY_CELL_COLUMNS]
+
+
+RETUNE_TOP = 20  # retune suggestions for the chattiest host/services, as suggest_retunes' default
+
+
+@dataclass
+class Part:
+    """The analysis of one partition of the events (a node's window, or all of them).
+
+    Everything in it depends only on the partition's own events plus the two
+    numbers every partition is given (``window_end``, ``weeks``), which is why
+    :func:`combine` of the parts of any split by node equals the analysis of
+    the whole.
+    """
+
+    episodes: pd.DataFrame
+    chatty: pd.DataFrame
+    chatty_host_service: pd.DataFrame
+    quiet: pd.DataFrame
+    retunes: pd.DataFrame  # for the partition's own top candidates; combine keeps the global top
+    names_seen: pd.DataFrame  # distinct kind, host, service
+    automation: pd.DataFrame
+    cell_counts: tuple
+
+
+def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=None, weeks=None,
+                 retune_top: int = RETUNE_TOP) -> Part:
+    """Every stage on one partition of the events (all nodes, or some whole nodes).
+
+    :param window_end: where open problems end (the whole window's, not the part's).
+    :param weeks: the whole window's length in weeks (rates per week).
+    """
+    episodes = episodes_mod.build_episodes(events, window_end=window_end)
+    quiet_frame = quiet.find_quiet(events, episodes, objects=objects)
+    return Part(
+        episodes=episodes,
+        chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
+        chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks),
+        quiet=quiet_frame,
+        retunes=retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
+                                       weeks=weeks),
+        names_seen=events[["kind", "host", "service"]].astype("object").drop_duplicates(),
+        automation=automation.automation_candidates(events, episodes),
+        cell_counts=cell_counts(events),
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    return store_concat(frames, list(frames[0].columns))
+
+
+def _resort(frame: pd.DataFrame, by: list[str], ascending: list[bool]) -> pd.DataFrame:
+    return frame.sort_values(by, ascending=ascending, kind="stable").reset_index(drop=True)
+
+
+def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: int = RETUNE_TOP) -> Analysis:
+    """One :class:`Analysis` from the parts of a split by node (in node order).
+
+    Tables are put back in the order each stage gives: the chatty ranking by
+    score, quiet findings by kind and duration, retunes in ranking order,
+    limited to the global top ``retune_top``.
+    """
+    def joined(attribute, fallback):
+        frame = _concat([getattr(p, attribute) for p in parts])
+        return fallback() if frame is None else frame
+
+    chatty_keys = ["node_class", "cell", "node", "service"]
+    hs_keys = ["node_class", "cell", "node", "host", "service"]
+    ranked = joined("chatty", lambda: empty(CHATTY_COLUMNS))
+    ranked = _resort(ranked, ["score"] + chatty_keys, [False] + [True] * len(chatty_keys))
+    ranked_hs = joined("chatty_host_service", lambda: empty(CHATTY_HOST_SERVICE_COLUMNS))
+    ranked_hs = _resort(ranked_hs, ["score"] + hs_keys, [False] + [True] * len(hs_keys))
+    episodes = joined("episodes", episodes_mod.empty_episodes)
+    quiet_frame = joined("quiet", lambda: empty(QUIET_COLUMNS))
+    if len(parts) > 1 and len(quiet_frame):
+        order = quiet_frame["finding"].map(quiet.FINDING_ORDER)
+        quiet_frame = quiet_frame.assign(_o=order.to_numpy())
+        quiet_frame = _resort(quiet_frame, ["_o", "duration"], [True, False]).drop(columns="_o")
+    retunes = joined("retunes", lambda: empty(RETUNE_COLUMNS))
+    if len(retunes):
+        top = ranked_hs.head(retune_top)
+        position = {key: i for i, key in enumerate(zip(top["node"], top["host"], top["service"]))}
+        rank = [position.get(key, -1) for key in zip(retunes["node"].astype(str), retunes["host"].astype(str),
+                                                     retunes["service"].astype(str))]
+        retunes = retunes.assign(_r=rank)
+        retunes = _resort(retunes[retunes["_r"] >= 0], ["_r"], [True]).drop(columns="_r")
+    seen = joined("names_seen", lambda: pd.DataFrame(columns=["kind", "host", "service"]))
+    automation_frame = joined("automation", lambda: empty(AUTOMATION_COLUMNS))
+    if len(parts) > 1 and len(automation_frame):
+        automation_frame = _resort(automation_frame, ["episodes", "node", "host", "service"],
+                                   [False, True, True, True])
+    per_node = _concat([p.cell_counts[0] for p in parts])
+    services = _concat([p.cell_counts[1] for p in parts])
+    counts = (per_node if per_node is not None else parts[0].cell_counts[0],
+              services.drop_duplicates() if services is not None else parts[0].cell_counts[1])
+    return Analysis(
+        events=events,
+        episodes=episodes,
+        chatty=ranked,
+        chatty_host_service=ranked_hs,
+        quiet=quiet_frame,
+        retunes=retunes,
+        names=names.audit_names(seen.drop_duplicates()),
+        automation=automation_frame,
+        by_cell=summarize_by_cell(None, episodes, quiet_frame, counts=counts),
+    )
 
 
 def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None,
@@ -105,16 +241,5 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     elif isinstance(perfdata, (str, os.PathLike, list, tuple)):
         perfdata = ingest.load_perfdata(perfdata)
     window_end = ingest.window_end(events, until)
-    episodes = episodes_mod.build_episodes(events, window_end=window_end)
-    quiet_frame = quiet.find_quiet(events, episodes)
-    return Analysis(
-        events=events,
-        episodes=episodes,
-        chatty=chatty.rank_chatty(events, episodes, by="service"),
-        chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service"),
-        quiet=quiet_frame,
-        retunes=retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata),
-        names=names.audit_names(events),
-        automation=automation.automation_candidates(events, episodes),
-        by_cell=summarize_by_cell(events, episodes, quiet_frame),
-    )
+    return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end)],
+                   events=events)

@@ -123,12 +123,15 @@ def _weeks(events: pd.DataFrame) -> float:
 
 def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service", top=None,
                 transient_minutes: float = TRANSIENT_MINUTES, timezone: str = "UTC",
-                check_interval_minutes: float = CHECK_INTERVAL_MINUTES) -> pd.DataFrame:
+                check_interval_minutes: float = CHECK_INTERVAL_MINUTES, weeks: float | None = None) -> pd.DataFrame:
     """Services ranked by how much noise they make, noisiest first.
 
     :param by: ``"service"`` (per node and service, hosts summed) or
         ``"host_service"`` (per node, host and service).
     :param top: keep the first ``top`` rows.
+    :param weeks: length of the analysed window in weeks, for the rates;
+        default: the span of ``events`` (the Dask engine gives every node
+        the whole window's).
     :returns: ``CHATTY_COLUMNS`` (or ``CHATTY_HOST_SERVICE_COLUMNS``) sorted by
         ``score`` descending; ``reasons`` says in words why each row is there.
         Services without a single alert never appear.
@@ -145,7 +148,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     alerts = events.loc[(kind == ev.SERVICE_ALERT).to_numpy(), needed]
     if alerts.empty:
         return empty(columns)
-    weeks = _weeks(events)
+    weeks = _weeks(events) if weeks is None else max(float(weeks), 1.0 / 7.0)
     frame = alerts[keys + ["host", "time", "state", "state_type"]] if by == "service" \
         else alerts[keys + ["time", "state", "state_type"]]
     frame = frame.loc[:, ~frame.columns.duplicated()]

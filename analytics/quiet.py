@@ -32,6 +32,11 @@ _DISABLES = ("DISABLE_SVC_NOTIFICATIONS", "DISABLE_HOST_SVC_NOTIFICATIONS", "DIS
 _ENABLES = ("ENABLE_SVC_NOTIFICATIONS", "ENABLE_HOST_SVC_NOTIFICATIONS", "ENABLE_NOTIFICATIONS")
 
 
+# Findings are listed in this order, each kind longest first.
+FINDING_ORDER = {"silent_hard_problem": 0, "notifications_off": 1, "ok_while_host_down": 2,
+                 "ok_while_siblings_fail": 3, "slow_detection": 4}
+
+
 def human(delta) -> str:
     """A Timedelta in words an operator reads at a glance: ``2d 3h``, ``6h 0m``, ``12m``."""
     if delta is None or pd.isna(delta):
@@ -179,8 +184,6 @@ def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFra
     frame = pd.DataFrame(found)
     frame = frame.merge(_identity(events), on="node", how="left")
     frame["duration"] = pd.to_timedelta(frame["duration"])
-    order = {"silent_hard_problem": 0, "notifications_off": 1, "ok_while_host_down": 2,
-             "ok_while_siblings_fail": 3, "slow_detection": 4}
-    frame["_o"] = frame["finding"].map(order)
+    frame["_o"] = frame["finding"].map(FINDING_ORDER)
     frame = frame.sort_values(["_o", "duration"], ascending=[True, False], kind="stable")
     return frame[QUIET_COLUMNS].reset_index(drop=True)

@@ -221,20 +221,21 @@ def _current_attempts(objects, node, host, service, eps) -> tuple[int, float]:
 
 
 def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20,
-                    long=LONG_PROBLEM) -> pd.DataFrame:
+                    long=LONG_PROBLEM, weeks: float | None = None) -> pd.DataFrame:
     """One replayed change for each of the ``top`` chattiest host/services.
 
     :param objects: frame of :func:`nagtune.analytics.objects.load_objects`
         (current values); without it the current values are read off the log.
     :param perfdata: frame of :func:`nagtune.analytics.ingest.load_perfdata`;
         without it, values printed in the plugin output are used.
+    :param weeks: window length for the ranking's rates (see :func:`rank_chatty`).
     :returns: ``RETUNE_COLUMNS``; every row's ``long_problems_after`` equals
         its ``long_problems_before``.
     """
     from .chatty import rank_chatty
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
-    ranked = rank_chatty(events, episodes, by="host_service", top=top)
+    ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks)
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
     grouped = {key: group for key, group in svc_eps.groupby(["node", "host", "service"])}
     values = None
