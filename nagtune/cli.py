@@ -20,7 +20,7 @@ COMMANDS = {
     "retune": "nagtune.cli_analytics:retune",
     "names": "nagtune.cli_analytics:names",
     "report": "nagtune.cli_report:report",
-    # ingest (issue 7): "nagtune.cli_ingest:ingest",
+    "ingest": "nagtune.cli_ingest:ingest",
 }
 
 

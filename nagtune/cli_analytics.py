@@ -8,7 +8,7 @@ import click
 
 def _common(function):
     options = [
-        click.argument("paths", nargs=-1, required=True, metavar="PATHS..."),
+        click.argument("paths", nargs=-1, metavar="PATHS..."),
         click.option("--since", default=None, metavar="WHEN",
                      help="Only events at or after WHEN: 7d, 12h, 2w (before now), an ISO date or an epoch."),
         click.option("--until", default=None, metavar="WHEN", help="Only events before WHEN (same forms as --since)."),
@@ -18,6 +18,14 @@ def _common(function):
         click.option("--cache-dir", default=None, metavar="DIR",
                      help="Parquet cache of parsed logs; a re-run reads only what is new."),
         click.option("--environment", default="default", show_default=True, help="Environment of the nodes."),
+        click.option("--store", "store_dir", default=None, metavar="DIR",
+                     help="Read events from a store made by `nagtune ingest` instead of PATHS."),
+        click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
+                     help="pandas: one process; dask: one task per node on a Dask cluster (needs --store)."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Worker processes of the local Dask cluster. [default: cores, at most 4]"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -36,6 +44,27 @@ def _events(paths, since, until, cache_dir, environment):
                                   progress=True, environment=environment)
     except ingest.IngestError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _from_store(paths, store_dir, engine, scheduler, workers, since, until, table: str):
+    """One table of the analysis of a store (pandas or Dask), or None when reading PATHS instead."""
+    if engine == "dask" and not store_dir:
+        raise click.UsageError("--engine dask reads a store: run `nagtune ingest PATHS --store DIR` first, "
+                               "then give --store DIR")
+    if not store_dir:
+        if not paths:
+            raise click.UsageError("give PATHS (node directories, log files) or --store DIR")
+        return None
+    if paths:
+        raise click.UsageError("give PATHS or --store DIR, not both")
+    from .analytics import engine as engine_mod
+    from .analytics import ingest, store
+    try:
+        analysis = engine_mod.analyze_store(store_dir, since=since, until=until, engine=engine,
+                                            scheduler=scheduler, workers=workers)
+    except (engine_mod.EngineError, store.StoreError, ingest.IngestError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return getattr(analysis, table)
 
 
 def _emit(frame, output_format: str, top=None) -> None:
@@ -64,7 +93,8 @@ def _emit(frame, output_format: str, top=None) -> None:
 @_common
 @click.option("--by", type=click.Choice(["service", "host_service"]), default="service", show_default=True,
               help="Rank per node and service, or per node, host and service.")
-def rank(paths, since, until, top, output_format, cache_dir, environment, by):
+def rank(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers,
+         by):
     """Rank services by how chatty they are, noisiest first, with the reasons.
 
     PATHS are node directories (nagios.log, archives/), their parents, log
@@ -73,7 +103,13 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, by):
     Example:
 
         nagtune rank --since 7d --top 20 data/samples
+
+        nagtune rank --store /srv/nagtune-store --engine dask --since 30d
     """
+    table = _from_store(paths, store_dir, engine, scheduler, workers, since, until,
+                        "chatty" if by == "service" else "chatty_host_service")
+    if table is not None:
+        return _emit(table, output_format, top)
     from .analytics.chatty import rank_chatty
     from .analytics.episodes import build_episodes
     from .analytics.ingest import window_end
@@ -84,7 +120,8 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, by):
 
 @click.command()
 @_common
-def quiet(paths, since, until, top, output_format, cache_dir, environment):
+def quiet(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
+          workers):
     """List problems that were not chatty enough: silent HARD problems, notifications
     off, slow detection, services OK while their host is DOWN or their siblings fail.
 
@@ -92,6 +129,9 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment):
 
         nagtune quiet --since 30d data/samples
     """
+    table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "quiet")
+    if table is not None:
+        return _emit(table, output_format, top)
     from .analytics.api import find_side_files
     from .analytics.episodes import build_episodes
     from .analytics.ingest import window_end
@@ -106,7 +146,8 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment):
 
 @click.command()
 @_common
-def retune(paths, since, until, top, output_format, cache_dir, environment):
+def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
+           workers):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
     Reads objects.cache and service-perfdata.log from the node directories
@@ -116,6 +157,9 @@ def retune(paths, since, until, top, output_format, cache_dir, environment):
 
         nagtune retune --format csv data/samples/nagios-c0001-01
     """
+    table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "retunes")
+    if table is not None:
+        return _emit(table, output_format, top)
     from .analytics.api import find_side_files
     from .analytics.episodes import build_episodes
     from .analytics.ingest import load_perfdata, window_end
@@ -132,13 +176,17 @@ def retune(paths, since, until, top, output_format, cache_dir, environment):
 
 @click.command()
 @_common
-def names(paths, since, until, top, output_format, cache_dir, environment):
+def names(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
+          workers):
     """Show the machine-readable metric name of every host and service, collisions first.
 
     Example:
 
         nagtune names --format json data/samples
     """
+    table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "names")
+    if table is not None:
+        return _emit(table, output_format, top)
     from .analytics.names import audit_names
     events = _events(paths, since, until, cache_dir, environment)
     _emit(audit_names(events), output_format, top)

@@ -1,0 +1,430 @@
+"""A partitioned Parquet event store: archives of many nodes ingested once, read by day and node.
+
+Layout, one Parquet file per partition::
+
+    STORE/manifest.json
+    STORE/events/day=2026-11-17/node=nagios-c0001-01/part.parquet
+    STORE/perfdata/day=2026-11-17/node=nagios-c0001-01/part.parquet
+    STORE/objects/node=nagios-c0001-01/part.parquet
+
+Why day and node: a weekly report reads seven days of every node, a fleet
+analysis reads every day of one node at a time (problems and flapping are
+per host and service, and a host belongs to one node), so both reads touch
+only the files they need, and one node-window is the unit of work of the
+Dask engine (:mod:`.engine`).
+
+**Idempotent by content.** A partition holds each distinct line as many
+times as the file that holds it most often (a multiset union, the same rule
+as :func:`.ingest.load_events` uses for a log and its archive overlapping).
+So re-ingesting the same archives adds nothing, yesterday's ``nagios.log``
+that became today's ``archives/nagios-…log.gz`` adds only the lines written
+after the last ingest, and a new day's archives add only that day's
+partitions. Files whose path, size and mtime are in the manifest are not
+even read. A partition is replaced atomically (write, then rename), and
+the manifest is saved after its partitions: an ingest killed anywhere
+re-reads some files next time and adds nothing twice.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import urllib.parse
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pandas.api.types import union_categoricals
+
+from . import ingest
+from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
+from .objects import load_objects
+
+STORE_VERSION = 1
+MANIFEST = "manifest.json"
+# Files parsed per batch (on-disk bytes; a gzip counts as this many times its size).
+BATCH_BYTES = 256 << 20
+GZIP_RATIO = 8
+# Columns that tell two lines apart (the node is the partition's).
+_EVENT_CONTENT = [c for c in EVENT_COLUMNS if c not in ("node", "node_class", "cell", "environment")]
+_PERF_CONTENT = [c for c in PERFDATA_COLUMNS if c != "node"]
+_DAY_NS = 86_400 * 10**9
+
+
+class StoreError(ValueError):
+    """A store that cannot be used (not a nagtune store, newer version, unreadable)."""
+
+
+@dataclass
+class IngestSummary:
+    """What one :func:`ingest_paths` call did."""
+
+    files_read: int = 0
+    files_unchanged: int = 0
+    lines: int = 0
+    unparsed: int = 0
+    rows_added: int = 0
+    perfdata_rows_added: int = 0
+    partitions_written: list = field(default_factory=list)  # "events/day=…/node=…"
+
+    def __str__(self) -> str:
+        return (f"{self.files_read} files read, {self.files_unchanged} unchanged; {self.lines:,} lines, "
+                f"{self.unparsed:,} unparsed; {self.rows_added:,} events and {self.perfdata_rows_added:,} "
+                f"perfdata rows added in {len(self.partitions_written)} partitions")
+
+
+# ---------------------------------------------------------------- manifest
+
+def _manifest_path(store: str) -> str:
+    return os.path.join(store, MANIFEST)
+
+
+def load_manifest(store: str) -> dict:
+    """The store's manifest (files seen, partitions with rows and time span); empty for a new store."""
+    path = _manifest_path(store)
+    if not os.path.exists(path):
+        if os.path.isdir(store) and os.listdir(store):
+            raise StoreError(f"{store!r} is not empty and has no {MANIFEST}: not a nagtune store")
+        return {"version": STORE_VERSION, "files": {}, "partitions": {}}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("version") != STORE_VERSION:
+        raise StoreError(f"{path}: store version {manifest.get('version') if isinstance(manifest, dict) else '?'}"
+                         f" is not {STORE_VERSION}")
+    return manifest
+
+
+def _atomic_write(path: str, write) -> None:
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _save_manifest(store: str, manifest: dict) -> None:
+    def write(path):
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=0, sort_keys=True)
+    _atomic_write(_manifest_path(store), write)
+
+
+def _stat_key(path: str) -> dict:
+    info = os.stat(path)
+    return {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+# ---------------------------------------------------------------- partitions
+
+def partition_name(stage: str, node: str, day: str | None = None) -> str:
+    """``events/day=2026-11-17/node=<node, URL-quoted>`` (node names come from hostnames)."""
+    quoted = "node=" + urllib.parse.quote(node, safe="")
+    return f"{stage}/day={day}/{quoted}" if day is not None else f"{stage}/{quoted}"
+
+
+def _partition_file(store: str, name: str) -> str:
+    return os.path.join(store, *name.split("/"), "part.parquet")
+
+
+def concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Frames of the same columns into one, categoricals kept categorical (categories united)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    out = {}
+    for column in columns:
+        pieces = [f[column] for f in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+            out[column] = union_categoricals([p.array for p in pieces], ignore_order=True)
+        else:
+            out[column] = pd.concat(pieces, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def _nanoseconds(times: pd.Series) -> np.ndarray:
+    return pd.DatetimeIndex(times).asi8
+
+
+def _content_hash(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+
+
+def _multiset_new(existing: pd.DataFrame | None, new: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Mask of ``new`` rows the partition lacks: the n-th copy of a line is new if it has fewer."""
+    if existing is None or not len(existing):
+        return np.ones(len(new), dtype=bool)
+    old = pd.Series(_content_hash(existing, columns)).value_counts()
+    hashes = _content_hash(new, columns)
+    nth = pd.Series(hashes).groupby(hashes).cumcount().to_numpy()
+    have = old.reindex(hashes).fillna(0).to_numpy()
+    return nth >= have
+
+
+def _read_file(path: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def _merge_partition(store: str, name: str, new: pd.DataFrame, columns: list[str], content: list[str],
+                     manifest: dict) -> int:
+    """Add to partition ``name`` the rows of ``new`` it lacks; returns how many were added."""
+    path = _partition_file(store, name)
+    existing = _read_file(path) if os.path.exists(path) else None
+    added = new[_multiset_new(existing, new, content)]
+    if not len(added):
+        return 0
+    merged = concat([existing, added] if existing is not None else [added], columns)
+    # Time order; lines of one second keep their order (stored ones first, they were written first).
+    merged = merged.iloc[np.argsort(_nanoseconds(merged["time"]), kind="stable")].reset_index(drop=True)
+    table = pa.Table.from_pandas(merged[columns], preserve_index=False)
+    _atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
+    times = _nanoseconds(merged["time"])
+    manifest["partitions"][name] = {"rows": len(merged), "min_ns": int(times.min()), "max_ns": int(times.max())}
+    return len(added)
+
+
+def _by_day(frame: pd.DataFrame):
+    """(day "YYYY-MM-DD", rows) of a frame, by its UTC ``time``."""
+    days = _nanoseconds(frame["time"]) // _DAY_NS
+    for day in np.unique(days):
+        label = pd.Timestamp(int(day) * _DAY_NS).strftime("%Y-%m-%d")
+        yield label, frame[days == day]
+
+
+# ---------------------------------------------------------------- ingest
+
+def _batches(files: list[str], limit: int):
+    batch, size = [], 0
+    for path in files:
+        cost = os.path.getsize(path) * (GZIP_RATIO if path.endswith(".gz") else 1)
+        if batch and size + cost > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(path)
+        size += cost
+    if batch:
+        yield batch
+
+
+def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: str = ingest.DEFAULT,
+                 progress: bool = False, batch_bytes: int = BATCH_BYTES) -> IngestSummary:
+    """Add the events (and perfdata, objects) of Nagios logs under ``paths`` to ``store``.
+
+    :param paths: as for :func:`.ingest.load_events`: node directories, their
+        parents, log files (plain or ``.gz``) or globs.
+    :param store: the store directory (created if missing).
+    :returns: what was read and added. Running it again on the same files
+        adds nothing.
+    :raises ingest.IngestError: a path matches nothing or cannot be read.
+    :raises StoreError: ``store`` is not a nagtune store.
+    """
+    from .api import node_dirs
+
+    targets = ingest.resolve_paths(paths)
+    manifest = load_manifest(store)
+    os.makedirs(store, exist_ok=True)
+    summary = IngestSummary()
+    by_node: dict[str, list[str]] = {}
+    for node, path in targets:
+        real = os.path.realpath(path)
+        try:
+            key = _stat_key(path)
+        except OSError as exc:
+            raise ingest.IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if manifest["files"].get(real) == {**key, "node": node}:
+            summary.files_unchanged += 1
+        else:
+            by_node.setdefault(node, []).append(path)
+    bar = None
+    if progress and sum(len(f) for f in by_node.values()) > 1:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=sum(len(f) for f in by_node.values()), unit="file", desc="nagtune ingest")
+    for node, files in by_node.items():
+        for batch in _batches(files, batch_bytes):
+            events = ingest.load_events(batch, environment=environment, cell_pattern=cell_pattern)
+            summary.lines += events.attrs.get("lines", 0)
+            summary.unparsed += events.attrs.get("unparsed", 0)
+            for day, rows in _by_day(events):
+                name = partition_name("events", node, day)
+                added = _merge_partition(store, name, rows, EVENT_COLUMNS, _EVENT_CONTENT, manifest)
+                if added:
+                    summary.rows_added += added
+                    summary.partitions_written.append(name)
+            for path in batch:
+                manifest["files"][os.path.realpath(path)] = {**_stat_key(path), "node": node}
+            summary.files_read += len(batch)
+            _save_manifest(store, manifest)
+            if bar is not None:
+                bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    _ingest_side_files(paths, store, manifest, summary, node_dirs)
+    _save_manifest(store, manifest)
+    return summary
+
+
+def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary, node_dirs) -> None:
+    """``service-perfdata.log`` (merged by day like events) and ``objects.cache`` (newest wins)."""
+    for directory in node_dirs(paths):
+        node = os.path.basename(os.path.normpath(os.path.abspath(directory)))
+        perf = os.path.join(directory, "service-perfdata.log")
+        if os.path.isfile(perf) and manifest["files"].get(os.path.realpath(perf)) != {**_stat_key(perf), "node": node}:
+            rows = ingest.load_perfdata([perf])
+            for day, part in _by_day(rows):
+                name = partition_name("perfdata", node, day)
+                added = _merge_partition(store, name, part, PERFDATA_COLUMNS, _PERF_CONTENT, manifest)
+                if added:
+                    summary.perfdata_rows_added += added
+                    summary.partitions_written.append(name)
+            manifest["files"][os.path.realpath(perf)] = {**_stat_key(perf), "node": node}
+            summary.files_read += 1
+        objects = os.path.join(directory, "objects.cache")
+        if os.path.isfile(objects) and manifest["files"].get(os.path.realpath(objects)) != {**_stat_key(objects), "node": node}:
+            frame = load_objects([objects])
+            name = partition_name("objects", node)
+            path = _partition_file(store, name)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            _atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
+            manifest["partitions"][name] = {"rows": len(frame)}
+            manifest["files"][os.path.realpath(objects)] = {**_stat_key(objects), "node": node}
+            summary.partitions_written.append(name)
+            summary.files_read += 1
+
+
+# ---------------------------------------------------------------- reading
+
+def _parse_name(name: str) -> tuple[str, str | None, str]:
+    parts = name.split("/")
+    node = urllib.parse.unquote(parts[-1][len("node="):])
+    day = parts[1][len("day="):] if len(parts) == 3 else None
+    return parts[0], day, node
+
+
+def _in_window(info: dict, start: pd.Timestamp | None, end: pd.Timestamp | None) -> bool:
+    if start is not None and info["max_ns"] < start.value:
+        return False
+    return end is None or info["min_ns"] < end.value
+
+
+def nodes(store: str, since=None, until=None) -> list[str]:
+    """Nodes with events in ``[since, until)``, sorted."""
+    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    found = set()
+    for name, info in load_manifest(store)["partitions"].items():
+        stage, _, node = _parse_name(name)
+        if stage == "events" and _in_window(info, start, end):
+            found.add(node)
+    return sorted(found)
+
+
+def _partition_files(store: str, stage: str, node: str, start, end) -> list[str]:
+    manifest = load_manifest(store)
+    chosen = []
+    for name, info in manifest["partitions"].items():
+        part_stage, day, part_node = _parse_name(name)
+        if part_stage == stage and part_node == node and _in_window(info, start, end):
+            chosen.append((day, _partition_file(store, name)))
+    return [path for _, path in sorted(chosen)]
+
+
+def _window(frame: pd.DataFrame, start, end) -> pd.DataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        mask &= (frame["time"] >= start).to_numpy()
+    if end is not None:
+        mask &= (frame["time"] < end).to_numpy()
+    return frame if mask.all() else frame[mask].reset_index(drop=True)
+
+
+def read_node_times(store: str, node: str, since=None, until=None) -> pd.DataFrame:
+    """Only the ``time`` column of one node's events in the window (cheap: one column is read)."""
+    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    frames = [_read_file(path, ["time"]) for path in _partition_files(store, "events", node, start, end)]
+    if not frames:
+        return pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]")})
+    return _window(pd.concat(frames, ignore_index=True), start, end)
+
+
+def read_node(store: str, node: str, since=None, until=None) -> pd.DataFrame:
+    """One node's events in ``[since, until)``, in time order, as :func:`.ingest.load_events` gives them."""
+    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    frames = [_read_file(path) for path in _partition_files(store, "events", node, start, end)]
+    merged = concat(frames, EVENT_COLUMNS)
+    if merged is None:
+        return empty_events()
+    return _window(merged, start, end)[EVENT_COLUMNS]
+
+
+def empty_events() -> pd.DataFrame:
+    """An events frame with no rows and the dtypes of a real one."""
+    frame = empty(EVENT_COLUMNS)
+    frame["time"] = pd.Series(dtype="datetime64[ns, UTC]")
+    for column in EVENT_CATEGORIES:
+        frame[column] = pd.Categorical([])
+    frame["attempt"] = pd.array([], dtype="Int16")
+    for column in ("output", "author", "comment"):
+        frame[column] = pd.array([], dtype="string")
+    return frame
+
+
+def read_node_perfdata(store: str, node: str, since=None, until=None) -> pd.DataFrame | None:
+    """One node's perfdata rows in the window, or None when the store has none for it."""
+    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    frames = [_read_file(path) for path in _partition_files(store, "perfdata", node, start, end)]
+    merged = concat(frames, PERFDATA_COLUMNS)
+    return None if merged is None else _window(merged, start, end)
+
+
+def read_node_objects(store: str, node: str) -> pd.DataFrame | None:
+    """The newest ``objects.cache`` ingested for ``node``, or None."""
+    path = _partition_file(store, partition_name("objects", node))
+    return _read_file(path) if os.path.exists(path) else None
+
+
+def _categorize(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    for column in columns:
+        if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def load_events(store: str, since=None, until=None, only_nodes=None) -> pd.DataFrame:
+    """Events of every node in the store (or ``only_nodes``), node by node in time order.
+
+    The pandas engine's reader: the window must fit in memory. ``attrs``
+    holds ``lines`` (rows read) and ``nodes``.
+    """
+    chosen = nodes(store, since, until) if only_nodes is None else sorted(only_nodes)
+    frames = [read_node(store, node, since, until) for node in chosen]
+    events = concat(frames, EVENT_COLUMNS)
+    if events is None:
+        events = empty_events()
+    events = _categorize(events, EVENT_CATEGORIES)
+    events.attrs.update({"lines": len(events), "unparsed": 0, "duplicates": 0, "nodes": len(chosen)})
+    return events
+
+
+def load_perfdata(store: str, since=None, until=None, only_nodes=None) -> pd.DataFrame | None:
+    chosen = nodes(store, since, until) if only_nodes is None else sorted(only_nodes)
+    frames = [read_node_perfdata(store, node, since, until) for node in chosen]
+    return concat([f for f in frames if f is not None], PERFDATA_COLUMNS)
+
+
+def load_objects_frame(store: str, only_nodes=None) -> pd.DataFrame | None:
+    chosen = nodes(store) if only_nodes is None else sorted(only_nodes)
+    frames = [f for f in (read_node_objects(store, node) for node in chosen) if f is not None]
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True)
