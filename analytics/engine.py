@@ -90,7 +90,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, memory
             client.close()
         return
     cluster = LocalCluster(n_workers=workers or min(4, os.cpu_count() or 1), threads_per_worker=1,
-                           processes=True, memory_limit=memory_limit or "auto", dashboard_address=None,
+                           processes=True, memory_limit=memory_limit or "auto", dashboard_address=":0",
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
