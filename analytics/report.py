@@ -479,8 +479,8 @@ def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestam
 
 
 def analyze_window(paths=None, since="7d", until=None, graphite: str | None = None, prefix: str = "nagios",
-                   objects=None, perfdata=None, cache_dir=None):
-    """(analysis, start, end, source) for one window, from log archives or from Graphite."""
+                   objects=None, perfdata=None, cache_dir=None, store_dir: str | None = None):
+    """(analysis, start, end, source) for one window, from log archives, a store or Graphite."""
     from . import api, ingest
 
     if graphite:
@@ -490,8 +490,23 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
         analysis = api.analyze(events, objects=objects, perfdata=perfdata)
         return analysis, start, end, f"Graphite at {graphite}"
+    if store_dir:
+        from . import store
+
+        try:
+            newest = max((info["max_ns"] for name, info in store.load_manifest(store_dir)["partitions"].items()
+                          if name.startswith("events/")), default=None)
+            start, end = resolve_window(since, until, None if newest is None else pd.Timestamp(newest, tz="UTC"))
+            events = store.load_events(store_dir, start, end)
+        except store.StoreError as exc:
+            raise ReportError(str(exc)) from None
+        if objects is None:
+            objects = store.load_objects_frame(store_dir)
+        analysis = api.analyze(events, until=end, objects=objects, perfdata=store.load_perfdata(store_dir, start, end))
+        nodes = events["node"].nunique() if len(events) else 0
+        return analysis, start, end, f"the event store {store_dir} ({nodes} Nagios node{'s' if nodes != 1 else ''})"
     if not paths:
-        raise ReportError("give log archives (node directories or files) or --graphite URL")
+        raise ReportError("give log archives (node directories or files), --store DIR or --graphite URL")
     events = ingest.load_events(paths, cache_dir=cache_dir)
     newest = events["time"].max() if len(events) else None
     start, end = resolve_window(since, until, newest)
@@ -506,7 +521,8 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
 
 def make_report(paths=None, out_dir: str = "report", since="7d", until=None, graphite: str | None = None,
                 prefix: str = "nagios", objects=None, perfdata=None, cache_dir=None, top: int = TOP,
-                keep_history: bool = True) -> Report:
+                keep_history: bool = True, store_dir: str | None = None) -> Report:
     """Everything ``nagtune report`` does: analyse one window and write the report."""
-    analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir)
+    analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir,
+                                                  store_dir=store_dir)
     return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history)

@@ -19,9 +19,11 @@ import click
               help="Nagios objects.cache, so suggestions name the current value (default: objects.cache in the node directories).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Parquet cache of parsed archives: a second run reads only what is new.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
+              help="Read the events from a store made by `nagtune ingest` instead of ARCHIVES.")
 @click.option("--top", default=15, show_default=True, help="Chatty services in the chart and the week-over-week list.")
 @click.option("--no-history", is_flag=True, help="Neither read nor write history/ (no week-over-week).")
-def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir, top, no_history):
+def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir, store_dir, top, no_history):
     """Write the weekly threshold report for the archives of one or more Nagios nodes.
 
     ARCHIVES are node directories (nagios.log + archives/), their parent, log
@@ -33,16 +35,19 @@ def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir
     Example:
 
         nagtune report data/samples --since 7d --out /tmp/nagtune-report
+
+        nagtune report --store /srv/nagtune-store --since 7d --out /srv/www/nagtune
     """
-    if not archives and not graphite:
-        raise click.UsageError("give ARCHIVES (node directories or log files) or --graphite URL")
+    if not archives and not graphite and not store_dir:
+        raise click.UsageError("give ARCHIVES (node directories or log files), --store DIR or --graphite URL")
     from .analytics.graphite_source import GraphiteError
     from .analytics.ingest import IngestError
     from .analytics.report import ReportError, make_report
 
     try:
         result = make_report(list(archives), out_dir, since=since, until=until, graphite=graphite, prefix=prefix,
-                             objects=objects, cache_dir=cache_dir, top=top, keep_history=not no_history)
+                             objects=objects, cache_dir=cache_dir, top=top, keep_history=not no_history,
+                             store_dir=store_dir)
     except (ReportError, GraphiteError, IngestError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

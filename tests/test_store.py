@@ -223,3 +223,18 @@ def test_cli_store_errors_are_one_line(tmp_path, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert not os.path.exists(tmp_path / "s") or args[0] != "ingest" or "nonexistent" not in args[1]
+
+
+def test_report_from_the_store_equals_the_report_from_the_logs(tmp_path):
+    from nagtune.analytics.report import make_report
+    target = str(tmp_path / "s")
+    store.ingest_paths(SAMPLES, target)
+    from_logs = make_report(SAMPLES, str(tmp_path / "logs"), since="3d", keep_history=False)
+    from_store = make_report(None, str(tmp_path / "store"), since="3d", keep_history=False, store_dir=target)
+    assert from_store.summary == from_logs.summary
+    assert from_store.summary["alerts"] > 0
+    for name in sorted(os.listdir(tmp_path / "logs" / "tables")):
+        assert (tmp_path / "store" / "tables" / name).read_bytes() == (tmp_path / "logs" / "tables" / name).read_bytes(), name
+    result = run("report", "--store", target, "--since", "3d", "--out", str(tmp_path / "cli"), "--no-history")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cli" / "report.html").exists()
