@@ -218,6 +218,29 @@ def _batches(files: list[str], limit: int):
         yield batch
 
 
+def _seen(manifest: dict, path: str, node: str) -> bool:
+    """Ingested before, and unchanged since (same path, size and mtime)."""
+    return manifest["files"].get(os.path.realpath(path)) == {**_stat_key(path), "node": node}
+
+
+def _remember(manifest: dict, path: str, node: str) -> None:
+    manifest["files"][os.path.realpath(path)] = {**_stat_key(path), "node": node}
+
+
+def _add_by_day(store: str, stage: str, node: str, rows: pd.DataFrame, manifest: dict,
+                summary: IngestSummary) -> int:
+    """Merge ``rows`` of one node into the stage's day partitions; returns the rows added."""
+    columns, content = (EVENT_COLUMNS, _EVENT_CONTENT) if stage == "events" else (PERFDATA_COLUMNS, _PERF_CONTENT)
+    total = 0
+    for day, part in _by_day(rows):
+        name = partition_name(stage, node, day)
+        added = _merge_partition(store, name, part, columns, content, manifest)
+        if added:
+            total += added
+            summary.partitions_written.append(name)
+    return total
+
+
 def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: str = ingest.DEFAULT,
                  progress: bool = False, batch_bytes: int = BATCH_BYTES) -> IngestSummary:
     """Add the events (and perfdata, objects) of Nagios logs under ``paths`` to ``store``.
@@ -238,12 +261,11 @@ def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: 
     summary = IngestSummary()
     by_node: dict[str, list[str]] = {}
     for node, path in targets:
-        real = os.path.realpath(path)
         try:
-            key = _stat_key(path)
+            os.stat(path)
         except OSError as exc:
             raise ingest.IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
-        if manifest["files"].get(real) == {**key, "node": node}:
+        if _seen(manifest, path, node):
             summary.files_unchanged += 1
         else:
             by_node.setdefault(node, []).append(path)
@@ -256,14 +278,9 @@ def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: 
             events = ingest.load_events(batch, environment=environment, cell_pattern=cell_pattern)
             summary.lines += events.attrs.get("lines", 0)
             summary.unparsed += events.attrs.get("unparsed", 0)
-            for day, rows in _by_day(events):
-                name = partition_name("events", node, day)
-                added = _merge_partition(store, name, rows, EVENT_COLUMNS, _EVENT_CONTENT, manifest)
-                if added:
-                    summary.rows_added += added
-                    summary.partitions_written.append(name)
+            summary.rows_added += _add_by_day(store, "events", node, events, manifest, summary)
             for path in batch:
-                manifest["files"][os.path.realpath(path)] = {**_stat_key(path), "node": node}
+                _remember(manifest, path, node)
             summary.files_read += len(batch)
             _save_manifest(store, manifest)
             if bar is not None:
@@ -280,25 +297,20 @@ def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary
     for directory in node_dirs(paths):
         node = os.path.basename(os.path.normpath(os.path.abspath(directory)))
         perf = os.path.join(directory, "service-perfdata.log")
-        if os.path.isfile(perf) and manifest["files"].get(os.path.realpath(perf)) != {**_stat_key(perf), "node": node}:
+        if os.path.isfile(perf) and not _seen(manifest, perf, node):
             rows = ingest.load_perfdata([perf])
-            for day, part in _by_day(rows):
-                name = partition_name("perfdata", node, day)
-                added = _merge_partition(store, name, part, PERFDATA_COLUMNS, _PERF_CONTENT, manifest)
-                if added:
-                    summary.perfdata_rows_added += added
-                    summary.partitions_written.append(name)
-            manifest["files"][os.path.realpath(perf)] = {**_stat_key(perf), "node": node}
+            summary.perfdata_rows_added += _add_by_day(store, "perfdata", node, rows, manifest, summary)
+            _remember(manifest, perf, node)
             summary.files_read += 1
         objects = os.path.join(directory, "objects.cache")
-        if os.path.isfile(objects) and manifest["files"].get(os.path.realpath(objects)) != {**_stat_key(objects), "node": node}:
+        if os.path.isfile(objects) and not _seen(manifest, objects, node):
             frame = load_objects([objects])
             name = partition_name("objects", node)
             path = _partition_file(store, name)
             table = pa.Table.from_pandas(frame, preserve_index=False)
             _atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
             manifest["partitions"][name] = {"rows": len(frame)}
-            manifest["files"][os.path.realpath(objects)] = {**_stat_key(objects), "node": node}
+            _remember(manifest, objects, node)
             summary.partitions_written.append(name)
             summary.files_read += 1
 
