@@ -58,15 +58,16 @@ def cell_counts(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     :returns: (per node: identity, alerts, notifications; distinct
         identity × ``host\\0service`` of service alerts).
     """
-    ev = events[_CELL_KEYS + ["node", "kind", "host", "service"]].astype({k: "object" for k in _CELL_KEYS + ["node"]})
-    kind = ev["kind"].astype("object")
-    per_node = ev[_CELL_KEYS + ["node"]].assign(
+    kind = events["kind"]
+    counted = events[_CELL_KEYS + ["node"]].assign(
         alerts=kind.isin(["service_alert", "host_alert"]).to_numpy(),
-        notifications=kind.isin(["service_notification", "host_notification"]).to_numpy(),
-    ).groupby(_CELL_KEYS + ["node"], observed=True).sum().reset_index()
-    svc = ev[(kind == "service_alert").to_numpy()]
-    services = pd.DataFrame({k: svc[k].to_numpy() for k in _CELL_KEYS}).assign(
-        hs=svc["host"].astype(str).to_numpy() + "\x00" + svc["service"].astype(str).to_numpy()).drop_duplicates()
+        notifications=kind.isin(["service_notification", "host_notification"]).to_numpy())
+    per_node = counted.groupby(_CELL_KEYS + ["node"], observed=True).sum().reset_index()
+    per_node = per_node.astype({k: "object" for k in _CELL_KEYS + ["node"]})
+    # Distinct pairs first (on category codes), strings only for those.
+    pairs = events.loc[(kind == "service_alert").to_numpy(), _CELL_KEYS + ["host", "service"]].drop_duplicates()
+    services = pd.DataFrame({k: pairs[k].astype("object").to_numpy() for k in _CELL_KEYS}).assign(
+        hs=pairs["host"].astype(str).to_numpy() + "\x00" + pairs["service"].astype(str).to_numpy())
     return per_node, services
 
 
