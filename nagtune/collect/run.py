@@ -149,7 +149,8 @@ def aggregate(state: CollectState, result: ScanResult, namer: MetricNamer, now: 
         state.newest_minute = newest
         points = [(name, totals[name][minute], minute) for name, minute in touched]
     if config.max_age:
-        report.old_points = sum(1 for p in points if p.timestamp < now - config.max_age)
+        oldest = now - config.max_age
+        report.old_points = sum(1 for _, _, minute in points if minute < oldest)
     # Close the minutes that fell out of the window.
     if state.newest_minute:
         state.floor = max(floor, state.newest_minute - config.open_window * 60)
