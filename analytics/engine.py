@@ -136,5 +136,14 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
     parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, weeks,
                                                  retune_top)
              for partition, node in zip(frames.to_delayed(), nodes)]
-    results = client.compute(parts, sync=True)
+    # Gathered as they finish and released at once: a worker keeps no finished results,
+    # so its memory holds one node's window, never the whole fleet's tables.
+    from distributed import as_completed
+
+    futures = client.compute(parts)
+    position = {future.key: index for index, future in enumerate(futures)}
+    results: list = [None] * len(futures)
+    for future in as_completed(futures):
+        results[position[future.key]] = future.result()
+        future.release()
     return api.combine(results, events=None, retune_top=retune_top)
