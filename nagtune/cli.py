@@ -2,14 +2,15 @@
 
 Each subcommand lives in its own module and is imported only when it runs,
 so the cron path (``nagtune collect``) never pays for pandas or matplotlib.
+``nagtune collect`` does not even import click: :func:`main` hands it to
+:func:`nagtune.cli_collect.fast_main` (argparse over the same option table),
+which gives anything but a plain run (``--help``, bad usage) back to click.
 Library errors become one ``Error: ...`` line and a non-zero exit here, and
 nowhere else.
 """
 from __future__ import annotations
 
-import importlib
-
-import click
+import sys
 
 # name -> "module:function"; add a command by adding a line.
 COMMANDS = {
@@ -24,28 +25,54 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx):
-        return sorted(COMMANDS)
+def _build_cli():
+    import importlib
 
-    def get_command(self, ctx, name):
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+    import click
+
+    class LazyGroup(click.Group):
+        def list_commands(self, ctx):
+            return sorted(COMMANDS)
+
+        def get_command(self, ctx, name):
+            target = COMMANDS.get(name)
+            if target is None:
+                return None
+            module_name, attribute = target.split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+
+    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="nagtune")
+    def cli():
+        """Nagios alert metrics on every node; chatty services and threshold retunes centrally.
+
+        \b
+        Node side (cron):   nagtune collect, nagtune parse
+        Central analytics:  nagtune rank, quiet, retune, names, report, ingest
+        """
+
+    return cli
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="nagtune")
-def cli():
-    """Nagios alert metrics on every node; chatty services and threshold retunes centrally.
+def __getattr__(name: str):
+    if name == "cli":  # built on first use: `nagtune collect` never imports click
+        group = globals()["cli"] = _build_cli()
+        return group
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    \b
-    Node side (cron):   nagtune collect, nagtune parse
-    Central analytics:  nagtune rank, quiet, retune, names, report, ingest
-    """
+
+def _click_main() -> None:
+    (globals().get("cli") or __getattr__("cli"))(prog_name="nagtune")
 
 
 def main() -> None:
-    cli(prog_name="nagtune")
+    if sys.argv[1:2] == ["collect"]:
+        from .cli_collect import fast_main
+
+        fast_main(sys.argv[2:], _click_main)
+    else:
+        _click_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -273,3 +273,141 @@ def test_help_through_the_nagtune_command():
     assert run.returncode == 0
     assert "Usage: nagtune collect [OPTIONS] LOG [ARCHIVE...]" in run.stdout
     assert "--dry-run" in run.stdout and run.stderr == ""
+
+
+# --- step 3: the cron path (argparse, no click) and the click path agree --------------------
+
+CLICK_PATH = "from nagtune.cli import cli; cli(prog_name='nagtune')"  # the click group, as before the fast path
+FAST_PATH = "import sys; from nagtune.cli import main; sys.argv[0] = 'nagtune'; main()"
+
+
+def both_paths(*args: str, cwd=None) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    fast = subprocess.run([sys.executable, "-c", FAST_PATH, "collect", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)
+    slow = subprocess.run([sys.executable, "-c", CLICK_PATH, "collect", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)
+    return fast, slow
+
+
+def bad_inputs(tmp_path) -> dict[str, list[str]]:
+    log = tmp_path / "nagios.log"
+    log.write_bytes(alert_lines(20))
+    (tmp_path / "bad.toml").write_text('prefix = "x\n')
+    (tmp_path / "wrong.toml").write_text('[graphite]\nport = "x"\n')
+    (tmp_path / "a-file").write_text("")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    from nagtune.collect.state import state_key
+    (corrupt / (state_key(str(log)) + ".state.json")).write_text("{")
+    common = ["--node", NODE, "--output", "stdout"]
+    good = [str(log), "--state-dir", str(tmp_path / "st"), *common]
+    return {
+        "bad toml": [*good, "--config", str(tmp_path / "bad.toml")],
+        "wrong toml value": [*good, "--config", str(tmp_path / "wrong.toml")],
+        "missing config": [*good, "--config", str(tmp_path / "nope.toml")],
+        "corrupt state": [str(log), "--state-dir", str(corrupt), *common],
+        "state dir below a file": [str(log), "--state-dir", str(tmp_path / "a-file" / "st"), *common],
+        "missing log": [str(tmp_path / "gone.log"), "--state-dir", str(tmp_path / "st"), *common],
+        "log is a directory": [str(tmp_path), "--state-dir", str(tmp_path / "st"), *common],
+        "no log": ["--state-dir", str(tmp_path / "st"), *common],
+        "two logs": [*good, str(log)],
+        "backfill without archives": [*good, "--backfill"],
+        "backfill to statsd": [str(log), str(log), "--backfill", "--output", "statsd", "--state-dir", str(tmp_path / "st")],
+        "tags with statsd": [str(log), "--tags", "--output", "statsd", "--state-dir", str(tmp_path / "st")],
+        "bad cell pattern": [*good, "--cell-pattern", "(c"],
+        "datagram too small": [*good, "--statsd-max-datagram", "10"],
+        "open minutes 0": [*good, "--open-minutes", "0"],
+        "bad output": [*good, "--output", "pigeon"],
+        "bad graphite port": [*good, "--graphite", "host:99999"],
+        "bad statsd address": [*good, "--statsd", "host:x"],
+        "not a number": [*good, "--open-minutes", "many"],
+        "unknown option": [*good, "--colour", "blue"],
+        "missing value": [*good, "--state-dir"],
+        "bad node class": [*good, "--node-class", "planet"],
+        "abbreviated option": [*good, "--max-a", "5"],
+        "help": ["--help"],
+        "short help": ["-h"],
+    }
+
+
+def test_cron_path_and_click_path_agree_on_bad_inputs(tmp_path):
+    for label, args in bad_inputs(tmp_path).items():
+        fast, slow = both_paths(*args)
+        assert (fast.returncode, fast.stderr, fast.stdout) == (slow.returncode, slow.stderr, slow.stdout), label
+        assert "Traceback" not in fast.stderr, label
+        if label.startswith(("help", "short")):
+            assert fast.returncode == 0 and "Usage: nagtune collect" in fast.stdout
+        elif label in ("bad output", "bad graphite port", "bad statsd address", "not a number", "unknown option",
+                       "missing value", "bad node class", "abbreviated option"):
+            assert fast.returncode == 2, label
+            assert fast.stderr.splitlines()[-1].startswith("Error: "), label
+        else:
+            assert fast.returncode == 1, (label, fast.stderr)
+            one_error_line(fast.stderr)
+    assert not (tmp_path / "st").exists() or not list((tmp_path / "st").glob("*.state.json"))
+
+
+def test_cron_path_and_click_path_agree_on_good_runs(tmp_path):
+    log = tmp_path / "nagios.log"
+    log.write_bytes(alert_lines(50))
+
+    def strip(text: str) -> str:  # self metrics carry the run time
+        return "\n".join(line.rsplit(" ", 1)[0] if ".nagtune." in line else line for line in text.splitlines())
+
+    for i, args in enumerate((["--dry-run"], ["--granularity", "service", "--prefix", "a.b", "--environment", "prod"],
+                              ["--tags", "--max-age", "60"], ["--from-end"], ["--config", str(tmp_path / "c.toml")])):
+        (tmp_path / "c.toml").write_text('prefix = "from.file"\ngranularity = "host"\n')
+        common = [str(log), "--node", NODE, "--output", "stdout", *args]
+        fast = subprocess.run([sys.executable, "-c", FAST_PATH, "collect", *common, "--state-dir",
+                               str(tmp_path / f"fast{i}")], capture_output=True, text=True, timeout=60)
+        slow = subprocess.run([sys.executable, "-c", CLICK_PATH, "collect", *common, "--state-dir",
+                               str(tmp_path / f"slow{i}")], capture_output=True, text=True, timeout=60)
+        assert fast.returncode == slow.returncode == 0, (fast.stderr, slow.stderr)
+        assert strip(fast.stdout) == strip(slow.stdout) != ""
+        assert fast.stderr == slow.stderr
+
+
+def test_the_cron_path_imports_no_click_nor_heavy_modules(tmp_path):
+    log = tmp_path / "nagios.log"
+    log.write_bytes(alert_lines(50))
+    args = [str(log), "--node", NODE, "--output", "stdout", "--state-dir", str(tmp_path / "state")]
+    for _ in range(2):  # a first run with lines, then a run with nothing new
+        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "nagtune.cli", "collect", *args],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0
+        imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
+        for heavy in ("click", "pandas", "numpy", "matplotlib", "pyarrow", "dask", "jinja2"):
+            assert heavy not in imported
+    # Nothing new: no scanner, no gzip, no TOML, no dataclasses/inspect, no sockets for stdout.
+    for lazy in ("nagtune.parsers.scan", "gzip", "tomllib", "dataclasses", "inspect", "socket", "graphyte",
+                 "hashlib", "nagtune.parsers.metrics", "signal"):
+        assert lazy not in imported, lazy
+    # A failing run does not import click either.
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "nagtune.cli", "collect",
+                          str(tmp_path / "gone.log"), "--state-dir", str(tmp_path / "state")],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "click" not in {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
+
+
+def test_option_table_constants_match_the_parsers():
+    from nagtune import options
+    from nagtune.collect import config
+    from nagtune.parsers.identity import DEFAULT_CELL_PATTERN
+    from nagtune.parsers.metrics import GRANULARITIES
+
+    assert options.DEFAULT_CELL_PATTERN == DEFAULT_CELL_PATTERN
+    assert options.GRANULARITIES == tuple(GRANULARITIES) == config.GRANULARITIES
+
+
+def test_one_table_builds_both_parsers():
+    from nagtune.cli_collect import OPTIONS, parse_fast
+
+    click_names = {p.name for p in collect_command.params}
+    assert click_names == {o.dest for o in OPTIONS} | {"paths"}
+    values, given = parse_fast(["x.log", "--output", "stdout", "--output", "graphite", "--no-tags", "--wait", "2"])
+    assert given == {"outputs", "tags", "wait"}
+    assert values["outputs"] == ("stdout", "graphite") and values["tags"] is False and values["wait"] == 2.0
+    defaults = {p.name: p.default for p in collect_command.params if p.name != "paths"}
+    assert {k: v for k, v in parse_fast(["x.log"])[0].items() if k != "paths"} == {
+        k: (() if v is None and k == "outputs" else v) for k, v in defaults.items()}

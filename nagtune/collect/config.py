@@ -20,8 +20,6 @@ Example ``/etc/nagtune/collect.toml``::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-
 DEFAULT_STATE_DIR = "/var/lib/nagtune"
 OUTPUT_KINDS = ("graphite", "statsd", "stdout")
 GRANULARITIES = ("host_service", "service", "host", "node")
@@ -31,36 +29,57 @@ class ConfigError(Exception):
     """A setting that cannot work; the message names the file or flag to fix."""
 
 
-@dataclass
+_DEFAULTS = {
+    "log": None,
+    "outputs": ["graphite"],
+    "prefix": "nagios",
+    "environment": "default",
+    "node": None,
+    "node_class": None,
+    "cell": None,
+    "cell_pattern": None,
+    "granularity": "host_service",
+    "tags": False,
+    "state_dir": DEFAULT_STATE_DIR,
+    "spool_dir": None,  # default: STATE_DIR/spool
+    "archive_dirs": [],  # where rotated logs go, besides LOGDIR/archives
+    "from_end": False,  # first run: read the live log from its start (False) or its end
+    "open_window": 120,  # minutes kept open (re-sent as totals) behind the newest event
+    "max_age": 0,  # seconds; warn about points older than this (whisper's retention); 0: off
+    "wait": 0.0,  # seconds to wait for a running collector of the same log
+    "graphite_host": "127.0.0.1",
+    "graphite_port": 2003,
+    "graphite_timeout": 5.0,
+    "graphite_batch": 1000,
+    "statsd_host": "127.0.0.1",
+    "statsd_port": 8125,
+    "statsd_max_datagram": 1432,
+}
+
+
 class Config:
-    log: str | None = None
-    outputs: list[str] = field(default_factory=lambda: ["graphite"])
-    prefix: str = "nagios"
-    environment: str = "default"
-    node: str | None = None
-    node_class: str | None = None
-    cell: str | None = None
-    cell_pattern: str | None = None
-    granularity: str = "host_service"
-    tags: bool = False
-    state_dir: str = DEFAULT_STATE_DIR
-    spool_dir: str | None = None  # default: STATE_DIR/spool
-    archive_dirs: list[str] = field(default_factory=list)  # where rotated logs go, besides LOGDIR/archives
-    from_end: bool = False  # first run: read the live log from its start (False) or its end
-    open_window: int = 120  # minutes kept open (re-sent as totals) behind the newest event
-    max_age: int = 0  # seconds; warn about points older than this (whisper's retention); 0: off
-    wait: float = 0.0  # seconds to wait for a running collector of the same log
-    graphite_host: str = "127.0.0.1"
-    graphite_port: int = 2003
-    graphite_timeout: float = 5.0
-    graphite_batch: int = 1000
-    statsd_host: str = "127.0.0.1"
-    statsd_port: int = 8125
-    statsd_max_datagram: int = 1432
+    """The settings of one collector; attributes as in :data:`_DEFAULTS`.
+
+    A plain class, not a dataclass: the cron path does not pay for importing
+    :mod:`dataclasses` (and :mod:`inspect`).
+    """
+
+    def __init__(self, **settings) -> None:
+        for key, default in _DEFAULTS.items():
+            value = settings.pop(key, default)
+            setattr(self, key, list(value) if isinstance(value, list) else value)
+        if settings:
+            raise TypeError(f"unknown settings: {', '.join(sorted(settings))}")
+
+    def __repr__(self) -> str:
+        return "Config(" + ", ".join(f"{key}={getattr(self, key)!r}" for key in _DEFAULTS) + ")"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Config) and all(getattr(self, k) == getattr(other, k) for k in _DEFAULTS)
 
 
 _TABLES = {"graphite": ("host", "port", "timeout", "batch"), "statsd": ("host", "port", "max_datagram")}
-_TOP = {f.name for f in fields(Config)} - {f"{t}_{k}" for t, keys in _TABLES.items() for k in keys}
+_TOP = set(_DEFAULTS) - {f"{t}_{k}" for t, keys in _TABLES.items() for k in keys}
 
 
 def _expect(source: str, key: str, value, kind, what: str):

@@ -29,23 +29,20 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
-from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ..parsers.logfiles import archive_order
-from ..parsers.metrics import MetricNamer, MetricPoint, minute_of
-from ..parsers.names import NameRegistry
-from ..parsers.scan import ScanResult, scan
 from . import tail
 from .config import Config
 from .lock import Busy, RunLock
 from .spool import Spool
 from .state import CollectState, StateStore, ensure_dir, state_key
+
+# The parsers (scanner, namer, identity) are imported when there are lines to
+# count or names to make: a cron run with nothing new imports neither them nor
+# dataclasses, hashlib, gzip or signal (see docs/collect.md, start-up).
 
 CRASH_STEPS = ("after_lock", "after_spool_flush", "after_read", "after_send",
                "after_spool_write", "after_commit", "after_statsd_send")
@@ -55,25 +52,22 @@ EXIT_SPOOLED = 75  # EX_TEMPFAIL: the run worked, but some metrics wait in the s
 def crash_point(step: str) -> None:
     """Die like kill -9 at ``step`` when NAGTUNE_CRASH_AT names it (tests only)."""
     if os.environ.get("NAGTUNE_CRASH_AT") == step:
+        import signal
+
         sys.stdout.flush()
         sys.stderr.flush()
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-@dataclass
 class RunReport:
-    lines: int = 0
-    unparsed: int = 0
-    shipped: int = 0
-    rotations: int = 0
-    send_failures: int = 0
-    spooled_points: int = 0
-    points: int = 0
-    late_lines: int = 0
-    future_lines: int = 0
-    old_points: int = 0
-    busy: bool = False
-    messages: list[str] = field(default_factory=list)  # one-line warnings for stderr
+    """What a run did; ``messages`` are one-line warnings for stderr."""
+
+    def __init__(self) -> None:
+        self.lines = self.unparsed = self.shipped = self.rotations = 0
+        self.send_failures = self.spooled_points = self.points = 0
+        self.late_lines = self.future_lines = self.old_points = 0
+        self.busy = False
+        self.messages: list[str] = []
 
     @property
     def exit_code(self) -> int:
@@ -99,7 +93,11 @@ def make_outputs(config: Config, stdout=None) -> list:
     return outputs
 
 
-def make_namer(config: Config, state: CollectState) -> MetricNamer:
+def make_namer(config: Config, state: CollectState):
+    from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
+    from ..parsers.metrics import MetricNamer
+    from ..parsers.names import NameRegistry
+
     identity = identify(config.node, config.environment, config.cell_pattern or DEFAULT_CELL_PATTERN,
                         node_class=config.node_class, cell=config.cell)
     return MetricNamer(identity, config.prefix, config.granularity, config.tags,
@@ -107,8 +105,64 @@ def make_namer(config: Config, state: CollectState) -> MetricNamer:
                        services=NameRegistry.from_dict(state.services))
 
 
-def aggregate(state: CollectState, result: ScanResult, namer: MetricNamer, now: int,
-              config: Config, report: RunReport) -> tuple[list[MetricPoint], Counter]:
+SELF_METRICS = ("lines", "unparsed", "rotations", "send_failures", "spooled_points")
+
+
+class Naming:
+    """The run's :class:`~nagtune.parsers.metrics.MetricNamer`, made on first use.
+
+    A run with nothing new needs only the names of its self metrics; the
+    state keeps them (with the settings that made them), so such a run does
+    not import the parsers at all.
+    """
+
+    def __init__(self, config: Config, state: CollectState) -> None:
+        self.config, self.state = config, state
+        self._namer = None
+
+    @property
+    def namer(self):
+        if self._namer is None:
+            self._namer = make_namer(self.config, self.state)
+        return self._namer
+
+    def name(self, key) -> str:
+        return self.namer.name(key)
+
+    def _key(self) -> str:
+        c = self.config  # socket.gethostname() is uname's nodename on POSIX
+        return repr((c.prefix, c.environment, c.node or os.uname().nodename, c.node_class, c.cell,
+                     c.cell_pattern, bool(c.tags)))
+
+    def self_names(self) -> dict[str, str]:
+        key = self._key()
+        cached = self.state.self_names
+        if cached.get("key") == key and set(cached.get("names", ())) == set(SELF_METRICS):
+            return cached["names"]
+        names = {what: self.namer.self_metric(what) for what in SELF_METRICS}
+        self.state.self_names = {"key": key, "names": names}
+        return names
+
+    @property
+    def collisions(self) -> list:
+        return self._namer.collisions if self._namer is not None else []
+
+    def registries(self) -> tuple[dict, dict]:
+        if self._namer is None:
+            return self.state.hosts, self.state.services
+        return self._namer.hosts.to_dict(), self._namer.services.to_dict()
+
+
+class _Nothing:
+    """The scan of no bytes (without importing the scanner)."""
+
+    pairs: dict = {}
+    keys: dict = {}
+    lines = unparsed = shipped = 0
+
+
+def aggregate(state: CollectState, result, namer, now: int,
+              config: Config, report: RunReport) -> tuple[list[tuple[str, int, int]], Counter]:
     """Add this run's counts to the open totals.
 
     Returns the full totals of every (name, minute) touched, and the new
@@ -117,7 +171,7 @@ def aggregate(state: CollectState, result: ScanResult, namer: MetricNamer, now: 
     oldest open minute are counted into it (never dropped, and never
     overwriting a minute already closed with a partial count).
     """
-    now_minute = minute_of(now)
+    now_minute = now - now % 60
     floor = state.floor
     touched: dict[tuple[str, int], None] = {}
     deltas: Counter = Counter()
@@ -175,10 +229,9 @@ def _no_gc():
             gc.enable()
 
 
-def _self_points(namer: MetricNamer, report: RunReport, now: int) -> list[MetricPoint]:
-    return [MetricPoint(namer.self_metric(what), value, now) for what, value in (
-        ("lines", report.lines), ("unparsed", report.unparsed), ("rotations", report.rotations),
-        ("send_failures", report.send_failures), ("spooled_points", report.spooled_points))]
+def _self_points(naming: Naming, report: RunReport, now: int) -> list[tuple[str, int, int]]:
+    names = naming.self_names()
+    return [(names[what], getattr(report, what), now) for what in SELF_METRICS]
 
 
 class Collector:
@@ -194,14 +247,20 @@ class Collector:
     def _spool(self, output) -> Spool:
         return Spool(os.path.join(self.config.spool_dir, self.key, output.name))
 
-    def _read(self, state: CollectState, report: RunReport) -> tuple[ScanResult, tail.Reader]:
+    def _read(self, state: CollectState, report: RunReport) -> tuple:
         the_plan = tail.plan(self.config.log, state.position, self.config.from_end,
                              tuple(self.config.archive_dirs))
         report.rotations = the_plan.rotations
         report.messages += the_plan.warnings
         reader = tail.Reader(the_plan)
-        result = ScanResult()
+        result = _Nothing
         for chunk in reader.chunks():
+            if result is _Nothing:
+                from ..parsers.scan import ScanResult
+
+                result = ScanResult()
+            from ..parsers.scan import scan
+
             result.merge(scan(chunk))
         report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
         return result, reader
@@ -212,7 +271,7 @@ class Collector:
 
         report = RunReport()
         state = self.store.load() or CollectState(log=self.config.log)
-        namer = make_namer(self.config, state)
+        namer = Naming(self.config, state)
         result, _ = self._read(state, report)
         points, _ = aggregate(state, result, namer, int(self.clock()), self.config, report)
         report.points = len(points)
@@ -258,7 +317,7 @@ class Collector:
         config = self.config
         crash_point("after_lock")
         state = self.store.load() or CollectState(log=config.log)
-        namer = make_namer(config, state)
+        namer = Naming(config, state)
         outputs = make_outputs(config, self.stdout)
         idempotent = [o for o in outputs if not o.additive]
         additive = [o for o in outputs if o.additive]
@@ -289,7 +348,7 @@ class Collector:
         statsd_files = []
         for output in additive:
             counters = sorted(deltas.items())
-            counters += [(p.name, p.value) for p in _self_points(namer, report, now) if p.value]
+            counters += [(name, value) for name, value, _ in _self_points(namer, report, now) if value]
             if counters:
                 statsd_files.append((output, self._spool(output).write(output.encode(counters), generation)))
         crash_point("after_spool_write")
@@ -298,7 +357,7 @@ class Collector:
         state.generation = generation
         if reader.position is not None:
             state.position = reader.position
-        state.hosts, state.services = namer.hosts.to_dict(), namer.services.to_dict()
+        state.hosts, state.services = namer.registries()
         self.store.commit(state)
         crash_point("after_commit")
 
@@ -348,6 +407,9 @@ class Collector:
             report.messages.append(f"another nagtune collect is running on {config.log}; backfill skipped")
             return report
         try:
+            from ..parsers.logfiles import archive_order
+            from ..parsers.scan import ScanResult, scan
+
             state = self.store.load() or CollectState(log=config.log)
             namer = make_namer(config, state)
             the_plan = tail.Plan([tail.Segment(p, 0, live=False) for p in sorted(archives, key=archive_order)])
@@ -374,7 +436,7 @@ class Collector:
             lock.release()
 
     @staticmethod
-    def _collisions(namer: MetricNamer, report: RunReport) -> None:
+    def _collisions(namer, report: RunReport) -> None:
         for safe, owner, newcomer in namer.collisions:
             report.messages.append(f"warning: {newcomer!r} and {owner!r} both make {safe!r}; "
                                    f"{newcomer!r} gets a suffix (kept across runs)")

@@ -12,11 +12,14 @@ the second time, and a run repeated after a crash sends identical values.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+
+try:  # hashlib would load OpenSSL (~3 ms) for a hash that lives in _blake2
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other Pythons
+    from hashlib import blake2b
 
 VERSION = 1
 HEAD_BYTES = 1024  # how much of a file's start identifies it after a rename or gzip
@@ -27,34 +30,51 @@ class StateError(Exception):
 
 
 def head_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
-@dataclass
 class FilePosition:
-    """Where the last committed run stopped in the live log."""
+    """Where the last committed run stopped in the live log.
 
-    dev: int
-    ino: int
-    offset: int  # bytes consumed: always just after a '\n'
-    head_len: int  # bytes of the file start that head_sha covers (<= HEAD_BYTES)
-    head_sha: str
+    (Plain classes here, not dataclasses: the cron path skips importing
+    :mod:`dataclasses` and :mod:`inspect`.)
+    """
+
+    __slots__ = ("dev", "ino", "offset", "head_len", "head_sha")
+
+    def __init__(self, dev: int, ino: int, offset: int, head_len: int, head_sha: str) -> None:
+        self.dev, self.ino = dev, ino
+        self.offset = offset  # bytes consumed: always just after a '\n'
+        self.head_len = head_len  # bytes of the file start that head_sha covers (<= HEAD_BYTES)
+        self.head_sha = head_sha
 
     def to_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FilePosition) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return "FilePosition(" + ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items()) + ")"
 
 
-@dataclass
 class CollectState:
-    log: str = ""
-    position: FilePosition | None = None
-    # metric name -> {minute epoch: total lines} for the minutes still open
-    totals: dict[str, dict[int, int]] = field(default_factory=dict)
-    newest_minute: int = 0  # newest event minute seen (before clamping)
-    floor: int = 0  # oldest open minute; lines before it are counted into it
-    hosts: dict[str, str] = field(default_factory=dict)  # NameRegistry of host names
-    services: dict[str, str] = field(default_factory=dict)  # NameRegistry of services
-    generation: int = 0  # commits so far; spool files of a later generation were never committed
+    def __init__(self, log: str = "", position: FilePosition | None = None,
+                 totals: dict[str, dict[int, int]] | None = None, newest_minute: int = 0, floor: int = 0,
+                 hosts: dict[str, str] | None = None, services: dict[str, str] | None = None,
+                 generation: int = 0, self_names: dict | None = None) -> None:
+        self.log = log
+        self.position = position
+        # metric name -> {minute epoch: total lines} for the minutes still open
+        self.totals = {} if totals is None else totals
+        self.newest_minute = newest_minute  # newest event minute seen (before clamping)
+        self.floor = floor  # oldest open minute; lines before it are counted into it
+        self.hosts = {} if hosts is None else hosts  # NameRegistry of host names
+        self.services = {} if services is None else services  # NameRegistry of services
+        self.generation = generation  # commits so far; spool files of a later generation were never committed
+        # {"key": naming settings, "names": {what: name}}: the self-metric names of the
+        # last run, so a run with nothing new names them without the parsers
+        self.self_names = self_names or {}
 
     def to_json(self) -> str:
         return json.dumps({
@@ -67,6 +87,7 @@ class CollectState:
             "hosts": self.hosts,
             "services": self.services,
             "generation": self.generation,
+            "self_names": self.self_names,
         }, separators=(",", ":"), ensure_ascii=True)
 
     @classmethod
@@ -84,14 +105,21 @@ class CollectState:
             hosts=dict(data.get("hosts", {})),
             services=dict(data.get("services", {})),
             generation=int(data.get("generation", 0)),
+            self_names=_self_names(data.get("self_names")),
         )
+
+
+def _self_names(value) -> dict:
+    if not (isinstance(value, dict) and isinstance(value.get("key"), str) and isinstance(value.get("names"), dict)):
+        return {}
+    return {"key": value["key"], "names": {str(k): str(v) for k, v in value["names"].items()}}
 
 
 def state_key(log_path: str) -> str:
     """A file-name-safe key per log: basename plus a hash of the absolute path."""
     absolute = os.path.abspath(log_path)
     base = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(absolute))[:60]
-    return f"{base}-{hashlib.blake2b(absolute.encode('utf-8', 'surrogateescape'), digest_size=6).hexdigest()}"
+    return f"{base}-{blake2b(absolute.encode('utf-8', 'surrogateescape'), digest_size=6).hexdigest()}"
 
 
 def ensure_dir(path: str, what: str) -> None:

@@ -19,15 +19,15 @@ stops after the last ``\\n``); a finished (rotated) file's last line is whole.
 from __future__ import annotations
 
 import errno
-import gzip
 import os
 import re
 import stat as stat_mod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from ..parsers.logfiles import ARCHIVE_NAME, archive_order
 from .state import HEAD_BYTES, FilePosition, head_hash
+
+# gzip and nagtune.parsers.logfiles are imported only when a rotation or an
+# archive needs them: a cron run with nothing new pays for neither.
 
 CHUNK = 64 << 20  # bytes handed to the scanner at once: bounded memory
 MAX_GZIP_CANDIDATES = 64  # gzipped archives checked by fingerprint, newest first
@@ -37,18 +37,37 @@ class LogError(Exception):
     """The log cannot be read (missing, not a file, permission); names the path."""
 
 
-@dataclass
 class Segment:
-    path: str
-    start: int
-    live: bool  # the live log: keep a partial last line back
+    __slots__ = ("path", "start", "live")
+
+    def __init__(self, path: str, start: int, live: bool) -> None:
+        self.path, self.start = path, start
+        self.live = live  # the live log: keep a partial last line back
+
+    def __repr__(self) -> str:
+        return f"Segment(path={self.path!r}, start={self.start!r}, live={self.live!r})"
 
 
-@dataclass
 class Plan:
-    segments: list[Segment] = field(default_factory=list)
-    rotations: int = 0  # rotations, copytruncates and truncations followed
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, segments: list[Segment] | None = None, rotations: int = 0,
+                 warnings: list[str] | None = None) -> None:
+        self.segments = [] if segments is None else segments
+        self.rotations = rotations  # rotations, copytruncates and truncations followed
+        self.warnings = [] if warnings is None else warnings
+
+
+def _archive_name():
+    from ..parsers.logfiles import ARCHIVE_NAME
+
+    return ARCHIVE_NAME
+
+
+def _gzip_errors() -> tuple:
+    """Errors of a broken gzip stream, without importing gzip when nothing used it."""
+    import sys
+
+    gzip = sys.modules.get("gzip")
+    return (EOFError, gzip.BadGzipFile) if gzip else (EOFError,)
 
 
 def _oserror(path: str, exc: OSError) -> LogError:
@@ -68,6 +87,8 @@ def _is_gzip(path: str) -> bool:
 def _open(path: str):
     handle = open(path, "rb")
     if path.endswith(".gz") or handle.peek(2)[:2] == b"\x1f\x8b":
+        import gzip
+
         return gzip.GzipFile(fileobj=handle, mode="rb")
     return handle
 
@@ -76,7 +97,9 @@ def _head_matches(path: str, position: FilePosition) -> bool:
     try:
         with _open(path) as handle:
             data = handle.read(position.head_len)
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except OSError:  # gzip.BadGzipFile is an OSError
+        return False
+    except EOFError:
         return False
     return len(data) == position.head_len and head_hash(data) == position.head_sha
 
@@ -85,6 +108,7 @@ def candidates(log_path: str, extra_dirs: tuple[str, ...] = ()) -> list[str]:
     """Files the live log may have become: Nagios archives, logrotate siblings."""
     directory = os.path.dirname(os.path.abspath(log_path))
     base = os.path.basename(log_path)
+    ARCHIVE_NAME = _archive_name()
     found: list[str] = []
     sibling = re.compile(re.escape(base) + r"[.-].+")
     for folder in (os.path.join(directory, "archives"), *extra_dirs):
@@ -133,6 +157,8 @@ def _find_old(log_path: str, position: FilePosition, live_ino: tuple[int, int],
 
 def _later_archives(old_path: str, log_path: str, extra_dirs: tuple[str, ...]) -> list[str]:
     """Nagios archives rotated after ``old_path`` (runs missed for hours)."""
+    from ..parsers.logfiles import ARCHIVE_NAME, archive_order
+
     if not ARCHIVE_NAME.match(os.path.basename(old_path)):
         return []
     key = archive_order(old_path)
@@ -218,7 +244,7 @@ class Reader:
                     yield from self._finished(segment, chunk_size)
             except OSError as exc:
                 raise _oserror(segment.path, exc) from None
-            except (EOFError, gzip.BadGzipFile) as exc:
+            except _gzip_errors() as exc:
                 raise LogError(f"cannot read {segment.path}: broken gzip stream ({exc})") from None
 
     def _finished(self, segment: Segment, chunk_size: int) -> Iterator[bytes]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..parsers.metrics import MetricPoint
-
 DEFAULT_PORT = 2003
 DEFAULT_BATCH = 1000  # lines per TCP connection
 
@@ -25,7 +23,7 @@ class SendError(Exception):
 _SAFE = re.compile(r"[^\s]+")
 
 
-def format_points(points: Iterable[MetricPoint]) -> bytes:
+def format_points(points: Iterable[tuple[str, int, int]]) -> bytes:
     """``name value timestamp\\n`` lines, ASCII."""
     points = list(points)
     for name in {p[0] for p in points}:  # each distinct name once
@@ -50,7 +48,7 @@ class GraphiteOutput:
         self.host, self.port, self.timeout, self.batch_size = host, port, timeout, batch_size
         self._sender = None
 
-    def encode(self, points: list[MetricPoint]) -> bytes:
+    def encode(self, points: list[tuple[str, int, int]]) -> bytes:
         return format_points(points)
 
     def send(self, payload: bytes) -> None:

@@ -9,7 +9,6 @@ internet).
 """
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 
 DEFAULT_PORT = 8125
@@ -68,6 +67,8 @@ class StatsdOutput:
         return format_counters(counters)
 
     def send(self, payload: bytes) -> None:
+        import socket  # only when there is something to send
+
         try:
             address = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0]
             with socket.socket(address[0], socket.SOCK_DGRAM) as sock:
