@@ -1,9 +1,11 @@
 """nagtune collect: cron start-up and throughput, measured beside its peers.
 
-    python bench/bench_collect.py [--lines 1000000] [--runs 15]
+    python bench/bench_collect.py [--lines 1000000] [--runs 15] [--csv bench/results_collect.csv]
 
-(1) start-up: a whole `nagtune collect` process with nothing new to read
-    (graphite output to a local listener) vs `python -c pass`, medians.
+(1) start-up: a whole `nagtune collect` process (the installed console
+    script, as cron runs it) with nothing new to read (graphite output to a
+    local listener) vs `python -c pass`, medians, the two interleaved so that
+    load from other work on the machine hits both alike.
 (2) throughput on a synthetic log (`python -m nagtune.synth`): the collector's
     dry-run path (read + scan + aggregate + format) vs a logster-style parser
     class (re.match + dict update, driven line by line as logster does) and
@@ -12,8 +14,10 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -83,13 +87,15 @@ def timed(function, *args) -> float:
     return time.perf_counter() - start
 
 
-def median_process(command: list[str], runs: int) -> float:
-    times = []
+def median_processes(commands: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of each command, run in turn ``runs`` times."""
+    times: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for command, spent in zip(commands, times):
+            start = time.perf_counter()
+            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
 
 
 def listener() -> int:
@@ -112,35 +118,54 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--csv", default=None, help="write the table to this CSV file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "nagios.log")
         subprocess.run([sys.executable, "-m", "nagtune.synth", "--lines", str(args.lines), "--out", log], check=True)
         lines = sum(1 for _ in open(log, "rb"))
         port = listener()
-        command = [sys.executable, "-m", "nagtune.cli_collect", log, "--state-dir", os.path.join(tmp, "st"),
+        script = shutil.which("nagtune", path=os.path.dirname(sys.executable)) or shutil.which("nagtune")
+        entry = [script] if script else [sys.executable, "-m", "nagtune.cli"]
+        command = [*entry, "collect", log, "--state-dir", os.path.join(tmp, "st"),
                    "--node", "nagios-c0001-01", "--graphite", f"127.0.0.1:{port}"]
         subprocess.run(command, check=True)  # first run reads everything; the timed runs find nothing new
-        pass_time = median_process([sys.executable, "-c", "pass"], args.runs)
-        collect_time = median_process(command, args.runs)
+        pass_time, collect_time = median_processes([[sys.executable, "-c", "pass"], command], args.runs)
 
-        rows = []
-        for label, function, extra in (
+        peers = (
             ("nagtune collect path (read+scan+aggregate+format)", collector_path, (os.path.join(tmp, "dry"),)),
             ("logster-style parser class (re.match per line)", logster_style, ()),
             ("naive one-regex loop", naive_loop, ()),
-        ):
-            best = min(timed(function, log, *extra) for _ in range(3))
-            rows.append((label, best))
+        )
+        best = [float("inf")] * len(peers)
+        for _ in range(3):  # interleaved: the three see the same load
+            for i, (_, function, extra) in enumerate(peers):
+                best[i] = min(best[i], timed(function, log, *extra))
+        rows = [(label, seconds) for (label, _, _), seconds in zip(peers, best)]
 
-    print(f"start-up, median of {args.runs} whole processes")
+    startup_ratio = collect_time / pass_time
+    print(f"start-up, median of {args.runs} whole processes ({' '.join(os.path.basename(c) for c in entry)} collect)")
     print(f"  python -c pass                       {pass_time * 1000:8.1f} ms")
-    print(f"  nagtune collect, nothing new         {collect_time * 1000:8.1f} ms   ratio {collect_time / pass_time:.2f}x (target <= 2x)")
+    print(f"  nagtune collect, nothing new         {collect_time * 1000:8.1f} ms   ratio {startup_ratio:.2f}x (target <= 2x)")
     print(f"throughput on {lines:,} synthetic lines (best of 3)")
     ours = rows[0][1]
     for label, seconds in rows:
         print(f"  {label:52s} {lines / seconds:12,.0f} lines/s  {seconds:6.2f} s  collector is {seconds / ours:5.2f}x")
     print("targets: >= 3x the logster-style parser, >= 2x the naive loop")
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(["measure", "peer", "value", "unit", "ratio", "target", "met", "cpus", "load_1min"])
+            cpus, load = os.cpu_count(), os.getloadavg()[0]
+            out.writerow(["startup_nothing_new", "python -c pass", round(collect_time * 1000, 1), "ms",
+                          round(startup_ratio, 2), "<= 2", startup_ratio <= 2, cpus, round(load, 2)])
+            out.writerow(["startup_python_pass", "", round(pass_time * 1000, 1), "ms", "", "", "", cpus, round(load, 2)])
+            for (label, seconds), target in zip(rows, (None, 3, 2)):
+                ratio = seconds / ours
+                out.writerow([f"throughput {label}", "" if target is None else "collector vs this",
+                              round(lines / seconds), "lines/s", round(ratio, 2),
+                              "" if target is None else f">= {target}", "" if target is None else ratio >= target,
+                              cpus, round(load, 2)])
 
 
 if __name__ == "__main__":

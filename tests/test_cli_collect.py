@@ -15,16 +15,17 @@ from click.testing import CliRunner
 
 from nagtune.cli_collect import collect as collect_command
 
-from .collect_helpers import NODE, PREFIX, alert_lines, expected_points, expected_totals
+from .collect_helpers import NO_DAC, NODE, PREFIX, alert_lines, expected_points, expected_totals
 
 
 def run_cli(*args: str) -> "object":
     return CliRunner().invoke(collect_command, list(args), catch_exceptions=False)
 
 
-def run_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+
+def run_process(*args: str, env: dict | None = None, prefix: tuple = ()) -> subprocess.CompletedProcess:
     """A whole cron run through the installed entry point, ``nagtune.cli.main``."""
-    return subprocess.run([sys.executable, "-c", "import sys; from nagtune.cli import main; sys.argv[0] = 'nagtune'; main()",
+    return subprocess.run([*prefix, sys.executable, "-c", "import sys; from nagtune.cli import main; sys.argv[0] = 'nagtune'; main()",
                            "collect", *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
                           timeout=60)
 
@@ -164,15 +165,14 @@ def test_unwritable_state_dir_is_one_error_line(tmp_path):
     assert run.stdout == ""
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_read_only_state_dir_is_one_error_line(tmp_path):
     log = tmp_path / "nagios.log"
     log.write_bytes(alert_lines(10))
     state = tmp_path / "state"
     state.mkdir()
     state.chmod(0o555)
-    try:
-        run = run_process(*base_args(log, state))
+    try:  # root runs without the capabilities that bypass file modes
+        run = run_process(*base_args(log, state), prefix=NO_DAC if os.geteuid() == 0 else ())
     finally:
         state.chmod(0o755)
     assert run.returncode == 1

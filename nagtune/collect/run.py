@@ -33,6 +33,8 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
+from itertools import chain, compress, repeat
+from operator import itemgetter
 
 from . import tail
 from .config import Config
@@ -161,60 +163,167 @@ class _Nothing:
     lines = unparsed = shipped = 0
 
 
+class Points:
+    """The points of a run as three columns: names, totals, minutes.
+
+    Hundreds of thousands of points are never made into tuples one by one:
+    the columns come from the scanner's counts through C-level ``map`` and
+    ``compress``, and :meth:`graphite_lines` formats them the same way.
+    Iterating gives ``(name, total, minute)`` tuples.
+    """
+
+    __slots__ = ("names", "values", "minutes")
+
+    def __init__(self, names: list[str], values: list[int], minutes: list[int]) -> None:
+        self.names, self.values, self.minutes = names, values, minutes
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self):
+        return zip(self.names, self.values, self.minutes)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def graphite_lines(self) -> str:
+        """``name total minute\n`` lines (the caller checks the names)."""
+        return "".join(map("%s %d %d\n".__mod__, zip(self.names, self.values, self.minutes)))
+
+
+_first, _second = itemgetter(0), itemgetter(1)
+
+
 def aggregate(state: CollectState, result, namer, now: int,
-              config: Config, report: RunReport) -> tuple[list[tuple[str, int, int]], Counter]:
+              config: Config, report: RunReport, deltas_needed: bool = True) -> tuple[Points, Counter]:
     """Add this run's counts to the open totals.
 
     Returns the full totals of every (name, minute) touched, and the new
-    counts per name (for StatsD). Lines dated in the future are counted in
-    the current minute (whisper drops future points); lines older than the
-    oldest open minute are counted into it (never dropped, and never
-    overwriting a minute already closed with a partial count).
+    counts per name (for StatsD; empty unless ``deltas_needed``). Lines
+    dated in the future are counted in the current minute (whisper drops
+    future points); lines older than the oldest open minute are counted into
+    it (never dropped, and never overwriting a minute already closed with a
+    partial count).
     """
     now_minute = now - now % 60
+    floor = state.floor
+    # One name lookup per distinct text of the scanner's (minute index, text) counts.
+    names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
+    pairs = result.pairs
+    with _no_gc():
+        points = deltas = None
+        if pairs:
+            points, deltas = _aggregate_columns(state, pairs, names, now_minute, config.open_window, deltas_needed)
+        if points is None:  # lines to clamp: one pair at a time
+            points, deltas = _aggregate_pairs(state, pairs, names, now_minute, report)
+    if config.max_age:
+        report.old_points = sum(map((now - config.max_age).__gt__, points.minutes))
+    # Close the minutes that fell out of the window.
+    totals = state.totals
+    if state.newest_minute:
+        state.floor = max(floor, state.newest_minute - config.open_window * 60)
+        for name in list(totals):
+            per_name = totals[name]
+            if min(per_name) < state.floor:
+                per_name = {m: v for m, v in per_name.items() if m >= state.floor}
+                if per_name:
+                    totals[name] = per_name
+                else:
+                    del totals[name]
+    return points, deltas
+
+
+def _aggregate_columns(state: CollectState, pairs, names: dict, now_minute: int, open_window: int,
+                       deltas_needed: bool) -> tuple[Points | None, Counter | None]:
+    """The common case, in columns: no line needs clamping (none in the
+    future, none before the oldest open minute). Python code runs once per
+    distinct text, for the points that meet an open total, and for the new
+    open totals; not once per point. Returns (None, None) when the case does
+    not apply."""
+    keys = list(pairs)
+    indexes = list(map(_first, keys))
+    floor_index = state.floor // 60  # the floor is a whole minute
+    if min(indexes) < floor_index or max(indexes) > now_minute // 60:
+        return None, None
+    texts = list(map(_second, keys))
+    values = list(pairs.values())
+    # Texts that make the same name (a notification's contact is not in its
+    # name, granularity drops levels) are summed per minute under one of them.
+    owner: dict[str, bytes] = {}
+    canon = {text: owner.setdefault(name, text) for text, name in names.items()}
+    per_name = Counter(names.values())
+    kind = {text: 2 if per_name[name] > 1 else 1 for text, name in names.items()}
+    kinds = list(map(kind.get, texts, repeat(0)))  # 0: a line counted but not shipped
+    if kinds.count(1) != len(kinds):
+        shared_at = list(map((2).__eq__, kinds))
+        unique_at = list(map((1).__eq__, kinds))
+        shared_keys = zip(compress(indexes, shared_at), map(canon.__getitem__, compress(texts, shared_at)))
+        # Counter counts in C; repeat() turns "key, value" into value copies of key.
+        merged = Counter(chain.from_iterable(map(repeat, shared_keys, compress(values, shared_at))))
+        indexes = list(compress(indexes, unique_at))
+        texts = list(compress(texts, unique_at))
+        values = list(compress(values, unique_at))
+        indexes += map(_first, merged)
+        texts += map(_second, merged)
+        values += merged.values()
+    if not texts:
+        return Points([], [], []), Counter()
+    point_names = list(map(names.__getitem__, texts))
+    minutes = list(map((60).__mul__, indexes))
+    deltas: Counter = Counter()
+    if deltas_needed:
+        for name, value in zip(point_names, values):
+            deltas[name] += value
+    totals = state.totals
+    old_newest_index = state.newest_minute // 60
+    if totals:  # points in minutes that were already open: their totals grow
+        for i in compress(range(len(indexes)), map(old_newest_index.__ge__, indexes)):
+            open_totals = totals.get(point_names[i])
+            if open_totals:
+                values[i] += open_totals.get(minutes[i], 0)
+    newest = max(state.newest_minute, max(indexes) * 60)
+    state.newest_minute = newest
+    # Keep the totals of the minutes still open after this run (the floor only rises).
+    keep_index = max(floor_index, (newest - open_window * 60) // 60)
+    for i in compress(range(len(indexes)), map(keep_index.__le__, indexes)):
+        open_totals = totals.get(point_names[i])
+        if open_totals is None:
+            open_totals = totals[point_names[i]] = {}
+        open_totals[minutes[i]] = values[i]
+    return Points(point_names, values, minutes), deltas
+
+
+def _aggregate_pairs(state: CollectState, pairs, names: dict, now_minute: int,
+                     report: RunReport) -> tuple[Points, Counter]:
     floor = state.floor
     touched: dict[tuple[str, int], None] = {}
     deltas: Counter = Counter()
     totals = state.totals
     newest = state.newest_minute
-    # Straight from the scanner's (minute index, text) counts: plain tuples,
-    # no sorting, one name lookup per distinct text.
-    names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
-    with _no_gc():
-        for (minute_index, text), value in result.pairs.items():
-            name = names.get(text)
-            if name is None:
-                continue
-            minute = minute_index * 60
-            if minute > now_minute:
-                report.future_lines += value
-                minute = now_minute
-            if minute < floor:
-                report.late_lines += value
-                minute = floor
-            per_name = totals.get(name)
-            if per_name is None:
-                per_name = totals[name] = {}
-            per_name[minute] = per_name.get(minute, 0) + value
-            touched[(name, minute)] = None
-            deltas[name] += value
-            if minute > newest:
-                newest = minute
-        state.newest_minute = newest
-        points = [(name, totals[name][minute], minute) for name, minute in touched]
-    if config.max_age:
-        oldest = now - config.max_age
-        report.old_points = sum(1 for _, _, minute in points if minute < oldest)
-    # Close the minutes that fell out of the window.
-    if state.newest_minute:
-        state.floor = max(floor, state.newest_minute - config.open_window * 60)
-        for name in list(totals):
-            per_name = {m: v for m, v in totals[name].items() if m >= state.floor}
-            if per_name:
-                totals[name] = per_name
-            else:
-                del totals[name]
-    return points, deltas  # points: (name, total, minute) tuples
+    for (minute_index, text), value in pairs.items():
+        name = names.get(text)
+        if name is None:
+            continue
+        minute = minute_index * 60
+        if minute > now_minute:
+            report.future_lines += value
+            minute = now_minute
+        if minute < floor:
+            report.late_lines += value
+            minute = floor
+        per_name = totals.get(name)
+        if per_name is None:
+            per_name = totals[name] = {}
+        per_name[minute] = per_name.get(minute, 0) + value
+        touched[(name, minute)] = None
+        deltas[name] += value
+        if minute > newest:
+            newest = minute
+    state.newest_minute = newest
+    point_names = list(map(_first, touched))
+    minutes = list(map(_second, touched))
+    values = [totals[name][minute] for name, minute in touched]
+    return Points(point_names, values, minutes), deltas
 
 
 @contextmanager
@@ -227,6 +336,21 @@ def _no_gc():
     finally:
         if enabled:
             gc.enable()
+
+
+def _merge(result, other) -> None:
+    """``result.merge(other)`` with the counts of the pairs both chunks hold
+    added up, and the rest copied in C (Counter.update adds one pair at a
+    time in Python; chunks share only the pairs of the minutes at their edge)."""
+    if not result.pairs:
+        result.merge(other)
+        return
+    pairs, more = result.pairs, other.pairs
+    both = {key: pairs[key] + more[key] for key in pairs.keys() & more.keys()}
+    dict.update(pairs, more)
+    dict.update(pairs, both)
+    other.pairs = Counter()
+    result.merge(other)  # keys, line counts
 
 
 def _self_points(naming: Naming, report: RunReport, now: int) -> list[tuple[str, int, int]]:
@@ -261,7 +385,7 @@ class Collector:
                 result = ScanResult()
             from ..parsers.scan import scan
 
-            result.merge(scan(chunk))
+            _merge(result, scan(chunk))
         report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
         return result, reader
 
@@ -273,7 +397,7 @@ class Collector:
         state = self.store.load() or CollectState(log=self.config.log)
         namer = Naming(self.config, state)
         result, _ = self._read(state, report)
-        points, _ = aggregate(state, result, namer, int(self.clock()), self.config, report)
+        points, _ = aggregate(state, result, namer, int(self.clock()), self.config, report, deltas_needed=False)
         report.points = len(points)
         out = StdoutOutput(self.stdout)
         out.send(out.encode(points))
@@ -330,7 +454,7 @@ class Collector:
         result, reader = self._read(state, report)
         crash_point("after_read")
         now = int(self.clock())
-        points, deltas = aggregate(state, result, namer, now, config, report)
+        points, deltas = aggregate(state, result, namer, now, config, report, deltas_needed=bool(additive))
         report.points = len(points)
         self._collisions(namer, report)
         if report.old_points:
