@@ -699,6 +699,8 @@ def window(events: pd.DataFrame, since=None, until=None) -> pd.DataFrame:
         mask &= (events["time"] >= start).to_numpy()
     if end is not None:
         mask &= (events["time"] < end).to_numpy()
+    if mask.all():  # no copy: a week's frame is most of the memory of a report
+        return events
     out = events[mask].reset_index(drop=True)
     out.attrs = dict(events.attrs)
     return out

@@ -510,11 +510,14 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     events = ingest.load_events(paths, cache_dir=cache_dir)
     newest = events["time"].max() if len(events) else None
     start, end = resolve_window(since, until, newest)
+    # Keep only the window's rows before analysing: holding the whole history
+    # beside the window's copy would double the peak memory of the report.
+    events = ingest.window(events, start, end)
     if objects is None:
         objects = api.find_side_files(paths, "objects.cache") or None
     if perfdata is None:
         perfdata = api.find_side_files(paths, "service-perfdata.log") or None
-    analysis = api.analyze(events, since=start, until=end, objects=objects, perfdata=perfdata)
+    analysis = api.analyze(events, until=end, objects=objects, perfdata=perfdata)
     nodes = analysis.events["node"].nunique() if len(analysis.events) else 0
     return analysis, start, end, f"the event logs of {nodes} Nagios node{'s' if nodes != 1 else ''}"
 

@@ -404,22 +404,28 @@ class Collector:
         self._collisions(namer, report)
         return report
 
-    def run(self) -> RunReport:
-        config = self.config
-        report = RunReport()
-        ensure_dir(config.state_dir, "state directory")
-        lock = RunLock(os.path.join(config.state_dir, self.key + ".lock"))
+    @contextmanager
+    def _lock(self, report: RunReport, skipped: str):
+        """Hold the run lock of this log; yields False (and says so) when another run has it."""
+        ensure_dir(self.config.state_dir, "state directory")
+        lock = RunLock(os.path.join(self.config.state_dir, self.key + ".lock"))
         try:
-            lock.acquire(config.wait)
+            lock.acquire(self.config.wait)
         except Busy:
             report.busy = True
-            report.messages.append(f"another nagtune collect is running on {config.log} "
-                                   f"(lock {lock.path}); this run skipped")
-            return report
+            report.messages.append(f"another nagtune collect is running on {self.config.log} "
+                                   f"(lock {lock.path}); {skipped}")
+            yield False
+            return
         try:
-            return self._locked_run(report)
+            yield True
         finally:
             lock.release()
+
+    def run(self) -> RunReport:
+        report = RunReport()
+        with self._lock(report, "this run skipped") as locked:
+            return self._locked_run(report) if locked else report
 
     def _flush_spools(self, outputs, report: RunReport, committed: int) -> set[str]:
         blocked = set()
@@ -522,15 +528,9 @@ class Collector:
         """
         config = self.config
         report = RunReport()
-        ensure_dir(config.state_dir, "state directory")
-        lock = RunLock(os.path.join(config.state_dir, self.key + ".lock"))
-        try:
-            lock.acquire(config.wait)
-        except Busy:
-            report.busy = True
-            report.messages.append(f"another nagtune collect is running on {config.log}; backfill skipped")
-            return report
-        try:
+        with self._lock(report, "backfill skipped") as locked:
+            if not locked:
+                return report
             from ..parsers.logfiles import archive_order
             from ..parsers.scan import ScanResult, scan
 
@@ -556,8 +556,6 @@ class Collector:
             state.hosts, state.services = namer.hosts.to_dict(), namer.services.to_dict()
             self.store.commit(state)
             return report
-        finally:
-            lock.release()
 
     @staticmethod
     def _collisions(namer, report: RunReport) -> None:
