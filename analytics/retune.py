@@ -248,7 +248,7 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
         suggestion = _attempts_suggestion(eps, objects, key, long)
         if suggestion is None:
             if values is None:
-                values = _values(events, perfdata)
+                values = _values(events, perfdata, set(zip(ranked["node"], ranked["host"], ranked["service"])))
             suggestion = _warn_suggestion(values, objects, key, eps, long)
         if suggestion is not None:
             if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
@@ -297,11 +297,29 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
     )
 
 
-def _values(events, perfdata) -> pd.DataFrame:
+def _values(events, perfdata, keys: set) -> pd.DataFrame:
+    """The values reported by the ranked (node, host, service) ``keys``: from
+    perfdata when a site keeps it, else from the numbers in plugin output.
+
+    Only the ranked keys' rows are read: pulling numbers out of every output
+    of a fleet's week cost more time and memory than the rest of the report.
+    """
     if perfdata is not None and len(perfdata):
-        return perfdata
+        return _rows_of(perfdata, keys)
     from .ingest import values_from_output
-    return values_from_output(events)
+    return values_from_output(_rows_of(events, keys))
+
+
+def _rows_of(frame: pd.DataFrame, keys: set) -> pd.DataFrame:
+    """The rows of ``frame`` whose (node, host, service) is in ``keys``, in their order."""
+    columns = ("node", "host", "service")
+    # Cheap per-column membership first (categoricals), exact triples on what is left.
+    mask = np.ones(len(frame), dtype=bool)
+    for position, column in enumerate(columns):
+        mask &= frame[column].isin({key[position] for key in keys}).to_numpy()
+    near = frame[mask]
+    exact = pd.MultiIndex.from_arrays([near[c].astype(str) for c in columns]).isin(list(keys))
+    return near[exact]
 
 
 def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
