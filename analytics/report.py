@@ -259,10 +259,8 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
     if str(row["directive"]).startswith("warning threshold"):
         if "values" not in cache:
             # Only the suggestions' services: reading numbers out of every line costs.
-            ev = analysis.events
-            ev = ev[ev["service"].isin(set(analysis.retunes["service"].astype(str)))]
-            ev = ev[_keys(ev).isin(set(_keys(analysis.retunes)))]
-            values = retune._values(ev, None)
+            keys = set(zip(*(analysis.retunes[c].astype(str) for c in ("node", "host", "service"))))
+            values = retune._values(analysis.events, None, keys)
             cache["values"] = {k: g for k, g in values.groupby(["node", "host", "service"], observed=True)}
         mine = cache["values"].get(key)
         if mine is None or mine.empty:

@@ -170,3 +170,21 @@ def test_never_suggests_missing_a_long_hard_critical(tmp_path):
             suggest_retunes(events, episodes)
     finally:
         retune.replay_max_check_attempts = original
+
+
+def test_report_draws_the_threshold_what_if_curve(scenario):
+    """The report's curve behind a threshold suggestion sweeps the same values:
+    it passes through the suggested level, where it has fewer alerts than at
+    the current one."""
+    from nagtune.analytics.report import what_if_curves
+
+    _, result = scenario
+    curves = {(row["host"], row["service"]): found for _, row, found in what_if_curves(result, limit=len(result.retunes))
+              if found[1] == "threshold"}
+    rows = result.retunes[result.retunes["directive"] == "warning threshold (-w)"]
+    assert len(rows) >= 1
+    for row in rows.itertuples():
+        curve, _, current, suggested = curves[(row.host, row.service)]
+        at = dict(zip(curve["threshold"], curve["alerts"]))
+        assert current in at and suggested in at
+        assert at[suggested] < at[current]
