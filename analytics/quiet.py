@@ -103,14 +103,27 @@ def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) ->
     return found
 
 
+def _by_host(episodes: pd.DataFrame, hosts: set) -> dict:
+    """{(node, host): that host's rows of ``episodes``} for the (node, host) pairs in ``hosts``, in key order."""
+    if not hosts or not len(episodes):
+        return {}
+    keys = pd.MultiIndex.from_arrays([episodes["node"].astype(str), episodes["host"].astype(str)])
+    mine = episodes[keys.isin(list(hosts))]
+    return {(str(node), str(host)): group for (node, host), group in mine.groupby(["node", "host"], observed=True)}
+
+
 def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings) -> list[dict]:
     found = []
     services = _services(events)
-    svc_eps = episodes[episodes["kind"] == "service"]
-    by_host = {key: group for key, group in svc_eps.groupby(["node", "host"])}
-    known = {key: set(group["service"]) for key, group in services.groupby(["node", "host"])}
+    columns = ["node", "host", "service", "start", "end", "hard", "first_hard"]
+    svc_eps = episodes.loc[(episodes["kind"] == "service").to_numpy(), columns]
+    known = {key: set(group["service"]) for key, group in services.groupby(["node", "host"], observed=True)}
     host_eps = episodes[(episodes["kind"] == "host") & (episodes["worst_state"] != "UP")
                         & (episodes["duration"] >= host_down)]
+    # Split only the hosts each check can flag: a fleet has thousands of hosts,
+    # and cutting every one's episodes apart cost more than the checks.
+    down_hosts = set(zip(host_eps["node"].astype(str), host_eps["host"].astype(str)))
+    by_host = _by_host(svc_eps, down_hosts)
     for row in host_eps.itertuples():
         names = known.get((row.node, row.host), set())
         eps = by_host.get((row.node, row.host))
@@ -124,11 +137,12 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
                                      f"from {row.start:%Y-%m-%d %H:%M}",
                               duration=row.duration))
     # Siblings: count the HARD problems of each host over time; act on runs where most fail together.
-    for (node, host), eps in by_host.items():
+    all_hard = svc_eps[svc_eps["hard"].to_numpy(dtype=bool)]
+    failing = all_hard.groupby(["node", "host"], observed=True)["service"].nunique()
+    crowded = {(str(node), str(host)) for (node, host), count in failing.items()
+               if count >= siblings and len(known.get((str(node), str(host)), ())) > siblings}
+    for (node, host), hard in _by_host(all_hard, crowded).items():
         names = known.get((node, host), set())
-        hard = eps[eps["hard"]]
-        if len(names) <= siblings or hard["service"].nunique() < siblings:
-            continue
         times = np.r_[hard["first_hard"].to_numpy(), hard["end"].to_numpy()]
         delta = np.r_[np.ones(len(hard), dtype=np.int64), -np.ones(len(hard), dtype=np.int64)]
         order = np.lexsort((delta, times))

@@ -237,7 +237,9 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
         return empty(RETUNE_COLUMNS)
     ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks)
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
-    grouped = {key: group for key, group in svc_eps.groupby(["node", "host", "service"])}
+    keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))
+    grouped = {tuple(map(str, key)): group
+               for key, group in _rows_of(svc_eps, keys).groupby(["node", "host", "service"], observed=True)}
     values = None
     rows = []
     for row in ranked.itertuples():
@@ -248,7 +250,7 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
         suggestion = _attempts_suggestion(eps, objects, key, long)
         if suggestion is None:
             if values is None:
-                values = _values(events, perfdata, set(zip(ranked["node"], ranked["host"], ranked["service"])))
+                values = _values(events, perfdata, keys)
             suggestion = _warn_suggestion(values, objects, key, eps, long)
         if suggestion is not None:
             if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
