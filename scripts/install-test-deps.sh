@@ -27,6 +27,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root apt-get install -y "${missing[@]}"
 fi
+# nagios4-cgi: the test that compares alert counts with Nagios' own
+# summary.cgi runs the CGI binary directly; without recommends it brings no
+# web server (apache2) along.
+if ! dpkg-query -W -f='${Status}' nagios4-cgi 2>/dev/null | grep -q "install ok installed"; then
+  echo "install-test-deps: apt-get install --no-install-recommends nagios4-cgi"
+  export DEBIAN_FRONTEND=noninteractive
+  [ ${#missing[@]} -gt 0 ] || as_root apt-get update
+  as_root apt-get install -y --no-install-recommends nagios4-cgi
+fi
 
 # --- the project and its test extras -------------------------------------------
 # Up to date when nagtune is installed editable from THIS checkout (CI runs

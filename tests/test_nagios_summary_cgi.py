@@ -1,0 +1,86 @@
+"""Alert counts per host and service agree with Nagios' own summary report.
+
+Nagios 4's ``summary.cgi`` (Debian ``nagios4-cgi``), run directly as a CGI
+program on each real sample node's log and archives, produces its "Top Alert
+Producers" table (every producer, all states and state types). nagtune's
+counts of SERVICE ALERT and HOST ALERT lines per host and service, from the
+same events frame the ranking uses, must equal it.
+
+The CGI reads archives by the names the hourly rotation gives them and cannot
+read gzip, so each node is copied with its ``.gz`` archive decompressed.
+"""
+from __future__ import annotations
+
+import gzip
+import html
+import re
+import shutil
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from nagtune.analytics import api
+
+pytestmark = pytest.mark.slow
+
+SUMMARY_CGI = Path("/usr/lib/cgi-bin/nagios4/summary.cgi")
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+NODES = sorted(p.name for p in SAMPLES.glob("nagios-*") if (p / "nagios.log").exists())
+REPORT_TOP_ALERTS = 3  # displaytype of summary.c
+
+
+def test_samples_and_cgi_are_here():
+    assert len(NODES) >= 3, "data/samples has the real Nagios 4 sample nodes"
+    assert SUMMARY_CGI.exists(), "nagios4-cgi is installed by scripts/install-test-deps.sh"
+
+
+def cgi_copy(node: str, where: Path) -> Path:
+    """The node's log set as the CGI reads it: archives plain, not gzipped."""
+    copy = where / node
+    shutil.copytree(SAMPLES / node, copy)
+    for packed in (copy / "archives").glob("*.gz"):
+        packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
+        packed.unlink()
+    (where / "nagios.cfg").write_text(
+        f"log_file={copy}/nagios.log\nlog_archive_path={copy}/archives\nlog_rotation_method=h\n"
+        f"object_cache_file={copy}/objects.cache\nstatus_file={where}/status.dat\n")
+    (where / "cgi.cfg").write_text(
+        f"main_config_file={where}/nagios.cfg\nphysical_html_path=/usr/share/nagios4/htdocs\n"
+        "url_html_path=/nagios4\nuse_authentication=0\n")
+    return copy
+
+
+def top_alert_producers(where: Path, since: int) -> Counter:
+    """summary.cgi's Top Alert Producers from ``since`` to now: (host, service or '') -> alerts."""
+    # t2 after now: the CGI then reads the live log as well as the archives.
+    query = f"report=1&displaytype={REPORT_TOP_ALERTS}&timeperiod=custom&t1={since}&t2={int(time.time()) + 3600}&limit=0"
+    env = {"TZ": "UTC", "NAGIOS_CGI_CONFIG": str(where / "cgi.cfg"), "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+    page = subprocess.run([str(SUMMARY_CGI)], env=env, capture_output=True, check=True, timeout=60).stdout
+    page = page.decode("utf-8", "replace")
+    assert "Top Alert Producers" in page, page[-500:]
+    counts = Counter()
+    for row in re.findall(r"<tr CLASS='data\w*'>(.*?)</tr>", page, flags=re.S):
+        cells = [html.unescape(re.sub(r"<[^>]*>", "", cell)) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        _, producer, host, service, total = cells
+        counts[(host, "" if producer == "Host" else service)] += int(total)
+    return counts
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_alert_counts_equal_nagios_summary_cgi(tmp_path, node):
+    events = api.analyze([str(SAMPLES / node)]).events
+    alerts = events[events["kind"].astype(str).isin(["service_alert", "host_alert"]).to_numpy()]
+    ours = Counter()
+    for (host, service), count in alerts.groupby([alerts["host"].astype(str), alerts["service"].astype(str)]).size().items():
+        if count:
+            ours[(host, service)] = int(count)
+    since = int(events["time"].min().timestamp()) - 1
+
+    cgi_copy(node, tmp_path)
+    nagios = top_alert_producers(tmp_path, since)
+
+    assert sum(nagios.values()) > 100  # the CGI really read the log and the archives
+    assert ours == nagios
