@@ -22,7 +22,7 @@ import errno
 import os
 import re
 import stat as stat_mod
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 from .state import HEAD_BYTES, FilePosition, head_hash
 
@@ -247,21 +247,23 @@ class Reader:
             except _gzip_errors() as exc:
                 raise LogError(f"cannot read {segment.path}: broken gzip stream ({exc})") from None
 
+    def _whole_lines(self, blocks: Iterable[bytes]) -> Generator[bytes, None, bytes]:
+        """Chunks of whole lines out of ``blocks``; returns the bytes after the last newline."""
+        tail = b""
+        for block in blocks:
+            block = tail + block
+            cut = block.rfind(b"\n") + 1
+            tail = block[cut:]
+            if cut:
+                self.bytes_read += cut
+                yield block[:cut]
+        return tail
+
     def _finished(self, segment: Segment, chunk_size: int) -> Iterator[bytes]:
         with _open(segment.path) as handle:
             if segment.start:
                 handle.seek(segment.start)
-            tail = b""
-            while True:
-                block = handle.read(chunk_size)
-                if not block:
-                    break
-                block = tail + block
-                cut = block.rfind(b"\n") + 1
-                tail = block[cut:]
-                if cut:
-                    self.bytes_read += cut
-                    yield block[:cut]
+            tail = yield from self._whole_lines(iter(lambda: handle.read(chunk_size), b""))
             if tail:  # a rotated file is finished: its last line is whole
                 self.bytes_read += len(tail)
                 yield tail + b"\n"
@@ -273,21 +275,20 @@ class Reader:
             if stat_mod.S_ISDIR(st.st_mode):
                 raise LogError(f"cannot read {segment.path}: {os.strerror(errno.EISDIR)}")
             end = st.st_size  # read what was there when we looked; more is for next run
-            offset = segment.start
-            handle.seek(offset)
-            tail = b""
-            while offset < end:
-                block = handle.read(min(chunk_size, end - offset))
-                if not block:
-                    break
-                offset += len(block)
-                block = tail + block
-                cut = block.rfind(b"\n") + 1
-                tail = block[cut:]
-                if cut:
-                    self.bytes_read += cut
-                    yield block[:cut]
-            consumed = offset - len(tail)
+            handle.seek(segment.start)
+            counted = self.bytes_read
+            yield from self._whole_lines(_blocks_until(handle, segment.start, end, chunk_size))
+            consumed = segment.start + self.bytes_read - counted  # a partial last line waits
             head = os.pread(fd, HEAD_BYTES, 0)
             head = head[:consumed] if consumed < len(head) else head
             self.position = FilePosition(st.st_dev, st.st_ino, consumed, len(head), head_hash(head))
+
+
+def _blocks_until(handle, offset: int, end: int, chunk_size: int) -> Iterator[bytes]:
+    """Blocks of ``handle`` from ``offset`` up to ``end`` (the size seen at the start of the run)."""
+    while offset < end:
+        block = handle.read(min(chunk_size, end - offset))
+        if not block:
+            break
+        offset += len(block)
+        yield block
