@@ -120,7 +120,7 @@ class Part:
     chatty: pd.DataFrame
     chatty_host_service: pd.DataFrame
     quiet: pd.DataFrame
-    retunes: pd.DataFrame  # for the partition's own top candidates; combine keeps the global top
+    retunes: pd.DataFrame  # for the partition's own top candidates (none with retune_top=0); combine keeps the global top
     names_seen: pd.DataFrame  # distinct kind, host, service
     automation: pd.DataFrame
     cell_counts: tuple
@@ -140,15 +140,16 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
         chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks),
         quiet=quiet_frame,
-        retunes=retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
-                                       weeks=weeks),
+        retunes=(retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
+                                        weeks=weeks) if retune_top else empty(RETUNE_COLUMNS)),
         names_seen=events[["kind", "host", "service"]].astype("object").drop_duplicates(),
         automation=automation.automation_candidates(events, episodes),
         cell_counts=cell_counts(events),
     )
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """The non-empty ``frames`` as one (categoricals unioned), or None when all are empty."""
     frames = [f for f in frames if len(f)]
     if not frames:
         return None
@@ -161,6 +162,18 @@ def _resort(frame: pd.DataFrame, by: list[str], ascending: list[bool]) -> pd.Dat
     return frame.sort_values(by, ascending=ascending, kind="stable").reset_index(drop=True)
 
 
+def order_retunes(retunes: pd.DataFrame, ranked_host_service: pd.DataFrame, retune_top: int = RETUNE_TOP) -> pd.DataFrame:
+    """The suggestions of the global top ``retune_top`` host/services, in ranking order."""
+    if not len(retunes):
+        return retunes
+    top = ranked_host_service.head(retune_top)
+    position = {key: i for i, key in enumerate(zip(top["node"], top["host"], top["service"]))}
+    rank = [position.get(key, -1) for key in zip(retunes["node"].astype(str), retunes["host"].astype(str),
+                                                 retunes["service"].astype(str))]
+    retunes = retunes.assign(_r=rank)
+    return _resort(retunes[retunes["_r"] >= 0], ["_r"], [True]).drop(columns="_r")
+
+
 def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: int = RETUNE_TOP) -> Analysis:
     """One :class:`Analysis` from the parts of a split by node (in node order).
 
@@ -169,7 +182,7 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     limited to the global top ``retune_top``.
     """
     def joined(attribute, fallback):
-        frame = _concat([getattr(p, attribute) for p in parts])
+        frame = concat_frames([getattr(p, attribute) for p in parts])
         return fallback() if frame is None else frame
 
     chatty_keys = ["node_class", "cell", "node", "service"]
@@ -184,21 +197,14 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
         order = quiet_frame["finding"].map(quiet.FINDING_ORDER)
         quiet_frame = quiet_frame.assign(_o=order.to_numpy())
         quiet_frame = _resort(quiet_frame, ["_o", "duration"], [True, False]).drop(columns="_o")
-    retunes = joined("retunes", lambda: empty(RETUNE_COLUMNS))
-    if len(retunes):
-        top = ranked_hs.head(retune_top)
-        position = {key: i for i, key in enumerate(zip(top["node"], top["host"], top["service"]))}
-        rank = [position.get(key, -1) for key in zip(retunes["node"].astype(str), retunes["host"].astype(str),
-                                                     retunes["service"].astype(str))]
-        retunes = retunes.assign(_r=rank)
-        retunes = _resort(retunes[retunes["_r"] >= 0], ["_r"], [True]).drop(columns="_r")
+    retunes = order_retunes(joined("retunes", lambda: empty(RETUNE_COLUMNS)), ranked_hs, retune_top)
     seen = joined("names_seen", lambda: pd.DataFrame(columns=["kind", "host", "service"]))
     automation_frame = joined("automation", lambda: empty(AUTOMATION_COLUMNS))
     if len(parts) > 1 and len(automation_frame):
         automation_frame = _resort(automation_frame, ["episodes", "node", "host", "service"],
                                    [False, True, True, True])
-    per_node = _concat([p.cell_counts[0] for p in parts])
-    services = _concat([p.cell_counts[1] for p in parts])
+    per_node = concat_frames([p.cell_counts[0] for p in parts])
+    services = concat_frames([p.cell_counts[1] for p in parts])
     counts = (per_node if per_node is not None else parts[0].cell_counts[0],
               services.drop_duplicates() if services is not None else parts[0].cell_counts[1])
     return Analysis(

@@ -10,7 +10,9 @@ functions of :mod:`.api`; only where the work runs differs.
   find the window's end and length; then each node's partition goes through
   :func:`.api.analyze_part` with those two numbers, on whichever worker
   holds it, and :func:`.api.combine` puts the small per-node tables
-  together. Only one node's window is in a worker's memory at a time, so
+  together. The retune replays are a second pass over the few nodes that
+  hold the global top host/services (a node alone cannot know whether its
+  candidates make the global top). Only one node's window is in a worker's memory at a time, so
   the store can be many times larger than the cluster's memory; a node's
   window has to fit in one worker (a year of one busy node is a few
   million lines, well under a GB).
@@ -31,7 +33,7 @@ import os
 
 import pandas as pd
 
-from . import api, ingest, store
+from . import api, episodes as episodes_mod, ingest, retune, store
 
 ENGINES = ("pandas", "dask")
 
@@ -133,17 +135,46 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
     weeks = (last - first) / pd.Timedelta(days=7)
     frames = dd.from_map(_events_of, nodes, args=(store_dir, start, end), meta=store.empty_events(),
                          label="nagtune-events", enforce_metadata=False)
-    parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, weeks,
-                                                 retune_top)
+    # Pass 1: everything but the retune replays (retune_top=0), which only the
+    # global top host/services need and a node cannot know whether it holds them.
+    parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, weeks, 0)
              for partition, node in zip(frames.to_delayed(), nodes)]
-    # Gathered as they finish and released at once: a worker keeps no finished results,
-    # so its memory holds one node's window, never the whole fleet's tables.
+    combined = api.combine(_gather(client, parts), events=None, retune_top=retune_top)
+    # Pass 2: the replays, on the nodes of the global top only, each for its own
+    # first k rows (a node's ranking is the global one restricted to it).
+    top_per_node = combined.chatty_host_service.head(retune_top)["node"].astype(str).value_counts()
+    if not len(top_per_node):
+        return combined
+    holders = [node for node in nodes if node in top_per_node]
+    frames = dd.from_map(_events_of, holders, args=(store_dir, start, end), meta=store.empty_events(),
+                         label="nagtune-events-top", enforce_metadata=False)
+    suggestions = [dask.delayed(_node_retunes, pure=True)(partition, store_dir, node, start, end, window_end, weeks,
+                                                          int(top_per_node[node]))
+                   for partition, node in zip(frames.to_delayed(), holders)]
+    retunes = api.concat_frames(_gather(client, suggestions))
+    combined.retunes = api.order_retunes(retunes if retunes is not None else combined.retunes,
+                                         combined.chatty_host_service, retune_top)
+    return combined
+
+
+def _node_retunes(events: pd.DataFrame, store_dir: str, node: str, start, end, window_end, weeks,
+                  top: int) -> pd.DataFrame:
+    episodes = episodes_mod.build_episodes(events, window_end=window_end)
+    return retune.suggest_retunes(events, episodes, objects=store.read_node_objects(store_dir, node),
+                                  perfdata=store.read_node_perfdata(store_dir, node, start, end), top=top,
+                                  weeks=weeks)
+
+
+def _gather(client, tasks: list) -> list:
+    """Results of ``tasks`` in their order, each released as soon as it is here: a
+    worker keeps no finished results, so its memory holds one node's window,
+    never the whole fleet's tables."""
     from distributed import as_completed
 
-    futures = client.compute(parts)
+    futures = client.compute(tasks)
     position = {future.key: index for index, future in enumerate(futures)}
     results: list = [None] * len(futures)
     for future in as_completed(futures):
         results[position[future.key]] = future.result()
         future.release()
-    return api.combine(results, events=None, retune_top=retune_top)
+    return results
