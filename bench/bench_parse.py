@@ -3,9 +3,9 @@
     python bench/bench_parse.py                 # 1,000,000 seeded synthetic lines
     python bench/bench_parse.py --lines 200000 --repeat 3
 
-Each contender runs as its own process (median of --repeat runs; peak RSS
-from the kernel), on the same seeded synthetic log, and must produce the
-same alert count. "nagtune scan" is parse+aggregate: per-minute counts per
+Each contender runs as its own process (median of --repeat runs, the
+contenders interleaved round by round; peak RSS from the kernel), on the
+same seeded synthetic log, and must produce the same alert count. "nagtune scan" is parse+aggregate: per-minute counts per
 host/service/state/type, what the collector ships. "nagtune reference" is
 the line-by-line parser (what `nagtune parse` and the logster class use).
 """
@@ -68,15 +68,23 @@ def run(argv: list[str]) -> tuple[float, float, str]:
         return wall, usage.ru_maxrss / 1024, out.read().decode().strip()
 
 
-def measure(name: str, argv: list[str], repeat: int) -> dict:
-    runs = [run(argv) for _ in range(repeat)]
-    outputs = {out for _, _, out in runs}
-    return {
-        "contender": name,
-        "seconds": statistics.median(wall for wall, _, _ in runs),
-        "peak_mib": max(rss for _, rss, _ in runs),
-        "counted": outputs.pop() if len(outputs) == 1 else "differs between runs",
-    }
+def measure(contenders: list[tuple[str, list[str]]], repeat: int) -> list[dict]:
+    """Each contender ``repeat`` times, interleaved round by round, so that a
+    burst of load from other work on the machine hits all of them alike."""
+    runs: dict[str, list] = {name: [] for name, _ in contenders}
+    for _ in range(repeat):
+        for name, argv in contenders:
+            runs[name].append(run(argv))
+    rows = []
+    for name, _ in contenders:
+        outputs = {out for _, _, out in runs[name]}
+        rows.append({
+            "contender": name,
+            "seconds": statistics.median(wall for wall, _, _ in runs[name]),
+            "peak_mib": max(rss for _, rss, _ in runs[name]),
+            "counted": outputs.pop() if len(outputs) == 1 else "differs between runs",
+        })
+    return rows
 
 
 def main() -> None:
@@ -92,13 +100,13 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "nagtune.synth", "--lines", str(args.lines),
                         "--seed", str(args.seed), "--out", log], check=True)
         py = sys.executable
-        rows = [
-            measure("nagtune scan (parse+aggregate)", [py, "-c", NAGTUNE_SCAN, log], args.repeat),
-            measure("nagtune reference parser", [py, "-c", NAGTUNE_REFERENCE, log], args.repeat),
-            measure("naive one-regex loop", [py, "-c", NAIVE_LOOP, log], args.repeat),
-            measure("grep -c", ["grep", "-c", "-E", r"^\[[0-9]+\] ((SERVICE|HOST) (ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)"
-                                r"|EXTERNAL COMMAND: ACKNOWLEDGE_(SVC|HOST)_PROBLEM;)", log], args.repeat),
-        ]
+        rows = measure([
+            ("nagtune scan (parse+aggregate)", [py, "-c", NAGTUNE_SCAN, log]),
+            ("nagtune reference parser", [py, "-c", NAGTUNE_REFERENCE, log]),
+            ("naive one-regex loop", [py, "-c", NAIVE_LOOP, log]),
+            ("grep -c", ["grep", "-c", "-E", r"^\[[0-9]+\] ((SERVICE|HOST) (ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)"
+                         r"|EXTERNAL COMMAND: ACKNOWLEDGE_(SVC|HOST)_PROBLEM;)", log]),
+        ], args.repeat)
     naive = rows[2]["seconds"]
     print(f"{args.lines:,} lines, median of {args.repeat} runs, each a separate process")
     print(f"{'contender':34} {'seconds':>8} {'lines/s':>12} {'vs naive':>9} {'peak MiB':>9} {'counted':>9}")

@@ -4,11 +4,11 @@ The reference parser (:func:`nagtune.parsers.nagios.parse_line`) costs a few
 Python calls per line. On a busy node most lines are alerts and
 notifications whose countable part (time, host, service, state, type) a
 single regular expression can pick out, so this module lets ``re.findall``
-walk the buffer in C and ``Counter`` tally the tuples, and does Python work
-only once per distinct tuple. Rare shipped lines (flapping, downtime,
+walk the buffer in C and ``Counter`` tally each minute's texts, and does
+Python work only once per minute and once per distinct text. Rare shipped lines (flapping, downtime,
 acknowledgements) are handed to the reference parser.
 
-The two must agree on every input: ``tests/test_scan.py`` checks that with
+The two must agree on every input: ``tests/test_parser_properties.py`` checks that with
 hypothesis on hostile lines. Keep the patterns here in step with the rules in
 :mod:`nagtune.parsers.nagios`.
 """
@@ -18,7 +18,9 @@ import gc
 import re
 from collections import Counter
 from contextlib import contextmanager
-from operator import itemgetter
+from bisect import bisect_left
+from itertools import groupby, islice
+from operator import itemgetter, le
 from dataclasses import dataclass, field
 
 from . import events as ev
@@ -30,22 +32,29 @@ from .nagios import _notification_state, decode, parse_line
 
 # Two groups only (epoch, countable text): findall is several times faster
 # with few groups, and the text of a line without its output repeats a lot.
-_END = rb"(?=;\d+(?:;|\r*$))"  # the attempt, a number; parse_line strips trailing \r
-_LINE = re.compile(
-    rb"\n\[(\d{1,12})\] ("
-    rb"SERVICE ALERT: [^;\n]+;[^;\n]+;(?:OK|WARNING|CRITICAL|UNKNOWN);(?:SOFT|HARD)" + _END
-    + rb"|HOST ALERT: [^;\n]+;(?:UP|DOWN|UNREACHABLE);(?:SOFT|HARD)" + _END
-    + rb"|SERVICE NOTIFICATION: [^;\n]*;[^;\n]+;[^;\n]+;[^;\n]*(?=;)"
-    rb"|HOST NOTIFICATION: [^;\n]*;[^;\n]+;[^;\n]*(?=;)"
+# Quantifiers are possessive (``++``, ``*+``): each class excludes the
+# character that follows it, so giving characters back could never help, and
+# the engine then keeps no backtracking state (about a tenth faster).
+_END = rb"(?=;\d++(?:;|\r*+$))"  # the attempt, a number; parse_line strips trailing \r
+_STAMPED = (
+    rb"\[(\d{1,12}+)\] ("
+    rb"SERVICE ALERT: [^;\n]++;[^;\n]++;(?:OK|WARNING|CRITICAL|UNKNOWN);(?:SOFT|HARD)" + _END
+    + rb"|HOST ALERT: [^;\n]++;(?:UP|DOWN|UNREACHABLE);(?:SOFT|HARD)" + _END
+    + rb"|SERVICE NOTIFICATION: [^;\n]*+;[^;\n]++;[^;\n]++;[^;\n]*+(?=;)"
+    rb"|HOST NOTIFICATION: [^;\n]*+;[^;\n]++;[^;\n]*+(?=;)"
     # Rare lines go whole to the reference parser.
-    rb"|(?:SERVICE|HOST) (?:FLAPPING|DOWNTIME) ALERT: [^\n]*"
-    rb"|EXTERNAL COMMAND: ACKNOWLEDGE_(?:SVC|HOST)_PROBLEM;[^\n]*"
+    rb"|(?:SERVICE|HOST) (?:FLAPPING|DOWNTIME) ALERT: [^\n]*+"
+    rb"|EXTERNAL COMMAND: ACKNOWLEDGE_(?:SVC|HOST)_PROBLEM;[^\n]*+"
     # A shipped type whose fields did not fit above: unparsed.
     rb"|(?:SERVICE|HOST) (?:ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT):"
     # Any other stamped line, so that the rest are known to be unstamped.
-    rb"|)",
-    re.MULTILINE,
+    rb"|)"
 )
+# Every line but the first follows a newline: the literal "\n[" lets the
+# regex engine skip ahead fast. The first line is matched on its own, so the
+# buffer is never copied to put a newline in front.
+_LINE = re.compile(rb"\n" + _STAMPED, re.MULTILINE)
+_FIRST_LINE = re.compile(_STAMPED, re.MULTILINE)
 
 _SERVICE_STATES = frozenset(ev.SERVICE_STATES)
 _HOST_STATES = frozenset(ev.HOST_STATES)
@@ -57,23 +66,22 @@ _first, _second = itemgetter(0), itemgetter(1)
 class ScanResult:
     """What a scan found: line counts to ship, and numbers about the input.
 
-    ``pairs`` counts lines by (epoch // 60, countable text); ``keys`` says what
-    each text means (a :class:`MetricKey`, or None for lines not shipped).
-    Keeping the raw text as the key lets C code do the counting; use
-    :meth:`counts` or :meth:`points` for named results.
+    ``by_minute`` maps a minute index (epoch // 60) to a Counter of lines per
+    countable text; ``keys`` says what each text means (a :class:`MetricKey`,
+    or None for lines not shipped). Keeping the raw text as the key lets C
+    code do the counting, and one Counter per minute suits a log written in
+    time order (a run of lines shares its minute); use :meth:`counts` or
+    :meth:`points` for named results.
     """
 
-    pairs: Counter = field(default_factory=Counter)
+    by_minute: dict = field(default_factory=dict)
     keys: dict = field(default_factory=dict)
     lines: int = 0
     unparsed: int = 0  # no [epoch] prefix, or a shipped TYPE whose fields do not fit
     shipped: int = 0  # lines counted into metrics
 
     def merge(self, other: "ScanResult") -> None:
-        if self.pairs:
-            self.pairs.update(other.pairs)
-        else:  # the common case of one chunk: no need to copy it key by key
-            self.pairs = other.pairs
+        _add_minutes(self.by_minute, other.by_minute)
         self.keys.update(other.keys)
         self.lines += other.lines
         self.unparsed += other.unparsed
@@ -83,21 +91,34 @@ class ScanResult:
         """(minute, MetricKey) -> lines, as :func:`nagtune.parsers.metrics.count_events` gives."""
         counts: Counter = Counter()
         keys = self.keys
-        for (minute_index, text), value in self.pairs.items():
-            key = keys[text]
-            if key is not None:
-                counts[(minute_index * 60, key)] += value
+        for minute_index, block in self.by_minute.items():
+            for text, value in block.items():
+                key = keys[text]
+                if key is not None:
+                    counts[(minute_index * 60, key)] += value
         return counts
 
     def points(self, namer: MetricNamer) -> list[MetricPoint]:
         """Named per-minute points, sorted by name and time."""
         named: Counter = Counter()
         names = {text: namer.name(key) for text, key in self.keys.items() if key is not None}
-        for (minute_index, text), value in self.pairs.items():
-            name = names.get(text)
-            if name is not None:
-                named[(name, minute_index * 60)] += value
+        for minute_index, block in self.by_minute.items():
+            minute = minute_index * 60
+            for text, value in block.items():
+                name = names.get(text)
+                if name is not None:
+                    named[(name, minute)] += value
         return [MetricPoint(name, value, minute) for (name, minute), value in sorted(named.items())]
+
+
+def _add_minutes(into: dict, more: dict) -> None:
+    """Add per-minute Counters into ``into``; Python runs once per minute, not per text."""
+    for minute_index, block in more.items():
+        mine = into.get(minute_index)
+        if mine is None:
+            into[minute_index] = block
+        else:
+            mine.update(block)
 
 
 _BAD = object()
@@ -154,29 +175,105 @@ def scan(buffer: bytes) -> ScanResult:
         return result
     result.lines = buffer.count(b"\n") + (0 if buffer.endswith(b"\n") else 1)
     with _no_gc_pauses():
-        matches = _LINE.findall(b"\n" + buffer)
+        matches = _LINE.findall(buffer)
+        first = _FIRST_LINE.match(buffer)
+        if first:
+            matches.insert(0, first.groups())
         result.unparsed = result.lines - len(matches)
-        minutes = map(_to_minute_index, map(int, map(_first, matches)))
-        result.pairs = Counter(zip(minutes, map(_second, matches)))
-        texts = Counter(map(_second, matches))
+        texts = list(map(_second, matches))
+        epochs = list(map(_first, matches))
         del matches
-    bad = set()
-    for text, times in texts.items():
-        key = _classify(text)
-        if key is _BAD:
-            result.unparsed += times
-            bad.add(text)
-        else:
-            result.keys[text] = key
-            if key is not None:
-                result.shipped += times
+        result.by_minute = _count_by_minute(epochs, texts)
+        matched = len(texts)
+        # In order of first appearance: the namer settles a name shared by two
+        # raw names in favour of the one it met first.
+        keys = {text: _classify(text) for text in dict.fromkeys(texts)}
+        # Every line is shipped but those of the few texts that are not.
+        not_shipped = [text for text, key in keys.items() if key is None or key is _BAD]
+        times = _times(texts, not_shipped)
+        del texts, epochs
+    bad = {text for text in not_shipped if keys[text] is _BAD}
+    result.unparsed += sum(times[text] for text in bad)
+    result.shipped = matched - sum(times.values())
+    result.keys = {text: key for text, key in keys.items() if text not in bad}
     if bad:
-        for pair in [pair for pair in result.pairs if pair[1] in bad]:
-            del result.pairs[pair]
+        by_minute = result.by_minute
+        for minute_index in list(by_minute):
+            block = by_minute[minute_index]
+            for text in bad.intersection(block):
+                del block[text]
+            if not block:
+                del by_minute[minute_index]
     return result
 
 
-def scan_stream(stream, chunk_size: int = 128 << 20) -> ScanResult:
+def _times(texts: list, wanted: list) -> dict:
+    """How many times each of ``wanted`` occurs in ``texts``: a C-level
+    ``list.count`` per text when there are few (the usual case: the other
+    stamped lines, b""), one Counter pass otherwise."""
+    if len(wanted) <= 4:
+        return {text: texts.count(text) for text in wanted}
+    counts = Counter(texts)
+    return {text: counts[text] for text in wanted}
+
+
+def _count_by_minute(epochs: list, texts: list) -> dict:
+    """{minute index: Counter of texts} for matched lines given as two columns."""
+    if len(epochs) >= 8 * _minute_span(epochs) and _in_time_order(epochs):
+        return _count_sorted(epochs, texts)
+    return _count_runs(epochs, texts)
+
+
+def _minute_span(epochs: list) -> int:
+    return abs(int(epochs[-1]) // 60 - int(epochs[0]) // 60) + 1 if epochs else 0
+
+
+def _in_time_order(epochs: list) -> bool:
+    """Stamps of one length in ascending order (then bytes compare as numbers)."""
+    return len(set(map(len, epochs))) == 1 and all(map(le, epochs, islice(epochs, 1, None)))
+
+
+def _count_sorted(epochs: list, texts: list) -> dict:
+    """Nagios writes in time order: find where each minute ends by bisecting
+    the stamps, and count that minute's texts at once, in C. Python runs once
+    per minute, never per line."""
+    by_minute = {}
+    width = len(epochs[0])
+    start, end_of_all = 0, len(epochs)
+    while start < end_of_all:
+        minute_index = int(epochs[start]) // 60
+        next_minute = b"%0*d" % (width, (minute_index + 1) * 60)
+        end = end_of_all if len(next_minute) > width else bisect_left(epochs, next_minute, start)
+        by_minute[minute_index] = Counter(texts[start:end])
+        start = end
+    return by_minute
+
+
+def _count_runs(epochs: list, texts: list) -> dict:
+    """Any order: one Counter per run of lines in the same minute, added to
+    the minute's Counter when the minute comes back (a clock stepped back)."""
+    by_minute: dict = {}
+    start = 0
+    for minute_index, run in groupby(map(_to_minute_index, map(int, epochs))):
+        end = start + len(list(run))
+        block = Counter(texts[start:end])
+        mine = by_minute.get(minute_index)
+        if mine is None:
+            by_minute[minute_index] = block
+        else:
+            mine.update(block)
+        start = end
+    return by_minute
+
+
+# A few MB at a time: the per-line objects of one chunk are freed before the
+# next is read, so their memory is reused (fewer page faults, a warmer cache):
+# about 5% faster than 128 MB chunks, and 140 instead of 370 MB at peak for a
+# 100 MB log (bench_parse).
+CHUNK = 4 << 20
+
+
+def scan_stream(stream, chunk_size: int = CHUNK) -> ScanResult:
     """Scan a binary stream in chunks cut at line ends, so memory stays bounded."""
     result = ScanResult()
     tail = b""
@@ -196,7 +293,7 @@ def scan_stream(stream, chunk_size: int = 128 << 20) -> ScanResult:
 def reference_scan(lines) -> ScanResult:
     """What :func:`scan` computes, the slow way, line by line with the reference parser.
 
-    Its ``pairs`` are keyed by MetricKey itself instead of the raw text.
+    Its ``by_minute`` Counters are keyed by MetricKey itself instead of the raw text.
     """
     result = ScanResult()
     for line in lines:
@@ -209,7 +306,8 @@ def reference_scan(lines) -> ScanResult:
             continue
         key = metric_key(event)
         if key is not None:
-            result.pairs[(event.time // 60, key)] += 1
+            block = result.by_minute.setdefault(event.time // 60, Counter())
+            block[key] += 1
             result.keys[key] = key
             result.shipped += 1
     return result

@@ -1,7 +1,7 @@
-"""The collector's column-wise aggregation equals the pair-by-pair one.
+"""The collector's column-wise aggregation equals the count-by-count one.
 
 ``aggregate`` takes a fast path (columns, C-level map/compress) when no line
-needs clamping, and falls back to one pair at a time otherwise. Hypothesis
+needs clamping, and falls back to one count at a time otherwise. Hypothesis
 drives both over several runs in a row (open totals carried from run to run,
 texts that share a name, lines that are counted but not shipped) and checks
 that the points, the StatsD deltas and the committed state agree.
@@ -22,8 +22,8 @@ NOW = 1_700_000_000 - 1_700_000_000 % 60 + 30  # mid-minute
 
 
 class _Scan:
-    def __init__(self, pairs: Counter, keys: dict) -> None:
-        self.pairs, self.keys = pairs, keys
+    def __init__(self, by_minute: dict, keys: dict) -> None:
+        self.by_minute, self.keys = by_minute, keys
 
 
 class _Namer:
@@ -42,10 +42,12 @@ _run = st.dictionaries(
 _keys = st.fixed_dictionaries({i: st.sampled_from([None, "a", "b", "c", "d"]) for i in range(8)})
 
 
-def _scan(run_pairs: dict, keys: dict, now: int) -> _Scan:
+def _scan(run_counts: dict, keys: dict, now: int) -> _Scan:
     now_index = now // 60
-    pairs = Counter({(now_index - back, b"t%d" % text): value for (back, text), value in run_pairs.items()})
-    return _Scan(pairs, {b"t%d" % text: key for text, key in keys.items()})
+    by_minute: dict = {}
+    for (back, text), value in run_counts.items():
+        by_minute.setdefault(now_index - back, Counter())[b"t%d" % text] = value
+    return _Scan(by_minute, {b"t%d" % text: key for text, key in keys.items()})
 
 
 def _points(points) -> list:
@@ -55,20 +57,20 @@ def _points(points) -> list:
 @settings(max_examples=300, deadline=None)
 @given(runs=st.lists(_run, min_size=1, max_size=4), keys=_keys,
        open_window=st.integers(min_value=1, max_value=150), steps=st.lists(st.integers(0, 90), min_size=4, max_size=4))
-def test_columns_equal_pairs(runs, keys, open_window, steps, tmp_path_factory):
+def test_columns_equal_one_by_one(runs, keys, open_window, steps, tmp_path_factory):
     config = build({}, {"log": "/dev/null", "state_dir": str(tmp_path_factory.mktemp("st")),
                         "node": "nagios-c0001-01", "outputs": ["stdout"], "open_window": open_window})
     fast, slow = CollectState(log="x"), CollectState(log="x")
     now = NOW
-    for run_pairs, step in zip(runs, steps):
+    for run_counts, step in zip(runs, steps):
         now += step * 60
-        scan = _scan(run_pairs, keys, now)
+        scan = _scan(run_counts, keys, now)
         fast_report, slow_report = run.RunReport(), run.RunReport()
         fast_points, fast_deltas = run.aggregate(fast, copy.deepcopy(scan), _Namer(), now, config, fast_report)
-        # the reference: every pair through the one-at-a-time path
+        # the reference: every count through the one-at-a-time path
         names = {text: _Namer.name(key) for text, key in scan.keys.items() if key is not None}
-        slow_points, slow_deltas = run._aggregate_pairs(slow, scan.pairs, names, now - now % 60, slow_report)
-        run.aggregate(slow, _Scan(Counter(), {}), _Namer(), now, config, run.RunReport())  # close minutes alike
+        slow_points, slow_deltas = run._aggregate_each(slow, scan.by_minute, names, now - now % 60, slow_report)
+        run.aggregate(slow, _Scan({}, {}), _Namer(), now, config, run.RunReport())  # close minutes alike
         assert _points(fast_points) == _points(slow_points)
         assert +fast_deltas == +slow_deltas
         assert fast.totals == slow.totals

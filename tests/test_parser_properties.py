@@ -1,13 +1,14 @@
 """Properties of the node-side parsing that must hold for any input at all."""
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from nagtune.parsers.events import KINDS, UNPARSED, Event
 from nagtune.parsers.metrics import MetricNamer, metric_key
 from nagtune.parsers.identity import identify
 from nagtune.parsers.names import NameRegistry, metric_component, metric_prefix
 from nagtune.parsers.nagios import parse_line
+from nagtune.parsers import scan as scan_module
 from nagtune.parsers.scan import reference_scan, scan
 
 # Fields drawn from what hostile monitored machines can put in a log line.
@@ -44,7 +45,7 @@ def log_line(draw):
 
 
 @st.composite
-def well_formed_line(draw):
+def well_formed_line(draw, stamps=stamp):
     """Lines of the shipped kinds with the right shape but hostile names and edges."""
     name = hostile_text.filter(lambda b: b";" not in b)
     host, service, contact = draw(name), draw(name), draw(name)
@@ -60,7 +61,19 @@ def well_formed_line(draw):
         b"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;%s;%s;2;1;1;alice;x" % (host, service),
         b"EXTERNAL COMMAND: ACKNOWLEDGE_HOST_PROBLEM;%s" % host,
     ]
-    return draw(stamp) + draw(st.sampled_from(shapes)) + ending
+    return draw(stamps) + draw(st.sampled_from(shapes)) + ending
+
+
+@st.composite
+def time_ordered_buffer(draw):
+    """A busy node's log: stamps in ascending order over a few minutes, each
+    line shipped, hostile or other; bases near a minute boundary, with zero
+    padding, and where the next minute needs one more digit."""
+    base = draw(st.sampled_from([1_700_000_000, 1_699_999_990, 9_999_999_930, 1000]))
+    offsets = sorted(draw(st.lists(st.integers(0, 70), min_size=24, max_size=40)))
+    lines = [draw(well_formed_line(st.just(b"[%010d] " % (base + offset))) | log_line())
+             for offset in offsets]
+    return b"\n".join(lines)
 
 
 log_buffer = st.lists(log_line() | well_formed_line(), max_size=25).map(lambda lines: b"\n".join(lines)) | st.binary(max_size=300)
@@ -75,20 +88,48 @@ def test_parse_line_never_raises_and_returns_an_event(raw):
         assert event.kind == UNPARSED
 
 
+def _lines_of(buffer: bytes) -> list[bytes]:
+    """The lines the reference parser sees: a final newline ends a line, it starts none."""
+    lines = buffer.split(b"\n")
+    if buffer.endswith(b"\n"):
+        lines.pop()
+    return lines if buffer else []
+
+
 @settings(max_examples=400)
 @given(log_buffer, st.booleans())
 def test_fast_scan_agrees_with_the_reference_parser(buffer, trailing_newline):
     if trailing_newline and buffer:
         buffer += b"\n"
     fast = scan(buffer)
-    lines = buffer.split(b"\n")
-    if buffer.endswith(b"\n"):
-        lines.pop()
-    slow = reference_scan(lines if buffer else [])
+    slow = reference_scan(_lines_of(buffer))
     assert slow.lines == fast.lines
     assert slow.unparsed == fast.unparsed
     assert slow.counts() == fast.counts()
     assert slow.shipped == fast.shipped == sum(fast.counts().values())
+
+
+# Thirty-odd lines per example (the bisecting path needs several lines per minute).
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(time_ordered_buffer())
+def test_fast_scan_of_a_log_in_time_order_agrees_with_the_reference_parser(buffer):
+    # Stamps in order take the bisecting path; it must equal the any-order one.
+    matches = scan_module._LINE.findall(b"\n" + buffer)
+    epochs, texts = [m[0] for m in matches], [m[1] for m in matches]
+    if scan_module._in_time_order(epochs):
+        assert scan_module._count_sorted(epochs, texts) == scan_module._count_runs(epochs, texts)
+    fast = scan(buffer)
+    slow = reference_scan(_lines_of(buffer))
+    assert (slow.lines, slow.unparsed, slow.shipped) == (fast.lines, fast.unparsed, fast.shipped)
+    assert slow.counts() == fast.counts()
+
+
+def test_most_time_ordered_buffers_take_the_bisecting_path():
+    # Guards the test above against testing only the any-order path.
+    from hypothesis import find
+    found = find(time_ordered_buffer(), lambda buffer: scan_module._in_time_order(
+        [m[0] for m in scan_module._LINE.findall(b"\n" + buffer)]))
+    assert found
 
 
 @given(st.text(max_size=60))

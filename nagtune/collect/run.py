@@ -158,7 +158,7 @@ class Naming:
 class _Nothing:
     """The scan of no bytes (without importing the scanner)."""
 
-    pairs: dict = {}
+    by_minute: dict = {}
     keys: dict = {}
     lines = unparsed = shipped = 0
 
@@ -207,15 +207,16 @@ def aggregate(state: CollectState, result, namer, now: int,
     """
     now_minute = now - now % 60
     floor = state.floor
-    # One name lookup per distinct text of the scanner's (minute index, text) counts.
+    # One name lookup per distinct text of the scanner's per-minute counts.
     names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
-    pairs = result.pairs
+    by_minute = result.by_minute
     with _no_gc():
         points = deltas = None
-        if pairs:
-            points, deltas = _aggregate_columns(state, pairs, names, now_minute, config.open_window, deltas_needed)
-        if points is None:  # lines to clamp: one pair at a time
-            points, deltas = _aggregate_pairs(state, pairs, names, now_minute, report)
+        if by_minute:
+            points, deltas = _aggregate_columns(state, by_minute, names, now_minute, config.open_window,
+                                                deltas_needed)
+        if points is None:  # lines to clamp: one count at a time
+            points, deltas = _aggregate_each(state, by_minute, names, now_minute, report)
     if config.max_age:
         report.old_points = sum(map((now - config.max_age).__gt__, points.minutes))
     # Close the minutes that fell out of the window.
@@ -233,20 +234,20 @@ def aggregate(state: CollectState, result, namer, now: int,
     return points, deltas
 
 
-def _aggregate_columns(state: CollectState, pairs, names: dict, now_minute: int, open_window: int,
+def _aggregate_columns(state: CollectState, by_minute: dict, names: dict, now_minute: int, open_window: int,
                        deltas_needed: bool) -> tuple[Points | None, Counter | None]:
     """The common case, in columns: no line needs clamping (none in the
     future, none before the oldest open minute). Python code runs once per
     distinct text, for the points that meet an open total, and for the new
     open totals; not once per point. Returns (None, None) when the case does
     not apply."""
-    keys = list(pairs)
-    indexes = list(map(_first, keys))
     floor_index = state.floor // 60  # the floor is a whole minute
-    if min(indexes) < floor_index or max(indexes) > now_minute // 60:
+    if min(by_minute) < floor_index or max(by_minute) > now_minute // 60:
         return None, None
-    texts = list(map(_second, keys))
-    values = list(pairs.values())
+    blocks = by_minute.values()
+    indexes = list(chain.from_iterable(map(repeat, by_minute, map(len, blocks))))
+    texts = list(chain.from_iterable(blocks))
+    values = list(chain.from_iterable(map(dict.values, blocks)))
     # Texts that make the same name (a notification's contact is not in its
     # name, granularity drops levels) are summed per minute under one of them.
     owner: dict[str, bytes] = {}
@@ -293,14 +294,14 @@ def _aggregate_columns(state: CollectState, pairs, names: dict, now_minute: int,
     return Points(point_names, values, minutes), deltas
 
 
-def _aggregate_pairs(state: CollectState, pairs, names: dict, now_minute: int,
+def _aggregate_each(state: CollectState, by_minute: dict, names: dict, now_minute: int,
                      report: RunReport) -> tuple[Points, Counter]:
     floor = state.floor
     touched: dict[tuple[str, int], None] = {}
     deltas: Counter = Counter()
     totals = state.totals
     newest = state.newest_minute
-    for (minute_index, text), value in pairs.items():
+    for minute_index, text, value in _counts_of(by_minute):
         name = names.get(text)
         if name is None:
             continue
@@ -338,19 +339,11 @@ def _no_gc():
             gc.enable()
 
 
-def _merge(result, other) -> None:
-    """``result.merge(other)`` with the counts of the pairs both chunks hold
-    added up, and the rest copied in C (Counter.update adds one pair at a
-    time in Python; chunks share only the pairs of the minutes at their edge)."""
-    if not result.pairs:
-        result.merge(other)
-        return
-    pairs, more = result.pairs, other.pairs
-    both = {key: pairs[key] + more[key] for key in pairs.keys() & more.keys()}
-    dict.update(pairs, more)
-    dict.update(pairs, both)
-    other.pairs = Counter()
-    result.merge(other)  # keys, line counts
+def _counts_of(by_minute: dict):
+    """(minute index, text, lines) for every count of a scan's ``by_minute``."""
+    for minute_index, block in by_minute.items():
+        for text, value in block.items():
+            yield minute_index, text, value
 
 
 def _self_points(naming: Naming, report: RunReport, now: int) -> list[tuple[str, int, int]]:
@@ -385,7 +378,7 @@ class Collector:
                 result = ScanResult()
             from ..parsers.scan import scan
 
-            _merge(result, scan(chunk))
+            result.merge(scan(chunk))
         report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
         return result, reader
 

@@ -29,7 +29,7 @@ from .state import HEAD_BYTES, FilePosition, head_hash
 # gzip and nagtune.parsers.logfiles are imported only when a rotation or an
 # archive needs them: a cron run with nothing new pays for neither.
 
-CHUNK = 64 << 20  # bytes handed to the scanner at once: bounded memory
+CHUNK = 4 << 20  # bytes handed to the scanner at once (see nagtune.parsers.scan.CHUNK)
 MAX_GZIP_CANDIDATES = 64  # gzipped archives checked by fingerprint, newest first
 
 
