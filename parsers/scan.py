@@ -219,12 +219,15 @@ def _times(texts: list, wanted: list) -> dict:
 
 def _count_by_minute(epochs: list, texts: list) -> dict:
     """{minute index: Counter of texts} for matched lines given as two columns."""
+    # Bisecting costs a few Python steps per minute: worth it only when the
+    # lines are many per minute (a quiet log is small anyway).
     if len(epochs) >= 8 * _minute_span(epochs) and _in_time_order(epochs):
         return _count_sorted(epochs, texts)
     return _count_runs(epochs, texts)
 
 
 def _minute_span(epochs: list) -> int:
+    """Minutes from the first stamp to the last (a guess if out of order)."""
     return abs(int(epochs[-1]) // 60 - int(epochs[0]) // 60) + 1 if epochs else 0
 
 
