@@ -5,8 +5,9 @@
 
 Each contender runs as its own process (median of --repeat runs, the
 contenders interleaved round by round; peak RSS from the kernel), on the
-same seeded synthetic log, and must produce the same alert count. "nagtune scan" is parse+aggregate: per-minute counts per
-host/service/state/type, what the collector ships. "nagtune reference" is
+same seeded synthetic log, and must produce the same alert count. "nagtune
+scan" is parse+aggregate: per-minute counts per host/service/state/type,
+what the collector ships. "nagtune reference" is
 the line-by-line parser (what `nagtune parse` and the logster class use).
 """
 from __future__ import annotations

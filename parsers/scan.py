@@ -5,12 +5,13 @@ Python calls per line. On a busy node most lines are alerts and
 notifications whose countable part (time, host, service, state, type) a
 single regular expression can pick out, so this module lets ``re.findall``
 walk the buffer in C and ``Counter`` tally each minute's texts, and does
-Python work only once per minute and once per distinct text. Rare shipped lines (flapping, downtime,
-acknowledgements) are handed to the reference parser.
+Python work only once per minute and once per distinct text. Rare shipped
+lines (flapping, downtime, acknowledgements) are handed to the reference
+parser.
 
-The two must agree on every input: ``tests/test_parser_properties.py`` checks that with
-hypothesis on hostile lines. Keep the patterns here in step with the rules in
-:mod:`nagtune.parsers.nagios`.
+The two must agree on every input: ``tests/test_parser_properties.py``
+checks that with hypothesis on hostile lines. Keep the patterns here in
+step with the rules in :mod:`nagtune.parsers.nagios`.
 """
 from __future__ import annotations
 
@@ -114,11 +115,16 @@ class ScanResult:
 def _add_minutes(into: dict, more: dict) -> None:
     """Add per-minute Counters into ``into``; Python runs once per minute, not per text."""
     for minute_index, block in more.items():
-        mine = into.get(minute_index)
-        if mine is None:
-            into[minute_index] = block
-        else:
-            mine.update(block)
+        _add_block(into, minute_index, block)
+
+
+def _add_block(into: dict, minute_index: int, block: Counter) -> None:
+    """Add one minute's Counter into ``into`` (taken as is when the minute is new)."""
+    mine = into.get(minute_index)
+    if mine is None:
+        into[minute_index] = block
+    else:
+        mine.update(block)
 
 
 _BAD = object()
@@ -259,12 +265,7 @@ def _count_runs(epochs: list, texts: list) -> dict:
     start = 0
     for minute_index, run in groupby(map(_to_minute_index, map(int, epochs))):
         end = start + len(list(run))
-        block = Counter(texts[start:end])
-        mine = by_minute.get(minute_index)
-        if mine is None:
-            by_minute[minute_index] = block
-        else:
-            mine.update(block)
+        _add_block(by_minute, minute_index, Counter(texts[start:end]))
         start = end
     return by_minute
 
