@@ -67,21 +67,22 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
     gap = np.r_[0, np.diff(times)]
     fills = np.clip(gap // int(check_interval_minutes * 60) - 1, 0, HISTORY - 1)
     # Position of each alert in its service's check history.
-    step = np.where(same, 1 + fills, 0)
+    step = np.where(same, 1 + fills, 0).astype(np.int32)
     group_start = np.flatnonzero(~same)
-    position = np.cumsum(step)
-    position -= np.repeat(position[group_start], np.diff(np.r_[group_start, n]))
-    percent = np.zeros(n)
-    for lag in range(0, HISTORY - 1):
-        prev = np.arange(n) - lag
-        ok = prev >= 0
-        prev = np.where(ok, prev, 0)
-        ok &= key[prev] == key
-        distance = position - position[prev]
-        ok &= distance <= HISTORY - 2
-        x = (HISTORY - 1) - distance  # newest change is x = 20
-        weight = (x - 1) * (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2) + LOW_CURVE
-        percent += np.where(ok & change[prev], weight, 0.0)
+    group_sizes = np.diff(np.r_[group_start, n])
+    position = np.cumsum(step, dtype=np.int64)
+    position -= np.repeat(position[group_start], group_sizes)
+    row_in_group = np.arange(n) - np.repeat(group_start, group_sizes)
+    # Lag 0: a change at the row itself is the newest (x = 20, weight HIGH_CURVE).
+    percent = np.where(change, HIGH_CURVE, 0.0)
+    # Lag k compares row i with row i - k through slices (no gathers); a change
+    # that many checks back weighs less, and 20 checks back it no longer counts.
+    slope = (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2)
+    for lag in range(1, min(HISTORY - 1, int(group_sizes.max()))):
+        newer, older = slice(lag, n), slice(0, n - lag)
+        distance = position[newer] - position[older]
+        counts = change[older] & (row_in_group[newer] >= lag) & (distance <= HISTORY - 2)
+        percent[newer] += np.where(counts, (HISTORY - 2 - distance) * slope + LOW_CURVE, 0.0)
     return percent * 100.0 / (HISTORY - 1)
 
 

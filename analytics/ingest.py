@@ -922,10 +922,10 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
         "cell": per_node("cell"),
         "environment": per_node("environment"),
     })
-    for column in EVENT_COLUMNS[5:]:
-        out[column] = raw[column].to_numpy() if column not in RAW_CATEGORIES else raw[column].values
-    out["attempt"] = raw["attempt"].array
-    for column in ("output", "author", "comment"):
+    for column in RAW_CATEGORIES:
+        out[column] = raw[column].values
+    # .array, never .to_numpy(): strings would become 10 M Python objects and back.
+    for column in ("attempt", "output", "author", "comment"):
         out[column] = raw[column].array
     # Node by node, in time order; lines of one second stay in file order (files oldest first).
     # Files are read node by node and oldest first, so this is usually already true: no sort then.
