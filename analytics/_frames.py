@@ -73,3 +73,26 @@ def epoch_seconds(times: pd.Series):
     import numpy as np
     values = pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy()
     return values.astype("datetime64[s]").astype(np.int64)
+
+
+def category_strings(values) -> pd.api.extensions.ExtensionArray:
+    """A categorical's values as pandas strings, taken from its categories.
+
+    ``astype(str)`` builds one Python object per row; taking from the few
+    categories is many times faster on millions of rows, same result.
+    """
+    categorical = values.array if isinstance(values, pd.Series) else values
+    codes = categorical.codes
+    if len(codes) and codes.min() < 0:
+        return pd.Series(categorical).astype(str).array  # missing values: keep astype's "nan"
+    return pd.Index(categorical.categories.astype(str), dtype="str").take(codes).array
+
+
+def category_rank(values):
+    """Per row, the rank of its category in string order: sorting by it sorts the values as strings."""
+    import numpy as np
+    categorical = values.array if isinstance(values, pd.Series) else values
+    names = np.asarray(categorical.categories.astype(str), dtype=object)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+    return rank[categorical.codes]

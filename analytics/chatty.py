@@ -67,22 +67,29 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
     gap = np.r_[0, np.diff(times)]
     fills = np.clip(gap // int(check_interval_minutes * 60) - 1, 0, HISTORY - 1)
     # Position of each alert in its service's check history.
-    step = np.where(same, 1 + fills, 0).astype(np.int32)
+    step = np.where(same, 1 + fills, 0)
     group_start = np.flatnonzero(~same)
     group_sizes = np.diff(np.r_[group_start, n])
-    position = np.cumsum(step, dtype=np.int64)
+    position = np.cumsum(step)
     position -= np.repeat(position[group_start], group_sizes)
-    row_in_group = np.arange(n) - np.repeat(group_start, group_sizes)
-    # Lag 0: a change at the row itself is the newest (x = 20, weight HIGH_CURVE).
-    percent = np.where(change, HIGH_CURVE, 0.0)
-    # Lag k compares row i with row i - k through slices (no gathers); a change
-    # that many checks back weighs less, and 20 checks back it no longer counts.
+    group_end = np.repeat(group_start + group_sizes, group_sizes)
+    # Only changes add to the percent: each change adds its weight to itself
+    # and to the later rows of its service that have it within their last 20
+    # checks, less the further back it is. Changes drop out as lags grow.
+    changed = np.flatnonzero(change)
+    changed_position, changed_end = position[changed], group_end[changed]
     slope = (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2)
-    for lag in range(1, min(HISTORY - 1, int(group_sizes.max()))):
-        newer, older = slice(lag, n), slice(0, n - lag)
-        distance = position[newer] - position[older]
-        counts = change[older] & (row_in_group[newer] >= lag) & (distance <= HISTORY - 2)
-        percent[newer] += np.where(counts, (HISTORY - 2 - distance) * slope + LOW_CURVE, 0.0)
+    percent = np.zeros(n)
+    for lag in range(HISTORY - 1):
+        target = changed + lag
+        distance = position[np.minimum(target, n - 1)] - changed_position
+        alive = (target < changed_end) & (distance <= HISTORY - 2)
+        if not alive.all():
+            changed, changed_position, changed_end = changed[alive], changed_position[alive], changed_end[alive]
+            target, distance = target[alive], distance[alive]
+        if not len(changed):
+            break
+        percent[target] += (HISTORY - 2 - distance) * slope + LOW_CURVE
     return percent * 100.0 / (HISTORY - 1)
 
 

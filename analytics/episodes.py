@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import EPISODE_COLUMNS
+from ._frames import EPISODE_COLUMNS, category_rank, category_strings
 
 # Added after the contract's columns (add, don't rename).
 EXTRA_COLUMNS = ["host_down", "starts_before_window", "first_hard", "kind"]
@@ -65,55 +65,67 @@ def _as_categories(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _problem_rows(obs: pd.DataFrame, window_end) -> pd.DataFrame:
-    """Observations of one level (hosts or services), sorted by key then time -> episodes."""
-    if obs.empty:
-        return None
-    key = obs["_key"].to_numpy()
-    states = obs["state"]
+def _by_key_then_time(key: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Order of rows by key, then time, ties in input order.
+
+    Events come node by node in time order, so a stable sort on the key alone
+    is nearly always enough (and several times cheaper than a lexsort); the
+    check after it falls back when the input was in any other order.
+    """
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_times = key[order], times[order]
+    if np.all((sorted_times[1:] >= sorted_times[:-1]) | (sorted_key[1:] != sorted_key[:-1])):
+        return order
+    return np.lexsort((times, key))
+
+
+def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_key: np.ndarray) -> pd.DataFrame:
+    """Episodes of one level (hosts or services) from its observation ``rows``
+    of ``events``, sorted by ``key`` (one per object) then time."""
+    states = events["state"]
     per_category = pd.Series(states.cat.categories).map(SEVERITY).fillna(0).to_numpy().astype(np.int8)
-    codes = states.cat.codes.to_numpy()
+    codes = states.cat.codes.to_numpy()[rows]
     severity = np.where(codes >= 0, per_category[np.maximum(codes, 0)], 0).astype(np.int8)
     bad = severity > 0
     same = np.r_[False, key[1:] == key[:-1]]
     prev_bad = np.r_[False, bad[:-1]] & same
     starts = bad & ~prev_bad
-    episode = np.cumsum(starts) - 1
     recovery = ~bad & prev_bad
-    member = bad | recovery
-    if not member.any():
+    member = np.flatnonzero(bad | recovery)
+    if not len(member):
         return None
-    is_alert = obs["kind"].isin([ev.SERVICE_ALERT, ev.HOST_ALERT]).to_numpy()
-    hard = (obs["state_type"] == "HARD").to_numpy() & bad
-    attempt = obs["attempt"].fillna(0).to_numpy().astype(np.int64)
-    times = obs["time"].to_numpy()
-    rows = np.flatnonzero(member)
-    frame = pd.DataFrame({
-        "episode": episode[rows],
-        "time": times[rows],
-        "bad": bad[rows],
-        "recovery": recovery[rows],
-        "severity": np.where(bad[rows], severity[rows], 0),
-        "alert": is_alert[rows],
-        "hard_time": np.where(hard[rows], times[rows], np.datetime64("NaT")),
-        "attempt": np.where(bad[rows], attempt[rows], 0),
-        "first_is_alert": is_alert[rows],
-    })
-    g = frame.groupby("episode", sort=True)
-    first_rows = rows[np.r_[True, frame["episode"].to_numpy()[1:] != frame["episode"].to_numpy()[:-1]]]
+    # Members are in episode order: an episode is a run of them, reduced with reduceat.
+    first = np.flatnonzero(starts[member])
+    event_rows = rows[member]
+    kinds = events["kind"]
+    alert_codes = [kinds.cat.categories.get_loc(k) for k in (ev.SERVICE_ALERT, ev.HOST_ALERT)
+                   if k in kinds.cat.categories]
+    is_alert = np.isin(kinds.cat.codes.to_numpy()[event_rows], alert_codes)
+    state_type = events["state_type"]
+    hard_code = state_type.cat.categories.get_loc("HARD") if "HARD" in state_type.cat.categories else -2
+    hard = (state_type.cat.codes.to_numpy()[event_rows] == hard_code) & bad[member]
+    times = events["time"].to_numpy()[event_rows].view(np.int64)
+    attempt = events["attempt"].to_numpy(dtype=np.int64, na_value=0)[event_rows] if len(event_rows) else \
+        np.zeros(0, np.int64)
+    never = np.iinfo(np.int64).max
+    first_hard = np.minimum.reduceat(np.where(hard, times, never), first)
     result = pd.DataFrame({
-        "start": g["time"].min(),
-        "recovered": g["recovery"].any(),
-        "end_time": g["time"].max(),
-        "severity": g["severity"].max(),
-        "first_hard": g["hard_time"].min(),
-        "max_attempt": g["attempt"].max(),
-        "alerts": g["alert"].sum(),
+        # Times only grow within an episode: its first and last member.
+        "start": times[first].view("datetime64[ns]"),
+        "recovered": np.logical_or.reduceat(recovery[member], first),
+        "end_time": times[np.r_[first[1:], len(member)] - 1].view("datetime64[ns]"),
+        "severity": np.maximum.reduceat(severity[member], first),
+        "first_hard": np.where(first_hard == never, np.datetime64("NaT", "ns").view(np.int64),
+                               first_hard).view("datetime64[ns]"),
+        "max_attempt": np.maximum.reduceat(np.where(bad[member], attempt, 0), first),
+        "alerts": np.add.reduceat(is_alert.astype(np.int64), first),
     })
-    meta = obs.iloc[first_rows]
-    for column in ("node", "node_class", "cell", "environment", "host", "service", "_key", "_hostkey"):
-        result[column] = meta[column].to_numpy()
-    result["starts_before_window"] = ~is_alert[first_rows] & ~same[first_rows]
+    first_rows = member[first]
+    for column in ("node", "node_class", "cell", "environment", "host", "service"):
+        result[column] = events[column].array.take(rows[first_rows])
+    result["_key"] = key[first_rows]
+    result["_hostkey"] = host_key[first_rows]
+    result["starts_before_window"] = ~is_alert[first] & ~same[first_rows]
     return result
 
 
@@ -182,7 +194,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
                           "state", "state_type", "attempt", "command") if c in events]
     events = _as_categories(events[needed])
     # Work in naive UTC (numpy datetime64); localise the result at the end.
-    times = pd.to_datetime(events["time"], utc=True).dt.tz_convert(None)
+    times = pd.to_datetime(events["time"], utc=True).dt.tz_convert(None).dt.as_unit("ns")
     events = events.assign(time=times)
     if window_end is None:
         window_end = times.max()
@@ -190,15 +202,17 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
         window_end = pd.Timestamp(window_end)
         window_end = window_end.tz_convert(None) if window_end.tzinfo is not None else window_end
     kinds = events["kind"]
+    time_ns = events["time"].to_numpy().view(np.int64)
+    service_key, host_key = _keys(events, True), _keys(events, False)
     parts = []
     for level, observed in (("service", _SERVICE_OBSERVATIONS), ("host", _HOST_OBSERVATIONS)):
-        obs = events[kinds.isin(observed).to_numpy()]
-        if obs.empty:
+        rows = np.flatnonzero(kinds.isin(observed).to_numpy())
+        if not len(rows):
             continue
-        obs = obs.assign(_key=_keys(obs, level == "service"), _hostkey=_keys(obs, False),
-                         _order=np.arange(len(obs)))
-        obs = obs.sort_values(["_key", "time", "_order"], kind="stable")
-        part = _problem_rows(obs, window_end)
+        key = (service_key if level == "service" else host_key)[rows]
+        order = _by_key_then_time(key, time_ns[rows])
+        rows = rows[order]
+        part = _problem_rows(events, rows, key[order], host_key[rows])
         if part is not None:
             part["kind"] = level
             parts.append(part)
@@ -213,7 +227,9 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     eps["detection_delay"] = eps["first_hard"] - eps["start"]
     names = {0: "OK", 1: "WARNING", 2: "UNKNOWN", 3: "CRITICAL"}
     host_names = {0: "UP", 1: "DOWN", 2: "UNREACHABLE", 3: "DOWN"}
-    eps["worst_state"] = np.where(eps["kind"] == "host", eps["severity"].map(host_names), eps["severity"].map(names))
+    worst = np.where(eps["kind"] == "host", 4 + eps["severity"].to_numpy(), eps["severity"].to_numpy())
+    eps["worst_state"] = pd.Index([names[i] for i in range(4)] + [host_names[i] for i in range(4)],
+                                  dtype="str").take(worst).array
 
     # Notifications, acknowledgements, downtime, flapping and host-down during each episode.
     is_service = (eps["kind"] == "service").to_numpy()
@@ -261,9 +277,12 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
         eps[column] = eps[column].astype("int64")
     for column in ("hard", "open", "acknowledged", "in_downtime", "flapping", "host_down", "starts_before_window"):
         eps[column] = eps[column].astype(bool)
-    eps = eps.sort_values(["node", "host", "service", "start"], kind="stable").reset_index(drop=True)
+    # Sorted by node, host and service as strings, through the ranks of their categories.
+    order = np.lexsort((eps["start"].to_numpy(), category_rank(eps["service"]), category_rank(eps["host"]),
+                        category_rank(eps["node"])))
+    eps = eps.take(order).reset_index(drop=True)
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
-        eps[column] = eps[column].astype(str)
+        eps[column] = category_strings(eps[column])
     for column in ("start", "end", "first_hard"):
         eps[column] = pd.to_datetime(eps[column]).dt.tz_localize("UTC").dt.as_unit("ns")
     for column in ("duration", "detection_delay"):
