@@ -37,6 +37,7 @@ import os
 import re
 import time as _time
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -53,6 +54,9 @@ from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_CO
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds memory (the span hash needs 24 bytes a byte)
 CACHE_VERSION = 2
+PARALLEL_BYTES = 256 << 20  # below this a pool's start-up (each worker imports pandas) does not pay
+MAX_WORKERS = 8
+GZIP_RATIO = 10  # Nagios logs compress about 20:1; a low guess keeps small gz sets in-process
 PROGRESS_BYTES = 64 << 20  # show a progress bar only when there is this much to read
 # datetime64[ns] ends in 2262: a later epoch cannot be a time, so the line is unparsed.
 MAX_EPOCH = (2**63 - 1) // 10**9
@@ -785,8 +789,42 @@ def _drop_overlaps(raw: pd.DataFrame, file_nodes: np.ndarray) -> tuple[pd.DataFr
     return raw[keep].reset_index(drop=True), int(len(drop))
 
 
+class _Parsers:
+    """Where batches are parsed: in this process, or in a pool of ``workers`` processes.
+
+    Spawned, not forked: the cache writer thread (and Arrow's) must not be
+    copied into a child mid-flight. ``depth`` batches may wait in the pool,
+    which bounds the bytes in flight to a few batches per worker.
+    """
+
+    def __init__(self, workers: int):
+        self.pool = None
+        self.depth = 0
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            self.depth = 2 * workers
+
+    def submit(self, texts: list[bytes]):
+        return self.pool.submit(parse_buffers, texts) if self.pool else parse_buffers(texts)
+
+    def result(self, parsed):
+        if self.pool is None:
+            return parsed
+        from concurrent.futures.process import BrokenProcessPool
+        try:
+            return parsed.result()
+        except BrokenProcessPool as exc:
+            raise IngestError(f"a parse worker died ({exc}); nothing was cached from its batches") from None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
-                environment="default", cell_pattern=DEFAULT) -> pd.DataFrame:
+                environment="default", cell_pattern=DEFAULT, workers: int | None = None) -> pd.DataFrame:
     """Events of every Nagios log under ``paths``, one row per parsed line.
 
     :param paths: node directories (``nagios.log`` and/or ``archives/``),
@@ -799,6 +837,10 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
     :param progress: show a tqdm progress bar over the bytes read.
     :param environment: environment of every node (e.g. ``prod``).
     :param cell_pattern: regular expression finding the cell in the hostname.
+    :param workers: processes parsing batches; default: one per core (at most
+        ``MAX_WORKERS``) when there is at least ``PARALLEL_BYTES`` to read
+        (gzip counted ``GZIP_RATIO`` times its size), else this process only.
+        The result is the same whatever the number.
     :returns: columns as in ``EVENT_COLUMNS``; ``attrs`` holds ``unparsed``
         (lines dropped), ``lines`` (lines read), ``duplicates`` (lines seen in
         two files of one node, counted once) and ``files``.
@@ -832,18 +874,32 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
 
     writer = ThreadPoolExecutor(max_workers=1) if cache_dir else None
     pending_write = None
+    if workers is None:
+        estimate = sum((GZIP_RATIO if states[i].gz else 1) * max(0, states[i].identity["size"] - states[i].read_from)
+                       for i in todo)
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if estimate >= PARALLEL_BYTES else 1
+    parsers = _Parsers(workers)
+    in_flight: deque = deque()
 
     def flush():
-        nonlocal batch, batch_texts, batch_size, lines_total, unparsed_total
+        nonlocal batch, batch_texts, batch_size
         if not batch:
             return
+        in_flight.append((batch, parsers.submit(batch_texts)))
+        batch, batch_texts, batch_size = [], [], 0
+        while len(in_flight) > parsers.depth:
+            collect(*in_flight.popleft())
+
+    def collect(files: list[int], parsed) -> None:
+        """Take one batch's parse, in submission order (frames and cache parts keep file order)."""
+        nonlocal lines_total, unparsed_total, pending_write
+        frame, lines, unparsed = parsers.result(parsed)
         # One text per file; a file bigger than a batch comes in several texts.
-        frame, lines, unparsed = parse_buffers(batch_texts)
-        frame["_file"] = np.asarray(batch, dtype=np.int32)[frame["_file"].to_numpy()]
+        frame["_file"] = np.asarray(files, dtype=np.int32)[frame["_file"].to_numpy()]
         lines_total += int(lines.sum())
         unparsed_total += int(unparsed.sum())
         consumed: dict[int, list[int]] = {}
-        for file_index, n_lines, n_bad in zip(batch, lines, unparsed):
+        for file_index, n_lines, n_bad in zip(files, lines, unparsed):
             entry = consumed.setdefault(file_index, [0, 0, 0])
             entry[1] += int(n_lines)
             entry[2] += int(n_bad)
@@ -852,14 +908,12 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
         if cache_dir:
             # Parquet encoding releases the GIL: the part is written while the next batch
             # parses. One writer, one part in flight: parts and manifest stay in order.
-            nonlocal pending_write
             if pending_write is not None:
                 pending_write.result()
             pending_write = writer.submit(_write_part, cache, states,
                                           frame[frame["_file"].isin(list(consumed))],
                                           {i: tuple(v) for i, v in consumed.items()})
         frames.append(frame)
-        batch, batch_texts, batch_size = [], [], 0
 
     try:
         for index in todo:
@@ -898,7 +952,10 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
                 if not data:
                     break
         flush()
+        while in_flight:
+            collect(*in_flight.popleft())
     finally:
+        parsers.close()
         if writer is not None:
             writer.shutdown(wait=True)  # a failed read still leaves the parts before it committed
     if pending_write is not None:

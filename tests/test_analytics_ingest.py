@@ -130,6 +130,31 @@ def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
     assert len(load_events([str(node)], cache_dir=str(cache))) == 1
 
 
+def test_a_pool_of_parse_workers_gives_the_same_events_and_cache(tmp_path, monkeypatch):
+    """Batches parsed in two spawned processes, collected in order: same frame, counts and cache as in-process."""
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 700)  # many batches, several in flight
+    fleet = tmp_path / "fleet"
+    for n in range(3):
+        node = _node(fleet, f"nagios-c000{n}-01")
+        lines = [line.replace("h;s;", f"h{n};s{i % 3};") for i, line in enumerate(LINES * 4)]
+        with gzip.open(node / "archives" / "nagios-11-14-2023-22.log.gz", "wt") as handle:
+            handle.write("".join(lines[:15]))
+        (node / "archives" / "nagios-11-14-2023-23.log").write_bytes(
+            "".join(lines[15:30]).encode() + b"[1700000500] SERVICE ALERT: h;s;OK;HARD;1;na\xefve \xff\n")
+        (node / "nagios.log").write_text("".join(lines[28:]) + "[1700009999] SERVICE ALERT: h;s")  # partial line
+    results = {}
+    for workers in (1, 2):
+        cache = str(tmp_path / f"cache-{workers}")
+        first = load_events([str(fleet)], cache_dir=cache, workers=workers)
+        again = load_events([str(fleet)], cache_dir=cache, workers=workers)
+        results[workers] = (first, again)
+    (one, one_again), (two, two_again) = results[1], results[2]
+    assert len(one) > 80 and one.attrs["duplicates"] > 0 and one.attrs["unparsed"] > 0
+    for frame in (one_again, two, two_again):
+        pd.testing.assert_frame_equal(one, frame)
+        assert frame.attrs == one.attrs
+
+
 def test_partial_last_line_is_parsed_but_not_cached(tmp_path):
     node = _node(tmp_path)
     (node / "nagios.log").write_text("".join(LINES[:2]) + LINES[2].rstrip("\n"))
