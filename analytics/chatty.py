@@ -72,24 +72,21 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
     group_sizes = np.diff(np.r_[group_start, n])
     position = np.cumsum(step)
     position -= np.repeat(position[group_start], group_sizes)
-    group_end = np.repeat(group_start + group_sizes, group_sizes)
-    # Only changes add to the percent: each change adds its weight to itself
-    # and to the later rows of its service that have it within their last 20
-    # checks, less the further back it is. Changes drop out as lags grow.
-    changed = np.flatnonzero(change)
-    changed_position, changed_end = position[changed], group_end[changed]
+    # A change `d` checks back (0..19) weighs 0.75 + (19 - d) * slope. Summed over the
+    # changes of the window [position - 19, position] that is
+    #   count * (0.75 + (19 - position) * slope) + slope * (sum of their positions),
+    # both from prefix sums over the rows; the window's first row by a binary search
+    # on positions made increasing across services.
     slope = (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2)
-    percent = np.zeros(n)
-    for lag in range(HISTORY - 1):
-        target = changed + lag
-        distance = position[np.minimum(target, n - 1)] - changed_position
-        alive = (target < changed_end) & (distance <= HISTORY - 2)
-        if not alive.all():
-            changed, changed_position, changed_end = changed[alive], changed_position[alive], changed_end[alive]
-            target, distance = target[alive], distance[alive]
-        if not len(changed):
-            break
-        percent[target] += (HISTORY - 2 - distance) * slope + LOW_CURVE
+    group_id = np.repeat(np.arange(len(group_start)), group_sizes)
+    spread = np.int64(position.max()) + HISTORY + 1
+    global_position = position + group_id * spread
+    first = np.searchsorted(global_position, global_position - (HISTORY - 2), side="left")
+    changes = np.r_[0, np.cumsum(change, dtype=np.int64)]
+    change_positions = np.r_[0, np.cumsum(np.where(change, position, 0), dtype=np.int64)]
+    count = changes[1:] - changes[first]
+    positions = change_positions[1:] - change_positions[first]
+    percent = count * (LOW_CURVE + (HISTORY - 2 - position) * slope) + slope * positions
     return percent * 100.0 / (HISTORY - 1)
 
 

@@ -789,6 +789,12 @@ def _drop_overlaps(raw: pd.DataFrame, file_nodes: np.ndarray) -> tuple[pd.DataFr
     return raw[keep].reset_index(drop=True), int(len(drop))
 
 
+def _may_start_processes() -> bool:
+    """Not inside a daemonic process (a Dask or multiprocessing worker): those may not have children."""
+    import multiprocessing
+    return not multiprocessing.current_process().daemon
+
+
 class _Parsers:
     """Where batches are parsed: in this process, or in a pool of ``workers`` processes.
 
@@ -874,10 +880,11 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
 
     writer = ThreadPoolExecutor(max_workers=1) if cache_dir else None
     pending_write = None
-    if workers is None:
+    if workers is None and _may_start_processes():
         estimate = sum((GZIP_RATIO if states[i].gz else 1) * max(0, states[i].identity["size"] - states[i].read_from)
                        for i in todo)
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if estimate >= PARALLEL_BYTES else 1
+    workers = workers or 1
     parsers = _Parsers(workers)
     in_flight: deque = deque()
 
