@@ -30,6 +30,7 @@ replaced or truncated is parsed again.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -54,9 +55,7 @@ from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_CO
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds memory (the span hash needs 24 bytes a byte)
 CACHE_VERSION = 2
-PARALLEL_BYTES = 256 << 20  # below this a pool's start-up (each worker imports pandas) does not pay
-MAX_WORKERS = 8
-GZIP_RATIO = 10  # Nagios logs compress about 20:1; a low guess keeps small gz sets in-process
+MAX_WORKERS = 4  # parse threads; past this the GIL-held parts of a parse dominate
 PROGRESS_BYTES = 64 << 20  # show a progress bar only when there is this much to read
 # datetime64[ns] ends in 2262: a later epoch cannot be a time, so the line is unparsed.
 MAX_EPOCH = (2**63 - 1) // 10**9
@@ -299,14 +298,10 @@ def _text_hash(text: bytes) -> np.uint64:
     return _word_hash(padded, np.array([0]), np.array([len(text)]))[0]
 
 
-_TYPE_HASHES = {}  # (hash, length) of known TYPE names -> field count
-
-
-def _type_table():
-    if not _TYPE_HASHES:
-        for name, count in _FIELD_COUNTS.items():
-            _TYPE_HASHES[(int(_text_hash(name.encode())), len(name))] = count
-    return _TYPE_HASHES
+@functools.lru_cache(maxsize=None)
+def _type_table() -> dict:
+    """(hash, length) of known TYPE names -> field count; built whole before anyone sees it (parse threads)."""
+    return {(int(_text_hash(name.encode())), len(name)): count for name, count in _FIELD_COUNTS.items()}
 
 
 def _views(data: bytes, padded: np.ndarray, start: np.ndarray, end: np.ndarray):
@@ -789,40 +784,25 @@ def _drop_overlaps(raw: pd.DataFrame, file_nodes: np.ndarray) -> tuple[pd.DataFr
     return raw[keep].reset_index(drop=True), int(len(drop))
 
 
-def _may_start_processes() -> bool:
-    """Not inside a daemonic process (a Dask or multiprocessing worker): those may not have children."""
-    import multiprocessing
-    return not multiprocessing.current_process().daemon
-
-
 class _Parsers:
-    """Where batches are parsed: in this process, or in a pool of ``workers`` processes.
+    """Where batches are parsed: in this thread, or in a pool of ``workers`` threads.
 
-    Spawned, not forked: the cache writer thread (and Arrow's) must not be
-    copied into a child mid-flight. ``depth`` batches may wait in the pool,
-    which bounds the bytes in flight to a few batches per worker.
+    Threads, not processes: the numpy passes of the parse release the GIL
+    (1.3x on 2 cores, measured), and a process pool would re-import the
+    caller's ``__main__`` in every worker (a script without a main guard
+    would run again) and pickle every frame back. ``depth`` batches may
+    wait in the pool, which bounds the bytes in flight.
     """
 
     def __init__(self, workers: int):
-        self.pool = None
-        self.depth = 0
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-            self.depth = 2 * workers
+        self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.depth = 2 * workers if workers > 1 else 0
 
     def submit(self, texts: list[bytes]):
         return self.pool.submit(parse_buffers, texts) if self.pool else parse_buffers(texts)
 
     def result(self, parsed):
-        if self.pool is None:
-            return parsed
-        from concurrent.futures.process import BrokenProcessPool
-        try:
-            return parsed.result()
-        except BrokenProcessPool as exc:
-            raise IngestError(f"a parse worker died ({exc}); nothing was cached from its batches") from None
+        return parsed.result() if self.pool else parsed
 
     def close(self) -> None:
         if self.pool is not None:
@@ -843,10 +823,9 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
     :param progress: show a tqdm progress bar over the bytes read.
     :param environment: environment of every node (e.g. ``prod``).
     :param cell_pattern: regular expression finding the cell in the hostname.
-    :param workers: processes parsing batches; default: one per core (at most
-        ``MAX_WORKERS``) when there is at least ``PARALLEL_BYTES`` to read
-        (gzip counted ``GZIP_RATIO`` times its size), else this process only.
-        The result is the same whatever the number.
+    :param workers: threads parsing batches (default: one per core, at most
+        ``MAX_WORKERS``; 1: this thread only). The result is the same
+        whatever the number: batches are taken back in the order they were read.
     :returns: columns as in ``EVENT_COLUMNS``; ``attrs`` holds ``unparsed``
         (lines dropped), ``lines`` (lines read), ``duplicates`` (lines seen in
         two files of one node, counted once) and ``files``.
@@ -880,11 +859,8 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
 
     writer = ThreadPoolExecutor(max_workers=1) if cache_dir else None
     pending_write = None
-    if workers is None and _may_start_processes():
-        estimate = sum((GZIP_RATIO if states[i].gz else 1) * max(0, states[i].identity["size"] - states[i].read_from)
-                       for i in todo)
-        workers = min(os.cpu_count() or 1, MAX_WORKERS) if estimate >= PARALLEL_BYTES else 1
-    workers = workers or 1
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
     parsers = _Parsers(workers)
     in_flight: deque = deque()
 

@@ -8,8 +8,8 @@ gzipped, plus a live nagios.log per node), seeded, written once per
 --lines/--nodes/--seed under --out. Each contender runs as its own process;
 peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
 
-- nagtune: ``load_events`` (no cache; parses in one process per core, as by
-  default on this much input) + ``build_episodes`` + ``rank_chatty``;
+- nagtune: ``load_events`` (no cache; parses in one thread per core, as by
+  default) + ``build_episodes`` + ``rank_chatty``;
 - naive pandas: every line into a Series, one ``str.extract`` regex, then
   top producers by host and service (what one writes first);
 - awk: ``zcat -f`` piped into ``awk`` counting SERVICE ALERT lines per
@@ -17,7 +17,7 @@ peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
 - nagtune cached: the same nagtune run twice with ``--cache-dir``; the
   second run reads Parquet only.
 
-Peak RSS sums the process tree (parse workers included).
+Peak RSS is the larger of the kernel's and the process tree's, sampled.
 Each must find the same number of SERVICE ALERT lines. Results are appended
 to ``bench/results_analytics.csv``.
 """

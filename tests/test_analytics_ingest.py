@@ -130,8 +130,8 @@ def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
     assert len(load_events([str(node)], cache_dir=str(cache))) == 1
 
 
-def test_a_pool_of_parse_workers_gives_the_same_events_and_cache(tmp_path, monkeypatch):
-    """Batches parsed in two spawned processes, collected in order: same frame, counts and cache as in-process."""
+def test_parse_threads_give_the_same_events_and_cache(tmp_path, monkeypatch):
+    """Batches parsed in two threads, taken back in order: same frame, counts and cache as in one thread."""
     monkeypatch.setattr(ingest, "BATCH_BYTES", 700)  # many batches, several in flight
     fleet = tmp_path / "fleet"
     for n in range(3):
