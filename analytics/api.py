@@ -142,7 +142,8 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         quiet=quiet_frame,
         retunes=(retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
                                         weeks=weeks) if retune_top else empty(RETUNE_COLUMNS)),
-        names_seen=events[["kind", "host", "service"]].astype("object").drop_duplicates(),
+        # Distinct on category codes first: objects only for the few distinct rows.
+        names_seen=events[["kind", "host", "service"]].drop_duplicates().astype("object"),
         automation=automation.automation_candidates(events, episodes),
         cell_counts=cell_counts(events),
     )

@@ -36,8 +36,10 @@ def automation_candidates(events: pd.DataFrame, episodes: pd.DataFrame, min_days
     if eps.empty:
         return empty(AUTOMATION_COLUMNS)
     local = eps["start"].dt.tz_convert(timezone)
-    eps = eps.assign(_hour=local.dt.hour, _day=local.dt.floor("D"), _dow=local.dt.day_of_week,
-                     _week=local.dt.tz_localize(None).dt.to_period("W").astype(str))
+    day = local.dt.floor("D")
+    # A week is known by its Monday (as pandas' "W" periods): no string per episode.
+    eps = eps.assign(_hour=local.dt.hour, _day=day, _dow=local.dt.day_of_week,
+                     _week=day - pd.to_timedelta(local.dt.day_of_week, unit="D"))
     keys = ["node", "host", "service"]
     rows = []
     totals = eps.groupby(keys).size()

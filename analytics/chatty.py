@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds
+from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, order_by_key_then_time
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 CHECK_INTERVAL_MINUTES = 5.0  # Nagios' default, to place unlogged OK checks between alerts
@@ -61,16 +61,23 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
         return np.zeros(0)
     state = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
         else pd.factorize(alerts["state"])[0]
-    times = epoch_seconds(alerts["time"])
     same = np.r_[False, key[1:] == key[:-1]]
     change = np.r_[False, state[1:] != state[:-1]] & same
-    gap = np.r_[0, np.diff(times)]
-    fills = np.clip(gap // int(check_interval_minutes * 60) - 1, 0, HISTORY - 1)
-    # Position of each alert in its service's check history.
-    step = np.where(same, 1 + fills, 0)
-    group_start = np.flatnonzero(~same)
-    group_sizes = np.diff(np.r_[group_start, n])
+    del state
+    times = epoch_seconds(alerts["time"])
+    gap = np.diff(times, prepend=times[:1])
+    del times
+    # Position of each alert in its service's check history (temporaries freed as
+    # they go: on millions of alerts each is tens of MB, and this is the ranking's peak).
+    step = np.clip(gap // int(check_interval_minutes * 60) - 1, 0, HISTORY - 1)
+    del gap
+    step += 1
+    step[~same] = 0
     position = np.cumsum(step)
+    del step
+    group_start = np.flatnonzero(~same)
+    del same
+    group_sizes = np.diff(np.r_[group_start, n])
     position -= np.repeat(position[group_start], group_sizes)
     # A change `d` checks back (0..19) weighs 0.75 + (19 - d) * slope. Summed over the
     # changes of the window [position - 19, position] that is
@@ -78,15 +85,18 @@ def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
     # both from prefix sums over the rows; the window's first row by a binary search
     # on positions made increasing across services.
     slope = (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2)
-    group_id = np.repeat(np.arange(len(group_start)), group_sizes)
-    spread = np.int64(position.max()) + HISTORY + 1
-    global_position = position + group_id * spread
+    global_position = np.repeat(np.arange(len(group_start)) * (np.int64(position.max()) + HISTORY + 1), group_sizes)
+    global_position += position
     first = np.searchsorted(global_position, global_position - (HISTORY - 2), side="left")
+    del global_position
     changes = np.r_[0, np.cumsum(change, dtype=np.int64)]
-    change_positions = np.r_[0, np.cumsum(np.where(change, position, 0), dtype=np.int64)]
     count = changes[1:] - changes[first]
+    del changes
+    change_positions = np.r_[0, np.cumsum(np.where(change, position, 0), dtype=np.int64)]
     positions = change_positions[1:] - change_positions[first]
-    percent = count * (LOW_CURVE + (HISTORY - 2 - position) * slope) + slope * positions
+    del change_positions, first
+    percent = count * (LOW_CURVE + (HISTORY - 2 - position) * slope)
+    percent += slope * positions
     return percent * 100.0 / (HISTORY - 1)
 
 
@@ -160,26 +170,36 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     for column in ("node_class", "cell", "node", "host", "service", "state"):
         if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame = frame.assign(**{column: frame[column].astype("category")})
-    frame = frame[~_during_host_problems(frame, episodes)]
+    host_noise = _during_host_problems(frame, episodes)
+    if host_noise.any():
+        frame = frame[~host_noise]
     if frame.empty:
         return empty(columns)
     # Flapping: per host and service (Nagios keeps one history per service object).
-    order = np.lexsort((np.arange(len(frame)), epoch_seconds(frame["time"]),
-                        frame["service"].cat.codes.to_numpy(), frame["host"].cat.codes.to_numpy(),
-                        frame["node"].cat.codes.to_numpy()))
+    object_key = (frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 24)
+                  + frame["host"].cat.codes.to_numpy()) * (1 << 20) + frame["service"].cat.codes.to_numpy()
+    order = order_by_key_then_time(object_key, epoch_seconds(frame["time"]))
     sorted_frame = frame.iloc[order]
-    object_key = (sorted_frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 24)
-                  + sorted_frame["host"].cat.codes.to_numpy()) * (1 << 20) + sorted_frame["service"].cat.codes.to_numpy()
+    object_key = object_key[order]
+    del alerts, frame, order
     percent = flap_percent(sorted_frame, object_key, check_interval_minutes)
-    sorted_frame = sorted_frame.assign(_flap=percent, _off=_off_hours(sorted_frame["time"], timezone),
-                                       _hard=(sorted_frame["state_type"] == "HARD").to_numpy())
-    grouped = sorted_frame.groupby(keys, observed=True, sort=False)
+    # Grouped by one integer per row (node, [host,] service) rather than by the
+    # five categorical keys: pandas would build an int64 code array per key.
+    group_key = object_key if by == "host_service" else \
+        sorted_frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 20) + sorted_frame["service"].cat.codes.to_numpy()
+    del object_key
+    _, first_rows, group = np.unique(group_key, return_index=True, return_inverse=True)
+    del group_key
+    per_row = pd.DataFrame({"_flap": percent, "_off": _off_hours(sorted_frame["time"], timezone),
+                            "_hard": (sorted_frame["state_type"] == "HARD").to_numpy()})
+    grouped = per_row.groupby(group, sort=True)
     table = pd.DataFrame({
-        "alerts": grouped.size(),
-        "hard_alerts": grouped["_hard"].sum(),
-        "flap_percent": grouped["_flap"].max(),
-        "off_hours_share": grouped["_off"].mean(),
-    })
+        "alerts": grouped.size().to_numpy(),
+        "hard_alerts": grouped["_hard"].sum().to_numpy(),
+        "flap_percent": grouped["_flap"].max().to_numpy(),
+        "off_hours_share": grouped["_off"].mean().to_numpy(),
+    }, index=pd.MultiIndex.from_arrays([sorted_frame[k].array.take(first_rows) for k in keys], names=keys))
+    del per_row, grouped, sorted_frame
     notes = events.loc[(kind == ev.SERVICE_NOTIFICATION).to_numpy(), [c for c in keys if c in events]]
     if len(notes):
         table["notifications"] = notes.groupby(keys, observed=True).size().reindex(table.index)

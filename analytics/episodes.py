@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import EPISODE_COLUMNS, category_rank, category_strings
+from ._frames import (EPISODE_COLUMNS, category_rank, category_strings, order_by_key_then_time,
+                      release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
 EXTRA_COLUMNS = ["host_down", "starts_before_window", "first_hard", "kind"]
@@ -63,20 +64,6 @@ def _as_categories(events: pd.DataFrame) -> pd.DataFrame:
         if column in out and not isinstance(out[column].dtype, pd.CategoricalDtype):
             out = out.assign(**{column: out[column].astype("category")})
     return out
-
-
-def _by_key_then_time(key: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Order of rows by key, then time, ties in input order.
-
-    Events come node by node in time order, so a stable sort on the key alone
-    is nearly always enough (and several times cheaper than a lexsort); the
-    check after it falls back when the input was in any other order.
-    """
-    order = np.argsort(key, kind="stable")
-    sorted_key, sorted_times = key[order], times[order]
-    if np.all((sorted_times[1:] >= sorted_times[:-1]) | (sorted_key[1:] != sorted_key[:-1])):
-        return order
-    return np.lexsort((times, key))
 
 
 def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_key: np.ndarray) -> pd.DataFrame:
@@ -210,7 +197,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
         if not len(rows):
             continue
         key = (service_key if level == "service" else host_key)[rows]
-        order = _by_key_then_time(key, time_ns[rows])
+        order = order_by_key_then_time(key, time_ns[rows])
         rows = rows[order]
         part = _problem_rows(events, rows, key[order], host_key[rows])
         if part is not None:
@@ -287,4 +274,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
         eps[column] = pd.to_datetime(eps[column]).dt.tz_localize("UTC").dt.as_unit("ns")
     for column in ("duration", "detection_delay"):
         eps[column] = eps[column].astype("timedelta64[ns]")
-    return eps[ALL_COLUMNS]
+    eps = eps[ALL_COLUMNS]
+    del events, service_key, host_key, time_ns
+    release_freed_memory()
+    return eps

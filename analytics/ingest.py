@@ -50,7 +50,7 @@ from ..parsers import events as ev
 from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
 from ..parsers.logfiles import ARCHIVE_NAME, node_log_files, open_log
 from ..parsers.nagios import decode, parse_line
-from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty
+from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds memory (the span hash needs 24 bytes a byte)
@@ -960,6 +960,8 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
     events = window(events, since, until)
     events.attrs.update({"unparsed": unparsed_total, "lines": lines_total, "duplicates": duplicates,
                          "files": len(states)})
+    del raw
+    release_freed_memory()
     return events
 
 
