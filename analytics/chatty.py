@@ -185,8 +185,9 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     percent = flap_percent(sorted_frame, object_key, check_interval_minutes)
     # Grouped by one integer per row (node, [host,] service) rather than by the
     # five categorical keys: pandas would build an int64 code array per key.
-    group_key = object_key if by == "host_service" else \
-        sorted_frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 20) + sorted_frame["service"].cat.codes.to_numpy()
+    group_key = object_key if by == "host_service" else (
+        sorted_frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 20)
+        + sorted_frame["service"].cat.codes.to_numpy())
     del object_key
     _, first_rows, group = np.unique(group_key, return_index=True, return_inverse=True)
     del group_key
