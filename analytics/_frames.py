@@ -1,4 +1,4 @@
-"""Column lists and empty frames shared by the analytics stages.
+"""Column lists, empty frames and small array helpers shared by the analytics stages.
 
 Every public function returns a DataFrame with exactly the columns listed
 here, in this order, even when there is nothing to report, so callers
@@ -6,6 +6,7 @@ here, in this order, even when there is nothing to report, so callers
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 EVENT_COLUMNS = [
@@ -70,7 +71,6 @@ def empty(columns: list[str]) -> pd.DataFrame:
 
 def epoch_seconds(times: pd.Series):
     """int64 seconds of a datetime Series (tz-aware or not) without going through objects."""
-    import numpy as np
     values = pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy()
     return values.astype("datetime64[s]").astype(np.int64)
 
@@ -90,7 +90,6 @@ def category_strings(values) -> pd.api.extensions.ExtensionArray:
 
 def category_rank(values):
     """Per row, the rank of its category in string order: sorting by it sorts the values as strings."""
-    import numpy as np
     categorical = values.array if isinstance(values, pd.Series) else values
     names = np.asarray(categorical.categories.astype(str), dtype=object)
     rank = np.empty(len(names), dtype=np.int64)
@@ -126,9 +125,18 @@ def order_by_key_then_time(key, times):
     is nearly always enough (and several times cheaper than a lexsort); the
     check after it falls back when the input was in any other order.
     """
-    import numpy as np
     order = np.argsort(key, kind="stable")
     sorted_key, sorted_times = key[order], times[order]
     if np.all((sorted_times[1:] >= sorted_times[:-1]) | (sorted_key[1:] != sorted_key[:-1])):
         return order
     return np.lexsort((times, key))
+
+
+def object_keys(frame: pd.DataFrame, with_service: bool) -> np.ndarray:
+    """One int64 per (node, host[, service]) from the category codes; same frame -> same keys."""
+    node = frame["node"].cat.codes.to_numpy().astype(np.int64)
+    host = frame["host"].cat.codes.to_numpy().astype(np.int64)
+    key = node * (1 << 24) + host
+    if with_service:
+        key = key * (1 << 20) + frame["service"].cat.codes.to_numpy().astype(np.int64)
+    return key

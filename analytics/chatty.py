@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, order_by_key_then_time
+from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, object_keys,
+                      order_by_key_then_time)
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 CHECK_INTERVAL_MINUTES = 5.0  # Nagios' default, to place unlogged OK checks between alerts
@@ -176,8 +177,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     if frame.empty:
         return empty(columns)
     # Flapping: per host and service (Nagios keeps one history per service object).
-    object_key = (frame["node"].cat.codes.to_numpy().astype(np.int64) * (1 << 24)
-                  + frame["host"].cat.codes.to_numpy()) * (1 << 20) + frame["service"].cat.codes.to_numpy()
+    object_key = object_keys(frame, with_service=True)
     order = order_by_key_then_time(object_key, epoch_seconds(frame["time"]))
     sorted_frame = frame.iloc[order]
     object_key = object_key[order]

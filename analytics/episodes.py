@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import (EPISODE_COLUMNS, category_rank, category_strings, order_by_key_then_time,
+from ._frames import (EPISODE_COLUMNS, category_rank, category_strings, object_keys, order_by_key_then_time,
                       release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
@@ -45,16 +45,6 @@ def empty_episodes() -> pd.DataFrame:
     for c in ("max_attempt", "alerts", "notifications"):
         frame[c] = pd.Series(dtype="int64")
     return frame
-
-
-def _keys(frame: pd.DataFrame, with_service: bool) -> np.ndarray:
-    """One int64 per (node, host[, service]); same events frame -> same codes."""
-    node = frame["node"].cat.codes.to_numpy().astype(np.int64)
-    host = frame["host"].cat.codes.to_numpy().astype(np.int64)
-    key = node * (1 << 24) + host
-    if with_service:
-        key = key * (1 << 20) + frame["service"].cat.codes.to_numpy().astype(np.int64)
-    return key
 
 
 def _as_categories(events: pd.DataFrame) -> pd.DataFrame:
@@ -92,8 +82,7 @@ def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_
     hard_code = state_type.cat.categories.get_loc("HARD") if "HARD" in state_type.cat.categories else -2
     hard = (state_type.cat.codes.to_numpy()[event_rows] == hard_code) & bad[member]
     times = events["time"].to_numpy()[event_rows].view(np.int64)
-    attempt = events["attempt"].to_numpy(dtype=np.int64, na_value=0)[event_rows] if len(event_rows) else \
-        np.zeros(0, np.int64)
+    attempt = events["attempt"].to_numpy(dtype=np.int64, na_value=0)[event_rows]
     never = np.iinfo(np.int64).max
     first_hard = np.minimum.reduceat(np.where(hard, times, never), first)
     result = pd.DataFrame({
@@ -122,7 +111,7 @@ def _intervals(events: pd.DataFrame, kind: str, with_service: bool) -> pd.DataFr
     if rows.empty:
         return pd.DataFrame({"_k": np.array([], np.int64), "i_start": pd.Series(dtype="datetime64[ns]"),
                              "i_end": pd.Series(dtype="datetime64[ns]")})
-    rows = rows.assign(_k=_keys(rows, with_service)).sort_values(["_k", "time"], kind="stable")
+    rows = rows.assign(_k=object_keys(rows, with_service)).sort_values(["_k", "time"], kind="stable")
     started = (rows["state"] == "STARTED").to_numpy()
     key = rows["_k"].to_numpy()
     # An interval starts at STARTED and ends at the next line of the key that is not STARTED.
@@ -190,7 +179,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
         window_end = window_end.tz_convert(None) if window_end.tzinfo is not None else window_end
     kinds = events["kind"]
     time_ns = events["time"].to_numpy().view(np.int64)
-    service_key, host_key = _keys(events, True), _keys(events, False)
+    service_key, host_key = object_keys(events, True), object_keys(events, False)
     parts = []
     for level, observed in (("service", _SERVICE_OBSERVATIONS), ("host", _HOST_OBSERVATIONS)):
         rows = np.flatnonzero(kinds.isin(observed).to_numpy())
@@ -229,7 +218,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
         rows = events[mask.to_numpy() if hasattr(mask, "to_numpy") else mask]
         if rows.empty:
             return pd.DataFrame({"_k": np.array([], np.int64), "time": pd.Series(dtype="datetime64[ns]")})
-        return pd.DataFrame({"_k": _keys(rows, with_service) * 2 + (1 if with_service else 0),
+        return pd.DataFrame({"_k": object_keys(rows, with_service) * 2 + (1 if with_service else 0),
                              "time": rows["time"].to_numpy()})
 
     notes = pd.concat([points(kinds == ev.SERVICE_NOTIFICATION, True),

@@ -591,14 +591,6 @@ def _is_gzip(path: str) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
-def _write_part(cache: "_Cache", states: list[_FileState], frame: pd.DataFrame,
-                consumed: dict[int, tuple[int, int, int]]) -> None:
-    """Write one batch's part and manifest; a later batch of the same file then appends to its entry."""
-    cache.write(states, frame, consumed)
-    for index in consumed:
-        states[index].cached = cache.manifest["files"][states[index].real]
-
-
 class _Cache:
     """``manifest.json`` + Parquet parts in ``directory``."""
 
@@ -651,7 +643,10 @@ class _Cache:
         return frames
 
     def write(self, states: list[_FileState], frame: pd.DataFrame, consumed: dict[int, tuple[int, int, int]]) -> None:
-        """Store the new rows of ``states`` (frame's ``_file`` indexes states) as one part."""
+        """Store the new rows of ``states`` (frame's ``_file`` indexes states) as one part.
+
+        Each state's ``cached`` becomes its new entry, so a later batch of the
+        same file appends to it."""
         if self.directory is None:
             return
         part = f"part-{_time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
@@ -661,7 +656,7 @@ class _Cache:
             state = states[index]
             entry = state.cached or {"parts": [], "lines": 0, "unparsed": 0}
             parts = list(entry["parts"]) + ([[part, index]] if len(frame) else [])
-            self.manifest["files"][state.real] = {
+            state.cached = self.manifest["files"][state.real] = {
                 "identity": state.identity, "offset": offset, "parts": parts,
                 "lines": entry["lines"] + lines, "unparsed": entry["unparsed"] + unparsed,
             }
@@ -791,7 +786,7 @@ class _Parsers:
     """Where batches are parsed: in this thread, or in a pool of ``workers`` threads.
 
     Threads, not processes: the numpy passes of the parse release the GIL
-    (1.3x on 2 cores, measured), and a process pool would re-import the
+    (1.4x on 2 cores, measured), and a process pool would re-import the
     caller's ``__main__`` in every worker (a script without a main guard
     would run again) and pickle every frame back. ``depth`` batches may
     wait in the pool, which bounds the bytes in flight.
@@ -851,11 +846,11 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
     lines_total = sum(s.cached["lines"] for s in states if s.cached)
     unparsed_total = sum(s.cached["unparsed"] for s in states if s.cached)
     todo = [i for i, s in enumerate(states) if s.read_from >= 0]
+    to_read = [max(0, states[i].identity["size"] - states[i].read_from) for i in todo]  # bytes on disk
     bar = None
-    if progress and todo and sum(max(0, states[i].identity["size"] - states[i].read_from) for i in todo) >= PROGRESS_BYTES:
+    if progress and sum(to_read) >= PROGRESS_BYTES:
         from tqdm.auto import tqdm
-        total = sum(max(0, s.identity["size"] - s.read_from) for s in (states[i] for i in todo))
-        bar = tqdm(total=total, unit="B", unit_scale=True, desc="nagtune ingest")
+        bar = tqdm(total=sum(to_read), unit="B", unit_scale=True, desc="nagtune ingest")
     batch: list[int] = []
     batch_texts: list[str] = []
     batch_size = 0
@@ -868,8 +863,7 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
         # Threads pay when parsing dominates. With many small files the reading thread's
         # per-file work does, and parse threads only contend with it for the GIL
         # (10% slower on 91 k hourly archives of 3 KB; 1.4x on 3.6 k files of 300 KB).
-        sizes = [(GZIP_RATIO if states[i].gz else 1) * max(0, states[i].identity["size"] - states[i].read_from)
-                 for i in todo]
+        sizes = [(GZIP_RATIO if states[i].gz else 1) * size for i, size in zip(todo, to_read)]
         big_files = bool(sizes) and sum(sizes) / len(sizes) >= THREADS_FILE_BYTES
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if big_files else 1
     parsers = _Parsers(workers)
@@ -904,7 +898,7 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
             # parses. One writer, one part in flight: parts and manifest stay in order.
             if pending_write is not None:
                 pending_write.result()
-            pending_write = writer.submit(_write_part, cache, states,
+            pending_write = writer.submit(cache.write, states,
                                           frame[frame["_file"].isin(list(consumed))],
                                           {i: tuple(v) for i, v in consumed.items()})
         frames.append(frame)
