@@ -141,7 +141,7 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks),
         quiet=quiet_frame,
         retunes=(retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
-                                        weeks=weeks) if retune_top else empty(RETUNE_COLUMNS)),
+                                        weeks=weeks, window_end=window_end) if retune_top else empty(RETUNE_COLUMNS)),
         # Distinct on category codes first: objects only for the few distinct rows.
         names_seen=events[["kind", "host", "service"]].drop_duplicates().astype("object"),
         automation=automation.automation_candidates(events, episodes),

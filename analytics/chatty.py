@@ -7,7 +7,8 @@ What makes an alert noise, per service (or per host and service):
 - ``transient_share``: share of its problems that fixed themselves before
   HARD, or were HARD for less than ``transient_minutes``;
 - ``flap_percent``: the peak of Nagios' weighted percent state change over
-  the last 21 check states, recomputed from the log (see :func:`flap_percent`);
+  the last 21 recorded check states, recomputed from the log (see
+  :func:`nagtune.analytics.flapping.percent_at_alerts`);
 - ``off_hours_share``: share of alerts at night (before 08:00, from 20:00)
   or at weekends, in ``timezone``;
 - ``alerts_per_problem``: alerts per real problem (HARD and lasting).
@@ -23,82 +24,12 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
+from . import flapping
 from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, object_keys,
                       order_by_key_then_time)
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
-CHECK_INTERVAL_MINUTES = 5.0  # Nagios' default, to place unlogged OK checks between alerts
-HISTORY = 21  # Nagios' MAX_STATE_HISTORY_ENTRIES
-LOW_CURVE, HIGH_CURVE = 0.75, 1.25  # Nagios' weights for the oldest and newest change
-HIGH_FLAP_THRESHOLD = 20.0  # Nagios' default high_service_flap_threshold
-
-
-def nagios_flap_percent(states) -> float:
-    """Nagios' weighted percent state change of one history of up to 21 states, oldest first.
-
-    The reference, as in Nagios' ``flapping.c``: change ``x`` (1..20, newest
-    last) weighs ``0.75 + (x - 1) * 0.5 / 19``; the sum times 100 / 20.
-    """
-    states = list(states)[-HISTORY:]
-    states = [states[0]] * (HISTORY - len(states)) + states if states else []
-    total = 0.0
-    for x in range(1, len(states)):
-        if states[x] != states[x - 1]:
-            total += (x - 1) * (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2) + LOW_CURVE
-    return total * 100.0 / (HISTORY - 1)
-
-
-def flap_percent(alerts: pd.DataFrame, key: np.ndarray,
-                 check_interval_minutes: float = CHECK_INTERVAL_MINUTES) -> np.ndarray:
-    """Peak weighted percent state change per alert row, vectorised.
-
-    ``alerts`` are service alert rows sorted by ``key`` then time. Between
-    two alerts Nagios ran checks that returned the earlier state and were not
-    logged: one per check interval, so they are put back (at most 20 matter).
-    Returns, for each row, the percent over the 21 states ending at it.
-    """
-    n = len(alerts)
-    if n == 0:
-        return np.zeros(0)
-    state = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
-        else pd.factorize(alerts["state"])[0]
-    same = np.r_[False, key[1:] == key[:-1]]
-    change = np.r_[False, state[1:] != state[:-1]] & same
-    del state
-    times = epoch_seconds(alerts["time"])
-    gap = np.diff(times, prepend=times[:1])
-    del times
-    # Position of each alert in its service's check history (temporaries freed as
-    # they go: on millions of alerts each is tens of MB, and this is the ranking's peak).
-    step = np.clip(gap // int(check_interval_minutes * 60) - 1, 0, HISTORY - 1)
-    del gap
-    step += 1
-    step[~same] = 0
-    position = np.cumsum(step)
-    del step
-    group_start = np.flatnonzero(~same)
-    del same
-    group_sizes = np.diff(np.r_[group_start, n])
-    position -= np.repeat(position[group_start], group_sizes)
-    # A change `d` checks back (0..19) weighs 0.75 + (19 - d) * slope. Summed over the
-    # changes of the window [position - 19, position] that is
-    #   count * (0.75 + (19 - position) * slope) + slope * (sum of their positions),
-    # both from prefix sums over the rows; the window's first row by a binary search
-    # on positions made increasing across services.
-    slope = (HIGH_CURVE - LOW_CURVE) / (HISTORY - 2)
-    global_position = np.repeat(np.arange(len(group_start)) * (np.int64(position.max()) + HISTORY + 1), group_sizes)
-    global_position += position
-    first = np.searchsorted(global_position, global_position - (HISTORY - 2), side="left")
-    del global_position
-    changes = np.r_[0, np.cumsum(change, dtype=np.int64)]
-    count = changes[1:] - changes[first]
-    del changes
-    change_positions = np.r_[0, np.cumsum(np.where(change, position, 0), dtype=np.int64)]
-    positions = change_positions[1:] - change_positions[first]
-    del change_positions, first
-    percent = count * (LOW_CURVE + (HISTORY - 2 - position) * slope)
-    percent += slope * positions
-    return percent * 100.0 / (HISTORY - 1)
+HIGH_FLAP_THRESHOLD = flapping.DEFAULT_HIGH  # Nagios' default high_service_flap_threshold
 
 
 def _during_host_problems(alerts: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
@@ -139,7 +70,7 @@ def _weeks(events: pd.DataFrame) -> float:
 
 def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service", top=None,
                 transient_minutes: float = TRANSIENT_MINUTES, timezone: str = "UTC",
-                check_interval_minutes: float = CHECK_INTERVAL_MINUTES, weeks: float | None = None) -> pd.DataFrame:
+                weeks: float | None = None) -> pd.DataFrame:
     """Services ranked by how much noise they make, noisiest first.
 
     :param by: ``"service"`` (per node and service, hosts summed) or
@@ -171,18 +102,19 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     for column in ("node_class", "cell", "node", "host", "service", "state"):
         if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame = frame.assign(**{column: frame[column].astype("category")})
-    host_noise = _during_host_problems(frame, episodes)
-    if host_noise.any():
-        frame = frame[~host_noise]
-    if frame.empty:
-        return empty(columns)
-    # Flapping: per host and service (Nagios keeps one history per service object).
+    # Flapping: per host and service (Nagios keeps one history per service object),
+    # over every alert: the ones the host caused are in Nagios' history too.
     object_key = object_keys(frame, with_service=True)
     order = order_by_key_then_time(object_key, epoch_seconds(frame["time"]))
-    sorted_frame = frame.iloc[order]
     object_key = object_key[order]
-    del alerts, frame, order
-    percent = flap_percent(sorted_frame, object_key, check_interval_minutes)
+    percent = flapping.percent_at_alerts(frame.iloc[order], object_key)
+    own = ~_during_host_problems(frame, episodes)[order]
+    if not own.any():
+        return empty(columns)
+    if not own.all():
+        order, object_key, percent = order[own], object_key[own], percent[own]
+    sorted_frame = frame.iloc[order]
+    del alerts, frame, order, own
     # Grouped by one integer per row (node, [host,] service) rather than by the
     # five categorical keys: pandas would build an int64 code array per key.
     group_key = object_key if by == "host_service" else (
@@ -240,12 +172,13 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     volume = 0.25 * soft_per_week + table["hard_alerts"] / weeks + 2 * table["notifications_per_week"]
     table["score"] = np.log1p(volume) * (0.5 + noise)
     table["reasons"] = [_reasons(row, transient_minutes) for row in table.itertuples()]
-    table = table.reset_index().sort_values(["score"] + keys, ascending=[False] + [True] * len(keys),
-                                            kind="stable").reset_index(drop=True)
     for column in ("score", "alerts_per_week", "notifications_per_week", "flap_percent", "alerts_per_problem"):
         table[column] = table[column].astype(float).round(2)
     for column in ("transient_share", "off_hours_share"):
         table[column] = table[column].astype(float).round(3)
+    # Sorted on the score as shown, ties by name: the order api.combine gives the parts of any split.
+    table = table.reset_index().sort_values(["score"] + keys, ascending=[False] + [True] * len(keys),
+                                            kind="stable").reset_index(drop=True)
     if top is not None:
         table = table.head(int(top))
     return table[columns].reset_index(drop=True)

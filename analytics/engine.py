@@ -162,7 +162,7 @@ def _node_retunes(events: pd.DataFrame, store_dir: str, node: str, start, end, w
     episodes = episodes_mod.build_episodes(events, window_end=window_end)
     return retune.suggest_retunes(events, episodes, objects=store.read_node_objects(store_dir, node),
                                   perfdata=store.read_node_perfdata(store_dir, node, start, end), top=top,
-                                  weeks=weeks)
+                                  weeks=weeks, window_end=window_end)
 
 
 def _gather(client, tasks: list) -> list:

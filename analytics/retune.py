@@ -12,7 +12,14 @@ For each service the chatty ranking flags, one concrete change:
   cut most WARNING alerts while the critical level, unchanged, still catches
   every CRITICAL. See :func:`replay_threshold` and :func:`what_if_curve`.
 
-A suggestion is kept only if its replay catches every long HARD CRITICAL
+- ``flap detection``: enable it, or lower ``low/high_flap_threshold``, so a
+  service whose state flips back and forth is reported once as flapping
+  instead of notifying at every flip. Replayed by recomputing Nagios' flap
+  detection over the history (see :mod:`nagtune.analytics.flapping`).
+
+When a service has both a ``max_check_attempts`` and a flap-detection
+change, the one that saves more notifications is shown (ties: attempts,
+the simpler change). A suggestion is kept only if its replay catches every long HARD CRITICAL
 problem the history had (``long_problems_after == long_problems_before``);
 this is asserted, not assumed.
 """
@@ -25,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
+from . import flapping
 from ._frames import RETUNE_COLUMNS, empty
 
 LONG_PROBLEM = pd.Timedelta(minutes=30)  # a HARD CRITICAL this long is a real problem that must be caught
@@ -221,7 +229,7 @@ def _current_attempts(objects, node, host, service, eps) -> tuple[int, float]:
 
 
 def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20,
-                    long=LONG_PROBLEM, weeks: float | None = None) -> pd.DataFrame:
+                    long=LONG_PROBLEM, weeks: float | None = None, window_end=None) -> pd.DataFrame:
     """One replayed change for each of the ``top`` chattiest host/services.
 
     :param objects: frame of :func:`nagtune.analytics.objects.load_objects`
@@ -229,6 +237,8 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
     :param perfdata: frame of :func:`nagtune.analytics.ingest.load_perfdata`;
         without it, values printed in the plugin output are used.
     :param weeks: window length for the ranking's rates (see :func:`rank_chatty`).
+    :param window_end: the end of the analysed window, where the flap replay's
+        checks stop (default: the last event).
     :returns: ``RETUNE_COLUMNS``; every row's ``long_problems_after`` equals
         its ``long_problems_before``.
     """
@@ -240,6 +250,11 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
     keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))
     grouped = {tuple(map(str, key)): group
                for key, group in _rows_of(svc_eps, keys).groupby(["node", "host", "service"], observed=True)}
+    service_events = _rows_of(events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION,
+                                                          ev.SERVICE_FLAPPING]).to_numpy()], keys)
+    history = {tuple(map(str, key)): group
+               for key, group in service_events.groupby(["node", "host", "service"], observed=True)}
+    end = events["time"].max() if window_end is None else window_end
     values = None
     rows = []
     for row in ranked.itertuples():
@@ -247,7 +262,12 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
         eps = grouped.get(key)
         if eps is None or eps.empty:
             continue
-        suggestion = _attempts_suggestion(eps, objects, key, long)
+        candidates = [found for found in (_attempts_suggestion(eps, objects, key, long),
+                                          _flap_suggestion(history.get(key), eps, objects, key, long, end))
+                      if found is not None]
+        # The most notifications saved; on a tie the first (attempts: the simpler change).
+        suggestion = max(candidates, key=lambda found: found["notifications_before"] - found["notifications_after"],
+                         default=None)
         if suggestion is None:
             if values is None:
                 values = _values(events, perfdata, keys)
@@ -296,6 +316,110 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
                 + (f"all {long_before} long HARD CRITICAL problems are still caught, "
                    if long_before else "no long HARD CRITICAL problem in this history; ")
                 + f"real problems go HARD at most {(attempts - current) * retry:g} min later"),
+    )
+
+
+# ---------------------------------------------------------------- flap detection
+
+_PRINTED_THRESHOLD = re.compile(r"([<>]=?)\s*([0-9.]+)% threshold")
+
+
+def _current_flap_settings(objects, key, history) -> tuple[bool | None, float, float, float | None, str]:
+    """(enabled, low, high, check interval in seconds, where that came from).
+
+    From ``objects.cache`` when given (a threshold of 0 there means nagios.cfg's,
+    assumed at its defaults); else from the thresholds Nagios printed in its
+    FLAPPING ALERT lines; else unknown (``enabled`` None).
+    """
+    low, high, interval = flapping.DEFAULT_LOW, flapping.DEFAULT_HIGH, None
+    row = _object_row(objects, key)
+    if row is not None:
+        if pd.notna(row["low_flap_threshold"]) and row["low_flap_threshold"] > 0:
+            low = float(row["low_flap_threshold"])
+        if pd.notna(row["high_flap_threshold"]) and row["high_flap_threshold"] > 0:
+            high = float(row["high_flap_threshold"])
+        if pd.notna(row["check_interval"]) and row["check_interval"] > 0:
+            interval = float(row["check_interval"]) * 60.0
+        enabled = None if pd.isna(row["flap_detection_enabled"]) else bool(row["flap_detection_enabled"])
+        return enabled, low, high, interval, "objects.cache"
+    lines = history[history["kind"] == ev.SERVICE_FLAPPING]["output"].astype(str) if history is not None else []
+    for text in lines:
+        for sign, number in _PRINTED_THRESHOLD.findall(text):
+            if sign.startswith(">"):
+                high = float(number)
+            else:
+                low = float(number)
+    return (True if len(lines) else None), low, high, interval, "the log's FLAPPING ALERT lines"
+
+
+def _object_row(objects, key):
+    if objects is None or not len(objects):
+        return None
+    match = objects[(objects["node"].astype(str) == key[0]) & (objects["host"].astype(str) == key[1])
+                    & (objects["service"].astype(str) == key[2])]
+    return match.iloc[0] if len(match) else None
+
+
+def _flap_candidates(enabled, low, high) -> list[tuple[float, float]]:
+    """Thresholds to try, the least change first: as they are (when off), then lower
+    by 5 points, down to nagios.cfg's default high threshold and no further: below
+    it flap detection would mute services that merely fail now and then."""
+    ratio = low / high if high > 0 else flapping.DEFAULT_LOW / flapping.DEFAULT_HIGH
+    candidates = [] if enabled else [(low, high)]
+    level = high - 5.0
+    while level >= flapping.DEFAULT_HIGH:
+        candidates.append((round(level * ratio, 1), level))
+        level -= 5.0
+    return candidates
+
+
+def _flap_suggestion(history, eps, objects, key, long, end) -> dict | None:
+    if history is None or history.empty:
+        return None
+    alerts = history[history["kind"] == ev.SERVICE_ALERT]
+    notes = history[history["kind"] == ev.SERVICE_NOTIFICATION]
+    if alerts.empty or notes.empty:
+        return None
+    enabled, low, high, interval, source = _current_flap_settings(objects, key, history)
+    long_flags = is_long_problem(eps, long).to_numpy()
+    best = None
+    for candidate_low, candidate_high in _flap_candidates(enabled, low, high):
+        replay = flapping.replay_flap_thresholds(alerts, notes, eps, candidate_low, candidate_high,
+                                                 interval_seconds=interval, end=end, long_problems=long_flags)
+        problems = replay.problems
+        if not problems["caught_after"].all():
+            continue
+        long_delay = problems.loc[problems["long_problem"], "delay"].max() if long_flags.any() else pd.Timedelta(0)
+        if pd.notna(long_delay) and long_delay > MAX_EXTRA_DETECTION:
+            continue
+        saved = replay.notifications_before - replay.notifications_after
+        if saved > 0 and (best is None or saved > best[0]):
+            best = (saved, candidate_low, candidate_high, replay, long_delay)
+    if best is None:
+        return None
+    saved, new_low, new_high, replay, long_delay = best
+    long_before = int(long_flags.sum())
+    quiet_problems = int((replay.problems["notified_before"] & ~replay.problems["notified_after"]).sum())
+    current = ("off" if enabled is False else f"{low:g}/{high:g}" if enabled else f"unknown (assumed off; {low:g}/{high:g})")
+    delay_minutes = 0.0 if pd.isna(long_delay) else round(long_delay / pd.Timedelta(minutes=1), 1)
+    return dict(
+        node=key[0], host=key[1], service=key[2],
+        directive="flap_detection_enabled, low/high_flap_threshold" if not enabled
+        else "low_flap_threshold / high_flap_threshold",
+        current=current, suggested=f"on, {new_low:g}/{new_high:g}",
+        alerts_before=int(len(alerts)), alerts_after=int(len(alerts)),
+        notifications_before=replay.notifications_before, notifications_after=replay.notifications_after,
+        extra_detection_minutes=delay_minutes,
+        long_problems_before=long_before,
+        long_problems_after=int((replay.problems["long_problem"] & replay.problems["caught_after"]).sum()),
+        reason=(f"state flips often enough for flap detection at {new_low:g}/{new_high:g}% to hold back the "
+                f"notifications of {quiet_problems} problems; replayed over every check: {replay.flap_periods} "
+                f"flapping periods ({replay.flap_notifications} FLAPPINGSTART/STOP notifications), "
+                f"{saved} notifications fewer; "
+                + (f"all {long_before} long HARD CRITICAL problems are still notified, at most "
+                   f"{delay_minutes:g} min later; " if long_before
+                   else "no long HARD CRITICAL problem in this history; ")
+                + f"current settings from {source}"),
     )
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from nagtune.analytics._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS,
                                        CHATTY_HOST_SERVICE_COLUMNS, NAME_COLUMNS, QUIET_COLUMNS)
 from nagtune.analytics.api import analyze
-from nagtune.analytics.chatty import flap_percent, nagios_flap_percent, rank_chatty
+from nagtune.analytics.chatty import rank_chatty
 from nagtune.analytics.names import audit_names
 from nagtune.analytics.quiet import find_quiet
 from tests.analytics_scenarios import NODE, write_node
@@ -80,42 +80,6 @@ def test_ok_while_siblings_fail(scenario):
                            "service": ["A", "B", "C", "D", "E"]})
     quiet = find_quiet(events, episodes)
     assert quiet[quiet["finding"] == "ok_while_siblings_fail"]["service"].tolist() == ["E"]
-
-
-def test_flap_percent_matches_nagios_reference():
-    states = ["OK", "CRITICAL", "CRITICAL", "OK", "OK", "OK", "CRITICAL", "OK"] * 3
-    frame = pd.DataFrame({"state": pd.Categorical(states),
-                          "time": pd.to_datetime([1_700_000_000 + 300 * i for i in range(len(states))], unit="s",
-                                                 utc=True)})
-    got = flap_percent(frame, pd.Series([1] * len(states)).to_numpy())
-    for end in range(1, len(states) + 1):
-        assert got[end - 1] == pytest.approx(nagios_flap_percent(states[:end][-21:]))
-    assert nagios_flap_percent(["OK", "CRITICAL"] * 11) == pytest.approx(100.0)
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["OK", "WARNING", "CRITICAL"]),
-                          st.sampled_from([60, 300, 600, 1500, 7200])), min_size=1, max_size=80))
-def test_flap_percent_of_many_services_matches_the_reference_with_unlogged_checks_put_back(rows):
-    """Several services interleaved, with gaps: each row's percent is Nagios' over its own service's history.
-
-    A gap of g seconds hides g // 300 - 1 OK-or-same checks that returned the earlier state.
-    """
-    rows = sorted(enumerate(rows), key=lambda item: (item[1][0], item[0]))
-    keys, states, gaps = zip(*(row for _, row in rows))
-    times, histories, expected = [], {}, []
-    clock = {}
-    for key, state, gap in zip(keys, states, gaps):
-        clock[key] = clock.get(key, 1_700_000_000 - gap) + gap
-        times.append(clock[key])
-        history = histories.setdefault(key, [])
-        if history:
-            history.extend([history[-1]] * min(max(gap // 300 - 1, 0), 20))
-        history.append(state)
-        expected.append(nagios_flap_percent(history[-21:]))
-    frame = pd.DataFrame({"state": pd.Categorical(states), "time": pd.to_datetime(times, unit="s", utc=True)})
-    got = flap_percent(frame, np.asarray(keys, dtype=np.int64))
-    assert got == pytest.approx(expected)
 
 
 def test_alert_counts_agree_with_an_independent_grep_count(scenario):
