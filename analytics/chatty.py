@@ -106,15 +106,16 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     # over every alert: the ones the host caused are in Nagios' history too.
     object_key = object_keys(frame, with_service=True)
     order = order_by_key_then_time(object_key, epoch_seconds(frame["time"]))
+    sorted_frame = frame.iloc[order]
     object_key = object_key[order]
-    percent = flapping.percent_at_alerts(frame.iloc[order], object_key)
-    own = ~_during_host_problems(frame, episodes)[order]
+    del alerts, frame, order  # one copy of the alerts at a time: at 10 M events each is 100+ MB
+    percent = flapping.percent_at_alerts(sorted_frame, object_key)
+    own = ~_during_host_problems(sorted_frame, episodes)
     if not own.any():
         return empty(columns)
     if not own.all():
-        order, object_key, percent = order[own], object_key[own], percent[own]
-    sorted_frame = frame.iloc[order]
-    del alerts, frame, order, own
+        sorted_frame, object_key, percent = sorted_frame[own], object_key[own], percent[own]
+    del own
     # Grouped by one integer per row (node, [host,] service) rather than by the
     # five categorical keys: pandas would build an int64 code array per key.
     group_key = object_key if by == "host_service" else (

@@ -75,32 +75,37 @@ def check_seconds(times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray,
     n = len(times)
     if n == 0:
         return np.zeros(0)
-    gap = np.diff(times).astype(float)
-    usable = is_recorded[:-1] & (key[1:] == key[:-1]) & (gap > 0)
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     shortest = np.full(n, np.inf)
-    shortest[:-1][usable] = gap[usable]
+    np.subtract(times[1:], times[:-1], out=shortest[:-1], casting="unsafe")
+    shortest[:-1][~(is_recorded[:-1] & (key[1:] == key[:-1]))] = np.inf
+    shortest[shortest <= 0] = np.inf
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     per_key = np.minimum.reduceat(shortest, starts)
+    del shortest
     return np.repeat(np.minimum(per_key, default), np.diff(np.r_[starts, n]))
 
 
 def unlogged_checks(times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray,
-                    interval: np.ndarray, end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per alert row: how many unlogged checks followed it (0..20) and their spacing in seconds.
+                    interval: np.ndarray, end: float | None = None, with_spacing: bool = False):
+    """Per alert row, how many unlogged checks followed it (0..20, int8); with
+    ``with_spacing`` also their spacing in seconds.
 
     Only a recorded row is followed by recorded checks: after a SOFT problem
     the next check is a retry, which the log writes. The last row of a
     service is followed by checks up to ``end`` (none when ``end`` is None).
     """
     n = len(times)
-    following = np.empty(n, dtype=float)
-    following[:-1] = times[1:]
-    last = np.r_[key[1:] != key[:-1], True] if n else np.zeros(0, dtype=bool)
-    following[last] = times[last] if end is None else np.maximum(end, times[last])
-    gap = following - times
-    checks = np.rint(gap / interval).astype(np.int64)
-    count = np.clip(checks - 1, 0, HISTORY - 1)
+    gap = np.zeros(n)
+    if n:
+        np.subtract(times[1:], times[:-1], out=gap[:-1], casting="unsafe")
+        last = np.flatnonzero(np.r_[key[1:] != key[:-1], True])
+        gap[last] = 0.0 if end is None else np.maximum(end - times[last], 0.0)
+    checks = gap / interval
+    np.rint(checks, out=checks)
+    count = np.clip(checks - 1, 0, HISTORY - 1).astype(np.int8)
     count[~is_recorded] = 0
+    if not with_spacing:
+        return count
     return count, gap / np.maximum(checks, 1)
 
 
@@ -123,8 +128,8 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None) -> n
     is_recorded = recorded(alerts)
     if interval is None:
         interval = check_seconds(times, key, is_recorded)
-    fills, _ = unlogged_checks(times, key, is_recorded, interval)
-    del times
+    fills = unlogged_checks(times, key, is_recorded, interval)
+    del times, interval
     rows = np.flatnonzero(is_recorded)
     percent = np.zeros(n)
     if not len(rows):
@@ -134,13 +139,19 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None) -> n
     is_ok = (alerts["state"] == "OK").to_numpy()[rows]
     key = key[rows]
     same = np.r_[False, key[1:] == key[:-1]]
+    del key
     # A service's history starts as Nagios' does, all OK: a first problem is a change.
     change = np.where(same, np.r_[False, state[1:] != state[:-1]], ~is_ok)
+    del state, is_ok
     # Position in the history: one step per recorded check, unlogged ones included.
+    # (Temporaries freed as they go: on millions of alerts this is the ranking's peak.)
     step = np.r_[0, 1 + fills[rows][:-1]]
+    del fills
     step[~same] = 0
     position = np.cumsum(step)
+    del step
     group_start = np.flatnonzero(~same)
+    del same
     group_sizes = np.diff(np.r_[group_start, len(rows)])
     position -= np.repeat(position[group_start], group_sizes)
     # A change d checks back (0..19) weighs 0.75 + (19 - d) * slope. Over the changes
@@ -150,12 +161,18 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None) -> n
     global_position = np.repeat(np.arange(len(group_start)) * (np.int64(position.max()) + HISTORY + 1), group_sizes)
     global_position += position
     first = np.searchsorted(global_position, global_position - (HISTORY - 2), side="left")
-    del global_position
+    del global_position, group_sizes, group_start
     changes = np.r_[0, np.cumsum(change, dtype=np.int64)]
     count = changes[1:] - changes[first]
+    del changes
     change_positions = np.r_[0, np.cumsum(np.where(change, position, 0), dtype=np.int64)]
+    del change
     positions = change_positions[1:] - change_positions[first]
-    weighted = count * (LOW_CURVE + (HISTORY - 2 - position) * SLOPE) + SLOPE * positions
+    del change_positions, first
+    weighted = count * (LOW_CURVE + (HISTORY - 2 - position) * SLOPE)
+    del count, position
+    weighted += SLOPE * positions
+    del positions
     percent[rows] = weighted * 100.0 / (HISTORY - 1)
     return percent
 
@@ -176,7 +193,7 @@ def check_history(alerts: pd.DataFrame, interval_seconds: float | None = None, e
     interval = check_seconds(times, key, is_recorded) if interval_seconds is None \
         else np.full(len(times), float(interval_seconds))
     end_seconds = None if end is None else float(epoch_seconds(pd.Series([pd.Timestamp(end)]))[0])
-    fills, spacing = unlogged_checks(times, key, is_recorded, interval, end_seconds)
+    fills, spacing = unlogged_checks(times, key, is_recorded, interval, end_seconds, with_spacing=True)
     repeats = np.where(is_recorded, 1 + fills, 0)
     row = np.repeat(np.arange(len(times)), repeats)
     offset = np.arange(len(row)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
