@@ -19,9 +19,9 @@ For each service the chatty ranking flags, one concrete change:
 
 When a service has both a ``max_check_attempts`` and a flap-detection
 change, the one that saves more notifications is shown (ties: attempts,
-the simpler change). A suggestion is kept only if its replay catches every long HARD CRITICAL
-problem the history had (``long_problems_after == long_problems_before``);
-this is asserted, not assumed.
+the simpler change). A suggestion is kept only if its replay catches every
+long HARD CRITICAL problem the history had (``long_problems_after ==
+long_problems_before``); this is asserted, not assumed.
 """
 from __future__ import annotations
 
@@ -212,16 +212,23 @@ def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> t
 
 # ---------------------------------------------------------------- suggestions
 
+def _object_row(objects, key):
+    """The objects.cache row of (node, host, service), or None."""
+    if objects is None or not len(objects):
+        return None
+    match = objects[(objects["node"].astype(str) == key[0]) & (objects["host"].astype(str) == key[1])
+                    & (objects["service"].astype(str) == key[2])]
+    return match.iloc[0] if len(match) else None
+
+
 def _current_attempts(objects, node, host, service, eps) -> tuple[int, float]:
     attempts, retry = None, DEFAULT_RETRY_MINUTES
-    if objects is not None and len(objects):
-        match = objects[(objects["node"].astype(str) == node) & (objects["host"].astype(str) == host)
-                        & (objects["service"].astype(str) == service)]
-        if len(match):
-            if pd.notna(match["max_check_attempts"].iloc[0]):
-                attempts = int(match["max_check_attempts"].iloc[0])
-            if pd.notna(match["retry_interval"].iloc[0]):
-                retry = float(match["retry_interval"].iloc[0])
+    row = _object_row(objects, (node, host, service))
+    if row is not None:
+        if pd.notna(row["max_check_attempts"]):
+            attempts = int(row["max_check_attempts"])
+        if pd.notna(row["retry_interval"]):
+            retry = float(row["retry_interval"])
     if attempts is None:
         hard = eps[eps["hard"]]
         attempts = int(hard["max_attempt"].max()) if len(hard) else int(eps["max_attempt"].max())
@@ -352,14 +359,6 @@ def _current_flap_settings(objects, key, history) -> tuple[bool | None, float, f
     return (True if len(lines) else None), low, high, interval, "the log's FLAPPING ALERT lines"
 
 
-def _object_row(objects, key):
-    if objects is None or not len(objects):
-        return None
-    match = objects[(objects["node"].astype(str) == key[0]) & (objects["host"].astype(str) == key[1])
-                    & (objects["service"].astype(str) == key[2])]
-    return match.iloc[0] if len(match) else None
-
-
 def _flap_candidates(enabled, low, high) -> list[tuple[float, float]]:
     """Thresholds to try, the least change first: as they are (when off), then lower
     by 5 points, down to nagios.cfg's default high threshold and no further: below
@@ -400,7 +399,8 @@ def _flap_suggestion(history, eps, objects, key, long, end) -> dict | None:
     saved, new_low, new_high, replay, long_delay = best
     long_before = int(long_flags.sum())
     quiet_problems = int((replay.problems["notified_before"] & ~replay.problems["notified_after"]).sum())
-    current = ("off" if enabled is False else f"{low:g}/{high:g}" if enabled else f"unknown (assumed off; {low:g}/{high:g})")
+    current = ("off" if enabled is False else f"{low:g}/{high:g}" if enabled
+               else f"unknown (assumed off; {low:g}/{high:g})")
     delay_minutes = 0.0 if pd.isna(long_delay) else round(long_delay / pd.Timedelta(minutes=1), 1)
     return dict(
         node=key[0], host=key[1], service=key[2],

@@ -27,6 +27,11 @@ def samples():
     return load_events([str(SAMPLES)]), load_objects(sorted(str(p) for p in SAMPLES.glob("nagios-*")))
 
 
+def object_of(objects, key):
+    node, host, service = key
+    return objects[(objects["node"] == node) & (objects["host"] == host) & (objects["service"] == service)].iloc[0]
+
+
 def alerts_of(events, key):
     node, host, service = key
     mine = events[(events["node"] == node) & (events["host"] == host) & (events["service"] == service)]
@@ -92,7 +97,7 @@ def test_replay_at_the_objects_thresholds_reproduces_every_flapping_alert_nagios
                           flapping_rows["service"].astype(str))))
     assert len(keys) >= 2, "the samples have two flapping services"
     for key in keys:
-        obj = objects[(objects["node"] == key[0]) & (objects["host"] == key[1]) & (objects["service"] == key[2])].iloc[0]
+        obj = object_of(objects, key)
         interval = obj["check_interval"] * 60
         alerts, mine = alerts_of(events, key)
         for seconds in (interval, None):  # from objects.cache, and read off the log
@@ -212,7 +217,7 @@ def test_every_flap_suggestion_on_the_samples_has_the_effect_it_claims(samples):
     assert len(rows) >= 1, "the samples have chatty services with flap detection off"
     for row in rows.itertuples():
         key = (row.node, row.host, row.service)
-        obj = objects[(objects["node"] == key[0]) & (objects["host"] == key[1]) & (objects["service"] == key[2])].iloc[0]
+        obj = object_of(objects, key)
         low, high = (float(x) for x in row.suggested.removeprefix("on, ").split("/"))
         by_hand = flap_replay_by_hand(events, key, low, high, obj["check_interval"] * 60, events["time"].max())
         assert row.notifications_after == by_hand
