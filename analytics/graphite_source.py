@@ -21,10 +21,15 @@ What Graphite cannot give back, and what is rebuilt instead:
 
 Only the default ``host_service`` granularity with path names (not tags)
 can be read back: the others drop the host or the service.
+
+It also reads the *perfdata* series a site ships to Graphite with its own
+tool (graphios, a perfdata command ...), for the threshold retunes: see
+:func:`load_perfdata_from_graphite`.
 """
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,7 +39,7 @@ import pandas as pd
 
 from ..parsers import metrics as m
 from ..parsers.names import metric_prefix
-from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, EVENT_STRINGS
+from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, EVENT_STRINGS, VALUE_COLUMNS, epoch_seconds
 
 # Levels after the family, per family, as MetricNamer writes them (host_service granularity).
 FAMILY_LEVELS = {
@@ -60,18 +65,19 @@ class GraphiteError(RuntimeError):
     """The render API could not be read (unreachable, an error status, not JSON)."""
 
 
-def _get(url: str, path: str, params: list[tuple[str, str]], timeout: float):
+def _get(url: str, path: str, params: list[tuple[str, str]], timeout: float, flag: str = "--graphite"):
+    """JSON of one render API call; errors name the command-line ``flag`` that gave ``url``."""
     address = f"{url.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"
     try:
         with urllib.request.urlopen(address, timeout=timeout) as reply:
             return json.load(reply)
     except urllib.error.HTTPError as exc:
-        raise GraphiteError(f"--graphite {url}: {path} answered HTTP {exc.code}") from None
+        raise GraphiteError(f"{flag} {url}: {path} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise GraphiteError(f"--graphite {url}: cannot reach the render API ({reason})") from None
+        raise GraphiteError(f"{flag} {url}: cannot reach the render API ({reason})") from None
     except ValueError:
-        raise GraphiteError(f"--graphite {url}: {path} did not answer JSON; is this a Graphite render API?") from None
+        raise GraphiteError(f"{flag} {url}: {path} did not answer JSON; is this a Graphite render API?") from None
 
 
 def find_nodes(url: str, prefix: str = "nagios", timeout: float = 30.0) -> list[str]:
@@ -234,3 +240,117 @@ def load_events_from_graphite(url: str, since, until, prefix: str = "nagios", ti
     events = counts_to_events(counts, prefix)
     events.attrs["source"] = f"graphite:{url}"
     return events
+
+
+# ---------------------------------------------------------------- perfdata series
+
+PERFDATA_PATTERN = "perfdata.{host}.{service}.{label}"
+_FIELDS = ("node", "host", "service", "label")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def loose_name(text: str) -> str:
+    """The form two names are matched in when a shipper sanitized one of them:
+    lower case, every run of other characters one ``_`` (``Disk Space /var`` and
+    ``Disk_Space__var`` both give ``disk_space_var``)."""
+    return _NOT_WORD.sub("_", str(text).lower()).strip("_")
+
+
+def check_pattern(pattern: str) -> list[str]:
+    """The levels of a perfdata series pattern; ValueError, saying how to write it, if it is not one."""
+    levels = pattern.split(".")
+    fields = [level[1:-1] for level in levels if level.startswith("{") and level.endswith("}")]
+    unknown = [f for f in fields if f not in _FIELDS]
+    missing = [f for f in ("host", "service", "label") if fields.count(f) != 1]
+    if unknown or missing or any(("{" in level or "}" in level or "*" in level) and not
+                                 (level.startswith("{") and level.endswith("}")) for level in levels):
+        raise ValueError(f"perfdata pattern {pattern!r}: each of {{host}}, {{service}}, {{label}} (and optionally "
+                         f"{{node}}) must be one whole level, once, e.g. {PERFDATA_PATTERN!r}")
+    return levels
+
+
+def load_perfdata_from_graphite(url: str, since, until, events: pd.DataFrame, pattern: str = PERFDATA_PATTERN,
+                                timeout: float = 60.0) -> pd.DataFrame:
+    """Values the checks reported, from perfdata series in Graphite, for the threshold retunes.
+
+    :param pattern: where the series are, one level per name:
+        ``{host}``, ``{service}``, ``{label}`` and optionally ``{node}``,
+        e.g. ``nagios.{host}.{service}.{label}`` (graphios with a prefix).
+    :param events: the log events of the same window. Shippers sanitize names
+        (``Disk_Space_var``): each series is matched to the one service of the
+        events with the same :func:`loose_name` host and service (and node);
+        its ``state`` is that service's state when the value was reported.
+    :returns: ``VALUE_COLUMNS`` (``label`` as the series names it, ``uom``
+        empty); ``attrs["unmatched"]`` lists the series paths
+        that matched no service, or more than one (names that collide once
+        sanitized are never guessed).
+    """
+    levels = check_pattern(pattern)
+    target = ".".join("*" if level.startswith("{") else level for level in levels)
+    position = {level[1:-1]: index for index, level in enumerate(levels) if level.startswith("{")}
+    # Graphite stamps a value at its minute's start, and from is exclusive: a check
+    # at 12:00:40 is at 12:00:00, so ask from the minute of `since`.
+    start = _epoch(since)
+    params = [("target", target), ("format", "json"), ("from", str(start - start % 60 - 1)),
+              ("until", str(_epoch(until)))]
+    series = _get(url, "/render", params, timeout, flag="--perfdata-graphite")
+    alerts = events[events["kind"] == "service_alert"]
+    # Every service the log names (state snapshots list the ones that never alert).
+    services = events[["node", "host", "service"]].drop_duplicates().astype(str)
+    services = services[services["service"].str.len() > 0]
+    candidates: dict[tuple, list[tuple[str, str, str]]] = {}
+    for node, host, service in services.itertuples(index=False):
+        key = (loose_name(host), loose_name(service)) + ((loose_name(node),) if "node" in position else ())
+        candidates.setdefault(key, []).append((node, host, service))
+    frames, unmatched = [], []
+    for item in series:
+        parts = item["target"].split(".")
+        if len(parts) != len(levels):
+            unmatched.append(item["target"])
+            continue
+        key = (loose_name(parts[position["host"]]), loose_name(parts[position["service"]])) + (
+            (loose_name(parts[position["node"]]),) if "node" in position else ())
+        found = candidates.get(key, [])
+        points = np.array([(t, v) for v, t in item["datapoints"] if v is not None], dtype=float).reshape(-1, 2)
+        if len(found) != 1:
+            unmatched.append(item["target"])
+            continue
+        if len(points):
+            node, host, service = found[0]
+            stamps = [t for _, t in item["datapoints"]]
+            step = int(min(np.diff(stamps))) if len(stamps) > 1 else 60
+            frames.append(pd.DataFrame({"time": points[:, 0].astype(np.int64), "node": node, "host": host,
+                                        "service": service, "label": parts[position["label"]],
+                                        "value": points[:, 1], "_last_second": points[:, 0] + step - 1}))
+    values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {"time": pd.Series(dtype="int64"), "node": "", "host": "", "service": "", "label": "",
+         "value": pd.Series(dtype=float), "_last_second": pd.Series(dtype=float)})
+    values["state"] = _state_at(values, alerts)
+    values["uom"] = ""
+    values["time"] = pd.to_datetime(values["time"], unit="s", utc=True).astype("datetime64[ns, UTC]")
+    for column in ("node", "host", "service", "state", "label", "uom"):
+        values[column] = values[column].astype("category")
+    values = values.sort_values(["node", "host", "service", "label", "time"], kind="stable")[VALUE_COLUMNS]
+    values = values.reset_index(drop=True)
+    values.attrs["unmatched"] = sorted(unmatched)
+    return values
+
+
+def _state_at(values: pd.DataFrame, alerts: pd.DataFrame) -> np.ndarray:
+    """The state of each value's service when it was reported (OK before its first alert).
+
+    Graphite keeps one value per step (a minute), stamped at the step's start;
+    the check that reported it is the last one in the step, so the state is
+    the one in force at the step's last second.
+    """
+    if values.empty:
+        return np.array([], dtype=object)
+    key = ["node", "host", "service"]
+    left = values[key].astype(str).assign(t=values["_last_second"].to_numpy().astype(np.int64),
+                                          _row=np.arange(len(values)))
+    right = alerts[key].astype(str).assign(t=epoch_seconds(alerts["time"]), state=alerts["state"].astype(str))
+    merged = pd.merge_asof(left.sort_values("t"), right.sort_values("t", kind="stable"), on="t", by=key,
+                           direction="backward")
+    states = np.empty(len(values), dtype=object)
+    states[merged["_row"].to_numpy()] = merged["state"].fillna("OK").to_numpy()
+    return states

@@ -477,16 +477,28 @@ def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestam
 
 
 def analyze_window(paths=None, since="7d", until=None, graphite: str | None = None, prefix: str = "nagios",
-                   objects=None, perfdata=None, cache_dir=None, store_dir: str | None = None):
-    """(analysis, start, end, source) for one window, from log archives, a store or Graphite."""
+                   objects=None, perfdata=None, cache_dir=None, store_dir: str | None = None,
+                   perfdata_graphite: tuple[str, str] | None = None):
+    """(analysis, start, end, source) for one window, from log archives, a store or Graphite.
+
+    :param perfdata_graphite: (render API URL, series pattern) to read the
+        checks' values from (see :func:`.graphite_source.load_perfdata_from_graphite`)
+        instead of perfdata files.
+    """
     from . import api, ingest
+
+    def values_from_graphite(events, start, end, fallback):
+        if perfdata_graphite is None:
+            return fallback
+        from .graphite_source import load_perfdata_from_graphite
+        return load_perfdata_from_graphite(perfdata_graphite[0], start, end, events, perfdata_graphite[1])
 
     if graphite:
         from .graphite_source import load_events_from_graphite
 
         start, end = resolve_window(since, until)
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
-        analysis = api.analyze(events, objects=objects, perfdata=perfdata)
+        analysis = api.analyze(events, objects=objects, perfdata=values_from_graphite(events, start, end, perfdata))
         return analysis, start, end, f"Graphite at {graphite}"
     if store_dir:
         from . import store
@@ -500,7 +512,9 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
             raise ReportError(str(exc)) from None
         if objects is None:
             objects = store.load_objects_frame(store_dir)
-        analysis = api.analyze(events, until=end, objects=objects, perfdata=store.load_perfdata(store_dir, start, end))
+        perfdata = values_from_graphite(events, start, end, None)
+        analysis = api.analyze(events, until=end, objects=objects,
+                               perfdata=store.load_perfdata(store_dir, start, end) if perfdata is None else perfdata)
         nodes = events["node"].nunique() if len(events) else 0
         return analysis, start, end, f"the event store {store_dir} ({nodes} Nagios node{'s' if nodes != 1 else ''})"
     if not paths:
@@ -513,6 +527,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     events = ingest.window(events, start, end)
     if objects is None:
         objects = api.find_side_files(paths, "objects.cache") or None
+    perfdata = values_from_graphite(events, start, end, perfdata)
     if perfdata is None:
         perfdata = api.find_side_files(paths, "service-perfdata.log") or None
     analysis = api.analyze(events, until=end, objects=objects, perfdata=perfdata)
@@ -522,8 +537,9 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
 
 def make_report(paths=None, out_dir: str = "report", since="7d", until=None, graphite: str | None = None,
                 prefix: str = "nagios", objects=None, perfdata=None, cache_dir=None, top: int = TOP,
-                keep_history: bool = True, store_dir: str | None = None) -> Report:
+                keep_history: bool = True, store_dir: str | None = None,
+                perfdata_graphite: tuple[str, str] | None = None) -> Report:
     """Everything ``nagtune report`` does: analyse one window and write the report."""
     analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir,
-                                                  store_dir=store_dir)
+                                                  store_dir=store_dir, perfdata_graphite=perfdata_graphite)
     return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history)

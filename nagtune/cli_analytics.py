@@ -146,17 +146,42 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
 
 @click.command()
 @_common
+@click.option("--perfdata-graphite", "perfdata_url", default=None, metavar="URL",
+              help="Read the checks' perfdata series from this Graphite render API instead of "
+                   "service-perfdata.log.")
+@click.option("--perfdata-pattern", default=None, metavar="PATTERN",
+              help="Where those series are: {host}, {service}, {label} (and optionally {node}) one level each. "
+                   "[default: perfdata.{host}.{service}.{label}]")
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers):
+           workers, perfdata_url, perfdata_pattern):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
     Reads objects.cache and service-perfdata.log from the node directories
-    when they are there, to name current values and use perfdata.
+    when they are there, to name current values and use perfdata; with
+    --perfdata-graphite the values come from the series a perfdata shipper
+    (graphios ...) keeps in Graphite, matched to the log's services by name.
 
     Example:
 
         nagtune retune --format csv data/samples/nagios-c0001-01
+
+    With perfdata series in Graphite:
+
+    \b
+        nagtune retune data/samples --perfdata-graphite http://graphite:8080 \\
+            --perfdata-pattern 'nagios.{host}.{service}.{label}'
     """
+    if perfdata_pattern and not perfdata_url:
+        raise click.UsageError("--perfdata-pattern needs --perfdata-graphite URL")
+    if perfdata_url:
+        from .analytics.graphite_source import PERFDATA_PATTERN, check_pattern
+        perfdata_pattern = perfdata_pattern or PERFDATA_PATTERN
+        try:
+            check_pattern(perfdata_pattern)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--perfdata-pattern") from None
+    if perfdata_url and store_dir:
+        raise click.UsageError("--perfdata-graphite reads PATHS' services, not a --store")
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "retunes")
     if table is not None:
         return _emit(table, output_format, top)
@@ -170,8 +195,31 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     objects_files = find_side_files(paths, "objects.cache")
     perf_files = find_side_files(paths, "service-perfdata.log")
     objects = load_objects(objects_files) if objects_files else None
-    perfdata = load_perfdata(perf_files) if perf_files else None
+    if perfdata_url:
+        perfdata = _graphite_perfdata(perfdata_url, perfdata_pattern, events, since, until)
+    else:
+        perfdata = load_perfdata(perf_files) if perf_files else None
     _emit(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top)
+
+
+def _graphite_perfdata(url, pattern, events, since, until):
+    import pandas as pd
+
+    from .analytics.graphite_source import GraphiteError, load_perfdata_from_graphite
+    from .analytics.ingest import parse_when
+    if events.empty:
+        return None
+    start = parse_when(since) or events["time"].min()
+    end = parse_when(until) or events["time"].max() + pd.Timedelta(minutes=1)
+    try:
+        values = load_perfdata_from_graphite(url, start, end, events, pattern)
+    except GraphiteError as exc:
+        raise click.ClickException(str(exc)) from None
+    unmatched = values.attrs.get("unmatched", [])
+    if unmatched:
+        click.echo(f"nagtune: {len(unmatched)} perfdata series matched no single service of the logs "
+                   f"(e.g. {unmatched[0]}); they are left out", err=True)
+    return values
 
 
 @click.command()
