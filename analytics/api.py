@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
-from . import quiet, retune
+from . import quiet, retry, retune
 from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty)
 from .store import concat as store_concat
@@ -120,7 +120,7 @@ class Part:
     chatty: pd.DataFrame
     chatty_host_service: pd.DataFrame
     quiet: pd.DataFrame
-    retunes: pd.DataFrame  # for the partition's own top candidates (none with retune_top=0); combine keeps the global top
+    retunes: pd.DataFrame  # for the partition's own top candidates (only faster-detection ones with retune_top=0)
     names_seen: pd.DataFrame  # distinct kind, host, service
     automation: pd.DataFrame
     cell_counts: tuple
@@ -140,8 +140,10 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
         chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks),
         quiet=quiet_frame,
+        # Faster-detection rows need no replay over the events: every part gives all of its own.
         retunes=(retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
-                                        weeks=weeks, window_end=window_end) if retune_top else empty(RETUNE_COLUMNS)),
+                                        weeks=weeks, window_end=window_end) if retune_top
+                 else retry.suggest_faster_detection(events, episodes, objects=objects)),
         # Distinct on category codes first: objects only for the few distinct rows.
         names_seen=events[["kind", "host", "service"]].drop_duplicates().astype("object"),
         automation=automation.automation_candidates(events, episodes),
@@ -164,15 +166,20 @@ def _resort(frame: pd.DataFrame, by: list[str], ascending: list[bool]) -> pd.Dat
 
 
 def order_retunes(retunes: pd.DataFrame, ranked_host_service: pd.DataFrame, retune_top: int = RETUNE_TOP) -> pd.DataFrame:
-    """The suggestions of the global top ``retune_top`` host/services, in ranking order."""
+    """The suggestions of the global top ``retune_top`` host/services, in ranking
+    order, then the ``retune_top`` faster-detection ones that gain most, for
+    services without a suggestion (see :func:`.retry.add_to`)."""
     if not len(retunes):
         return retunes
+    faster = retunes[retunes["directive"] == retry.DIRECTIVE]
+    chatty_rows = retunes[retunes["directive"] != retry.DIRECTIVE]
     top = ranked_host_service.head(retune_top)
     position = {key: i for i, key in enumerate(zip(top["node"], top["host"], top["service"]))}
-    rank = [position.get(key, -1) for key in zip(retunes["node"].astype(str), retunes["host"].astype(str),
-                                                 retunes["service"].astype(str))]
-    retunes = retunes.assign(_r=rank)
-    return _resort(retunes[retunes["_r"] >= 0], ["_r"], [True]).drop(columns="_r")
+    rank = [position.get(key, -1) for key in zip(chatty_rows["node"].astype(str), chatty_rows["host"].astype(str),
+                                                 chatty_rows["service"].astype(str))]
+    chatty_rows = chatty_rows.assign(_r=rank)
+    chatty_rows = _resort(chatty_rows[chatty_rows["_r"] >= 0], ["_r"], [True]).drop(columns="_r")
+    return retry.add_to(chatty_rows, faster, retune_top)
 
 
 def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: int = RETUNE_TOP) -> Analysis:
@@ -222,13 +229,15 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
 
 
 def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None,
-            cache_dir=None) -> Analysis:
+            cache_dir=None, retune_top: int = RETUNE_TOP) -> Analysis:
     """Run every stage on log paths (node dirs, parents, files, globs) or an events frame.
 
     :param objects: an objects frame, a path to ``objects.cache``, or None to
         look for ``objects.cache`` in the node directories.
     :param perfdata: a perfdata frame, a path, or None to look for
         ``service-perfdata.log`` in the node directories.
+    :param retune_top: retune suggestions for this many of the chattiest
+        host/services, and at most this many faster-detection ones.
     """
     paths = None
     if isinstance(paths_or_events, pd.DataFrame):
@@ -249,5 +258,5 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     elif isinstance(perfdata, (str, os.PathLike, list, tuple)):
         perfdata = ingest.load_perfdata(perfdata)
     window_end = ingest.window_end(events, until)
-    return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end)],
-                   events=events)
+    return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end,
+                                 retune_top=retune_top)], events=events, retune_top=retune_top)

@@ -33,7 +33,7 @@ import os
 
 import pandas as pd
 
-from . import api, episodes as episodes_mod, ingest, retune, store
+from . import api, episodes as episodes_mod, ingest, retry, retune, store
 
 ENGINES = ("pandas", "dask")
 
@@ -69,7 +69,7 @@ def analyze_store(store_dir: str, since=None, until=None, engine: str = "pandas"
     if engine == "pandas":
         events = store.load_events(store_dir, start, end)
         return api.analyze(events, until=end, objects=store.load_objects_frame(store_dir),
-                           perfdata=store.load_perfdata(store_dir, start, end))
+                           perfdata=store.load_perfdata(store_dir, start, end), retune_top=retune_top)
     with dask_client(scheduler, workers, memory_limit) as client:
         return _analyze_dask(client, store_dir, start, end, retune_top)
 
@@ -139,11 +139,15 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
     # global top host/services need and a node cannot know whether it holds them.
     parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, weeks, 0)
              for partition, node in zip(frames.to_delayed(), nodes)]
-    combined = api.combine(_gather(client, parts), events=None, retune_top=retune_top)
+    gathered = _gather(client, parts)
+    # Every node's faster-detection rows (pass 1 has no others): the global choice needs them all.
+    faster = api.concat_frames([part.retunes for part in gathered])
+    combined = api.combine(gathered, events=None, retune_top=retune_top)
+    del gathered
     # Pass 2: the replays, on the nodes of the global top only, each for its own
     # first k rows (a node's ranking is the global one restricted to it).
     top_per_node = combined.chatty_host_service.head(retune_top)["node"].astype(str).value_counts()
-    if not len(top_per_node):
+    if not len(top_per_node) or retune_top == 0:
         return combined
     holders = [node for node in nodes if node in top_per_node]
     frames = dd.from_map(_events_of, holders, args=(store_dir, start, end), meta=store.empty_events(),
@@ -152,7 +156,9 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
                                                           int(top_per_node[node]))
                    for partition, node in zip(frames.to_delayed(), holders)]
     retunes = api.concat_frames(_gather(client, suggestions))
-    combined.retunes = api.order_retunes(retunes if retunes is not None else combined.retunes,
+    chatty_rows = None if retunes is None else retunes[retunes["directive"] != retry.DIRECTIVE]
+    everything = api.concat_frames([frame for frame in (chatty_rows, faster) if frame is not None])
+    combined.retunes = api.order_retunes(everything if everything is not None else combined.retunes,
                                          combined.chatty_host_service, retune_top)
     return combined
 

@@ -314,7 +314,8 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict) -> list[dict
          "plots": [], "tables": [("Findings", "quiet", None)]},
         {"id": "retunes", "title": "Retune suggestions",
          "text": "One concrete change per flagged service, replayed on this window's history: alerts and "
-                 "notifications before and after, minutes later each real problem would be seen. "
+                 "notifications before and after, minutes later each real problem would be seen "
+                 "(negative: sooner, for the retry_interval suggestions of services slow to go HARD). "
                  "The change column is the directive to edit in the service definition, from its current "
                  "value (the object config's when given, else what the log shows) to the suggested one. "
                  "Never suggested: a change whose replay misses a long HARD CRITICAL problem.",

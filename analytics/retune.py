@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from . import flapping
+from . import flapping, retry
 from ._frames import RETUNE_COLUMNS, empty
 
 LONG_PROBLEM = pd.Timedelta(minutes=30)  # a HARD CRITICAL this long is a real problem that must be caught
@@ -246,12 +246,20 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
     :param weeks: window length for the ranking's rates (see :func:`rank_chatty`).
     :param window_end: the end of the analysed window, where the flap replay's
         checks stop (default: the last event).
-    :returns: ``RETUNE_COLUMNS``; every row's ``long_problems_after`` equals
-        its ``long_problems_before``.
+    :returns: ``RETUNE_COLUMNS``, the chatty services' suggestions in ranking
+        order, then up to ``top`` faster-detection ones
+        (:func:`nagtune.analytics.retry.suggest_faster_detection`) for services
+        without a suggestion; every row's ``long_problems_after`` equals its
+        ``long_problems_before``.
     """
-    from .chatty import rank_chatty
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
+    suggestions = _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_end)
+    return retry.add_to(suggestions, retry.suggest_faster_detection(events, episodes, objects), top)
+
+
+def _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_end) -> pd.DataFrame:
+    from .chatty import rank_chatty
     ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks)
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
     keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))

@@ -1,0 +1,148 @@
+"""Faster detection (a shorter retry_interval), replayed, checked against numbers worked out by hand."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from distributed import LocalCluster
+
+from nagtune.analytics import engine, store
+from nagtune.analytics.api import analyze
+from nagtune.analytics.episodes import build_episodes
+from nagtune.analytics.ingest import load_events
+from nagtune.analytics.objects import load_objects
+from nagtune.analytics.retry import replay_retry_interval, suggest_faster_detection
+from nagtune.analytics.retune import suggest_retunes
+from tests.analytics_scenarios import write_node
+
+T0 = 1_700_000_000
+MINUTE = 60
+
+
+def slow_node(base, name="nagios-c0007-01", host="db02", service="Backup Age", outages=3):
+    """retry_interval 10 and 3 attempts on the object: every outage is HARD 20 min after
+    its first SOFT result and notifies two contacts; between them, short problems that
+    stay SOFT: one of 6 minutes, one of 12 (attempts 1 and 2, then OK)."""
+    node = base / name
+    node.mkdir(parents=True)
+    lines = []
+    for i in range(outages):
+        t = T0 + i * 86400
+        lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;old"),
+                  (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;old"),
+                  (t + 20 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;HARD;3;old"),
+                  (t + 20 * MINUTE, f"SERVICE NOTIFICATION: ops;{host};{service};CRITICAL;mail;old"),
+                  (t + 20 * MINUTE, f"SERVICE NOTIFICATION: pager;{host};{service};CRITICAL;page;old"),
+                  (t + 200 * MINUTE, f"SERVICE ALERT: {host};{service};OK;HARD;3;fresh"),
+                  (t + 200 * MINUTE, f"SERVICE NOTIFICATION: ops;{host};{service};OK;mail;fresh"),
+                  (t + 200 * MINUTE, f"SERVICE NOTIFICATION: pager;{host};{service};OK;page;fresh")]
+    t = T0 + 43200
+    lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
+              (t + 6 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;2;fresh")]
+    t = T0 + 43200 + 86400
+    lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
+              (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;blip"),
+              (t + 12 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;3;fresh")]
+    (node / "nagios.log").write_text("".join(f"[{t}] {text}\n" for t, text in sorted(lines, key=lambda x: x[0])))
+    (node / "objects.cache").write_text(
+        "define service {\n"
+        f"\thost_name\t{host}\n\tservice_description\t{service}\n\tcheck_interval\t60.000000\n"
+        "\tretry_interval\t10.000000\n\tmax_check_attempts\t3\n\tnotifications_enabled\t1\n\t}\n")
+    return node
+
+
+def test_replay_by_hand(tmp_path):
+    node = slow_node(tmp_path)
+    events = load_events([str(node)])
+    episodes = build_episodes(events)
+    row = suggest_faster_detection(events, episodes, objects=load_objects(str(node))).iloc[0]
+    # (3 - 1) * 5 min = 10 min: the longest retry under the 10-minute aim.
+    assert (row["directive"], row["current"], row["suggested"]) == ("retry_interval", "10", "5")
+    # Each outage: HARD after 20 min before, 10 min after.
+    assert row["extra_detection_minutes"] == -10.0
+    # The 12-minute blip fails 1 + 12 // 5 = 3 checks: HARD now, with its two contacts
+    # told twice (problem, recovery); the 6-minute one fails 2 and stays SOFT.
+    assert row["notifications_before"] == 3 * 4
+    assert row["notifications_after"] == 3 * 4 + 2 * 2
+    # Alerts: 3 outages x 4 lines; blips 2 and 3 lines before; the 12-minute blip
+    # becomes 2 SOFT + 1 HARD + 1 recovery.
+    assert row["alerts_before"] == 3 * 4 + 2 + 3
+    assert row["alerts_after"] == 3 * 4 + 2 + 4
+    assert row["long_problems_after"] == row["long_problems_before"] == 3
+    assert "1 short problems that stayed SOFT would go HARD too (2 notifications or more)" in row["reason"]
+
+
+def test_replay_keeps_every_hard_problem_hard():
+    episodes = pd.DataFrame({
+        "start": pd.to_datetime([T0, T0 + 9000], unit="s", utc=True),
+        "duration": pd.to_timedelta([3600, 120], unit="s"),
+        "hard": [True, False], "open": [False, False], "alerts": [4, 2], "notifications": [2, 0],
+        "detection_delay": pd.to_timedelta([1800, None], unit="s"),
+    })
+    replay = replay_retry_interval(episodes, 1.0, attempts=4, contacts=1)
+    assert replay["hard_after"].tolist() == [True, False]  # 120 s fails 3 checks at 1 min: < 4 attempts
+    assert replay["detection_after"].iloc[0] == pd.Timedelta(minutes=3)
+    assert replay["earlier"].iloc[0] == pd.Timedelta(minutes=27)
+
+
+def test_scenario_slow_disk_gets_a_faster_retry_from_the_log(tmp_path):
+    write_node(str(tmp_path))
+    rows = analyze([str(tmp_path)]).retunes
+    row = rows[rows["directive"] == "retry_interval"].iloc[0]
+    assert (row["host"], row["service"]) == ("db01", "Disk Space /var")
+    # SOFT attempts 15 min apart in the log, 4 attempts: 3 min makes it 9 min, from 30.
+    assert row["current"] == "15 (from the log)" and row["suggested"] == "3"
+    assert row["extra_detection_minutes"] == -21.0
+    # One change per service: the chatty ones keep theirs, first.
+    assert rows["service"].is_unique and rows["directive"].iloc[-1] == "retry_interval"
+
+
+def test_suggest_retunes_adds_them_after_the_chatty_ones(tmp_path):
+    node = slow_node(tmp_path)
+    events = load_events([str(node)])
+    retunes = suggest_retunes(events, build_episodes(events), objects=load_objects(str(node)))
+    assert retunes["directive"].tolist()[-1] == "retry_interval"
+    assert retunes[["host", "service"]].drop_duplicates().shape[0] == len(retunes)
+
+
+def test_dask_engine_chooses_the_same_faster_detection_rows(tmp_path):
+    """Slow services on several nodes, more than the top: the Dask engine, which sees one
+    node at a time, keeps the same rows as the pandas engine."""
+    logs = tmp_path / "logs"
+    for index in range(3):
+        for service in range(4):
+            slow_node(logs, name=f"nagios-c000{index + 1}-01", host=f"db{service}",
+                      service=f"Backup {service}", outages=1 + (service + index) % 3) \
+                if service == 0 else _add_service(logs / f"nagios-c000{index + 1}-01", f"db{service}",
+                                                   f"Backup {service}", 1 + (service + index) % 3)
+    target = str(tmp_path / "store")
+    store.ingest_paths(str(logs), target)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        on_dask = engine.analyze_store(target, engine="dask", scheduler=cluster.scheduler_address, retune_top=5)
+    on_pandas = engine.analyze_store(target, engine="pandas", retune_top=5)
+    pd.testing.assert_frame_equal(on_dask.retunes.reset_index(drop=True), on_pandas.retunes.reset_index(drop=True))
+    assert (on_pandas.retunes["directive"] == "retry_interval").sum() >= 3
+
+
+def _add_service(node, host, service, outages):
+    """Another slow service in an existing node directory (log lines appended, objects added)."""
+    other = slow_node(node.parent / "tmp", name="x", host=host, service=service, outages=outages)
+    with open(node / "nagios.log", "a") as log:
+        log.write((other / "nagios.log").read_text())
+    with open(node / "objects.cache", "a") as objects:
+        objects.write((other / "objects.cache").read_text())
+    import shutil
+    shutil.rmtree(node.parent / "tmp")
+
+
+@pytest.mark.parametrize("minutes", [1.0, 10.0])
+def test_nothing_to_gain_is_not_suggested(tmp_path, minutes):
+    # Retries already at 1 minute (nothing shorter to offer), or fast enough already.
+    node = tmp_path / "n"
+    node.mkdir()
+    t = T0
+    gap = int(minutes * MINUTE)
+    lines = [(t, "SERVICE ALERT: h;S;CRITICAL;SOFT;1;x"), (t + gap, "SERVICE ALERT: h;S;CRITICAL;HARD;2;x"),
+             (t + 7200, "SERVICE ALERT: h;S;OK;HARD;2;ok")]
+    (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
+    events = load_events([str(node)])
+    assert suggest_faster_detection(events, build_episodes(events)).empty
