@@ -140,3 +140,15 @@ def object_keys(frame: pd.DataFrame, with_service: bool) -> np.ndarray:
     if with_service:
         key = key * (1 << 20) + frame["service"].cat.codes.to_numpy().astype(np.int64)
     return key
+
+
+def rows_of(frame: pd.DataFrame, keys: set) -> pd.DataFrame:
+    """The rows of ``frame`` whose (node, host, service) is in ``keys`` (string triples), in their order."""
+    columns = ("node", "host", "service")
+    # Cheap per-column membership first (categoricals), exact triples on what is left.
+    mask = np.ones(len(frame), dtype=bool)
+    for position, column in enumerate(columns):
+        mask &= frame[column].isin({key[position] for key in keys}).to_numpy()
+    near = frame[mask]
+    exact = pd.MultiIndex.from_arrays([near[c].astype(str) for c in columns]).isin(list(keys))
+    return near[exact]

@@ -34,6 +34,14 @@ _SERVICE_OBSERVATIONS = (ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_
 _HOST_OBSERVATIONS = (ev.HOST_ALERT, ev.CURRENT_HOST_STATE, ev.INITIAL_HOST_STATE)
 
 
+LONG_PROBLEM = pd.Timedelta(minutes=30)  # a HARD CRITICAL this long is a real problem that must be caught
+
+
+def is_long_problem(episodes: pd.DataFrame, long=LONG_PROBLEM) -> pd.Series:
+    """HARD CRITICAL problems that lasted at least ``long``: never to be missed."""
+    return episodes["hard"] & (episodes["worst_state"] == "CRITICAL") & (episodes["duration"] >= pd.Timedelta(long))
+
+
 def empty_episodes() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in ALL_COLUMNS})
     for c in ("start", "end", "first_hard"):

@@ -51,7 +51,7 @@ from ..parsers import events as ev
 from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
 from ..parsers.logfiles import ARCHIVE_NAME, node_log_files, open_log
 from ..parsers.nagios import decode, parse_line
-from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
+from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds memory (the span hash needs 24 bytes a byte)
@@ -435,7 +435,6 @@ def _parse_fast(data: bytes):
         command = np.asarray(frame["command"]).astype(object)
         new_output = []
         for i, row in enumerate(special):
-            key = rk[row]
             if handler[row]:
                 command[row] = outputs[i]
                 new_output.append("")

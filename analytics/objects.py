@@ -26,6 +26,9 @@ _NUMBERS = ("max_check_attempts", "check_interval", "retry_interval", "notificat
 _FLAGS = ("notifications_enabled", "flap_detection_enabled", "active_checks_enabled")
 
 
+DEFAULT_RETRY_MINUTES = 1.0  # Nagios' default retry_interval
+
+
 class ObjectsError(ValueError):
     """objects.cache that cannot be read."""
 
@@ -98,3 +101,29 @@ def load_objects(path) -> pd.DataFrame:
 def check_arguments(check_command: str) -> list[str]:
     """``check_disk!20%!10%!/var`` -> ``['20%', '10%', '/var']`` (the $ARGn$ values)."""
     return check_command.split("!")[1:] if check_command else []
+
+
+def object_row(objects, key):
+    """The row of ``objects`` for ``key`` = (node, host, service), or None."""
+    if objects is None or not len(objects):
+        return None
+    match = objects[(objects["node"].astype(str) == key[0]) & (objects["host"].astype(str) == key[1])
+                    & (objects["service"].astype(str) == key[2])]
+    return match.iloc[0] if len(match) else None
+
+
+def current_attempts(objects, node, host, service, episodes) -> tuple[int, float]:
+    """(max_check_attempts, retry_interval in minutes) in force for a service: from
+    ``objects`` when it has them, else the attempts its HARD ``episodes`` reached
+    and Nagios' default retry."""
+    attempts, retry = None, DEFAULT_RETRY_MINUTES
+    row = object_row(objects, (node, host, service))
+    if row is not None:
+        if pd.notna(row["max_check_attempts"]):
+            attempts = int(row["max_check_attempts"])
+        if pd.notna(row["retry_interval"]):
+            retry = float(row["retry_interval"])
+    if attempts is None:
+        hard = episodes[episodes["hard"]]
+        attempts = int(hard["max_attempt"].max()) if len(hard) else int(episodes["max_attempt"].max())
+    return max(attempts, 1), retry

@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import RETUNE_COLUMNS, empty
+from ._frames import RETUNE_COLUMNS, empty, rows_of
+from .episodes import is_long_problem
+from .objects import current_attempts, object_row
 
 DIRECTIVE = "retry_interval"
 SLOW = pd.Timedelta(minutes=15)  # as quiet.SLOW: slower than this to go HARD is slow detection
@@ -106,8 +108,6 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
         the service's HARD problems), the services that gain most first, at
         most ``top`` (all when None).
     """
-    from .retune import _current_attempts, _object_row, _rows_of, is_long_problem
-
     if episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
     service_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
@@ -115,15 +115,15 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
     if slow.empty:
         return empty(RETUNE_COLUMNS)
     keys = set(zip(slow["node"].astype(str), slow["host"].astype(str), slow["service"].astype(str)))
-    mine = _rows_of(events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION]).to_numpy()], keys)
+    mine = rows_of(events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION]).to_numpy()], keys)
     history = {tuple(map(str, key)): group for key, group in mine.groupby(["node", "host", "service"], observed=True)}
     rows = []
-    for key, eps in _rows_of(service_eps, keys).groupby(["node", "host", "service"], observed=True):
+    for key, eps in rows_of(service_eps, keys).groupby(["node", "host", "service"], observed=True):
         key = tuple(map(str, key))
         lines = history.get(key, mine.iloc[:0])
-        current, source = _retry_in_force(_object_row(objects, key),
+        current, source = _retry_in_force(object_row(objects, key),
                                           _soft_gaps(lines[lines["kind"] == ev.SERVICE_ALERT]))
-        attempts, _ = _current_attempts(objects, *key, eps)
+        attempts, _ = current_attempts(objects, *key, eps)
         if current is None or attempts < 2:
             continue
         faster = [r for r in CANDIDATES if r < current]

@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from . import flapping, retry
-from ._frames import RETUNE_COLUMNS, empty
+from . import flapping
+from ._frames import RETUNE_COLUMNS, empty, rows_of
+from .episodes import LONG_PROBLEM, is_long_problem
+from .objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
+from .retry import add_to, suggest_faster_detection
 
-LONG_PROBLEM = pd.Timedelta(minutes=30)  # a HARD CRITICAL this long is a real problem that must be caught
-DEFAULT_RETRY_MINUTES = 1.0  # Nagios' default retry_interval
 MAX_EXTRA_ATTEMPTS = 4
 MAX_EXTRA_DETECTION = pd.Timedelta(minutes=10)  # per problem: later than this is not worth the quiet
 
@@ -55,11 +56,6 @@ def _service_episodes(episodes_or_events) -> pd.DataFrame:
     if "kind" in frame:
         frame = frame[frame["kind"] == "service"]
     return frame
-
-
-def is_long_problem(episodes: pd.DataFrame, long=LONG_PROBLEM) -> pd.Series:
-    """HARD CRITICAL problems that lasted at least ``long``: never to be missed."""
-    return episodes["hard"] & (episodes["worst_state"] == "CRITICAL") & (episodes["duration"] >= pd.Timedelta(long))
 
 
 def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | None = None,
@@ -212,29 +208,6 @@ def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> t
 
 # ---------------------------------------------------------------- suggestions
 
-def _object_row(objects, key):
-    """The objects.cache row of (node, host, service), or None."""
-    if objects is None or not len(objects):
-        return None
-    match = objects[(objects["node"].astype(str) == key[0]) & (objects["host"].astype(str) == key[1])
-                    & (objects["service"].astype(str) == key[2])]
-    return match.iloc[0] if len(match) else None
-
-
-def _current_attempts(objects, node, host, service, eps) -> tuple[int, float]:
-    attempts, retry = None, DEFAULT_RETRY_MINUTES
-    row = _object_row(objects, (node, host, service))
-    if row is not None:
-        if pd.notna(row["max_check_attempts"]):
-            attempts = int(row["max_check_attempts"])
-        if pd.notna(row["retry_interval"]):
-            retry = float(row["retry_interval"])
-    if attempts is None:
-        hard = eps[eps["hard"]]
-        attempts = int(hard["max_attempt"].max()) if len(hard) else int(eps["max_attempt"].max())
-    return max(attempts, 1), retry
-
-
 def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20,
                     long=LONG_PROBLEM, weeks: float | None = None, window_end=None) -> pd.DataFrame:
     """One replayed change for each of the ``top`` chattiest host/services.
@@ -255,7 +228,7 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
     suggestions = _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_end)
-    return retry.add_to(suggestions, retry.suggest_faster_detection(events, episodes, objects), top)
+    return add_to(suggestions, suggest_faster_detection(events, episodes, objects), top)
 
 
 def _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_end) -> pd.DataFrame:
@@ -264,8 +237,8 @@ def _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_en
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
     keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))
     grouped = {tuple(map(str, key)): group
-               for key, group in _rows_of(svc_eps, keys).groupby(["node", "host", "service"], observed=True)}
-    service_events = _rows_of(events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION,
+               for key, group in rows_of(svc_eps, keys).groupby(["node", "host", "service"], observed=True)}
+    service_events = rows_of(events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION,
                                                           ev.SERVICE_FLAPPING]).to_numpy()], keys)
     history = {tuple(map(str, key)): group
                for key, group in service_events.groupby(["node", "host", "service"], observed=True)}
@@ -297,7 +270,7 @@ def _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_en
 
 
 def _attempts_suggestion(eps, objects, key, long) -> dict | None:
-    current, retry = _current_attempts(objects, *key, eps)
+    current, retry = current_attempts(objects, *key, eps)
     long_before = int(is_long_problem(eps, long).sum())
     best = None
     for attempts in range(current + 1, current + MAX_EXTRA_ATTEMPTS + 1):
@@ -347,7 +320,7 @@ def _current_flap_settings(objects, key, history) -> tuple[bool | None, float, f
     FLAPPING ALERT lines; else unknown (``enabled`` None).
     """
     low, high, interval = flapping.DEFAULT_LOW, flapping.DEFAULT_HIGH, None
-    row = _object_row(objects, key)
+    row = object_row(objects, key)
     if row is not None:
         if pd.notna(row["low_flap_threshold"]) and row["low_flap_threshold"] > 0:
             low = float(row["low_flap_threshold"])
@@ -439,21 +412,9 @@ def _values(events, perfdata, keys: set) -> pd.DataFrame:
     of a fleet's week cost more time and memory than the rest of the report.
     """
     if perfdata is not None and len(perfdata):
-        return _rows_of(perfdata, keys)
+        return rows_of(perfdata, keys)
     from .ingest import values_from_output
-    return values_from_output(_rows_of(events, keys))
-
-
-def _rows_of(frame: pd.DataFrame, keys: set) -> pd.DataFrame:
-    """The rows of ``frame`` whose (node, host, service) is in ``keys``, in their order."""
-    columns = ("node", "host", "service")
-    # Cheap per-column membership first (categoricals), exact triples on what is left.
-    mask = np.ones(len(frame), dtype=bool)
-    for position, column in enumerate(columns):
-        mask &= frame[column].isin({key[position] for key in keys}).to_numpy()
-    near = frame[mask]
-    exact = pd.MultiIndex.from_arrays([near[c].astype(str) for c in columns]).isin(list(keys))
-    return near[exact]
+    return values_from_output(rows_of(events, keys))
 
 
 def _warn_suggestion(values, objects, key, eps, long) -> dict | None:

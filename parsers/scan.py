@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from . import events as ev
 from .metrics import (
     HOST_ALERTS, HOST_NOTIFICATIONS, SERVICE_ALERTS, SERVICE_NOTIFICATIONS, MetricKey,
-    MetricNamer, MetricPoint, metric_key, minute_of,
+    MetricNamer, MetricPoint, metric_key,
 )
 from .nagios import _notification_state, decode, parse_line
 

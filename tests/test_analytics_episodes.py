@@ -1,6 +1,5 @@
 """Episode builder edge cases: window boundaries, open problems, host down, downtime, restarts."""
 import pandas as pd
-import pytest
 
 from nagtune.analytics._frames import EPISODE_COLUMNS
 from nagtune.analytics.episodes import build_episodes

@@ -2,11 +2,8 @@
 import re
 import subprocess
 
-import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from nagtune.analytics._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS,
                                        CHATTY_HOST_SERVICE_COLUMNS, NAME_COLUMNS, QUIET_COLUMNS)

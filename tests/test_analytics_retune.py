@@ -1,8 +1,6 @@
 """Every retune suggestion, replayed independently of nagtune's pandas code, does what it claims."""
-import math
 import re
 
-import pandas as pd
 import pytest
 
 from nagtune.analytics._frames import RETUNE_COLUMNS
@@ -23,7 +21,6 @@ def scenario(tmp_path_factory):
 
 def raw_lines(node_dir):
     import gzip
-    import os
     from nagtune.parsers.logfiles import node_log_files
     for path in node_log_files(node_dir):
         opener = gzip.open if path.endswith(".gz") else open

@@ -4,8 +4,6 @@ Every service carries its scripted behaviour as the custom variable
 ``_SCENARIO`` in the node's objects.cache, so the tests find "the flapping
 one", "the steady one" ... without hard-coding names.
 """
-import gzip
-import os
 import re
 import subprocess
 from pathlib import Path

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from nagtune.cli_collect import collect as collect_command
 
-from .collect_helpers import NO_DAC, NODE, PREFIX, alert_lines, expected_points, expected_totals
+from .collect_helpers import NO_DAC, NODE, PREFIX, alert_lines, expected_points
 
 
 def run_cli(*args: str) -> "object":

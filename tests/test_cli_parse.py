@@ -3,7 +3,6 @@ import csv
 import gzip
 import io
 import json
-import os
 
 from click.testing import CliRunner
 
