@@ -7,15 +7,21 @@ For each service the chatty ranking flags, one concrete change:
   goes HARD (``retry_interval`` minutes later per extra attempt); a shorter
   one stays SOFT, sends no notification and writes its SOFT lines and its
   recovery only. See :func:`replay_max_check_attempts`.
-- ``warning threshold (-w)``: from the values the check reported (perfdata
-  file, or numbers in the output text), the warning level that would have
-  cut most WARNING alerts while the critical level, unchanged, still catches
-  every CRITICAL. See :func:`replay_threshold` and :func:`what_if_curve`.
-
 - ``flap detection``: enable it, or lower ``low/high_flap_threshold``, so a
   service whose state flips back and forth is reported once as flapping
   instead of notifying at every flip. Replayed by recomputing Nagios' flap
   detection over the history (see :mod:`nagtune.analytics.flapping`).
+- ``warning threshold (-w)``: when neither of those saves a notification:
+  from the values the check reported (perfdata file or Graphite series, or
+  numbers in the output text), the warning level that would have cut most
+  WARNING alerts while the critical level, unchanged, still catches every
+  CRITICAL. See :func:`replay_threshold` and :func:`what_if_curve`.
+- ``critical threshold (-c)``: when there is no warning level to move, the
+  critical level that turns the most CRITICAL checks into WARNING ones
+  while every value of a long HARD CRITICAL problem stays CRITICAL.
+
+Then, for services slow to go HARD, a shorter ``retry_interval``
+(:mod:`nagtune.analytics.retry`).
 
 When a service has both a ``max_check_attempts`` and a flap-detection
 change, the one that saves more notifications is shown (ties: attempts,
@@ -33,7 +39,7 @@ import pandas as pd
 
 from ..parsers import events as ev
 from . import flapping
-from ._frames import RETUNE_COLUMNS, empty, rows_of
+from ._frames import RETUNE_COLUMNS, empty, epoch_seconds, rows_of
 from .episodes import LONG_PROBLEM, is_long_problem
 from .objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
 from .retry import add_to, suggest_faster_detection
@@ -259,7 +265,8 @@ def _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_en
         if suggestion is None:
             if values is None:
                 values = _values(events, perfdata, keys)
-            suggestion = _warn_suggestion(values, objects, key, eps, long)
+            suggestion = (_warn_suggestion(values, objects, key, eps, long)
+                          or _crit_suggestion(values, objects, key, eps, long))
         if suggestion is not None:
             if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
                 raise RetuneError(f"replay of {suggestion['directive']} on {key} misses a long HARD CRITICAL")
@@ -417,7 +424,10 @@ def _values(events, perfdata, keys: set) -> pd.DataFrame:
     return values_from_output(rows_of(events, keys))
 
 
-def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
+def _current_levels(values, key):
+    """(label, series, warn, crit, direction, inferred) of the service's most reported
+    value, or None: the levels it declares in perfdata, else inferred from the states
+    it reported at each value (no WARNING seen: no warning band, ``warn == crit``)."""
     if values is None or values.empty:
         return None
     mine = values[(values["node"].astype(str) == key[0]) & (values["host"].astype(str) == key[1])
@@ -426,31 +436,40 @@ def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
         return None
     label = mine["label"].astype(str).value_counts().index[0]
     series = mine[mine["label"].astype(str) == label].sort_values("time", kind="stable")
-    warn = crit = None
     inferred = False
     if "warn" in series and series["warn"].astype(str).str.len().gt(0).any():
         warn, crit = str(series["warn"].iloc[-1]), str(series["crit"].iloc[-1])
     else:
-        # No declared levels: infer them from what the service said at each value.
         state = series["state"].astype(str)
         warn_values = series["value"][state == "WARNING"]
         crit_values = series["value"][state == "CRITICAL"]
         ok_values = series["value"][state == "OK"]
-        if warn_values.empty or ok_values.empty:
+        problem_values = warn_values if len(warn_values) else crit_values
+        if problem_values.empty or ok_values.empty:
             return None
         inferred = True
-        above = warn_values.median() > ok_values.median()
-        if above:
+        if problem_values.median() > ok_values.median():
             warn = f"~:{ok_values.max():g}"
-            crit = f"~:{warn_values.max():g}" if crit_values.empty else f"~:{min(crit_values.min(), max(warn_values.max(), ok_values.max())):g}"
+            crit = (warn if warn_values.empty else f"~:{warn_values.max():g}" if crit_values.empty
+                    else f"~:{min(crit_values.min(), max(warn_values.max(), ok_values.max())):g}")
         else:
             warn = f"{ok_values.min():g}:"
-            crit = f"{warn_values.min():g}:" if crit_values.empty else f"{max(crit_values.max(), warn_values.min()):g}:"
+            crit = (warn if warn_values.empty else f"{warn_values.min():g}:" if crit_values.empty
+                    else f"{max(crit_values.max(), warn_values.min()):g}:")
     try:
-        low, high, inside = parse_range(warn)
+        _, high, inside = parse_range(warn)
+        parse_range(crit)
     except ValueError:
         return None
     direction = "below" if math.isinf(high) and not inside else "above"
+    return label, series, warn, crit, direction, inferred
+
+
+def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
+    levels = _current_levels(values, key)
+    if levels is None:
+        return None
+    label, series, warn, crit, direction, inferred = levels
     found = _threshold_suggestion(series, warn, crit, direction)
     if found is None:
         return None
@@ -467,5 +486,71 @@ def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
         reason=(f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
                 f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
                 f"every CRITICAL value still CRITICAL"
+                + ("; current levels inferred from the states the check reported" if inferred else "")),
+    )
+
+
+def _critical_level(series: pd.DataFrame, warn, crit, direction: str, must_stay: np.ndarray):
+    """The critical level that turns the most CRITICAL checks into WARNING ones while
+    every value in ``must_stay`` (those of long HARD CRITICAL problems) stays CRITICAL."""
+    values = series["value"].to_numpy(dtype=float)
+    before = replay_threshold(values, warn, crit)
+    criticals = (before["state"] == 2).to_numpy()
+    must_stay = must_stay & criticals  # a long problem's recovery check is in its span, and OK
+    movable = values[criticals & ~must_stay]
+    if not len(movable):
+        return None
+    low, high, _ = parse_range(warn)
+    levels = sorted(set(np.quantile(movable, [0.5, 0.75, 0.9, 0.99, 1.0]).round(3)),
+                    reverse=direction == "above")  # the most permissive first
+    for level in levels:
+        # Never inside the warning band's own alert side: a critical level must be past the warning one.
+        if (direction == "above" and level < high) or (direction == "below" and level > low):
+            continue
+        spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
+        after = replay_threshold(values, warn, spec)
+        if (after["state"].to_numpy()[must_stay] != 2).any():
+            continue
+        if (after["state"] == 2).sum() < criticals.sum():
+            return spec, before, after
+    return None
+
+
+def _values_in(series: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
+    """True for the values reported during one of ``episodes`` (start to end, inclusive)."""
+    times = epoch_seconds(series["time"])
+    inside = np.zeros(len(times), dtype=bool)
+    for start, end in zip(epoch_seconds(episodes["start"]), epoch_seconds(episodes["end"])):
+        inside |= (times >= start) & (times <= end)
+    return inside
+
+
+def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
+    levels = _current_levels(values, key)
+    if levels is None:
+        return None
+    label, series, warn, crit, direction, inferred = levels
+    long_eps = eps[is_long_problem(eps, long)]
+    must_stay = _values_in(series, long_eps)
+    found = _critical_level(series, warn, crit, direction, must_stay)
+    if found is None:
+        return None
+    spec, before, after = found
+    long_before = len(long_eps)
+    criticals_before, criticals_after = int((before["state"] == 2).sum()), int((after["state"] == 2).sum())
+    return dict(
+        node=key[0], host=key[1], service=key[2], directive="critical threshold (-c)",
+        current=crit, suggested=spec,
+        alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
+        # Still alerts, as WARNING: notified to whoever takes warnings, the pager spared.
+        notifications_before=int(eps["notifications"].sum()),
+        notifications_after=int(eps["notifications"].sum()),
+        extra_detection_minutes=0.0,
+        long_problems_before=long_before, long_problems_after=long_before,
+        reason=(f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
+                f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
+                + (f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "
+                   if long_before else "no long HARD CRITICAL problem in this history; ")
+                + f"warning level {warn} unchanged"
                 + ("; current levels inferred from the states the check reported" if inferred else "")),
     )

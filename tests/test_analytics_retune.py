@@ -185,3 +185,53 @@ def test_report_draws_the_threshold_what_if_curve(scenario):
         at = dict(zip(curve["threshold"], curve["alerts"]))
         assert current in at and suggested in at
         assert at[suggested] < at[current]
+
+
+def _queue_node(tmp_path, outage_value=40.0):
+    """Queue depth checked every 5 min for 2 days, 0-3 at rest (warn 5, crit 10 declared in
+    perfdata). Every 6 h a 15-minute spike to 12-14, HARD CRITICAL and paged; once, a
+    2-hour outage at 40. More attempts or flap detection cannot help (the spikes are HARD
+    for longer than any retry, and rare); there is no WARNING to retune."""
+    node = tmp_path / "nagios-c0008-01"
+    node.mkdir()
+    start = 1_700_006_400
+    spikes = {start + 6 * 3600 * k for k in range(1, 8)}
+    outage = start + 6 * 3600 * 7 + 3 * 3600
+    lines, perf, state = [], [], "OK"
+    for i in range(2 * 288):
+        t = start + 300 * i
+        in_spike = any(s <= t < s + 900 for s in spikes)
+        in_outage = outage <= t < outage + 7200
+        value = outage_value if in_outage else 12.0 + (i % 3) if in_spike else float(i % 4)
+        now = "CRITICAL" if value > 10 else "OK"
+        if now != state:
+            lines.append((t, f"SERVICE ALERT: mq01;Queue;{now};HARD;1;queue {value:g}"))
+            lines.append((t, f"SERVICE NOTIFICATION: pager;mq01;Queue;{now};page;queue {value:g}"))
+            state = now
+        perf.append(f"DATATYPE::SERVICEPERFDATA\tTIMET::{t}\tHOSTNAME::mq01\tSERVICEDESC::Queue\t"
+                    f"SERVICESTATE::{now}\tSERVICESTATETYPE::HARD\tSERVICEATTEMPT::1\t"
+                    f"SERVICEOUTPUT::queue {value:g}\tSERVICEPERFDATA::depth={value:g};5;10;0;")
+    (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
+    (node / "service-perfdata.log").write_text("\n".join(perf) + "\n")
+    return node, [v for v in perf]
+
+
+def test_critical_threshold_suggestion_spares_the_pager_and_keeps_the_outage(tmp_path):
+    node, perf = _queue_node(tmp_path)
+    result = analyze([str(node)])
+    row = result.retunes[result.retunes["service"] == "Queue"].iloc[0]
+    assert (row["directive"], row["current"], row["suggested"]) == ("critical threshold (-c)", "10", "~:14")
+    # Replayed by hand on the perfdata file: CRITICAL only above 14 now.
+    values = [float(line.rsplit("depth=", 1)[1].split(";")[0]) for line in perf]
+    assert sum(v > 10 for v in values) == 7 * 3 + 24
+    assert f"{7 * 3 + 24} CRITICAL checks, 24 with -c ~:14" in row["reason"]
+    assert all(v > 14 for v in values if v == 40.0)
+    assert row["long_problems_after"] == row["long_problems_before"] == 1
+
+
+def test_no_critical_threshold_that_would_demote_a_long_outage(tmp_path):
+    # The outage sits at 12.5, inside the spikes' range: any level that spares the
+    # spikes would turn the outage into a WARNING, so none is suggested.
+    node, _ = _queue_node(tmp_path, outage_value=12.5)
+    result = analyze([str(node)])
+    assert not (result.retunes["directive"] == "critical threshold (-c)").any()
