@@ -474,20 +474,23 @@ def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
     if found is None:
         return None
     spec, before, after = found
-    long_before = int(is_long_problem(eps, long).sum())
+    return _level_row(key, "warning threshold (-w)", warn, spec, before, after, eps,
+                      int(is_long_problem(eps, long).sum()),
+                      f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
+                      f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
+                      f"every CRITICAL value still CRITICAL"
+                      + ("; current levels inferred from the states the check reported" if inferred else ""))
+
+
+def _level_row(key, directive, current, spec, before, after, eps, long_before, reason) -> dict:
+    """A threshold suggestion: alerts replayed on the values; notifications, detection
+    and long problems as they were (the suggestion keeps every CRITICAL that matters)."""
+    notifications = int(eps["notifications"].sum())
     return dict(
-        node=key[0], host=key[1], service=key[2], directive="warning threshold (-w)",
-        current=warn, suggested=spec,
+        node=key[0], host=key[1], service=key[2], directive=directive, current=current, suggested=spec,
         alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
-        notifications_before=int(eps["notifications"].sum()),
-        notifications_after=int(eps["notifications"].sum()),
-        extra_detection_minutes=0.0,
-        long_problems_before=long_before, long_problems_after=long_before,
-        reason=(f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
-                f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
-                f"every CRITICAL value still CRITICAL"
-                + ("; current levels inferred from the states the check reported" if inferred else "")),
-    )
+        notifications_before=notifications, notifications_after=notifications, extra_detection_minutes=0.0,
+        long_problems_before=long_before, long_problems_after=long_before, reason=reason)
 
 
 def _critical_level(series: pd.DataFrame, warn, crit, direction: str, must_stay: np.ndarray):
@@ -538,19 +541,11 @@ def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
     spec, before, after = found
     long_before = len(long_eps)
     criticals_before, criticals_after = int((before["state"] == 2).sum()), int((after["state"] == 2).sum())
-    return dict(
-        node=key[0], host=key[1], service=key[2], directive="critical threshold (-c)",
-        current=crit, suggested=spec,
-        alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
-        # Still alerts, as WARNING: notified to whoever takes warnings, the pager spared.
-        notifications_before=int(eps["notifications"].sum()),
-        notifications_after=int(eps["notifications"].sum()),
-        extra_detection_minutes=0.0,
-        long_problems_before=long_before, long_problems_after=long_before,
-        reason=(f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
-                f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
-                + (f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "
-                   if long_before else "no long HARD CRITICAL problem in this history; ")
-                + f"warning level {warn} unchanged"
-                + ("; current levels inferred from the states the check reported" if inferred else "")),
-    )
+    # The spared checks still alert, as WARNING: whoever takes warnings is still told, not the pager.
+    return _level_row(key, "critical threshold (-c)", crit, spec, before, after, eps, long_before,
+                      f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
+                      f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
+                      + (f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "
+                         if long_before else "no long HARD CRITICAL problem in this history; ")
+                      + f"warning level {warn} unchanged"
+                      + ("; current levels inferred from the states the check reported" if inferred else ""))
