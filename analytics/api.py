@@ -120,7 +120,7 @@ class Part:
     chatty: pd.DataFrame
     chatty_host_service: pd.DataFrame
     quiet: pd.DataFrame
-    retunes: pd.DataFrame  # for the partition's own top candidates (only faster-detection ones with retune_top=0)
+    retunes: pd.DataFrame  # for its own top ``retune_top`` chatty host/services, and every faster-detection one
     names_seen: pd.DataFrame  # distinct kind, host, service
     automation: pd.DataFrame
     cell_counts: tuple
@@ -135,15 +135,18 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
     """
     episodes = episodes_mod.build_episodes(events, window_end=window_end)
     quiet_frame = quiet.find_quiet(events, episodes, objects=objects)
+    # Every part gives all its faster-detection rows (cheap: no replay over events);
+    # combine chooses among them and the chatty ones (order_retunes).
+    retunes = concat_frames([
+        retune.suggest_chatty_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
+                                      weeks=weeks, window_end=window_end) if retune_top else empty(RETUNE_COLUMNS),
+        retry.suggest_faster_detection(events, episodes, objects=objects)])
     return Part(
         episodes=episodes,
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
         chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks),
         quiet=quiet_frame,
-        # Faster-detection rows need no replay over the events: every part gives all of its own.
-        retunes=(retune.suggest_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
-                                        weeks=weeks, window_end=window_end) if retune_top
-                 else retry.suggest_faster_detection(events, episodes, objects=objects)),
+        retunes=empty(RETUNE_COLUMNS) if retunes is None else retunes,
         # Distinct on category codes first: objects only for the few distinct rows.
         names_seen=events[["kind", "host", "service"]].drop_duplicates().astype("object"),
         automation=automation.automation_candidates(events, episodes),

@@ -33,7 +33,7 @@ import os
 
 import pandas as pd
 
-from . import api, episodes as episodes_mod, ingest, retry, retune, store
+from . import api, episodes as episodes_mod, ingest, retune, store
 
 ENGINES = ("pandas", "dask")
 
@@ -140,7 +140,7 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
     parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, weeks, 0)
              for partition, node in zip(frames.to_delayed(), nodes)]
     gathered = _gather(client, parts)
-    # Every node's faster-detection rows (pass 1 has no others): the global choice needs them all.
+    # Pass 1's only retunes are every node's faster-detection rows: the global choice needs them all.
     faster = api.concat_frames([part.retunes for part in gathered])
     combined = api.combine(gathered, events=None, retune_top=retune_top)
     del gathered
@@ -156,8 +156,7 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
                                                           int(top_per_node[node]))
                    for partition, node in zip(frames.to_delayed(), holders)]
     retunes = api.concat_frames(_gather(client, suggestions))
-    chatty_rows = None if retunes is None else retunes[retunes["directive"] != retry.DIRECTIVE]
-    everything = api.concat_frames([frame for frame in (chatty_rows, faster) if frame is not None])
+    everything = api.concat_frames([frame for frame in (retunes, faster) if frame is not None])
     combined.retunes = api.order_retunes(everything if everything is not None else combined.retunes,
                                          combined.chatty_host_service, retune_top)
     return combined
@@ -166,9 +165,9 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
 def _node_retunes(events: pd.DataFrame, store_dir: str, node: str, start, end, window_end, weeks,
                   top: int) -> pd.DataFrame:
     episodes = episodes_mod.build_episodes(events, window_end=window_end)
-    return retune.suggest_retunes(events, episodes, objects=store.read_node_objects(store_dir, node),
-                                  perfdata=store.read_node_perfdata(store_dir, node, start, end), top=top,
-                                  weeks=weeks, window_end=window_end)
+    return retune.suggest_chatty_retunes(events, episodes, objects=store.read_node_objects(store_dir, node),
+                                         perfdata=store.read_node_perfdata(store_dir, node, start, end), top=top,
+                                         weeks=weeks, window_end=window_end)
 
 
 def _gather(client, tasks: list) -> list:

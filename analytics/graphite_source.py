@@ -311,10 +311,10 @@ def load_perfdata_from_graphite(url: str, since, until, events: pd.DataFrame, pa
         key = (loose_name(parts[position["host"]]), loose_name(parts[position["service"]])) + (
             (loose_name(parts[position["node"]]),) if "node" in position else ())
         found = candidates.get(key, [])
-        points = np.array([(t, v) for v, t in item["datapoints"] if v is not None], dtype=float).reshape(-1, 2)
         if len(found) != 1:
             unmatched.append(item["target"])
             continue
+        points = np.array([(t, v) for v, t in item["datapoints"] if v is not None], dtype=float).reshape(-1, 2)
         if len(points):
             node, host, service = found[0]
             stamps = [t for _, t in item["datapoints"]]

@@ -30,9 +30,9 @@ from ..parsers import events as ev
 from ._frames import RETUNE_COLUMNS, empty, rows_of
 from .episodes import is_long_problem
 from .objects import current_attempts, object_row
+from .quiet import SLOW  # slower than this from first SOFT to HARD is the quiet finding slow_detection
 
 DIRECTIVE = "retry_interval"
-SLOW = pd.Timedelta(minutes=15)  # as quiet.SLOW: slower than this to go HARD is slow detection
 TARGET = pd.Timedelta(minutes=10)  # what the suggestion aims for
 CANDIDATES = (10.0, 5.0, 3.0, 2.0, 1.0)  # minutes, the least change first
 

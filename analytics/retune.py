@@ -231,14 +231,17 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
         without a suggestion; every row's ``long_problems_after`` equals its
         ``long_problems_before``.
     """
+    return add_to(suggest_chatty_retunes(events, episodes, objects, perfdata, top, long, weeks, window_end),
+                  suggest_faster_detection(events, episodes, objects), top)
+
+
+def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: int = 20, long=LONG_PROBLEM,
+                           weeks: float | None = None, window_end=None) -> pd.DataFrame:
+    """The first part of :func:`suggest_retunes`: the chatty services' suggestions
+    only, in ranking order (the engines add the faster-detection ones themselves)."""
+    from .chatty import rank_chatty
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
-    suggestions = _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_end)
-    return add_to(suggestions, suggest_faster_detection(events, episodes, objects), top)
-
-
-def _for_chatty(events, episodes, objects, perfdata, top, long, weeks, window_end) -> pd.DataFrame:
-    from .chatty import rank_chatty
     ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks)
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
     keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))

@@ -5,6 +5,8 @@ import json
 
 import click
 
+from .options import perfdata_graphite, perfdata_graphite_options
+
 
 def _common(function):
     options = [
@@ -146,12 +148,7 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
 
 @click.command()
 @_common
-@click.option("--perfdata-graphite", "perfdata_url", default=None, metavar="URL",
-              help="Read the checks' perfdata series from this Graphite render API instead of "
-                   "service-perfdata.log.")
-@click.option("--perfdata-pattern", default=None, metavar="PATTERN",
-              help="Where those series are: {host}, {service}, {label} (and optionally {node}) one level each. "
-                   "[default: perfdata.{host}.{service}.{label}]")
+@perfdata_graphite_options
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
            workers, perfdata_url, perfdata_pattern):
     """Suggest one check change per chatty service, with its effect replayed on the history.
@@ -171,16 +168,8 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
         nagtune retune data/samples --perfdata-graphite http://graphite:8080 \\
             --perfdata-pattern 'nagios.{host}.{service}.{label}'
     """
-    if perfdata_pattern and not perfdata_url:
-        raise click.UsageError("--perfdata-pattern needs --perfdata-graphite URL")
-    if perfdata_url:
-        from .analytics.graphite_source import PERFDATA_PATTERN, check_pattern
-        perfdata_pattern = perfdata_pattern or PERFDATA_PATTERN
-        try:
-            check_pattern(perfdata_pattern)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--perfdata-pattern") from None
-    if perfdata_url and store_dir:
+    graphite = perfdata_graphite(perfdata_url, perfdata_pattern)
+    if graphite and store_dir:
         raise click.UsageError("--perfdata-graphite reads PATHS' services, not a --store")
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "retunes")
     if table is not None:
@@ -195,8 +184,8 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     objects_files = find_side_files(paths, "objects.cache")
     perf_files = find_side_files(paths, "service-perfdata.log")
     objects = load_objects(objects_files) if objects_files else None
-    if perfdata_url:
-        perfdata = _graphite_perfdata(perfdata_url, perfdata_pattern, events, since, until)
+    if graphite:
+        perfdata = _graphite_perfdata(*graphite, events, since, until)
     else:
         perfdata = load_perfdata(perf_files) if perf_files else None
     _emit(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top)

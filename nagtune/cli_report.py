@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from .options import perfdata_graphite, perfdata_graphite_options
+
 
 @click.command()
 @click.argument("archives", nargs=-1, metavar="ARCHIVES...")
@@ -23,11 +25,7 @@ import click
               help="Read the events from a store made by `nagtune ingest` instead of ARCHIVES.")
 @click.option("--top", default=15, show_default=True, help="Chatty services in the chart and the week-over-week list.")
 @click.option("--no-history", is_flag=True, help="Neither read nor write history/ (no week-over-week).")
-@click.option("--perfdata-graphite", "perfdata_url", default=None, metavar="URL",
-              help="Read the checks' perfdata series for threshold suggestions from this Graphite render API.")
-@click.option("--perfdata-pattern", default=None, metavar="PATTERN",
-              help="Where those series are: {host}, {service}, {label} (and optionally {node}) one level each. "
-                   "[default: perfdata.{host}.{service}.{label}]")
+@perfdata_graphite_options
 def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir, store_dir, top, no_history,
            perfdata_url, perfdata_pattern):
     """Write the weekly threshold report for the archives of one or more Nagios nodes.
@@ -46,23 +44,15 @@ def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir
     """
     if not archives and not graphite and not store_dir:
         raise click.UsageError("give ARCHIVES (node directories or log files), --store DIR or --graphite URL")
-    from .analytics.graphite_source import PERFDATA_PATTERN, GraphiteError, check_pattern
+    from .analytics.graphite_source import GraphiteError
     from .analytics.ingest import IngestError
     from .analytics.report import ReportError, make_report
 
-    if perfdata_pattern and not perfdata_url:
-        raise click.UsageError("--perfdata-pattern needs --perfdata-graphite URL")
-    perfdata_graphite = None
-    if perfdata_url:
-        perfdata_graphite = (perfdata_url, perfdata_pattern or PERFDATA_PATTERN)
-        try:
-            check_pattern(perfdata_graphite[1])
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--perfdata-pattern") from None
+    graphite_perfdata = perfdata_graphite(perfdata_url, perfdata_pattern)
     try:
         result = make_report(list(archives), out_dir, since=since, until=until, graphite=graphite, prefix=prefix,
                              objects=objects, cache_dir=cache_dir, top=top, keep_history=not no_history,
-                             store_dir=store_dir, perfdata_graphite=perfdata_graphite)
+                             store_dir=store_dir, perfdata_graphite=graphite_perfdata)
     except (ReportError, GraphiteError, IngestError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -92,6 +92,16 @@ NAMING_OPTIONS = (
 )
 
 
+PERFDATA_GRAPHITE_OPTIONS = (
+    Option("--perfdata-graphite", "perfdata_url", metavar="URL",
+           help="Read the checks' perfdata series for the threshold suggestions from this Graphite render API "
+                "instead of service-perfdata.log."),
+    Option("--perfdata-pattern", "perfdata_pattern", metavar="PATTERN",
+           help="Where those series are: {host}, {service}, {label} (and optionally {node}) one level each. "
+                "[default: perfdata.{host}.{service}.{label}]"),
+)
+
+
 def click_options(table):
     """A decorator adding the click options of ``table``, in table order."""
     def decorate(function):
@@ -120,3 +130,25 @@ def node_identity(node, environment, node_class, cell, cell_pattern):
         return identify(node, environment, cell_pattern, node_class=node_class, cell=cell)
     except IdentityError as exc:
         raise click.BadParameter(str(exc), param_hint="--cell-pattern") from None
+
+
+def perfdata_graphite_options(function):
+    """--perfdata-graphite, --perfdata-pattern."""
+    return click_options(PERFDATA_GRAPHITE_OPTIONS)(function)
+
+
+def perfdata_graphite(url, pattern) -> tuple[str, str] | None:
+    """(URL, pattern) of --perfdata-graphite/--perfdata-pattern, checked; None without a URL."""
+    import click
+
+    from .analytics.graphite_source import PERFDATA_PATTERN, check_pattern
+
+    if pattern and not url:
+        raise click.UsageError("--perfdata-pattern needs --perfdata-graphite URL")
+    if not url:
+        return None
+    try:
+        check_pattern(pattern or PERFDATA_PATTERN)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--perfdata-pattern") from None
+    return url, pattern or PERFDATA_PATTERN

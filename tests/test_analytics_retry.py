@@ -18,12 +18,10 @@ T0 = 1_700_000_000
 MINUTE = 60
 
 
-def slow_node(base, name="nagios-c0007-01", host="db02", service="Backup Age", outages=3):
+def slow_lines(host, service, outages):
     """retry_interval 10 and 3 attempts on the object: every outage is HARD 20 min after
     its first SOFT result and notifies two contacts; between them, short problems that
     stay SOFT: one of 6 minutes, one of 12 (attempts 1 and 2, then OK)."""
-    node = base / name
-    node.mkdir(parents=True)
     lines = []
     for i in range(outages):
         t = T0 + i * 86400
@@ -42,11 +40,21 @@ def slow_node(base, name="nagios-c0007-01", host="db02", service="Backup Age", o
     lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
               (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;blip"),
               (t + 12 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;3;fresh")]
-    (node / "nagios.log").write_text("".join(f"[{t}] {text}\n" for t, text in sorted(lines, key=lambda x: x[0])))
-    (node / "objects.cache").write_text(
+    return lines
+
+
+def slow_node(base, name="nagios-c0007-01", services=(("db02", "Backup Age", 3),)):
+    """A node directory whose log and objects.cache hold the ``services`` of :func:`slow_lines`."""
+    node = base / name
+    node.mkdir(parents=True)
+    lines = sorted((line for host, service, outages in services for line in slow_lines(host, service, outages)),
+                   key=lambda line: line[0])
+    (node / "nagios.log").write_text("".join(f"[{t}] {text}\n" for t, text in lines))
+    (node / "objects.cache").write_text("".join(
         "define service {\n"
         f"\thost_name\t{host}\n\tservice_description\t{service}\n\tcheck_interval\t60.000000\n"
-        "\tretry_interval\t10.000000\n\tmax_check_attempts\t3\n\tnotifications_enabled\t1\n\t}\n")
+        "\tretry_interval\t10.000000\n\tmax_check_attempts\t3\n\tnotifications_enabled\t1\n\t}\n"
+        for host, service, _ in services))
     return node
 
 
@@ -109,11 +117,8 @@ def test_dask_engine_chooses_the_same_faster_detection_rows(tmp_path):
     node at a time, keeps the same rows as the pandas engine."""
     logs = tmp_path / "logs"
     for index in range(3):
-        for service in range(4):
-            slow_node(logs, name=f"nagios-c000{index + 1}-01", host=f"db{service}",
-                      service=f"Backup {service}", outages=1 + (service + index) % 3) \
-                if service == 0 else _add_service(logs / f"nagios-c000{index + 1}-01", f"db{service}",
-                                                   f"Backup {service}", 1 + (service + index) % 3)
+        slow_node(logs, name=f"nagios-c000{index + 1}-01",
+                  services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)])
     target = str(tmp_path / "store")
     store.ingest_paths(str(logs), target)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
@@ -121,17 +126,6 @@ def test_dask_engine_chooses_the_same_faster_detection_rows(tmp_path):
     on_pandas = engine.analyze_store(target, engine="pandas", retune_top=5)
     pd.testing.assert_frame_equal(on_dask.retunes.reset_index(drop=True), on_pandas.retunes.reset_index(drop=True))
     assert (on_pandas.retunes["directive"] == "retry_interval").sum() >= 3
-
-
-def _add_service(node, host, service, outages):
-    """Another slow service in an existing node directory (log lines appended, objects added)."""
-    other = slow_node(node.parent / "tmp", name="x", host=host, service=service, outages=outages)
-    with open(node / "nagios.log", "a") as log:
-        log.write((other / "nagios.log").read_text())
-    with open(node / "objects.cache", "a") as objects:
-        objects.write((other / "objects.cache").read_text())
-    import shutil
-    shutil.rmtree(node.parent / "tmp")
 
 
 @pytest.mark.parametrize("minutes", [1.0, 10.0])
