@@ -7,9 +7,11 @@
     local listener) vs `python -c pass`, medians, the two interleaved so that
     load from other work on the machine hits both alike.
 (2) throughput on a synthetic log (`python -m nagtune.synth`): the collector's
-    dry-run path (read + scan + aggregate + format) vs a logster-style parser
-    class (re.match + dict update, driven line by line as logster does) and
-    vs a naive one-regex loop.
+    dry-run path (read + scan + aggregate + format, with the C scanner that
+    `pip install` builds) vs a logster-style parser class (re.match + dict
+    update, driven line by line as logster does) and vs a naive one-regex
+    loop; and the same path with the pure-Python scanner, the fallback where
+    no C compiler was at hand.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import time
 
 from nagtune.collect.config import build
 from nagtune.collect.run import Collector
+from nagtune.parsers import scan
 
 
 class LogsterStyleParser:
@@ -81,6 +84,15 @@ def collector_path(path: str, state_dir: str) -> int:
         return Collector(config, stdout=sink).dry_run().points
 
 
+def collector_path_pure_python(path: str, state_dir: str) -> int:
+    """The same path where no C compiler built nagtune.parsers._fastscan."""
+    try:
+        scan.use_compiled(False)
+        return collector_path(path, state_dir)
+    finally:
+        scan.use_compiled(True)
+
+
 def timed(function, *args) -> float:
     start = time.perf_counter()
     function(*args)
@@ -132,10 +144,14 @@ def main() -> None:
         subprocess.run(command, check=True)  # first run reads everything; the timed runs find nothing new
         pass_time, collect_time = median_processes([[sys.executable, "-c", "pass"], command], args.runs)
 
+        if not scan.use_compiled(True):
+            sys.exit("bench_collect: nagtune.parsers._fastscan is not built (pip install -e . needs a C compiler)")
         peers = (
             ("nagtune collect path (read+scan+aggregate+format)", collector_path, (os.path.join(tmp, "dry"),)),
             ("logster-style parser class (re.match per line)", logster_style, ()),
             ("naive one-regex loop", naive_loop, ()),
+            ("nagtune, pure-Python scanner (no C compiler)", collector_path_pure_python,
+             (os.path.join(tmp, "pure"),)),
         )
         best = [float("inf")] * len(peers)
         for _ in range(3):  # interleaved: the three see the same load
@@ -160,9 +176,9 @@ def main() -> None:
             out.writerow(["startup_nothing_new", "python -c pass", round(collect_time * 1000, 1), "ms",
                           round(startup_ratio, 2), "<= 2", startup_ratio <= 2, cpus, round(load, 2)])
             out.writerow(["startup_python_pass", "", round(pass_time * 1000, 1), "ms", "", "", "", cpus, round(load, 2)])
-            for (label, seconds), target in zip(rows, (None, 3, 2)):
+            for (label, seconds), target in zip(rows, (None, 3, 2, None)):
                 ratio = seconds / ours
-                out.writerow([f"throughput {label}", "" if target is None else "collector vs this",
+                out.writerow([f"throughput {label}", "" if label == rows[0][0] else "collector vs this",
                               round(lines / seconds), "lines/s", round(ratio, 2),
                               "" if target is None else f">= {target}", "" if target is None else ratio >= target,
                               cpus, round(load, 2)])

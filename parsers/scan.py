@@ -2,25 +2,31 @@
 
 The reference parser (:func:`nagtune.parsers.nagios.parse_line`) costs a few
 Python calls per line. On a busy node most lines are alerts and
-notifications whose countable part (time, host, service, state, type) a
-single regular expression can pick out, so this module lets ``re.findall``
-walk the buffer in C and ``Counter`` tally each minute's texts, and does
-Python work only once per minute and once per distinct text. Rare shipped
-lines (flapping, downtime, acknowledgements) are handed to the reference
-parser.
+notifications whose countable part (time, host, service, state, type) one
+pattern can pick out, so this module counts each minute's texts without a
+Python step per line, and does Python work only once per minute and once per
+distinct text. Rare shipped lines (flapping, downtime, acknowledgements) are
+handed whole to the reference parser.
 
-The two must agree on every input: ``tests/test_parser_properties.py``
-checks that with hypothesis on hostile lines. Keep the patterns here in
-step with the rules in :mod:`nagtune.parsers.nagios`.
+Two implementations give the same answers: ``_fastscan.c``, which ``pip
+install`` builds where a C compiler is found (line by line in C, and the
+Graphite plaintext too), and the pure-Python one (``re.findall`` walking the
+buffer, ``Counter`` tallying), used otherwise or with NAGTUNE_PURE_PYTHON=1.
+``tests/test_parser_properties.py`` checks both against the reference
+parser, and the C reading of each line against the pattern here, with
+hypothesis on hostile lines. Keep the patterns here, the C code and the
+rules in :mod:`nagtune.parsers.nagios` in step.
 """
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections import Counter
 from contextlib import contextmanager
+from functools import lru_cache
 from bisect import bisect_left
-from itertools import groupby, islice
+from itertools import chain, compress, groupby, islice, repeat
 from operator import itemgetter, le
 from dataclasses import dataclass, field
 
@@ -30,6 +36,11 @@ from .metrics import (
     MetricNamer, MetricPoint, metric_key,
 )
 from .nagios import _notification_state, decode, parse_line
+
+try:  # built by `pip install` where a C compiler is found; same answers, several times faster
+    from . import _fastscan
+except ImportError:
+    _fastscan = None
 
 # Two groups only (epoch, countable text): findall is several times faster
 # with few groups, and the text of a line without its output repeats a lot.
@@ -51,11 +62,16 @@ _STAMPED = (
     # Any other stamped line, so that the rest are known to be unstamped.
     rb"|)"
 )
-# Every line but the first follows a newline: the literal "\n[" lets the
-# regex engine skip ahead fast. The first line is matched on its own, so the
-# buffer is never copied to put a newline in front.
-_LINE = re.compile(rb"\n" + _STAMPED, re.MULTILINE)
-_FIRST_LINE = re.compile(_STAMPED, re.MULTILINE)
+
+
+@lru_cache(maxsize=None)
+def _line_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """(every line but the first, the first line), compiled when first needed:
+    only the pure-Python scanner uses them, and compiling them would cost
+    every cron run a few ms. Every line but the first follows a newline: the
+    literal "\\n[" lets the regex engine skip ahead fast. The first line is
+    matched on its own, so the buffer is never copied to put a newline in front."""
+    return re.compile(rb"\n" + _STAMPED, re.MULTILINE), re.compile(_STAMPED, re.MULTILINE)
 
 _SERVICE_STATES = frozenset(ev.SERVICE_STATES)
 _HOST_STATES = frozenset(ev.HOST_STATES)
@@ -130,6 +146,7 @@ def _add_block(into: dict, minute_index: int, block: Counter) -> None:
 _BAD = object()
 
 
+@lru_cache(maxsize=1 << 16)  # a log's texts repeat from chunk to chunk
 def _classify(text: bytes):
     """The countable text of one matched line -> MetricKey, None (not shipped) or _BAD."""
     if not text:
@@ -179,31 +196,20 @@ def scan(buffer: bytes) -> ScanResult:
     result = ScanResult()
     if not buffer:
         return result
-    result.lines = buffer.count(b"\n") + (0 if buffer.endswith(b"\n") else 1)
     with _no_gc_pauses():
-        matches = _LINE.findall(buffer)
-        first = _FIRST_LINE.match(buffer)
-        if first:
-            matches.insert(0, first.groups())
-        result.unparsed = result.lines - len(matches)
-        texts = list(map(_second, matches))
-        epochs = list(map(_first, matches))
-        del matches
-        result.by_minute = _count_by_minute(epochs, texts)
-        matched = len(texts)
+        by_minute, texts, result.lines, matched = _tally(buffer)
         # In order of first appearance: the namer settles a name shared by two
         # raw names in favour of the one it met first.
-        keys = {text: _classify(text) for text in dict.fromkeys(texts)}
-        # Every line is shipped but those of the few texts that are not.
-        not_shipped = [text for text, key in keys.items() if key is None or key is _BAD]
-        times = _times(texts, not_shipped)
-        del texts, epochs
+        keys = {text: _classify(text) for text in texts}
+    result.by_minute = by_minute
+    # Every line is shipped but those of the few texts that are not.
+    not_shipped = [text for text, key in keys.items() if key is None or key is _BAD]
+    times = _occurrences(by_minute, not_shipped)
     bad = {text for text in not_shipped if keys[text] is _BAD}
-    result.unparsed += sum(times[text] for text in bad)
+    result.unparsed = result.lines - matched + sum(times[text] for text in bad)
     result.shipped = matched - sum(times.values())
     result.keys = {text: key for text, key in keys.items() if text not in bad}
     if bad:
-        by_minute = result.by_minute
         for minute_index in list(by_minute):
             block = by_minute[minute_index]
             for text in bad.intersection(block):
@@ -213,14 +219,29 @@ def scan(buffer: bytes) -> ScanResult:
     return result
 
 
-def _times(texts: list, wanted: list) -> dict:
-    """How many times each of ``wanted`` occurs in ``texts``: a C-level
-    ``list.count`` per text when there are few (the usual case: the other
-    stamped lines, b""), one Counter pass otherwise."""
-    if len(wanted) <= 4:
-        return {text: texts.count(text) for text in wanted}
-    counts = Counter(texts)
-    return {text: counts[text] for text in wanted}
+def _tally_in_python(buffer: bytes) -> tuple[dict, list, int, int]:
+    """(by_minute, distinct texts in order of first appearance, lines, matched lines),
+    as the C ``tally`` returns them, with ``re.findall`` walking the buffer."""
+    lines = buffer.count(b"\n") + (0 if buffer.endswith(b"\n") else 1)
+    every_line, first_line = _line_patterns()
+    matches = every_line.findall(buffer)
+    first = first_line.match(buffer)
+    if first:
+        matches.insert(0, first.groups())
+    texts = list(map(_second, matches))
+    epochs = list(map(_first, matches))
+    del matches
+    return _count_by_minute(epochs, texts), list(dict.fromkeys(texts)), lines, len(texts)
+
+
+def _occurrences(by_minute: dict, wanted: list) -> dict:
+    """Lines of each of ``wanted`` (the few texts not shipped) over all minutes."""
+    totals = dict.fromkeys(wanted, 0)
+    if wanted:
+        for block in by_minute.values():
+            for text in totals.keys() & block.keys():
+                totals[text] += block[text]
+    return totals
 
 
 def _count_by_minute(epochs: list, texts: list) -> dict:
@@ -268,6 +289,65 @@ def _count_runs(epochs: list, texts: list) -> dict:
         _add_block(by_minute, minute_index, Counter(texts[start:end]))
         start = end
     return by_minute
+
+
+def use_compiled(wanted: bool) -> bool:
+    """Choose the scanner: the C one (when it was built) or the pure-Python one.
+    Returns whether the C one is in use. Tests run both; NAGTUNE_PURE_PYTHON=1
+    chooses the Python one for a whole process."""
+    global _tally, named_columns, plaintext
+    compiled = bool(wanted and _fastscan is not None)
+    if compiled:
+        _tally, named_columns, plaintext = _tally_compiled, _fastscan.named_columns, _fastscan.plaintext
+    else:
+        _tally, named_columns, plaintext = _tally_in_python, _named_columns_in_python, _plaintext_in_python
+    return compiled
+
+
+def _tally_compiled(buffer: bytes) -> tuple[dict, list, int, int]:
+    return _fastscan.tally(buffer, Counter)
+
+
+def _named_columns_in_python(by_minute: dict, names: dict) -> tuple[list, list, list]:
+    """(names, lines, minutes) of every named count of ``by_minute``; texts that
+    make the same name in one minute (granularity drops levels; the Python
+    scanner keeps a notification's contact in its text) are added up. Texts
+    without a name (counted, not shipped) are left out. As the C
+    ``named_columns`` computes it, in another order, with C-level ``map`` and
+    ``compress`` instead of a Python step per count."""
+    blocks = by_minute.values()
+    indexes = list(chain.from_iterable(map(repeat, by_minute, map(len, blocks))))
+    texts = list(chain.from_iterable(blocks))
+    values = list(chain.from_iterable(map(dict.values, blocks)))
+    owner: dict[str, bytes] = {}
+    canon = {text: owner.setdefault(name, text) for text, name in names.items()}
+    per_name = Counter(names.values())
+    kind = {text: 2 if per_name[name] > 1 else 1 for text, name in names.items()}
+    kinds = list(map(kind.get, texts, repeat(0)))  # 0: a line counted but not shipped
+    if kinds.count(1) != len(kinds):
+        shared_at = list(map((2).__eq__, kinds))
+        unique_at = list(map((1).__eq__, kinds))
+        shared_keys = zip(compress(indexes, shared_at), map(canon.__getitem__, compress(texts, shared_at)))
+        # Counter counts in C; repeat() turns "key, value" into value copies of key.
+        merged = Counter(chain.from_iterable(map(repeat, shared_keys, compress(values, shared_at))))
+        indexes = list(compress(indexes, unique_at))
+        texts = list(compress(texts, unique_at))
+        values = list(compress(values, unique_at))
+        indexes += map(_first, merged)
+        texts += map(_second, merged)
+        values += merged.values()
+    return list(map(names.__getitem__, texts)), values, list(map((60).__mul__, indexes))
+
+
+def _plaintext_in_python(names: list, values: list, times: list) -> bytes:
+    """``name value time\\n`` lines, as the C ``plaintext`` makes them."""
+    text = "".join(map("%s %d %d\n".__mod__, zip(names, values, times)))
+    if not text.isascii():
+        raise ValueError("a metric name is not ASCII text")
+    return text.encode("ascii")
+
+
+use_compiled(not os.environ.get("NAGTUNE_PURE_PYTHON"))
 
 
 # A few MB at a time: the per-line objects of one chunk are freed before the

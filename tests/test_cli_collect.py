@@ -246,6 +246,23 @@ def test_dry_run_prints_graphite_lines_and_moves_nothing(tmp_path):
     assert alert_points(graphite_lines(real.stdout)) == expected_points(second)
 
 
+def test_the_pure_python_scanner_ships_what_the_c_one_does(tmp_path):
+    # Where no C compiler built the scanner, a cron run falls back to Python:
+    # same points from the real Nagios 4 sample log, hostile lines included.
+    from pathlib import Path
+    sample = Path(__file__).parent.parent / "data" / "samples" / "nagios-c0001-01" / "nagios.log"
+    log = tmp_path / "nagios.log"
+    log.write_bytes(sample.read_bytes() + b"[1700000000] SERVICE NOTIFICATION: a;h\xff;s s;CRITICAL;x;y\r\n"
+                    b"[1700000001] SERVICE ALERT: h;s;OK;HARD\n[1700000002] HOST ALERT: h;UP;SOFT;1\r\r\n")
+    compiled = run_process(*base_args(log, tmp_path / "a"), "--dry-run")
+    pure = run_process(*base_args(log, tmp_path / "b"), "--dry-run", env={"NAGTUNE_PURE_PYTHON": "1"})
+    assert compiled.returncode == pure.returncode == 0, compiled.stderr + pure.stderr
+    points = alert_points(graphite_lines(compiled.stdout))
+    assert len(points) > 100
+    assert alert_points(graphite_lines(pure.stdout)) == points
+    assert points == expected_points(log.read_bytes())
+
+
 # --- --help --------------------------------------------------------------------------------
 
 def test_help_explains_every_option():

@@ -14,7 +14,10 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pytest
+
 from nagtune.collect import run
+from nagtune.parsers import scan as scan_module
 from nagtune.collect.config import build
 from nagtune.collect.state import CollectState
 
@@ -65,8 +68,18 @@ def test_columns_equal_one_by_one(runs, keys, open_window, steps, tmp_path_facto
     for run_counts, step in zip(runs, steps):
         now += step * 60
         scan = _scan(run_counts, keys, now)
+        before = copy.deepcopy(fast)
         fast_report, slow_report = run.RunReport(), run.RunReport()
         fast_points, fast_deltas = run.aggregate(fast, copy.deepcopy(scan), _Namer(), now, config, fast_report)
+        # the pure-Python columns alike (the C ones above)
+        pure = copy.deepcopy(before)
+        try:
+            scan_module.use_compiled(False)
+            pure_points, pure_deltas = run.aggregate(pure, copy.deepcopy(scan), _Namer(), now, config, run.RunReport())
+        finally:
+            scan_module.use_compiled(True)
+        assert _points(pure_points) == _points(fast_points) and pure.totals == fast.totals
+        assert +pure_deltas == +fast_deltas
         # the reference: every count through the one-at-a-time path
         names = {text: _Namer.name(key) for text, key in scan.keys.items() if key is not None}
         slow_points, slow_deltas = run._aggregate_each(slow, scan.by_minute, names, now - now % 60, slow_report)
@@ -79,7 +92,15 @@ def test_columns_equal_one_by_one(runs, keys, open_window, steps, tmp_path_facto
 
 
 def test_points_format_as_graphite_lines():
+    points = run.Points(["a.b", "c"], [3, 1], [60, 120 + 2**40])
+    try:
+        for compiled in (True, False):  # the C formatter and the pure-Python fallback
+            assert scan_module.use_compiled(compiled) == compiled
+            assert points.graphite_payload() == b"a.b 3 60\nc 1 %d\n" % (120 + 2**40)
+            with pytest.raises(ValueError, match="ASCII"):
+                run.Points(["ok", "caf\u00e9"], [1, 1], [60, 60]).graphite_payload()
+    finally:
+        scan_module.use_compiled(True)
     points = run.Points(["a.b", "c"], [3, 1], [60, 120])
-    assert points.graphite_lines() == "a.b 3 60\nc 1 120\n"
     assert list(points) == [("a.b", 3, 60), ("c", 1, 120)]
     assert points == [("a.b", 3, 60), ("c", 1, 120)]

@@ -11,6 +11,33 @@ from nagtune.parsers.nagios import parse_line
 from nagtune.parsers import scan as scan_module
 from nagtune.parsers.scan import reference_scan, scan
 
+
+def test_the_compiled_scanner_was_built():
+    # The install builds it when a C compiler is there, and CI has one: a
+    # missing build must fail here rather than quietly test the fallback twice.
+    assert scan_module._fastscan is not None, "parsers/_fastscan.c was not built (pip install -e . with gcc)"
+
+
+def test_nagtune_pure_python_chooses_the_python_scanner():
+    import os, subprocess, sys
+    probe = "from nagtune.parsers import scan; print(scan._tally.__name__, scan.plaintext.__name__)"
+    chosen = {value: subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                    env={**os.environ, "NAGTUNE_PURE_PYTHON": value}).stdout.split()
+              for value in ("1", "")}
+    assert chosen == {"1": ["_tally_in_python", "_plaintext_in_python"], "": ["_tally_compiled", "plaintext"]}
+
+
+def both_scanners(buffer: bytes) -> list:
+    """scan(buffer) by the C scanner and by the pure-Python one."""
+    results = []
+    try:
+        for compiled in (True, False):
+            assert scan_module.use_compiled(compiled) == compiled
+            results.append(scan(buffer))
+    finally:
+        scan_module.use_compiled(True)
+    return results
+
 # Fields drawn from what hostile monitored machines can put in a log line.
 hostile_text = st.binary(max_size=12).filter(lambda b: b"\n" not in b) | st.sampled_from(
     [b"", b" ", b";", b"\r", b"\xff\xfe", b"na\xc3\xafve", b"<script>", b"a.b", b"]", b"[1] ", b"x=1;", b"\x00"]
@@ -101,12 +128,43 @@ def _lines_of(buffer: bytes) -> list[bytes]:
 def test_fast_scan_agrees_with_the_reference_parser(buffer, trailing_newline):
     if trailing_newline and buffer:
         buffer += b"\n"
-    fast = scan(buffer)
     slow = reference_scan(_lines_of(buffer))
-    assert slow.lines == fast.lines
-    assert slow.unparsed == fast.unparsed
-    assert slow.counts() == fast.counts()
-    assert slow.shipped == fast.shipped == sum(fast.counts().values())
+    for fast in both_scanners(buffer):
+        assert slow.lines == fast.lines
+        assert slow.unparsed == fast.unparsed
+        assert slow.counts() == fast.counts()
+        assert slow.shipped == fast.shipped == sum(fast.counts().values())
+
+
+def _without_contact(text: bytes) -> bytes:
+    """The Python scanner's notification text as the C one keeps it (no contact)."""
+    for kind in (b"SERVICE NOTIFICATION: ", b"HOST NOTIFICATION: "):
+        if text.startswith(kind):
+            return kind + text[text.index(b";", len(kind)):]
+    return text
+
+
+@settings(max_examples=400)
+@given(log_buffer | time_ordered_buffer(), st.booleans())
+def test_the_c_tally_reads_each_line_as_the_python_pattern_does(buffer, trailing_newline):
+    # Stricter than the agreement with the reference parser: every line the
+    # pattern takes, shipped or not (unparsed shipped types, other stamped
+    # lines), under the same text, in the same minute, in the same order.
+    if trailing_newline and buffer:
+        buffer += b"\n"
+    if not buffer:
+        return
+    by_minute, texts, lines, matched = scan_module._tally_compiled(buffer)
+    expected_by_minute, expected_texts, expected_lines, expected_matched = scan_module._tally_in_python(buffer)
+    assert (lines, matched) == (expected_lines, expected_matched)
+    assert texts == list(dict.fromkeys(map(_without_contact, expected_texts)))
+    expected = {}
+    for minute_index, block in expected_by_minute.items():
+        merged = expected.setdefault(minute_index, {})
+        for text, count in block.items():
+            merged[_without_contact(text)] = merged.get(_without_contact(text), 0) + count
+    assert list(by_minute) == list(expected)
+    assert {m: list(b.items()) for m, b in by_minute.items()} == {m: list(b.items()) for m, b in expected.items()}
 
 
 # Thirty-odd lines per example (the bisecting path needs several lines per minute).
@@ -114,21 +172,21 @@ def test_fast_scan_agrees_with_the_reference_parser(buffer, trailing_newline):
 @given(time_ordered_buffer())
 def test_fast_scan_of_a_log_in_time_order_agrees_with_the_reference_parser(buffer):
     # Stamps in order take the bisecting path; it must equal the any-order one.
-    matches = scan_module._LINE.findall(b"\n" + buffer)
+    matches = scan_module._line_patterns()[0].findall(b"\n" + buffer)
     epochs, texts = [m[0] for m in matches], [m[1] for m in matches]
     if scan_module._in_time_order(epochs):
         assert scan_module._count_sorted(epochs, texts) == scan_module._count_runs(epochs, texts)
-    fast = scan(buffer)
     slow = reference_scan(_lines_of(buffer))
-    assert (slow.lines, slow.unparsed, slow.shipped) == (fast.lines, fast.unparsed, fast.shipped)
-    assert slow.counts() == fast.counts()
+    for fast in both_scanners(buffer):
+        assert (slow.lines, slow.unparsed, slow.shipped) == (fast.lines, fast.unparsed, fast.shipped)
+        assert slow.counts() == fast.counts()
 
 
 def test_most_time_ordered_buffers_take_the_bisecting_path():
     # Guards the test above against testing only the any-order path.
     from hypothesis import find
     found = find(time_ordered_buffer(), lambda buffer: scan_module._in_time_order(
-        [m[0] for m in scan_module._LINE.findall(b"\n" + buffer)]))
+        [m[0] for m in scan_module._line_patterns()[0].findall(b"\n" + buffer)]))
     assert found
 
 

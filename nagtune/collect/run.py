@@ -33,7 +33,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
-from itertools import chain, compress, repeat
+from itertools import compress
 from operator import itemgetter
 
 from . import tail
@@ -168,7 +168,7 @@ class Points:
 
     Hundreds of thousands of points are never made into tuples one by one:
     the columns come from the scanner's counts through C-level ``map`` and
-    ``compress``, and :meth:`graphite_lines` formats them the same way.
+    ``compress``, and :meth:`graphite_payload` formats them in C.
     Iterating gives ``(name, total, minute)`` tuples.
     """
 
@@ -186,9 +186,13 @@ class Points:
     def __eq__(self, other) -> bool:
         return list(self) == list(other)
 
-    def graphite_lines(self) -> str:
-        """``name total minute\n`` lines (the caller checks the names)."""
-        return "".join(map("%s %d %d\n".__mod__, zip(self.names, self.values, self.minutes)))
+    def graphite_payload(self) -> bytes:
+        """``name total minute\\n`` lines, ASCII (the caller checks the names)."""
+        if not self.names:  # a run with nothing new never imports the scanner
+            return b""
+        from ..parsers.scan import plaintext
+
+        return plaintext(self.names, self.values, self.minutes)
 
 
 _first, _second = itemgetter(0), itemgetter(1)
@@ -244,49 +248,26 @@ def _aggregate_columns(state: CollectState, by_minute: dict, names: dict, now_mi
     floor_index = state.floor // 60  # the floor is a whole minute
     if min(by_minute) < floor_index or max(by_minute) > now_minute // 60:
         return None, None
-    blocks = by_minute.values()
-    indexes = list(chain.from_iterable(map(repeat, by_minute, map(len, blocks))))
-    texts = list(chain.from_iterable(blocks))
-    values = list(chain.from_iterable(map(dict.values, blocks)))
-    # Texts that make the same name (a notification's contact is not in its
-    # name, granularity drops levels) are summed per minute under one of them.
-    owner: dict[str, bytes] = {}
-    canon = {text: owner.setdefault(name, text) for text, name in names.items()}
-    per_name = Counter(names.values())
-    kind = {text: 2 if per_name[name] > 1 else 1 for text, name in names.items()}
-    kinds = list(map(kind.get, texts, repeat(0)))  # 0: a line counted but not shipped
-    if kinds.count(1) != len(kinds):
-        shared_at = list(map((2).__eq__, kinds))
-        unique_at = list(map((1).__eq__, kinds))
-        shared_keys = zip(compress(indexes, shared_at), map(canon.__getitem__, compress(texts, shared_at)))
-        # Counter counts in C; repeat() turns "key, value" into value copies of key.
-        merged = Counter(chain.from_iterable(map(repeat, shared_keys, compress(values, shared_at))))
-        indexes = list(compress(indexes, unique_at))
-        texts = list(compress(texts, unique_at))
-        values = list(compress(values, unique_at))
-        indexes += map(_first, merged)
-        texts += map(_second, merged)
-        values += merged.values()
-    if not texts:
+    from ..parsers.scan import named_columns
+
+    point_names, values, minutes = named_columns(by_minute, names)
+    if not point_names:
         return Points([], [], []), Counter()
-    point_names = list(map(names.__getitem__, texts))
-    minutes = list(map((60).__mul__, indexes))
     deltas: Counter = Counter()
     if deltas_needed:
         for name, value in zip(point_names, values):
             deltas[name] += value
     totals = state.totals
-    old_newest_index = state.newest_minute // 60
     if totals:  # points in minutes that were already open: their totals grow
-        for i in compress(range(len(indexes)), map(old_newest_index.__ge__, indexes)):
+        for i in compress(range(len(minutes)), map(state.newest_minute.__ge__, minutes)):
             open_totals = totals.get(point_names[i])
             if open_totals:
                 values[i] += open_totals.get(minutes[i], 0)
-    newest = max(state.newest_minute, max(indexes) * 60)
+    newest = max(state.newest_minute, max(minutes))
     state.newest_minute = newest
     # Keep the totals of the minutes still open after this run (the floor only rises).
-    keep_index = max(floor_index, (newest - open_window * 60) // 60)
-    for i in compress(range(len(indexes)), map(keep_index.__le__, indexes)):
+    keep_from = max(state.floor, newest - open_window * 60)
+    for i in compress(range(len(minutes)), map(keep_from.__le__, minutes)):
         open_totals = totals.get(point_names[i])
         if open_totals is None:
             open_totals = totals[point_names[i]] = {}

@@ -24,26 +24,21 @@ _SAFE = re.compile(r"[^\s]+")
 
 
 def format_points(points: Iterable[tuple[str, int, int]]) -> bytes:
-    """``name value timestamp\n`` lines, ASCII.
+    """``name value timestamp\\n`` lines, ASCII.
 
     ``points`` may also be columns (``names``, ``values``, ``minutes``) with a
-    ``graphite_lines()`` method, as :class:`nagtune.collect.run.Points`: then
-    formatting runs in C, without a tuple per point.
+    ``graphite_payload()`` method, as :class:`nagtune.collect.run.Points`:
+    then the scanner's formatter makes the bytes, without a tuple per point.
     """
-    if hasattr(points, "graphite_lines"):
-        distinct = set(points.names)
-        text = None
-    else:
+    columns = hasattr(points, "graphite_payload")
+    if not columns:
         points = list(points)
-        distinct = {p[0] for p in points}
-    for name in distinct:  # each distinct name once
+    for name in set(points.names) if columns else {p[0] for p in points}:  # each distinct name once
         if not _SAFE.fullmatch(name):
             raise ValueError(f"unsafe metric name {name!r}")
-    if hasattr(points, "graphite_lines"):
-        text = points.graphite_lines()
-    else:
-        text = "".join([f"{n} {int(v)} {int(t)}\n" for n, v, t in points])
-    return text.encode("ascii")
+    if columns:
+        return points.graphite_payload()
+    return "".join([f"{n} {int(v)} {int(t)}\n" for n, v, t in points]).encode("ascii")
 
 
 def batches(payload: bytes, batch_size: int = DEFAULT_BATCH) -> list[bytes]:
