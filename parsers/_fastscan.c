@@ -504,6 +504,8 @@ plaintext(PyObject *Py_UNUSED(module), PyObject *args)
     Py_ssize_t capacity = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *name = PyList_GET_ITEM(names, i);
+        if (PyUnicode_Check(name) && PyUnicode_READY(name) < 0)
+            return NULL;
         if (!PyUnicode_Check(name) || !PyUnicode_IS_ASCII(name)) {
             PyErr_Format(PyExc_ValueError, "metric name %R is not ASCII text", name);
             return NULL;

@@ -74,7 +74,7 @@ def graphite_args(carbon) -> tuple[str, ...]:
     return ("--output", "graphite", "--graphite", f"{carbon.host}:{carbon.line_port}", "--graphite-timeout", "2")
 
 
-def whisper_totals(carbon, names, expect: Counter | None = None, timeout: float = 15.0) -> Counter:
+def whisper_totals(carbon, names, expect: Counter | None = None, timeout: float = 90.0) -> Counter:
     """Sum of the stored points of each name, read until equal to ``expect`` (or timeout).
 
     Reading one metric reads its whole five-year archive (~30 MB), so a

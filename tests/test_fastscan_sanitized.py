@@ -1,0 +1,85 @@
+"""The C scanner under AddressSanitizer and UBSan, on mutated real logs.
+
+It reads bytes from monitored machines, so an out-of-bounds read or an
+overflow there is a security bug, not a wrong count. This builds
+``parsers/_fastscan.c`` with the sanitizers into a temporary directory, runs
+it in a child process over a few hundred mutated copies of the real c0001
+log (bytes flipped to separators, NULs, invalid UTF-8; a 1 MB notification
+line), and checks that it reads each as the Python scanner does. Any
+invalid memory access aborts the child.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import importlib.util, random, sys
+spec = importlib.util.spec_from_file_location("_fastscan", sys.argv[1])
+sanitized = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sanitized)
+from collections import Counter
+from nagtune.parsers import scan
+
+def without_contact(text):
+    for kind in (b"SERVICE NOTIFICATION: ", b"HOST NOTIFICATION: "):
+        if text.startswith(kind):
+            return kind + text[text.index(b";", len(kind)):]
+    return text
+
+def expected(buffer):
+    by_minute, texts, lines, matched = scan._tally_in_python(buffer)
+    merged = {}
+    for minute, block in by_minute.items():
+        into = merged.setdefault(minute, {})
+        for text, count in block.items():
+            into[without_contact(text)] = into.get(without_contact(text), 0) + count
+    return lines, matched, merged
+
+data = open(sys.argv[2], "rb").read()
+rng = random.Random(int(sys.argv[3]))
+for case in range(int(sys.argv[4])):
+    buffer = bytearray(data[rng.randrange(len(data) // 2):][:rng.randrange(1, 100_000)])
+    for _ in range(rng.randrange(0, 200)):
+        buffer[rng.randrange(len(buffer))] = rng.choice(b";\n\r[] :0123456789\x00\xffSOKHARD")
+    if case % 50 == 0:
+        buffer += b"[1700000000] SERVICE NOTIFICATION: " + b"x" * (1 << 20) + b";h;s;CRITICAL;c;o"
+    buffer = bytes(buffer)
+    by_minute, texts, lines, matched = sanitized.tally(buffer, Counter)
+    got = (lines, matched, {m: dict(b) for m, b in by_minute.items()})
+    assert got == expected(buffer), case
+    names = ["n%d" % k for k in range(rng.randrange(0, 300))]
+    numbers = [rng.randrange(-2**63, 2**63) for _ in names]
+    assert sanitized.plaintext(names, numbers, numbers[::-1]) == scan._plaintext_in_python(names, numbers, numbers[::-1])
+    columns = sanitized.named_columns(by_minute, {t: "x" if len(t) % 2 else t.decode("latin-1") for t in texts})
+    assert len(columns) == 3
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_the_c_scanner_is_memory_safe_on_hostile_bytes(tmp_path):
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc is needed to build the C scanner (scripts/install-test-deps.sh installs it)"
+    runtime = [subprocess.run([gcc, f"-print-file-name={lib}"], capture_output=True, text=True,
+                              check=True).stdout.strip() for lib in ("libasan.so", "libubsan.so")]
+    assert all(os.path.isabs(path) for path in runtime), runtime
+    built = tmp_path / "_fastscan.so"
+    subprocess.run([gcc, "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                    "-fno-sanitize-recover=undefined", "-shared", "-fPIC",
+                    f"-I{sysconfig.get_paths()['include']}", str(ROOT / "parsers" / "_fastscan.c"),
+                    "-o", str(built)], check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(built), str(ROOT / "data/samples/nagios-c0001-01/nagios.log"),
+         "7", "200"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "LD_PRELOAD": ":".join(runtime), "ASAN_OPTIONS": "detect_leaks=0"})
+    assert child.returncode == 0 and child.stdout.strip() == "ok", child.stderr[-3000:]
