@@ -201,57 +201,58 @@ typedef struct {
     Py_ssize_t size;
 } Text;
 
-/* The text of the body of a stamped line (what follows "[epoch] "). Sets
- * text->data = NULL when the text must be built in `scratch` (capacity at
- * least the body's size plus 32) and builds it there. */
+/* The four common shapes. Alerts: fields up to the state type, the state
+ * from `states`, then the attempt. Notifications: contact, host[, service],
+ * state followed by ';'; their text leaves the contact out. */
+typedef struct {
+    const char *prefix;
+    size_t size; /* of the prefix */
+    int fields;
+    const char *nonempty; /* which fields must not be empty */
+    const char *const *states; /* NULL for a notification */
+} Shape;
+
+#define SHAPE(prefix, fields, nonempty, states) {prefix, sizeof(prefix) - 1, fields, nonempty, states}
+static const Shape SHAPES[] = {
+    SHAPE("SERVICE ALERT: ", 4, "\1\1\0\0", SERVICE_STATES),
+    SHAPE("HOST ALERT: ", 3, "\1\0\0", HOST_STATES),
+    SHAPE("SERVICE NOTIFICATION: ", 4, "\0\1\1\0", NULL),
+    SHAPE("HOST NOTIFICATION: ", 3, "\0\1\0", NULL),
+};
+
+/* The text of the body of a stamped line (what follows "[epoch] "): a span of
+ * the line, or for a notification one built in `scratch` (room for the
+ * body's size) without the contact. */
 static void
 body_text(const char *p, const char *end, char *scratch, Text *text)
 {
     const char *ends[4];
-    static const char ALERT_SERVICE[] = {1, 1, 0, 0};
-    static const char ALERT_HOST[] = {1, 0, 0};
-    static const char NOTIFY_SERVICE[] = {0, 1, 1, 0};
-    static const char NOTIFY_HOST[] = {0, 1, 0};
-
-    if (STARTS(p, end, "SERVICE ALERT: ")) {
-        /* host;service;state;type then the attempt */
-        if (fields(p + 15, end, 4, ALERT_SERVICE, ends) && one_of(ends[1] + 1, ends[2], SERVICE_STATES)
-            && one_of(ends[2] + 1, ends[3], STATE_TYPES) && attempt_follows(ends[3], end)) {
-            text->data = p;
-            text->size = ends[3] - p;
-            return;
+    for (size_t i = 0; i < sizeof(SHAPES) / sizeof(SHAPES[0]); i++) {
+        const Shape *shape = &SHAPES[i];
+        size_t size = shape->size;
+        if (!starts(p, end, shape->prefix, size))
+            continue;
+        int n = shape->fields;
+        if (!fields(p + size, end, n, shape->nonempty, ends))
+            break;
+        const char *last = ends[n - 1];
+        if (shape->states != NULL) {
+            if (one_of(ends[n - 3] + 1, ends[n - 2], shape->states) && one_of(ends[n - 2] + 1, last, STATE_TYPES)
+                && attempt_follows(last, end)) {
+                text->data = p;
+                text->size = last - p;
+                return;
+            }
         }
-    }
-    else if (STARTS(p, end, "HOST ALERT: ")) {
-        /* host;state;type then the attempt */
-        if (fields(p + 12, end, 3, ALERT_HOST, ends) && one_of(ends[0] + 1, ends[1], HOST_STATES)
-            && one_of(ends[1] + 1, ends[2], STATE_TYPES) && attempt_follows(ends[2], end)) {
-            text->data = p;
-            text->size = ends[2] - p;
-            return;
-        }
-    }
-    else if (STARTS(p, end, "SERVICE NOTIFICATION: ")) {
-        /* contact;host;service;state followed by ';' */
-        if (fields(p + 22, end, 4, NOTIFY_SERVICE, ends) && ends[3] < end) {
-            Py_ssize_t rest = ends[3] - ends[0];
-            memcpy(scratch, p, 22);
-            memcpy(scratch + 22, ends[0], rest);
+        else if (last < end) {
+            Py_ssize_t rest = last - ends[0]; /* from the ';' after the contact */
+            memcpy(scratch, p, size);
+            memcpy(scratch + size, ends[0], rest);
             text->data = scratch;
-            text->size = 22 + rest;
+            text->size = size + rest;
             return;
         }
-    }
-    else if (STARTS(p, end, "HOST NOTIFICATION: ")) {
-        /* contact;host;state followed by ';' */
-        if (fields(p + 19, end, 3, NOTIFY_HOST, ends) && ends[2] < end) {
-            Py_ssize_t rest = ends[2] - ends[0];
-            memcpy(scratch, p, 19);
-            memcpy(scratch + 19, ends[0], rest);
-            text->data = scratch;
-            text->size = 19 + rest;
-            return;
-        }
+        break;
     }
     /* Rare lines go whole to the reference parser. */
     if (STARTS(p, end, "SERVICE FLAPPING ALERT: ") || STARTS(p, end, "SERVICE DOWNTIME ALERT: ")
@@ -545,7 +546,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_fastscan", "nagtune's node-side scanner and formatter in C.", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_fastscan",
+    .m_doc = "nagtune's node-side scanner and formatter in C.",
+    .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC

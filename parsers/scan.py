@@ -178,9 +178,10 @@ def _classify(text: bytes):
 
 
 @contextmanager
-def _no_gc_pauses():
-    """The scan makes a million small tuples that all live until it returns;
-    the cyclic collector would walk them again and again for nothing."""
+def no_gc_pauses():
+    """No cyclic garbage collection while a scan or an aggregation makes
+    hundreds of thousands of small objects that all live on: the collector
+    would walk them again and again for nothing."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -196,7 +197,7 @@ def scan(buffer: bytes) -> ScanResult:
     result = ScanResult()
     if not buffer:
         return result
-    with _no_gc_pauses():
+    with no_gc_pauses():
         by_minute, texts, result.lines, matched = _tally(buffer)
         # In order of first appearance: the namer settles a name shared by two
         # raw names in favour of the one it met first.

@@ -27,7 +27,6 @@ after_read, after_send, after_spool_write, after_commit, after_statsd_send.
 """
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -214,13 +213,16 @@ def aggregate(state: CollectState, result, namer, now: int,
     # One name lookup per distinct text of the scanner's per-minute counts.
     names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
     by_minute = result.by_minute
-    with _no_gc():
-        points = deltas = None
-        if by_minute:
+    if by_minute:
+        from ..parsers.scan import no_gc_pauses
+
+        with no_gc_pauses():  # hundreds of thousands of small objects that all live on
             points, deltas = _aggregate_columns(state, by_minute, names, now_minute, config.open_window,
                                                 deltas_needed)
-        if points is None:  # lines to clamp: one count at a time
-            points, deltas = _aggregate_each(state, by_minute, names, now_minute, report)
+            if points is None:  # lines to clamp: one count at a time
+                points, deltas = _aggregate_each(state, by_minute, names, now_minute, report)
+    else:
+        points, deltas = Points([], [], []), Counter()
     if config.max_age:
         report.old_points = sum(map((now - config.max_age).__gt__, points.minutes))
     # Close the minutes that fell out of the window.
@@ -306,18 +308,6 @@ def _aggregate_each(state: CollectState, by_minute: dict, names: dict, now_minut
     minutes = list(map(_second, touched))
     values = [totals[name][minute] for name, minute in touched]
     return Points(point_names, values, minutes), deltas
-
-
-@contextmanager
-def _no_gc():
-    """Hundreds of thousands of small tuples that all live on: no cyclic GC passes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _counts_of(by_minute: dict):
