@@ -11,6 +11,7 @@ from nagtune.analytics import ingest
 from nagtune.analytics._frames import EVENT_COLUMNS
 from nagtune.analytics.ingest import IngestError, load_events, load_perfdata, parse_buffer, values_from_output
 from nagtune.parsers.events import UNPARSED
+from nagtune.parsers.logfiles import read_log
 from nagtune.parsers.nagios import parse_line
 from tests.test_parser_properties import log_buffer
 
@@ -180,6 +181,43 @@ def test_bad_paths_raise_ingest_error(path, message):
     with pytest.raises(IngestError) as error:
         load_events([path])
     assert str(error.value) == message
+
+
+def _gz_node(tmp_path, archive: bytes):
+    node = tmp_path / "nagios-c0001-01"
+    (node / "archives").mkdir(parents=True)
+    (node / "archives" / "nagios-11-14-2023-23.log.gz").write_bytes(archive)
+    return node
+
+
+ALERT_BYTES = b"".join(b"[%d] SERVICE ALERT: web01;HTTP;CRITICAL;SOFT;1;down\n" % (1_700_000_000 + i) for i in range(500))
+
+
+def test_gzip_members_and_zero_padding_read_as_gzip_reads_them(tmp_path):
+    # Two members and the zero padding between them, as `cat a.gz b.gz` or a padded tape leaves them.
+    archive = gzip.compress(ALERT_BYTES[:9000]) + b"\0" * 7 + gzip.compress(ALERT_BYTES[9000:])
+    node = _gz_node(tmp_path, archive)
+    path = str(node / "archives" / "nagios-11-14-2023-23.log.gz")
+    assert read_log(path) == gzip.GzipFile(path).read() == ALERT_BYTES
+    assert read_log(path, 100) == ALERT_BYTES[100:]
+    assert len(load_events([str(node)])) == 500
+
+
+@pytest.mark.parametrize("workers", [1, 2])  # 2: files are read ahead in a thread
+@pytest.mark.parametrize("damage", ["truncated", "bad crc", "garbage after a member"])
+def test_a_broken_gzip_archive_is_one_ingest_error(tmp_path, damage, workers):
+    archive = gzip.compress(ALERT_BYTES)
+    archive = {"truncated": archive[:len(archive) // 2],
+               "bad crc": archive[:-8] + bytes([archive[-8] ^ 1]) + archive[-7:],
+               "garbage after a member": archive + b"not gzip"}[damage]
+    node = _gz_node(tmp_path, archive)
+    for hour in range(10):  # good archives after the broken one
+        (node / "archives" / f"nagios-11-15-2023-{hour:02d}.log.gz").write_bytes(gzip.compress(ALERT_BYTES))
+    with pytest.raises(IngestError, match=r"^cannot read .*nagios-11-14-2023-23\.log\.gz: "):
+        load_events([str(node)], workers=workers)
+    (node / "service-perfdata.log.gz").write_bytes(archive)
+    with pytest.raises(IngestError, match=r"^cannot read .*service-perfdata\.log\.gz: "):
+        load_perfdata(str(node / "service-perfdata.log.gz"))
 
 
 def test_bad_time_raises():
