@@ -49,7 +49,7 @@ from pandas.api.types import union_categoricals
 
 from ..parsers import events as ev
 from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ..parsers.logfiles import ARCHIVE_NAME, node_log_files, read_log
+from ..parsers.logfiles import ARCHIVE_NAME, is_gzipped, node_log_files, read_log
 from ..parsers.nagios import decode, parse_line
 from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
@@ -91,6 +91,11 @@ _HANDLER_KINDS = (ev.SERVICE_EVENT_HANDLER, ev.HOST_EVENT_HANDLER)
 
 class IngestError(ValueError):
     """A path or option that cannot be read (no such file, nothing to read)."""
+
+
+def _cannot_read(path: str, exc: Exception) -> IngestError:
+    """One line for a file that cannot be read (an OSError, or a broken gzip stream's EOFError)."""
+    return IngestError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
 
 
 # ---------------------------------------------------------------- parsing
@@ -584,10 +589,8 @@ def _identity(path: str) -> dict:
 
 
 def _is_gzip(path: str) -> bool:
-    if path.endswith(".gz"):
-        return True
     with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
+        return is_gzipped(path, handle.read(2))
 
 
 class _Cache:
@@ -860,7 +863,7 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
         try:
             state = _FileState(path, node, os.path.realpath(path), _identity(path), _is_gzip(path))
         except OSError as exc:
-            raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise _cannot_read(path, exc) from None
         cache.lookup(state)
         states.append(state)
 
@@ -932,7 +935,7 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
             try:
                 data = read()
             except (OSError, EOFError) as exc:
-                raise IngestError(f"cannot read {state.path}: {getattr(exc, 'strerror', None) or exc}") from None
+                raise _cannot_read(state.path, exc) from None
             if bar is not None:
                 bar.update(max(0, state.identity["size"] - state.read_from))
             # Only complete lines are cached; a partial last line is parsed, not remembered.
@@ -1093,7 +1096,7 @@ def load_perfdata(paths) -> pd.DataFrame:
         try:
             text = decode(read_log(path))
         except (OSError, EOFError) as exc:
-            raise IngestError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise _cannot_read(path, exc) from None
         rows.extend(_perf_lines(text, node))
     frame = pd.DataFrame(rows, columns=PERFDATA_COLUMNS)
     frame["time"] = pd.to_datetime(frame["time"].astype("int64"), unit="s", utc=True).dt.as_unit("ns")

@@ -20,10 +20,15 @@ ARCHIVE_NAME = re.compile(
 )
 
 
+def is_gzipped(path: str, head: bytes) -> bool:
+    """A ``.gz`` name, or ``head`` (the file's first bytes) opens with gzip's magic."""
+    return path.endswith(".gz") or head[:2] == b"\x1f\x8b"
+
+
 def open_log(path: str) -> BinaryIO:
     """Open a log for reading bytes; ``.gz`` (by name or by magic bytes) is decompressed."""
     handle = open(path, "rb")
-    if path.endswith(".gz") or handle.peek(2)[:2] == b"\x1f\x8b":
+    if is_gzipped(path, handle.peek(2)):
         return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
     return handle
 
@@ -35,7 +40,7 @@ def read_log(path: str, start: int = 0) -> bytes:
     goes through many small reads and a separate CRC pass). The same errors:
     ``gzip.BadGzipFile`` (an OSError) or ``EOFError`` for a broken stream."""
     with open(path, "rb") as handle:
-        if path.endswith(".gz") or handle.peek(2)[:2] == b"\x1f\x8b":
+        if is_gzipped(path, handle.peek(2)):
             text = gzip.decompress(handle.read())
             return text[start:] if start else text
         handle.seek(start)
