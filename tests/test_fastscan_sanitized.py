@@ -28,21 +28,12 @@ sanitized = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sanitized)
 from collections import Counter
 from nagtune.parsers import scan
-
-def without_contact(text):
-    for kind in (b"SERVICE NOTIFICATION: ", b"HOST NOTIFICATION: "):
-        if text.startswith(kind):
-            return kind + text[text.index(b";", len(kind)):]
-    return text
+sys.path.insert(0, sys.argv[5])
+from tests.test_parser_properties import python_tally_as_c_keeps_it
 
 def expected(buffer):
-    by_minute, texts, lines, matched = scan._tally_in_python(buffer)
-    merged = {}
-    for minute, block in by_minute.items():
-        into = merged.setdefault(minute, {})
-        for text, count in block.items():
-            into[without_contact(text)] = into.get(without_contact(text), 0) + count
-    return lines, matched, merged
+    by_minute, _, lines, matched = python_tally_as_c_keeps_it(buffer)
+    return lines, matched, by_minute
 
 data = open(sys.argv[2], "rb").read()
 rng = random.Random(int(sys.argv[3]))
@@ -79,7 +70,7 @@ def test_the_c_scanner_is_memory_safe_on_hostile_bytes(tmp_path):
                     "-o", str(built)], check=True)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(built), str(ROOT / "data/samples/nagios-c0001-01/nagios.log"),
-         "7", "200"],
+         "7", "200", str(ROOT)],
         capture_output=True, text=True, timeout=600,
         env={**os.environ, "LD_PRELOAD": ":".join(runtime), "ASAN_OPTIONS": "detect_leaks=0"})
     assert child.returncode == 0 and child.stdout.strip() == "ok", child.stderr[-3000:]
