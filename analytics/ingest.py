@@ -1,26 +1,30 @@
 """Nagios event logs of many nodes into one typed events DataFrame.
 
-How it stays fast without a Python loop per line (the trick of
-:mod:`nagtune.parsers.scan`, carried to every field):
+How it stays fast without a Python object per line:
 
-1. Files are read whole (``.gz`` decompressed in C), decoded once per file
-   (bytes that are not UTF-8 become ``\\xNN`` as in the reference parser),
-   and batched into buffers of 8 MB, parsed in one thread per core (the
-   numpy passes release the GIL) and taken back in the order they were read.
-2. One regular expression walks each buffer in C (``re.findall``) and cuts
-   every stamped line into four pieces: epoch, *head* (the type and the
-   fields before the plugin output: host, service, state, type, attempt,
-   contact, command), separator and *rest* (the output).
-3. Heads repeat enormously (a few thousand distinct heads in a million
-   lines), so they are factorised in C and each distinct head is parsed
-   once by the reference parser :func:`nagtune.parsers.nagios.parse_line`.
-   Its fields become categorical codes that are taken per line with numpy.
-   The output of each line is the head's leftover text plus ``rest``.
-4. Acknowledgement and custom notifications and ``ACKNOWLEDGE_*`` commands,
+1. Files are read whole (``.gz`` decompressed in C, read ahead in a thread)
+   and batched into buffers of 8 MB, parsed in one thread per core and taken
+   back in the order they were read.
+2. A UTF-8 buffer goes to the C splitter (``analytics/_fastingest.c``, built
+   by ``pip install``, GIL released): it cuts every stamped line into epoch,
+   *head* (the type and the fields before the plugin output: host, service,
+   state, type, attempt, contact, command) and output span, and gives each
+   distinct head one key. Heads repeat enormously (a few thousand distinct
+   heads in a million lines), so each is parsed once by the reference parser
+   :func:`nagtune.parsers.nagios.parse_line` (and remembered across batches);
+   its fields become categorical codes taken per line with numpy, and the
+   outputs are copied by C straight into an Arrow string column.
+3. Acknowledgement and custom notifications and ``ACKNOWLEDGE_*`` commands,
    whose author and comment sit in the output, are rare human actions: those
-   few lines are given whole to the reference parser.
+   few lines are given whole to the reference parser. Lines with an unusual
+   stamp (``[5]``, 12 digits) too.
+4. Bytes that are not UTF-8 (they become ``\\xNN`` as in the reference
+   parser), a build without a C compiler, or ``NAGTUNE_PURE_PYTHON=1``: one
+   regular expression walks the decoded text (``re.findall``) with the same
+   head factorisation: the same rows, about 7x slower (72 s instead of
+   9.5 s for 10 M lines; the numpy splitter this replaced took 22 s).
 
-``tests/test_analytics_ingest.py`` checks with hypothesis that the result is
+``tests/test_analytics_ingest.py`` checks with hypothesis that both give
 exactly what :func:`parse_line` gives line by line, on hostile input.
 
 Cache: one Parquet part per batch and a ``manifest.json`` that maps each
@@ -53,8 +57,13 @@ from ..parsers.logfiles import ARCHIVE_NAME, is_gzipped, node_log_files, read_lo
 from ..parsers.nagios import decode, parse_line
 from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
+try:  # built by `pip install` where a C compiler is found; the same rows, several times faster
+    from . import _fastingest
+except ImportError:
+    _fastingest = None
+
 DEFAULT = DEFAULT_CELL_PATTERN
-BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds memory (the span hash needs 24 bytes a byte)
+BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds the memory of the batches in flight
 CACHE_VERSION = 2
 MAX_WORKERS = 4  # parse threads; past this the GIL-held parts of a parse dominate
 THREADS_FILE_BYTES = 64 << 10  # average bytes per file to read from which parse threads pay
@@ -229,261 +238,147 @@ def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
         pd.array([], dtype="string[pyarrow]")
 
 
-def _blank(n: int):
-    """n empty strings, without n Python objects."""
-    import pyarrow as pa
-    return pd.array(pa.array([""], pa.string()).take(pa.array(np.zeros(n, np.int32))), dtype="string[pyarrow]")
-
-
 def parse_buffer(data: bytes) -> tuple[pd.DataFrame, int, int]:
     """Parse one buffer of log bytes: (raw frame, lines, unparsed lines)."""
     frame, lines, unparsed = parse_buffers([data] if data else [])
     return frame.drop(columns="_file"), int(lines.sum()), int(unparsed.sum())
 
 
-# ---------------------------------------------------------------- the numpy fast path
+# ---------------------------------------------------------------- the compiled path
 
-_B = np.uint64(0x100000001B3)  # odd: invertible modulo 2**64
-_B_INV = np.uint64(pow(0x100000001B3, -1, 2**64))
-_FIELD_COUNTS = {
-    **{t: 5 for t in ("SERVICE ALERT", "CURRENT SERVICE STATE", "INITIAL SERVICE STATE", "SERVICE NOTIFICATION",
-                      "SERVICE EVENT HANDLER", "GLOBAL SERVICE EVENT HANDLER")},
-    **{t: 4 for t in ("HOST ALERT", "CURRENT HOST STATE", "INITIAL HOST STATE", "HOST NOTIFICATION",
-                      "HOST EVENT HANDLER", "GLOBAL HOST EVENT HANDLER")},
-    **{t: 3 for t in ("SERVICE FLAPPING ALERT", "SERVICE DOWNTIME ALERT", "PASSIVE SERVICE CHECK",
-                      "EXTERNAL COMMAND")},
-    **{t: 2 for t in ("HOST FLAPPING ALERT", "HOST DOWNTIME ALERT", "PASSIVE HOST CHECK")},
-}
 _MESSAGE_KINDS = (ev.LOG_ROTATION, ev.LOG_VERSION, ev.TIMEPERIOD_TRANSITION, ev.WARNING, ev.ERROR)
-_FAST_BATCH = 8 << 20  # bytes per numpy pass: bounds the three uint64 arrays of the span hash
 
 
-_POWERS: list = []
+def use_compiled(wanted: bool) -> bool:
+    """Parse UTF-8 buffers with the C splitter (when it was built) or the regular
+    expression. Returns whether the C one is in use. Same rows either way (the
+    tests run both); NAGTUNE_PURE_PYTHON=1 chooses the expression for a process."""
+    global _compiled
+    _compiled = _fastingest if wanted else None
+    return _compiled is not None
 
 
-def _powers(size: int):
-    """B**i and B**-i modulo 2**64 for i < size, computed once and grown when needed."""
-    if not _POWERS or len(_POWERS[0]) < size:
-        grown = max(size, BATCH_BYTES + (1 << 16))
-        with np.errstate(over="ignore"):
-            powers = np.full(grown, _B, dtype=np.uint64)
-            powers[0] = 1
-            np.cumprod(powers, out=powers)
-            inverse = np.full(grown, _B_INV, dtype=np.uint64)
-            inverse[0] = 1
-            np.cumprod(inverse, out=inverse)
-        _POWERS[:] = [powers, inverse]
-    return _POWERS[0][:size], _POWERS[1][:size]
+use_compiled(not os.environ.get("NAGTUNE_PURE_PYTHON"))
 
 
-def _span_hash(prefix: np.ndarray, inverse: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Polynomial hash of buf[start:end] for many spans at once, the same wherever the span lies."""
-    with np.errstate(over="ignore"):
-        return (prefix[end] - prefix[start]) * inverse[start]
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_head(head: bytes, sep: bool):
+    """The reference parser's event for one distinct head; heads repeat across batches
+    and threads (lru_cache is thread-safe), and nothing mutates an event."""
+    return parse_line("[0] " + head.decode("utf-8") + (";" if sep else ""))
 
 
-def _word_hash(padded: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Hash of padded[start:end] for many spans at once, eight bytes a step, the same wherever
-    the span lies. ``padded`` ends with at least 8 zero bytes."""
-    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    length = np.maximum(end - start, 0)
-    steps = (length + 7) // 8
-    h = np.zeros(len(start), np.uint64)
-    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
-    with np.errstate(over="ignore"):
-        for k in range(int(steps.max()) if len(steps) else 0):
-            active = np.flatnonzero(steps > k)
-            rest = length[active] - 8 * k
-            word = words[start[active] + 8 * k]
-            bits = (np.minimum(rest, 7) * 8).astype(np.uint64)
-            mask = np.where(rest >= 8, ones, (np.uint64(1) << bits) - np.uint64(1))
-            h[active] = h[active] * _B + (word & mask)
-    return h
+@functools.lru_cache(maxsize=1 << 14)
+def _parse_whole(line: bytes):
+    """The reference parser's event for a whole line after its stamp (acknowledgements
+    and custom notifications: author and comment are in the output; people repeat them)."""
+    return parse_line(b"[0] " + line)
 
 
-def _text_hash(text: bytes) -> np.uint64:
-    padded = np.frombuffer(text + bytes(16), np.uint8)
-    return _word_hash(padded, np.array([0]), np.array([len(text)]))[0]
-
-
-@functools.lru_cache(maxsize=None)
-def _type_table() -> dict:
-    """(hash, length) of known TYPE names -> field count; built whole before anyone sees it (parse threads)."""
-    return {(int(_text_hash(name.encode())), len(name)): count for name, count in _FIELD_COUNTS.items()}
-
-
-def _views(data: bytes, padded: np.ndarray, start: np.ndarray, end: np.ndarray):
-    """Arrow strings of data[start:end] per row without a Python object per row (string_view, then copied)."""
+def _arrow_strings(offsets: bytes, values: bytes, n: int):
+    """Arrow strings over the buffers of :func:`_fastingest.gather` (no copy), as pandas keeps them."""
     import pyarrow as pa
-    n = len(start)
-    length = np.maximum(end - start, 0)
-    views = np.zeros((n, 16), np.uint8)
-    views[:, 0:4] = length.astype("<i4").view(np.uint8).reshape(n, 4)
-    short = length <= 12
-    for j in range(12):
-        take = short & (j < length)
-        views[take, 4 + j] = padded[start[take] + j]
-    long_rows = np.flatnonzero(~short)
-    for j in range(4):
-        views[long_rows, 4 + j] = padded[start[long_rows] + j]
-    views[long_rows, 12:16] = start[long_rows].astype("<i4").view(np.uint8).reshape(-1, 4)
-    array = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(data)])
-    return array.cast(pa.string())
+    return pd.array(pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(values)),
+                    dtype="string[pyarrow]")
 
 
-def _parse_fast(data: bytes):
-    """One UTF-8 buffer of complete lines -> (raw frame with _line, unparsed count). No Python per line
-    except for lines with an unusual stamp and the rare human actions (author/comment)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    buf = np.frombuffer(data, np.uint8)
-    padded = np.concatenate([buf, np.zeros(32, np.uint8)])
-    newline = np.flatnonzero(buf == 10)
-    starts = np.r_[0, newline[:-1] + 1].astype(np.int64)
-    ends = newline.astype(np.int64)
-    while True:  # parse_line drops trailing \r
-        cr = (ends > starts) & (padded[np.maximum(ends - 1, 0)] == 13)
-        if not cr.any():
-            break
-        ends[cr] -= 1
-    n = len(starts)
-    digits = [padded[starts + 1 + k] for k in range(10)]
-    fast = (padded[starts] == 91) & (padded[starts + 11] == 93) & (padded[starts + 12] == 32) & (ends - starts >= 13)
-    for d in digits:
-        fast &= (d >= 48) & (d <= 57)
-    stamped = fast | (padded[starts] == 91)
-    slow_rows = np.flatnonzero(stamped & ~fast)
-    rows = np.flatnonzero(fast)
-    s, e = starts[rows], ends[rows]
-    epoch = np.zeros(len(rows), np.int64)
-    for k in range(10):
-        epoch = epoch * 10 + (digits[k][rows].astype(np.int64) - 48)
-    b0 = s + 13
-    colons = np.flatnonzero(buf == 58)
-    semis = np.flatnonzero(buf == 59)
-    ci = np.searchsorted(colons, b0)
-    cpos = np.where(ci < len(colons), colons[np.minimum(ci, len(colons) - 1)] if len(colons) else 0, e)
-    has_colon = cpos < e
-    cpos = np.where(has_colon, cpos, e)
-    space = has_colon & (padded[cpos + 1] == 32) & (cpos + 1 < e)
-    type_hash = _word_hash(padded, b0, cpos)
-    type_len = cpos - b0
-    count = np.zeros(len(rows), np.int64)
-    table = _type_table()
-    lengths = {length for _, length in table}
-    candidates = np.flatnonzero(space & np.isin(type_len, list(lengths)))
-    if len(candidates):
-        with np.errstate(over="ignore"):
-            type_key = type_hash[candidates] ^ (type_len[candidates].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-        codes, uniques = pd.factorize(type_key)
-        lookup = {}
-        for (h, length), fields in table.items():
-            with np.errstate(over="ignore"):
-                lookup[int(np.uint64(h) ^ (np.uint64(length) * np.uint64(0x9E3779B97F4A7C15)))] = fields
-        per_code = np.array([lookup.get(int(u), 0) for u in uniques], dtype=np.int64)
-        count[candidates] = per_code[codes]
-    field_kind = count > 0
-    f0 = cpos + 2
-    si = np.searchsorted(semis, f0)
-    kth_index = si + np.maximum(count - 1, 0)
-    kth = np.where(kth_index < len(semis), semis[np.minimum(kth_index, max(len(semis) - 1, 0))] if len(semis) else e, e)
-    kth = np.where(kth < e, kth, e)
-    generic_end = np.where(has_colon, cpos + 1 + space, b0)
-    head_end = np.where(field_kind, kth, generic_end)
-    sep = (head_end < e) & (padded[head_end] == 59)
-    first_semi = np.where(si < len(semis), semis[np.minimum(si, max(len(semis) - 1, 0))] if len(semis) else e, e)
-    head_hash = _word_hash(padded, b0, head_end)
-    with np.errstate(over="ignore"):
-        mixed = head_hash ^ ((head_end - b0).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ sep.astype(np.uint64)
-    key_codes, key_values = pd.factorize(mixed)
-    first = np.zeros(len(key_values), np.int64)
-    first[key_codes[::-1]] = np.arange(len(key_codes))[::-1]
-    parsed = []
-    key_heads, key_seps = [], []
-    for row in first:
-        head = data[b0[row]:head_end[row]].decode("utf-8")
-        key_heads.append(head)
-        key_seps.append(bool(sep[row]))
-        parsed.append(parse_line("[0] " + head + (";" if sep[row] else "")))
-    bad = np.array([p.kind == ev.UNPARSED for p in parsed], dtype=bool)
-    keep = ~bad[key_codes]
-    kept = np.flatnonzero(keep)
-    key_codes = key_codes[kept]
+def _spans_of(texts: list[str], rows: np.ndarray, n: int, base: int = 0):
+    """Texts placed at ``rows`` of n (empty elsewhere) as gather spans into ``base`` + their join."""
+    encoded = [text.encode("utf-8", "surrogateescape") for text in texts]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    starts = np.zeros(n, np.int64)
+    ends = np.zeros(n, np.int64)
+    ends[rows] = base + np.cumsum(lengths)
+    starts[rows] = ends[rows] - lengths
+    return starts, ends, b"".join(encoded)
+
+
+def _parse_compiled(data: bytes, bounds: np.ndarray):
+    """A UTF-8 buffer of files' complete lines -> (raw frame with _line, lines per file). The
+    C splitter cuts lines and finds distinct heads; Python parses each head once, and per
+    line only lines with an unusual stamp and the rare human actions (author/comment)."""
+    part_lines, *columns, heads, head_seps, slow_rows, slow_starts, slow_ends = _compiled.split(data, bounds)
+    rows, epoch, key_codes, b0, ends, first_semi = (
+        np.frombuffer(c, dtype=np.int32 if i == 2 else np.int64) for i, c in enumerate(columns))
+    seps = np.frombuffer(head_seps, dtype=np.uint8).astype(bool)
+    parsed = [_parse_head(head, sep) for head, sep in zip(heads, seps.tolist())]
+    head_length = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
     kinds = np.array([p.kind for p in parsed], dtype=object)
+    # datetime64[ns] ends in 2262, before the largest 10-digit epoch: a later line is unparsed.
+    kept = np.flatnonzero((kinds != ev.UNPARSED)[key_codes] & (epoch <= MAX_EPOCH))
+    rk = key_codes[kept]
     rule_field = ~np.isin(kinds, _MESSAGE_KINDS + (ev.PROGRAM, ev.EXTERNAL_COMMAND))
     rule_message = np.isin(kinds, _MESSAGE_KINDS)
     rule_program = kinds == ev.PROGRAM
-    rk = key_codes
-    he, ee, bb, ss = head_end[kept], e[kept], b0[kept], sep[kept]
-    out_start = np.where(rule_field[rk], np.where(ss, he + 1, ee),
+    bb, ee, semi = b0[kept], ends[kept], first_semi[kept]
+    he = bb + head_length[rk]
+    # Where the output starts, by the reference parser's rule for the line's kind.
+    out_start = np.where(rule_field[rk], np.where(seps[rk], he + 1, ee),
                          np.where(rule_message[rk], he,
-                                  np.where(rule_program[rk], bb,
-                                           np.where(first_semi[kept] < ee, first_semi[kept] + 1, ee))))
+                                  np.where(rule_program[rk], bb, np.where(semi < ee, semi + 1, ee))))
     frame = {"epoch": epoch[kept]}
+    categories = {}
     for column in RAW_CATEGORIES:
-        codes, categories = pd.factorize(np.array([getattr(p, column) for p in parsed], dtype=object))
-        frame[column] = pd.Categorical.from_codes(codes[rk], categories=categories)
+        codes, values = pd.factorize(np.array([getattr(p, column) for p in parsed], dtype=object))
+        categories[column] = [codes[rk], values]
     attempts = np.array([-1 if p.attempt is None or p.attempt > 32767 else p.attempt for p in parsed], dtype=np.int32)
     attempt_rows = attempts[rk]
-    frame["attempt"] = pd.arrays.IntegerArray(attempt_rows.astype(np.int16), attempt_rows < 0)
-    output = _views(data, padded, out_start, ee)
-    handler = np.isin(kinds, _HANDLER_KINDS)[rk]
-    whole_key = np.array([
+
+    # Event handlers: the reference parser moves the text into `command`. Acknowledgements
+    # and custom notifications (author and comment in the output): whole line to it.
+    handler = np.isin(kinds, _HANDLER_KINDS)
+    whole = np.array([
         (p.kind in (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION) and p.state_type in _WHOLE_LINE_TYPES)
         or (p.kind == ev.EXTERNAL_COMMAND and p.command in _WHOLE_LINE_COMMANDS) for p in parsed], dtype=bool)
-    special = np.flatnonzero(handler | whole_key[rk])
-    author = comment = None
-    if len(special):
-        outputs = output.take(pa.array(special)).to_pylist()
-        author_list = [""] * len(special)
-        comment_list = [""] * len(special)
-        command = np.asarray(frame["command"]).astype(object)
-        new_output = []
-        for i, row in enumerate(special):
-            if handler[row]:
-                command[row] = outputs[i]
-                new_output.append("")
-            else:
-                event = parse_line(b"[0] " + data[bb[row]:ee[row]])
-                new_output.append(event.output)
-                author_list[i], comment_list[i] = event.author, event.comment
-        mask = np.zeros(len(rk), dtype=bool)
-        mask[special] = True
-        output = pc.replace_with_mask(output, pa.array(mask), pa.array(new_output, pa.string()))
-        frame["command"] = pd.Categorical(command)
-        author = np.full(len(rk), "", dtype=object)
-        comment = np.full(len(rk), "", dtype=object)
-        author[special] = author_list
-        comment[special] = comment_list
-    frame["output"] = pd.array(output, dtype="string[pyarrow]")
-    frame["author"] = _strings(author) if author is not None else _blank(len(rk))
-    frame["comment"] = _strings(comment) if comment is not None else _blank(len(rk))
+    extra = b""
+    texts = {"author": [], "comment": []}
+    human = np.flatnonzero(whole[rk])
+    handled = np.flatnonzero(handler[rk])
+    if len(human):
+        events = [_parse_whole(data[bb[row]:ee[row]]) for row in human.tolist()]
+        starts, stops, extra = _spans_of([e.output for e in events], human, len(rk), len(data))
+        out_start[human], ee = starts[human], ee.copy()
+        ee[human] = stops[human]
+        texts = {"author": [e.author for e in events], "comment": [e.comment for e in events]}
+    if len(handled):
+        commands = [data[out_start[row]:ee[row]].decode("utf-8") for row in handled.tolist()]
+        codes, values = categories["command"]
+        both, uniques = pd.factorize(np.concatenate([values.astype(object), np.array(commands, dtype=object)]))
+        codes = np.where(codes >= 0, both[:len(values)][codes], -1)
+        codes[handled] = both[len(values):]
+        categories["command"] = [codes, uniques]
+        ee = ee.copy()
+        ee[handled] = out_start[handled]  # no output left
+    for column, (codes, values) in categories.items():
+        frame[column] = pd.Categorical.from_codes(codes, categories=values)
+    frame["attempt"] = pd.arrays.IntegerArray(attempt_rows.astype(np.int16), attempt_rows < 0)
+    frame["output"] = _arrow_strings(*_compiled.gather(data, out_start, ee, extra), len(rk))
+    for name in ("author", "comment"):
+        starts, stops, joined = _spans_of(texts[name], human, len(rk))
+        frame[name] = _arrow_strings(*_compiled.gather(joined, starts, stops), len(rk))
     frame["_line"] = rows[kept]
     result = pd.DataFrame(frame)
-    unparsed = n - len(rows) - len(slow_rows) + int((~keep).sum())
+    slow_rows, slow_starts, slow_ends = (np.frombuffer(c, dtype=np.int64) for c in (slow_rows, slow_starts, slow_ends))
     if len(slow_rows):
         # Unusual stamps ([5], 12-digit epochs): few, so the reference parser per line.
-        slow, _, slow_bad = parse_texts([decode(data[starts[r]:ends[r]]) + "\n" for r in slow_rows])
-        unparsed += int(slow_bad.sum())
+        slow, _, _ = parse_texts([decode(data[s:e]) + "\n" for s, e in zip(slow_starts, slow_ends)])
         if len(slow):
             slow["_line"] = slow_rows[slow.pop("_file").to_numpy()]
             result = _concat_raw([result, slow]).sort_values("_line", kind="stable").reset_index(drop=True)
-    return result, n, unparsed
+    return result, np.frombuffer(part_lines, dtype=np.int64)
 
 
 def parse_buffers(buffers: list[bytes]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Parse byte buffers (one per file, complete lines) as one batch: the numpy path when the
-    bytes are UTF-8, the regex path otherwise. Same result as :func:`parse_texts`."""
+    """Parse byte buffers (one per file, complete lines) as one batch: the C splitter when
+    it was built and the bytes are UTF-8, the regex path otherwise. Same result as
+    :func:`parse_texts`: the raw frame with ``_file`` (index into ``buffers``), and per
+    buffer the number of lines and of unparsed lines."""
     buffers = [b if b.endswith(b"\n") or not b else b + b"\n" for b in buffers]
     joined = b"".join(buffers)
-    try:
-        joined.decode("utf-8")
-    except UnicodeDecodeError:
+    if _compiled is None or not _compiled.valid_utf8(joined):
         return parse_texts([_decode_file(b) for b in buffers])
-    lines = np.array([b.count(b"\n") for b in buffers], dtype=np.int64)
-    if not joined:
-        return _empty_raw().assign(_file=np.array([], dtype=np.int32)), lines, lines.copy()
-    frame, _, _ = _parse_fast(joined)
+    bounds = np.cumsum(np.fromiter(map(len, buffers), dtype=np.int64, count=len(buffers)))
+    frame, lines = _parse_compiled(joined, bounds)
     line_file = np.repeat(np.arange(len(buffers), dtype=np.int32), lines)
     frame["_file"] = line_file[frame.pop("_line").to_numpy()]
     kept = np.bincount(frame["_file"].to_numpy(), minlength=len(buffers))
@@ -787,8 +682,8 @@ def _drop_overlaps(raw: pd.DataFrame, file_nodes: np.ndarray) -> tuple[pd.DataFr
 class _Parsers:
     """Where batches are parsed: in this thread, or in a pool of ``workers`` threads.
 
-    Threads, not processes: the numpy passes of the parse release the GIL
-    (1.4x on 2 cores, measured), and a process pool would re-import the
+    Threads, not processes: the C splitter and the numpy passes release the GIL
+    (1.1x on 2 cores, measured: most of what is left of a parse holds it), and a process pool would re-import the
     caller's ``__main__`` in every worker (a script without a main guard
     would run again) and pickle every frame back. ``depth`` batches may
     wait in the pool, which bounds the bytes in flight.
@@ -947,7 +842,7 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
                 tails.append((index, data[cut:]))
                 data = data[:cut]
             offsets[index] = offset
-            # Big files go in pieces cut at line ends, so each numpy pass stays small.
+            # Big files go in pieces cut at line ends, so each parse stays small.
             position = 0
             while position < len(data) or (position == 0 and not data):
                 piece_end = len(data) if len(data) - position <= BATCH_BYTES else data.rfind(b"\n", position, position + BATCH_BYTES) + 1

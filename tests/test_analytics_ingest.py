@@ -37,20 +37,75 @@ def rows(frame: pd.DataFrame):
     return out
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(log_buffer, st.booleans())
-def test_vectorised_parse_agrees_with_parse_line_on_hostile_input(buffer, trailing_newline):
+@pytest.fixture(params=[True, False], ids=["c-splitter", "regex"])
+def splitter(request):
+    """Each parse test with the C splitter and with the regular expression it replaces."""
+    assert ingest.use_compiled(request.param) == request.param
+    yield request.param
+    ingest.use_compiled(True)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(buffer=log_buffer, trailing_newline=st.booleans())
+def test_vectorised_parse_agrees_with_parse_line_on_hostile_input(splitter, buffer, trailing_newline):
     if trailing_newline and buffer:
         buffer += b"\n"
-    frame, lines, unparsed = parse_buffer(buffer)
-    good, bad = reference(buffer)
-    expected = [(e.time,) + tuple(getattr(e, f) for f in FIELDS) for e in good]
-    assert rows(frame) == expected
-    assert unparsed == bad
-    assert lines == len(good) + bad
+    # Invalid UTF-8 goes to the regex path whichever is chosen: repaired, the bytes go to the chosen one.
+    for candidate in {buffer, buffer.decode("utf-8", "replace").encode("utf-8")}:
+        frame, lines, unparsed = parse_buffer(candidate)
+        good, bad = reference(candidate)
+        expected = [(e.time,) + tuple(getattr(e, f) for f in FIELDS) for e in good]
+        assert rows(frame) == expected
+        assert unparsed == bad
+        assert lines == len(good) + bad
 
 
-def test_known_hostile_lines_agree():
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(log_buffer, max_size=6))
+def test_a_batch_of_files_splits_as_each_file_alone(buffers):
+    """parse_buffers joins a batch's files: each row keeps its file, each file its line and
+    unparsed counts, exactly as the regex path gives them file by file."""
+    valid = [b.decode("utf-8", "replace").encode("utf-8") for b in buffers]  # the C path takes UTF-8
+    assert ingest.use_compiled(True)
+    frame, lines, unparsed = ingest.parse_buffers(valid)
+    for index, buffer in enumerate(valid):
+        alone, alone_lines, alone_unparsed = ingest.parse_texts([ingest._decode_file(buffer)] if buffer else [])
+        assert rows(frame[frame["_file"] == index]) == rows(alone)
+        assert (lines[index], unparsed[index]) == (int(alone_lines.sum()), int(alone_unparsed.sum()))
+
+
+UTF8_EDGES = [b"\xc2\x80", b"\xc1\xbf", b"\xe0\xa0\x80", b"\xe0\x9f\xbf", b"\xed\x9f\xbf", b"\xed\xa0\x80",
+              b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x8f\xbf\xbf",
+              b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc3", b"\xe2\x82", b"\x80", b"\xff", b"a" * 9]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(UTF8_EDGES) | st.binary(max_size=12) | st.text(max_size=6).map(str.encode),
+                max_size=12).map(b"".join))
+def test_the_c_utf8_check_takes_what_python_decodes(data):
+    try:
+        data.decode("utf-8")
+        decodes = True
+    except UnicodeDecodeError:
+        decodes = False
+    assert ingest._fastingest.valid_utf8(data) is decodes
+
+
+def test_the_compiled_splitter_was_built():
+    assert ingest._fastingest is not None, "analytics/_fastingest.c was not built (pip install -e . with gcc)"
+
+
+def test_nagtune_pure_python_chooses_the_regex_splitter():
+    import subprocess
+    import sys
+    probe = "from nagtune.analytics import ingest; print(ingest._compiled is not None)"
+    for value, expected in (("1", "False"), ("", "True")):
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                             env={**os.environ, "NAGTUNE_PURE_PYTHON": value}).stdout.strip()
+        assert out == expected, value
+
+
+def test_known_hostile_lines_agree(splitter):
     buffer = (b"[1700000000] SERVICE ALERT: h;s;OK;SOFT;1\r;out\n"  # \r inside: unparsed
               b"[1700000000] SERVICE ALERT: h;s;CRITICAL;HARD;3;a;b;c\r\r\n"
               b"[1700000001] SERVICE NOTIFICATION: c;h;s;ACKNOWLEDGEMENT (CRITICAL);cmd;out;alice;looking;more\n"
@@ -59,12 +114,13 @@ def test_known_hostile_lines_agree():
               b"[1700000004] Warning:no space\n[1700000004] Warning: ;x\n[1700000005] wproc: stdout line 01: x\n"
               b"[1700000006] na\xc3\xafve \xff\xfe no colon\n\n[99999999999] LOG VERSION: 2.0\nno stamp\n"
               b"[1700000007] SERVICE ALERT: h;s;OK;SOFT;99999;too many attempts")
-    frame, lines, unparsed = parse_buffer(buffer)
-    good, bad = reference(buffer)
-    assert rows(frame) == [(e.time,) + tuple(getattr(e, f) if f != "attempt" or e.attempt is None or e.attempt <= 32767
-                                             else None for f in FIELDS) for e in good]
-    assert unparsed == bad == 5
-    assert frame.loc[frame["command"] == "ACKNOWLEDGE_SVC_PROBLEM", "comment"].tolist() == ["fix;it"]
+    for candidate in (buffer, buffer.replace(b"\xff\xfe", b"")):  # the second is UTF-8: the chosen splitter
+        frame, lines, unparsed = parse_buffer(candidate)
+        good, bad = reference(candidate)
+        assert rows(frame) == [(e.time,) + tuple(getattr(e, f) if f != "attempt" or e.attempt is None
+                                                 or e.attempt <= 32767 else None for f in FIELDS) for e in good]
+        assert unparsed == bad == 5
+        assert frame.loc[frame["command"] == "ACKNOWLEDGE_SVC_PROBLEM", "comment"].tolist() == ["fix;it"]
 
 
 def _node(tmp_path, name="nagios-c0042-01"):

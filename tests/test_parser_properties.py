@@ -50,12 +50,14 @@ notification_state = state | st.sampled_from([
 ])
 state_type = st.sampled_from([b"SOFT", b"HARD", b"soft", b""])
 attempt = st.sampled_from([b"1", b"3", b"10", b"x", b"", b"\xb2", b"1\r"])
-stamp = st.sampled_from([b"[1700000000] ", b"[1700000061] ", b"[5] ", b"[999999999999] ",
+stamp = st.sampled_from([b"[1700000000] ", b"[1700000061] ", b"[5] ", b"[999999999999] ", b"[9999999999] ",
                          b"[1234567890123] ", b"[x] ", b"", b"[1700000000]"])
 kind = st.sampled_from([
     b"SERVICE ALERT", b"HOST ALERT", b"SERVICE NOTIFICATION", b"HOST NOTIFICATION",
     b"SERVICE FLAPPING ALERT", b"HOST FLAPPING ALERT", b"SERVICE DOWNTIME ALERT", b"HOST DOWNTIME ALERT",
     b"CURRENT SERVICE STATE", b"EXTERNAL COMMAND", b"LOG ROTATION", b"Warning", b"wproc",
+    b"SERVICE EVENT HANDLER", b"GLOBAL HOST EVENT HANDLER", b"PASSIVE SERVICE CHECK", b"PASSIVE HOST CHECK",
+    b"INITIAL HOST STATE", b"CURRENT HOST STATE", b"TIMEPERIOD TRANSITION",
 ])
 
 
@@ -87,6 +89,9 @@ def well_formed_line(draw, stamps=stamp):
         b"HOST DOWNTIME ALERT: %s;%s" % (host, draw(state)),
         b"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;%s;%s;2;1;1;alice;x" % (host, service),
         b"EXTERNAL COMMAND: ACKNOWLEDGE_HOST_PROBLEM;%s" % host,
+        b"SERVICE EVENT HANDLER: %s;%s;%s;%s;%s;restart-it" % (host, service, draw(state), draw(state_type),
+                                                               draw(attempt)),
+        b"HOST NOTIFICATION: %s;%s;CUSTOM (DOWN);cmd;out;%s;%s" % (contact, host, draw(name), draw(name)),
     ]
     return draw(stamps) + draw(st.sampled_from(shapes)) + ending
 

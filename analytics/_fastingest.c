@@ -1,0 +1,498 @@
+/* The analytics ingest's per-line work in C: cut a buffer of Nagios log lines
+ * into columns without a Python object per line. Optional: without it,
+ * nagtune.analytics.ingest parses with its regular expression (same rows).
+ *
+ * split(buffer, bounds) reads every "\n"-terminated line (bytes after the
+ * last "\n" are not a line; bounds are the int64 ends of the files joined in
+ * the buffer, each ending in "\n") as the reference parser nagtune.parsers.nagios.parse_line
+ * cuts it, up to the plugin output:
+ *
+ *     [EPOCH] TYPE: field;field;...;OUTPUT
+ *
+ * A line is *fast* when it starts with "[" + exactly 10 digits + "] ". Its
+ * *head* is what parse_line needs to classify it: for a known TYPE with N
+ * fields, TYPE and the text up to (not including) the N-th ";" (or the line
+ * end); for another TYPE, "TYPE:" or "TYPE: "; without ":", nothing. A head
+ * repeats enormously (host x service x state), so each distinct (head, is a
+ * ";" after it) gets one key and the caller parses each key once. Any other
+ * line starting with "[" is *slow* (a short stamp, 12 digits): its span is
+ * returned for the reference parser. Lines not starting with "[" are not
+ * events. Trailing "\r"s are not part of a line (parse_line drops them).
+ *
+ * Returns (part_lines, rows, epochs, keys, head_starts, line_ends, first_semis,
+ * heads, head_seps, slow_rows, slow_starts, slow_ends): columns as bytes
+ * holding native int64 (keys: int32) for numpy.frombuffer (part_lines: the
+ * lines of each part; rows: line numbers in the buffer); heads a list of
+ * bytes per key; head_seps one byte (0/1) per key. first_semis is the first
+ * ";" after "TYPE: " (the line end if none): where the output of an
+ * EXTERNAL COMMAND-like line starts.
+ *
+ * gather(buffer, starts, ends[, extra]) -> (offsets, values): the bytes
+ * start:end of buffer + extra for each pair (int64 arrays; an end before its
+ * start is an empty string; a span may not straddle the two) as an Arrow
+ * large_string column's int64 offsets and value bytes. extra holds texts
+ * that are not in the buffer (what the reference parser makes of a line).
+ *
+ * valid_utf8(buffer) -> whether buffer.decode("utf-8") would succeed.
+ *
+ * All run without the GIL: the ingest's parse threads run in parallel.
+ * tests/test_analytics_ingest.py holds split to parse_line with hypothesis;
+ * tests/test_fastscan_sanitized.py runs it under AddressSanitizer.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* TYPE -> the fields before the output (keep in step with ingest._LINE). */
+static const struct {
+    const char *name;
+    Py_ssize_t fields;
+} KNOWN_TYPES[] = {
+    {"SERVICE ALERT", 5}, {"CURRENT SERVICE STATE", 5}, {"INITIAL SERVICE STATE", 5},
+    {"SERVICE NOTIFICATION", 5}, {"SERVICE EVENT HANDLER", 5}, {"GLOBAL SERVICE EVENT HANDLER", 5},
+    {"HOST ALERT", 4}, {"CURRENT HOST STATE", 4}, {"INITIAL HOST STATE", 4},
+    {"HOST NOTIFICATION", 4}, {"HOST EVENT HANDLER", 4}, {"GLOBAL HOST EVENT HANDLER", 4},
+    {"SERVICE FLAPPING ALERT", 3}, {"SERVICE DOWNTIME ALERT", 3}, {"PASSIVE SERVICE CHECK", 3},
+    {"EXTERNAL COMMAND", 3},
+    {"HOST FLAPPING ALERT", 2}, {"HOST DOWNTIME ALERT", 2}, {"PASSIVE HOST CHECK", 2},
+};
+
+static Py_ssize_t
+fields_of(const char *type, Py_ssize_t size)
+{
+    for (size_t i = 0; i < sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]); i++) {
+        const char *name = KNOWN_TYPES[i].name;
+        if ((Py_ssize_t)strlen(name) == size && memcmp(name, type, size) == 0)
+            return KNOWN_TYPES[i].fields;
+    }
+    return 0;
+}
+
+/* ---- growable columns (plain malloc: filled without the GIL) ---------------- */
+
+typedef struct {
+    char *data;
+    size_t used, capacity; /* bytes */
+} Column;
+
+static int
+column_put(Column *column, const void *value, size_t size)
+{
+    if (column->used + size > column->capacity) {
+        size_t capacity = column->capacity ? column->capacity * 2 : 4096;
+        while (capacity < column->used + size)
+            capacity *= 2;
+        char *grown = realloc(column->data, capacity);
+        if (grown == NULL)
+            return -1;
+        column->data = grown;
+        column->capacity = capacity;
+    }
+    memcpy(column->data + column->used, value, size);
+    column->used += size;
+    return 0;
+}
+
+static int
+put64(Column *column, int64_t value)
+{
+    return column_put(column, &value, sizeof value);
+}
+
+static PyObject *
+column_bytes(const Column *column)
+{
+    return PyBytes_FromStringAndSize(column->used ? column->data : "", (Py_ssize_t)column->used);
+}
+
+/* ---- distinct heads ---------------------------------------------------------- */
+
+typedef struct {
+    int64_t start, size;
+    int sep;
+} Head;
+
+typedef struct {
+    uint64_t *hashes; /* 0: empty slot */
+    int32_t *keys;
+    size_t capacity;  /* a power of two */
+    Column heads;     /* Head per key, in order of first appearance */
+} HeadTable;
+
+static uint64_t
+hash_head(const char *data, Py_ssize_t size, int sep)
+{
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)size ^ ((uint64_t)sep << 63);
+    while (size >= 8) {
+        uint64_t word;
+        memcpy(&word, data, 8);
+        hash = (hash ^ word) * 0xFF51AFD7ED558CCDULL;
+        hash ^= hash >> 32;
+        data += 8;
+        size -= 8;
+    }
+    uint64_t word = 0;
+    memcpy(&word, data, (size_t)size);
+    hash = (hash ^ word) * 0xC4CEB9FE1A85EC53ULL;
+    hash ^= hash >> 29;
+    return hash | 1;
+}
+
+static int
+heads_grow(HeadTable *table, const char *data)
+{
+    size_t capacity = table->capacity ? table->capacity * 2 : 1024;
+    uint64_t *hashes = calloc(capacity, sizeof(uint64_t));
+    int32_t *keys = calloc(capacity, sizeof(int32_t));
+    if (hashes == NULL || keys == NULL) {
+        free(hashes);
+        free(keys);
+        return -1;
+    }
+    const Head *heads = (const Head *)table->heads.data;
+    size_t count = table->heads.used / sizeof(Head);
+    for (size_t key = 0; key < count; key++) {
+        uint64_t hash = hash_head(data + heads[key].start, (Py_ssize_t)heads[key].size, heads[key].sep);
+        size_t slot = hash & (capacity - 1);
+        while (hashes[slot] != 0)
+            slot = (slot + 1) & (capacity - 1);
+        hashes[slot] = hash;
+        keys[slot] = (int32_t)key;
+    }
+    free(table->hashes);
+    free(table->keys);
+    table->hashes = hashes;
+    table->keys = keys;
+    table->capacity = capacity;
+    return 0;
+}
+
+/* The key of data[start:start+size] with sep, added when new; -1 when out of memory. */
+static int32_t
+head_key(HeadTable *table, const char *data, int64_t start, int64_t size, int sep)
+{
+    uint64_t hash = hash_head(data + start, (Py_ssize_t)size, sep);
+    size_t mask = table->capacity - 1;
+    size_t slot = hash & mask;
+    const Head *heads = (const Head *)table->heads.data;
+    while (table->hashes[slot] != 0) {
+        if (table->hashes[slot] == hash) {
+            const Head *seen = &heads[table->keys[slot]];
+            if (seen->size == size && seen->sep == sep && memcmp(data + seen->start, data + start, (size_t)size) == 0)
+                return table->keys[slot];
+        }
+        slot = (slot + 1) & mask;
+    }
+    size_t count = table->heads.used / sizeof(Head);
+    if (count >= INT32_MAX)
+        return -1;
+    Head head = {start, size, sep};
+    if (column_put(&table->heads, &head, sizeof head) < 0)
+        return -1;
+    table->hashes[slot] = hash;
+    table->keys[slot] = (int32_t)count;
+    if ((count + 1) * 2 > table->capacity && heads_grow(table, data) < 0)
+        return -1;
+    return (int32_t)count;
+}
+
+/* ---- split ------------------------------------------------------------------- */
+
+enum { ROWS, EPOCHS, KEYS, HEAD_STARTS, LINE_ENDS, FIRST_SEMIS, SLOW_ROWS, SLOW_STARTS, SLOW_ENDS, N_COLUMNS };
+
+static int
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The position of the count-th ";" in data[from:end], or end. */
+static int64_t
+nth_semicolon(const char *data, int64_t from, int64_t end, Py_ssize_t count)
+{
+    while (from < end) {
+        const char *found = memchr(data + from, ';', (size_t)(end - from));
+        if (found == NULL)
+            return end;
+        if (--count == 0)
+            return found - data;
+        from = found - data + 1;
+    }
+    return end;
+}
+
+/* Fills the columns and the lines per part (parts end at bounds[0..parts-1]);
+ * returns the number of lines, or -1 when out of memory. */
+static int64_t
+split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t parts, int64_t *part_lines,
+            Column *columns, HeadTable *table)
+{
+    int64_t line = 0, position = 0;
+    Py_ssize_t part = 0;
+    while (position < size) {
+        const char *newline = memchr(data + position, '\n', (size_t)(size - position));
+        if (newline == NULL)
+            break;
+        int64_t start = position, end = newline - data;
+        position = end + 1;
+        int64_t index = line++;
+        while (part < parts - 1 && start >= bounds[part])
+            part++;
+        part_lines[part]++;
+        while (end > start && data[end - 1] == '\r')
+            end--;
+        if (data[start] != '[')
+            continue;
+        int fast = end - start >= 13 && data[start + 11] == ']' && data[start + 12] == ' ';
+        int64_t epoch = 0;
+        for (int k = 1; fast && k <= 10; k++) {
+            fast = is_digit(data[start + k]);
+            epoch = epoch * 10 + (data[start + k] - '0');
+        }
+        if (!fast) {
+            if (put64(&columns[SLOW_ROWS], index) || put64(&columns[SLOW_STARTS], start)
+                || put64(&columns[SLOW_ENDS], end))
+                return -1;
+            continue;
+        }
+        int64_t type_start = start + 13;
+        const char *colon = memchr(data + type_start, ':', (size_t)(end - type_start));
+        int64_t colon_at = colon ? colon - data : end;
+        int space = colon != NULL && colon_at + 1 < end && data[colon_at + 1] == ' ';
+        Py_ssize_t fields = space ? fields_of(data + type_start, (Py_ssize_t)(colon_at - type_start)) : 0;
+        int64_t after_type = colon_at + 2;
+        int64_t first_semi = after_type < end ? nth_semicolon(data, after_type, end, 1) : end;
+        int64_t head_end;
+        if (fields > 0)
+            head_end = nth_semicolon(data, after_type, end, fields);
+        else
+            head_end = colon != NULL ? colon_at + 1 + space : type_start;
+        int sep = head_end < end && data[head_end] == ';';
+        int32_t key = head_key(table, data, type_start, head_end - type_start, sep);
+        if (key < 0)
+            return -1;
+        if (put64(&columns[ROWS], index) || put64(&columns[EPOCHS], epoch)
+            || column_put(&columns[KEYS], &key, sizeof key) || put64(&columns[HEAD_STARTS], type_start)
+            || put64(&columns[LINE_ENDS], end) || put64(&columns[FIRST_SEMIS], first_semi))
+            return -1;
+    }
+    return line;
+}
+
+static PyObject *
+split(PyObject *self, PyObject *args)
+{
+    Py_buffer view, bounds;
+    if (!PyArg_ParseTuple(args, "y*y*", &view, &bounds))
+        return NULL;
+    Column columns[N_COLUMNS];
+    memset(columns, 0, sizeof columns);
+    HeadTable table = {0};
+    PyObject *result = NULL, *heads = NULL, *seps = NULL, *part_lines = NULL;
+    Py_ssize_t parts = bounds.len / (Py_ssize_t)sizeof(int64_t);
+    int64_t lines = -1;
+    if (bounds.len % sizeof(int64_t) || (parts == 0 && view.len > 0)) {
+        PyErr_SetString(PyExc_ValueError, "split: bounds must be the int64 ends of the buffer's parts");
+        goto done;
+    }
+    part_lines = PyBytes_FromStringAndSize(NULL, parts * (Py_ssize_t)sizeof(int64_t));
+    if (part_lines == NULL)
+        goto done;
+    int64_t *counts = (int64_t *)PyBytes_AS_STRING(part_lines);
+    memset(counts, 0, parts * sizeof(int64_t));
+    if (heads_grow(&table, view.buf) == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        lines = split_lines(view.buf, (int64_t)view.len, bounds.buf, parts, counts, columns, &table);
+        Py_END_ALLOW_THREADS
+    }
+    if (lines < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const Head *distinct = (const Head *)table.heads.data;
+    Py_ssize_t count = (Py_ssize_t)(table.heads.used / sizeof(Head));
+    heads = PyList_New(count);
+    seps = PyBytes_FromStringAndSize(NULL, count);
+    if (heads == NULL || seps == NULL)
+        goto done;
+    for (Py_ssize_t key = 0; key < count; key++) {
+        PyObject *head = PyBytes_FromStringAndSize((const char *)view.buf + distinct[key].start, distinct[key].size);
+        if (head == NULL)
+            goto done;
+        PyList_SET_ITEM(heads, key, head);
+        PyBytes_AS_STRING(seps)[key] = (char)distinct[key].sep;
+    }
+    PyObject *made[N_COLUMNS];
+    int complete = 1;
+    for (int i = 0; i < N_COLUMNS; i++) {
+        made[i] = column_bytes(&columns[i]);
+        complete = complete && made[i] != NULL;
+    }
+    if (complete)
+        result = Py_BuildValue("(OOOOOOOOOOOO)", part_lines, made[ROWS], made[EPOCHS], made[KEYS],
+                               made[HEAD_STARTS], made[LINE_ENDS], made[FIRST_SEMIS], heads, seps,
+                               made[SLOW_ROWS], made[SLOW_STARTS], made[SLOW_ENDS]);
+    for (int i = 0; i < N_COLUMNS; i++)
+        Py_XDECREF(made[i]);
+done:
+    Py_XDECREF(part_lines);
+    Py_XDECREF(heads);
+    Py_XDECREF(seps);
+    for (int i = 0; i < N_COLUMNS; i++)
+        free(columns[i].data);
+    free(table.hashes);
+    free(table.keys);
+    free(table.heads.data);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&bounds);
+    return result;
+}
+
+/* ---- valid_utf8 ---------------------------------------------------------------- */
+
+/* Whether data is UTF-8 as Python's strict decoder takes it: no overlong forms,
+ * no surrogates, nothing above U+10FFFF. Eight ASCII bytes a step. */
+static int
+is_utf8(const unsigned char *data, Py_ssize_t size)
+{
+    Py_ssize_t i = 0;
+    while (i < size) {
+        if (i + 8 <= size) {
+            uint64_t word;
+            memcpy(&word, data + i, 8);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = data[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        Py_ssize_t length;
+        unsigned char low = 0x80, high = 0xBF; /* the range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF)
+            length = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            length = 3;
+            if (c == 0xE0)
+                low = 0xA0; /* overlong */
+            else if (c == 0xED)
+                high = 0x9F; /* surrogates */
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            length = 4;
+            if (c == 0xF0)
+                low = 0x90; /* overlong */
+            else if (c == 0xF4)
+                high = 0x8F; /* above U+10FFFF */
+        }
+        else
+            return 0;
+        if (i + length > size || data[i + 1] < low || data[i + 1] > high)
+            return 0;
+        for (Py_ssize_t k = 2; k < length; k++)
+            if (data[i + k] < 0x80 || data[i + k] > 0xBF)
+                return 0;
+        i += length;
+    }
+    return 1;
+}
+
+static PyObject *
+valid_utf8(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view))
+        return NULL;
+    int valid;
+    Py_BEGIN_ALLOW_THREADS
+    valid = is_utf8(view.buf, view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(valid);
+}
+
+/* ---- gather ------------------------------------------------------------------ */
+
+static PyObject *
+gather(PyObject *self, PyObject *args)
+{
+    Py_buffer view, starts, ends, extra = {0};
+    if (!PyArg_ParseTuple(args, "y*y*y*|y*", &view, &starts, &ends, &extra))
+        return NULL;
+    PyObject *offsets = NULL, *values = NULL, *result = NULL;
+    Py_ssize_t n = starts.len / (Py_ssize_t)sizeof(int64_t);
+    int64_t size = view.len, total_size = view.len + (extra.obj ? extra.len : 0);
+    if (starts.len % sizeof(int64_t) || ends.len != starts.len) {
+        PyErr_SetString(PyExc_ValueError, "gather: starts and ends must be int64 arrays of one length");
+        goto done;
+    }
+    const int64_t *start = starts.buf, *end = ends.buf;
+    int64_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (end[i] <= start[i])
+            continue;
+        if (start[i] < 0 || end[i] > total_size || (start[i] < size && end[i] > size)) {
+            PyErr_SetString(PyExc_IndexError, "gather: a span lies outside the buffer and the extra bytes");
+            goto done;
+        }
+        total += end[i] - start[i];
+    }
+    offsets = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int64_t));
+    values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (offsets == NULL || values == NULL)
+        goto done;
+    int64_t *offset = (int64_t *)PyBytes_AS_STRING(offsets);
+    char *out = PyBytes_AS_STRING(values);
+    const char *data = view.buf, *more = extra.obj ? extra.buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    int64_t at = 0;
+    offset[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (end[i] > start[i]) {
+            const char *from = start[i] < size ? data + start[i] : more + (start[i] - size);
+            memcpy(out + at, from, (size_t)(end[i] - start[i]));
+            at += end[i] - start[i];
+        }
+        offset[i + 1] = at;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyTuple_Pack(2, offsets, values);
+done:
+    Py_XDECREF(offsets);
+    Py_XDECREF(values);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    if (extra.obj)
+        PyBuffer_Release(&extra);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"split", split, METH_VARARGS,
+     "split(buffer, bounds) -> line columns, distinct heads and slow lines: see the C file's header."},
+    {"gather", gather, METH_VARARGS,
+     "gather(buffer, starts, ends[, extra]) -> (int64 offsets, values) of an Arrow large_string column."},
+    {"valid_utf8", valid_utf8, METH_VARARGS,
+     "valid_utf8(buffer) -> whether bytes.decode('utf-8') would take it, without the GIL."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_fastingest",
+    .m_doc = "nagtune's analytics ingest: Nagios log lines to columns in C.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__fastingest(void)
+{
+    return PyModule_Create(&module);
+}
