@@ -263,3 +263,50 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     window_end = ingest.window_end(events, until)
     return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end,
                                  retune_top=retune_top)], events=events, retune_top=retune_top)
+
+
+def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None, environment: str = "default",
+              cell_pattern: str = ingest.DEFAULT, processes: int | None = None, progress: bool = False) -> pd.DataFrame:
+    """The chatty ranking of the logs under ``paths``: what ``nagtune rank`` prints.
+
+    The same table as :func:`.chatty.rank_chatty` over :func:`.ingest.load_events`
+    and :func:`.episodes.build_episodes`, made faster two ways:
+
+    - big inputs are split into groups of whole nodes, each read and ranked in
+      its own process (:func:`.parallel.map_node_groups`; ``processes=1``
+      keeps everything here);
+    - with ``cache_dir``, each group keeps its ingest cache there, and the
+      table itself is kept under a key of every input file's identity, the
+      window, the parameters and the code (:mod:`.results_cache`): a re-run
+      over unchanged logs reads it back.
+
+    :param by: ``"service"`` or ``"host_service"``.
+    :param progress: a progress bar over the bytes read (one process only).
+    """
+    from . import parallel, results_cache
+    if by not in ("service", "host_service"):
+        raise ValueError(f"by must be 'service' or 'host_service', not {by!r}")
+    since, until = ingest.parse_when(since), ingest.parse_when(until)
+    targets = ingest.resolve_paths(paths)
+    digest = results_cache.key("rank", {"by": by, "environment": environment, "cell_pattern": cell_pattern},
+                               targets, since=since, until=until) if cache_dir else None
+    cached = results_cache.read(cache_dir, digest) if digest else None
+    if cached is not None:
+        return cached
+
+    def stage(events: pd.DataFrame, window) -> pd.DataFrame:
+        found = episodes_mod.build_episodes(events, window_end=window.end)
+        return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
+
+    tables, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
+                                         environment=environment, cell_pattern=cell_pattern, processes=processes,
+                                         progress=progress)
+    keys = ["node_class", "cell", "node"] + (["host"] if by == "host_service" else []) + ["service"]
+    table = concat_frames(tables)
+    if table is None:
+        table = empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)
+    elif len(tables) > 1:
+        table = _resort(table, ["score"] + keys, [False] + [True] * len(keys))
+    if digest:
+        results_cache.write(cache_dir, digest, table)
+    return table

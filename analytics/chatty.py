@@ -63,9 +63,15 @@ def _off_hours(times: pd.Series, timezone: str) -> np.ndarray:
     return (hour < 8) | (hour >= 20) | weekend
 
 
+def weeks_between(first, last) -> float:
+    """Weeks from ``first`` to ``last``: at least a day, so a short log does not inflate rates."""
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return 1.0 / 7.0
+    return max(float((last - first) / pd.Timedelta(days=7)), 1.0 / 7.0)
+
+
 def _weeks(events: pd.DataFrame) -> float:
-    span = (events["time"].max() - events["time"].min()) / pd.Timedelta(days=7)
-    return max(float(span), 1.0 / 7.0)  # at least a day, so a short log does not inflate rates
+    return weeks_between(events["time"].min(), events["time"].max())
 
 
 def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service", top=None,

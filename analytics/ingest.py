@@ -35,8 +35,8 @@ replaced or truncated is parsed again.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
-import glob
 import hashlib
 import json
 import os
@@ -53,8 +53,10 @@ from pandas.api.types import union_categoricals
 
 from ..parsers import events as ev
 from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ..parsers.logfiles import ARCHIVE_NAME, is_gzipped, node_log_files, read_log
+from ..parsers.logfiles import (LogPathError, is_gzipped, is_node_dir,  # noqa: F401 - is_node_dir: API
+                                node_of_file, read_log, resolve_paths)
 from ..parsers.nagios import decode, parse_line
+from .results_cache import RELATIVE_WHEN
 from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
 try:  # built by `pip install` where a C compiler is found; the same rows, several times faster
@@ -98,8 +100,9 @@ _WHOLE_LINE_COMMANDS = ("ACKNOWLEDGE_SVC_PROBLEM", "ACKNOWLEDGE_HOST_PROBLEM")
 _HANDLER_KINDS = (ev.SERVICE_EVENT_HANDLER, ev.HOST_EVENT_HANDLER)
 
 
-class IngestError(ValueError):
-    """A path or option that cannot be read (no such file, nothing to read)."""
+# A path or option that cannot be read (no such file, nothing to read, a broken archive):
+# the error of finding the logs (parsers.logfiles.resolve_paths) and of reading them.
+IngestError = LogPathError
 
 
 def _cannot_read(path: str, exc: Exception) -> IngestError:
@@ -387,74 +390,6 @@ def parse_buffers(buffers: list[bytes]) -> tuple[pd.DataFrame, np.ndarray, np.nd
 
 # ---------------------------------------------------------------- files and nodes
 
-def is_node_dir(path: str) -> bool:
-    """A directory that holds one node's logs: nagios.log and/or archives/."""
-    if not os.path.isdir(path):
-        return False
-    if any(os.path.isfile(os.path.join(path, live)) for live in ("nagios.log", "naemon.log", "icinga.log")):
-        return True
-    if os.path.isdir(os.path.join(path, "archives")):
-        return True
-    return any(ARCHIVE_NAME.match(name) for name in os.listdir(path))
-
-
-def _node_of_file(path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.basename(folder) == "archives":
-        folder = os.path.dirname(folder)
-    return os.path.basename(folder)
-
-
-def resolve_paths(paths) -> list[tuple[str, str]]:
-    """``paths`` (node dirs, parents of node dirs, files, globs) -> [(node, file)], oldest first per node.
-
-    Raises :class:`IngestError` naming the first path that matches nothing.
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    result: list[tuple[str, str]] = []
-    seen: set[str] = set()
-
-    def add(node: str, files: list[str]) -> None:
-        for file in files:
-            real = os.path.realpath(file)
-            if real not in seen:
-                seen.add(real)
-                result.append((node, file))
-
-    for path in paths:
-        path = str(path)
-        items = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
-        if not items:
-            raise IngestError(f"no file matches {path!r}")
-        for item in items:
-            if os.path.isdir(item):
-                if is_node_dir(item):
-                    node = os.path.basename(os.path.normpath(os.path.abspath(item)))
-                    add(node, node_log_files(item))
-                    continue
-                children = [os.path.join(item, n) for n in sorted(os.listdir(item))]
-                nodes = [c for c in children if is_node_dir(c)]
-                if not nodes:
-                    raise IngestError(f"{item!r} holds no Nagios log (nagios.log, archives/) nor node directories")
-                for child in nodes:
-                    add(os.path.basename(child), node_log_files(child))
-            elif os.path.isfile(item):
-                add(_node_of_file(item), [item])
-            else:
-                raise IngestError(f"no such file or directory: {item!r}")
-    # Oldest first within a node: archives in rotation order, live logs last.
-    order = {}
-    for node, file in result:
-        order.setdefault(node, []).append(file)
-    from ..parsers.logfiles import archive_order
-    ordered = []
-    for node, files in order.items():
-        files.sort(key=lambda f: (archive_order(f)[0] == 1, archive_order(f)))
-        ordered.extend((node, f) for f in files)
-    return ordered
-
-
 # ---------------------------------------------------------------- cache
 
 @dataclass
@@ -577,7 +512,7 @@ def parse_when(value, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
     if isinstance(value, pd.Timestamp):
         return value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
     text = str(value).strip()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text)
+    match = RELATIVE_WHEN.fullmatch(text)
     if match:
         now = pd.Timestamp.now(tz="UTC") if now is None else parse_when(now)
         unit = {"s": "s", "m": "min", "h": "h", "d": "D", "w": "W"}[match[2]]
@@ -751,7 +686,32 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
         two files of one node, counted once) and ``files``.
     :raises IngestError: a path matches nothing.
     """
-    targets = resolve_paths(paths)
+    return load_files(resolve_paths(paths), since=since, until=until, cache_dir=cache_dir, progress=progress,
+                      environment=environment, cell_pattern=cell_pattern, workers=workers)
+
+
+def load_files(targets: list[tuple[str, str]], since=None, until=None, cache_dir=None, progress=False,
+               environment="default", cell_pattern=DEFAULT, workers: int | None = None) -> pd.DataFrame:
+    """:func:`load_events` of ``targets`` as :func:`resolve_paths` gives them: ``(node, file)``, oldest first per node."""
+    with _locked(cache_dir):
+        return _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers)
+
+
+@contextlib.contextmanager
+def _locked(cache_dir):
+    """The cache directory to this process alone while it reads and writes it: two runs
+    sharing one would delete each other's parts (a part no manifest entry names is removed)."""
+    if cache_dir is None:
+        yield
+        return
+    import fcntl
+    os.makedirs(cache_dir, exist_ok=True)
+    with open(os.path.join(cache_dir, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers) -> pd.DataFrame:
     cache = _Cache(cache_dir)
     states = []
     for node, path in targets:
@@ -987,7 +947,7 @@ def load_perfdata(paths) -> pd.DataFrame:
         path = str(path)
         if os.path.isdir(path):
             path = os.path.join(path, "service-perfdata.log")
-        node = _node_of_file(path)
+        node = node_of_file(path)
         try:
             text = decode(read_log(path))
         except (OSError, EOFError) as exc:

@@ -1,4 +1,4 @@
-"""Analytics at fleet scale: nagtune ingest + full ranking vs naive pandas vs awk, same run, same files.
+"""Analytics at fleet scale: nagtune rank vs naive pandas vs awk, same run, same files.
 
     python bench/bench_analytics.py                  # 10,000,000 seeded synthetic lines, 20 nodes
     python bench/bench_analytics.py --lines 1000000  # smaller
@@ -8,22 +8,30 @@ gzipped, plus a live nagios.log per node), seeded, written once per
 --lines/--nodes/--seed under --out. Each contender runs as its own process;
 peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
 
-- nagtune: ``load_events`` (no cache; parses in one thread per core, as by
-  default) + ``build_episodes`` + ``rank_chatty``;
+- nagtune rank: ``api.rank_logs`` by host and service, what ``nagtune rank
+  --by host_service`` runs: ingest, episodes and ranking, in one worker
+  process per core (groups of whole nodes) as by default;
+- nagtune, one process: ``load_events`` + ``build_episodes`` +
+  ``rank_chatty`` in one process (what a notebook holding the events frame
+  does); its table must equal nagtune rank's;
 - naive pandas: every line into a Series, one ``str.extract`` regex, then
   top producers by host and service (what one writes first);
 - awk: ``zcat -f`` piped into ``awk`` counting SERVICE ALERT lines per
   host;service, ``sort -rn``;
-- nagtune cached: the same nagtune run twice with ``--cache-dir``; the
-  second run reads Parquet only.
+- nagtune rank with ``cache_dir``: a first run, a re-run on unchanged logs
+  (the kept table is read back), and a re-run after one line was appended to
+  every node's live nagios.log (the ingest cache reads the new bytes only;
+  everything after it runs again). The appended lines are cut off afterwards.
 
 Peak RSS is the larger of the kernel's and the process tree's, sampled.
-Each must find the same number of SERVICE ALERT lines. Results are appended
-to ``bench/results_analytics.csv``.
+The one-process run, naive pandas and awk must find the same number of
+SERVICE ALERT lines, and the two nagtune tables must be equal. Results are
+appended to ``bench/results_analytics.csv``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import shutil
@@ -34,19 +42,26 @@ import threading
 import time
 
 NAGTUNE = r"""
-import sys, time
+import hashlib, sys, time
 from nagtune.analytics.ingest import load_events
 from nagtune.analytics.episodes import build_episodes
 from nagtune.analytics.chatty import rank_chatty
-cache = sys.argv[2] if len(sys.argv) > 2 else None
 t0 = time.perf_counter()
-events = load_events([sys.argv[1]], cache_dir=cache)
+events = load_events([sys.argv[1]])
 t1 = time.perf_counter()
 episodes = build_episodes(events)
 ranked = rank_chatty(events, episodes, by="host_service")
 t2 = time.perf_counter()
+digest = hashlib.sha256(ranked.to_csv(index=False).encode()).hexdigest()[:12]
 print(int((events["kind"] == "service_alert").sum()), f"ingest={t1 - t0:.2f}", f"rank={t2 - t1:.2f}",
-      f"rows={len(events)}")
+      f"rows={len(events)}", f"table={digest}")
+"""
+
+NAGTUNE_RANK = r"""
+import hashlib, sys
+from nagtune.analytics.api import rank_logs
+ranked = rank_logs([sys.argv[1]], by="host_service", cache_dir=sys.argv[2] if len(sys.argv) > 2 else None)
+print(f"table={hashlib.sha256(ranked.to_csv(index=False).encode()).hexdigest()[:12]}", f"ranked={len(ranked)}")
 """
 
 NAIVE_PANDAS = r"""
@@ -133,6 +148,24 @@ def measure(command: list[str]) -> tuple[float, float, str]:
     return elapsed, max(usage.ru_maxrss / 1024, tree_peak), stdout.strip()
 
 
+@contextlib.contextmanager
+def grown_live_logs(directory: str):
+    """One more line at the end of every node's live nagios.log, cut off again afterwards."""
+    grown = []
+    try:
+        for node in sorted(os.listdir(directory)):
+            live = os.path.join(directory, node, "nagios.log")
+            if os.path.isfile(live):
+                size = os.path.getsize(live)
+                with open(live, "ab") as handle:
+                    handle.write(b"[2000000000] SERVICE ALERT: bench-host;bench;CRITICAL;SOFT;1;grown\n")
+                grown.append((live, size))
+        yield
+    finally:
+        for live, size in grown:
+            os.truncate(live, size)
+
+
 def fleet(out: str, lines: int, nodes: int, seed: int) -> str:
     directory = os.path.join(out, f"fleet-{lines}-{nodes}-{seed}")
     marker = os.path.join(directory, ".complete")
@@ -160,41 +193,55 @@ def main(argv=None) -> None:
     print(f"fleet: {directory} ({files} files, {size / 1e6:.0f} MB on disk, generated in {generated:.0f}s)")
     python = sys.executable
     results = {}
-    results["nagtune"] = measure([python, "-c", NAGTUNE, directory])
+    results["nagtune rank"] = measure([python, "-c", NAGTUNE_RANK, directory])
+    results["nagtune one process"] = measure([python, "-c", NAGTUNE, directory])
     awk_out = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
     results["awk"] = measure(["bash", "-c", AWK, "awk", directory, awk_out])
     cache = tempfile.mkdtemp(prefix="nagtune-cache-")
     try:
-        results["nagtune cache first"] = measure([python, "-c", NAGTUNE, directory, cache])
-        results["nagtune cache rerun"] = measure([python, "-c", NAGTUNE, directory, cache])
+        results["rank cache first"] = measure([python, "-c", NAGTUNE_RANK, directory, cache])
+        results["rank cache rerun"] = measure([python, "-c", NAGTUNE_RANK, directory, cache])
+        with grown_live_logs(directory):
+            results["rank rerun, logs grown"] = measure([python, "-c", NAGTUNE_RANK, directory, cache])
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if not args.skip_naive:
         results["naive pandas"] = measure([python, "-c", NAIVE_PANDAS, directory])
-    alerts = {name: int(out.split()[0]) for name, (_, _, out) in results.items()}
+    alerts = {name: int(results[name][2].split()[0]) for name in ("nagtune one process", "awk", "naive pandas")
+              if name in results}
     if len(set(alerts.values())) != 1:
         raise SystemExit(f"contenders disagree on SERVICE ALERT lines: {alerts}")
-    print(f"{'contender':22} {'seconds':>8} {'peak MB':>8}  output")
+    tables = {name: out.split("table=")[1].split()[0] for name, (_, _, out) in results.items()
+              if "table=" in out and "grown" not in name}
+    if len(set(tables.values())) != 1:
+        raise SystemExit(f"nagtune's tables differ: {tables}")
+    print(f"{'contender':24} {'seconds':>8} {'peak MB':>8}  output")
     for name, (seconds, rss, out) in results.items():
-        print(f"{name:22} {seconds:8.1f} {rss:8.0f}  {out}")
-    nag = results["nagtune"][0]
+        print(f"{name:24} {seconds:8.1f} {rss:8.0f}  {out}")
+    nag = results["nagtune rank"][0]
     ratios = {
         "vs naive pandas (x faster)": results["naive pandas"][0] / nag if "naive pandas" in results else float("nan"),
         "vs awk (x faster)": results["awk"][0] / nag,
-        "rerun speed-up (x)": results["nagtune cache first"][0] / results["nagtune cache rerun"][0],
+        "rerun speed-up (x)": results["rank cache first"][0] / results["rank cache rerun"][0],
+        "rerun, logs grown (x)": results["rank cache first"][0] / results["rank rerun, logs grown"][0],
     }
     for name, value in ratios.items():
         print(f"{name:28} {value:6.2f}")
     row = {"date": time.strftime("%Y-%m-%d"), "lines": args.lines, "nodes": args.nodes, "files": files,
            "alerts": next(iter(alerts.values())), "cpus": os.cpu_count()}
     for name, (seconds, rss, _) in results.items():
-        key = name.replace(" ", "_")
+        key = name.replace(",", "").replace(" ", "_")
         row[f"{key}_s"] = round(seconds, 2)
         row[f"{key}_peak_mb"] = round(rss)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_analytics.csv")
+    names = ("nagtune rank", "nagtune one process", "awk", "rank cache first", "rank cache rerun",
+             "rank rerun logs grown", "naive pandas")
     fields = ["date", "lines", "nodes", "files", "alerts", "cpus"] + [
-        f"{n.replace(' ', '_')}_{m}" for n in ("nagtune", "awk", "nagtune cache first", "nagtune cache rerun",
-                                               "naive pandas") for m in ("s", "peak_mb")]
+        f"{n.replace(' ', '_')}_{m}" for n in names for m in ("s", "peak_mb")]
+    if os.path.exists(path):
+        with open(path, newline="") as handle:
+            if next(csv.reader(handle), None) != fields:  # the contenders changed: keep the old rows aside
+                os.replace(path, path.replace(".csv", f"-until-{time.strftime('%Y%m%d')}.csv"))
     new = not os.path.exists(path)
     with open(path, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")

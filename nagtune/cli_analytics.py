@@ -27,20 +27,27 @@ def _common(function):
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="Worker processes of the local Dask cluster. [default: cores, at most 4]"),
+                     help="Worker processes: of the local Dask cluster, or (rank) reading PATHS, a group of "
+                          "whole nodes each. [default: cores, at most 4; for PATHS only when there is over "
+                          "256 MB to read]"),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _events(paths, since, until, cache_dir, environment):
+def _check_window(since, until) -> None:
     from .analytics import ingest
     try:
         ingest.parse_when(since)
         ingest.parse_when(until)
     except ingest.IngestError as exc:
         raise click.ClickException(f"{exc} (--since/--until)") from None
+
+
+def _events(paths, since, until, cache_dir, environment):
+    from .analytics import ingest
+    _check_window(since, until)
     try:
         return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
                                   progress=True, environment=environment)
@@ -70,6 +77,12 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
 
 
 def _emit(frame, output_format: str, top=None) -> None:
+    click.get_text_stream("stdout").write(_render(frame, output_format, top))
+
+
+def _render(frame, output_format: str, top=None) -> str:
+    import io
+
     import pandas as pd
     if top is not None:
         frame = frame.head(top)
@@ -78,17 +91,17 @@ def _emit(frame, output_format: str, top=None) -> None:
         if pd.api.types.is_timedelta64_dtype(frame[column]):
             frame[column] = frame[column].dt.total_seconds() if output_format != "table" else \
                 frame[column].map(lambda d: "" if pd.isna(d) else str(d).replace("0 days ", ""))
-    out = click.get_text_stream("stdout")
     if output_format == "csv":
+        out = io.StringIO()
         frame.to_csv(out, index=False)
-    elif output_format == "json":
+        return out.getvalue()
+    if output_format == "json":
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
-        out.write(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
-    elif frame.empty:
-        out.write("(nothing found)\n")
-    else:
-        with pd.option_context("display.max_colwidth", 200, "display.width", 250):
-            out.write(frame.to_string(index=False) + "\n")
+        return json.dumps(records, indent=1, ensure_ascii=False) + "\n"
+    if frame.empty:
+        return "(nothing found)\n"
+    with pd.option_context("display.max_colwidth", 200, "display.width", 250):
+        return frame.to_string(index=False) + "\n"
 
 
 @click.command()
@@ -112,12 +125,35 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
                         "chatty" if by == "service" else "chatty_host_service")
     if table is not None:
         return _emit(table, output_format, top)
-    from .analytics.chatty import rank_chatty
-    from .analytics.episodes import build_episodes
-    from .analytics.ingest import window_end
-    events = _events(paths, since, until, cache_dir, environment)
-    episodes = build_episodes(events, window_end=window_end(events, until))
-    _emit(rank_chatty(events, episodes, by=by), output_format, top)
+    # What this run would print, kept from an earlier run over the very same logs, window,
+    # options and code (analytics/results_cache.py): found without importing pandas.
+    from .analytics import results_cache
+    from .parsers.logfiles import LogPathError, resolve_paths
+    kept_key = None
+    if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
+        try:
+            targets = resolve_paths(list(paths))
+        except LogPathError as exc:
+            raise click.ClickException(str(exc)) from None
+        kept_key = results_cache.key("rank output", {"by": by, "environment": environment, "top": top,
+                                                     "format": output_format}, targets, since=since, until=until)
+        kept = results_cache.read_text(cache_dir, kept_key)
+        if kept is not None:
+            click.get_text_stream("stdout").write(kept)
+            return
+    from .analytics import ingest
+    from .analytics.api import rank_logs
+    from .analytics.parallel import WorkerDied
+    _check_window(since, until)
+    try:
+        table = rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
+                          environment=environment, processes=workers, progress=True)
+    except (ingest.IngestError, WorkerDied) as exc:
+        raise click.ClickException(str(exc)) from None
+    text = _render(table, output_format, top)
+    if kept_key:
+        results_cache.write_text(cache_dir, kept_key, text)
+    click.get_text_stream("stdout").write(text)
 
 
 @click.command()

@@ -7,6 +7,7 @@ their time order (``nagios-01-01-2027`` sorts before ``nagios-12-31-2026``).
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import os
 import re
@@ -18,6 +19,10 @@ from .nagios import iter_lines
 ARCHIVE_NAME = re.compile(
     r"^(?P<base>[A-Za-z0-9_.-]*?)-(?P<month>\d\d)-(?P<day>\d\d)-(?P<year>\d{4})-(?P<hour>\d\d)\.log(?:\.gz)?$"
 )
+
+
+class LogPathError(ValueError):
+    """A path or option that cannot be read (no such file, nothing to read, a broken archive)."""
 
 
 def is_gzipped(path: str, head: bytes) -> bool:
@@ -81,3 +86,73 @@ def read_lines(paths: Iterable[str]):
     for path in paths:
         with open_log(path) as stream:
             yield from iter_lines(stream)
+
+
+# ---------------------------------------------------------------- many nodes' logs
+
+def is_node_dir(path: str) -> bool:
+    """A directory that holds one node's logs: nagios.log and/or archives/."""
+    if not os.path.isdir(path):
+        return False
+    if any(os.path.isfile(os.path.join(path, live)) for live in ("nagios.log", "naemon.log", "icinga.log")):
+        return True
+    if os.path.isdir(os.path.join(path, "archives")):
+        return True
+    return any(ARCHIVE_NAME.match(name) for name in os.listdir(path))
+
+
+def node_of_file(path: str) -> str:
+    """The node a log file belongs to: its directory's name (``archives/``' parent's)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(folder) == "archives":
+        folder = os.path.dirname(folder)
+    return os.path.basename(folder)
+
+
+def resolve_paths(paths) -> list[tuple[str, str]]:
+    """``paths`` (node dirs, parents of node dirs, files, globs) -> [(node, file)], oldest first per node.
+
+    Raises :class:`LogPathError` naming the first path that matches nothing.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    result: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(node: str, files: list[str]) -> None:
+        for file in files:
+            real = os.path.realpath(file)
+            if real not in seen:
+                seen.add(real)
+                result.append((node, file))
+
+    for path in paths:
+        path = str(path)
+        items = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
+        if not items:
+            raise LogPathError(f"no file matches {path!r}")
+        for item in items:
+            if os.path.isdir(item):
+                if is_node_dir(item):
+                    node = os.path.basename(os.path.normpath(os.path.abspath(item)))
+                    add(node, node_log_files(item))
+                    continue
+                children = [os.path.join(item, n) for n in sorted(os.listdir(item))]
+                nodes = [c for c in children if is_node_dir(c)]
+                if not nodes:
+                    raise LogPathError(f"{item!r} holds no Nagios log (nagios.log, archives/) nor node directories")
+                for child in nodes:
+                    add(os.path.basename(child), node_log_files(child))
+            elif os.path.isfile(item):
+                add(node_of_file(item), [item])
+            else:
+                raise LogPathError(f"no such file or directory: {item!r}")
+    # Oldest first within a node: archives in rotation order, live logs last.
+    order = {}
+    for node, file in result:
+        order.setdefault(node, []).append(file)
+    ordered = []
+    for node, files in order.items():
+        files.sort(key=lambda f: (archive_order(f)[0] == 1, archive_order(f)))
+        ordered.extend((node, f) for f in files)
+    return ordered

@@ -1,0 +1,187 @@
+"""One analysis stage over many nodes' logs, in worker processes, one group of whole nodes each.
+
+Why processes: once the C splitter has cut the lines, most of what is left
+(pandas over categoricals: groupbys, merges, sorts) holds the GIL, so parse
+threads no longer help much; a node's problems never involve another node's
+events, so whole nodes can go to separate processes and only their small
+results come back.
+
+Why two phases: open problems end where the *window* ends and rates are per
+week of the *whole* window, which no group knows alone. Each worker reads
+its nodes' events and reports their first and last time; the parent sends
+back the :class:`Window`; each worker then runs the stage on its own events
+and sends back its result. The results are those of one process over all
+nodes (``tests/test_analytics_parallel.py`` compares them).
+
+Workers are forked (Linux): nothing is pickled on the way in, the caller's
+``__main__`` is not re-imported, and start-up costs milliseconds. Where fork
+is not available, or the logs are small, everything runs in this process.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from . import ingest
+from .chatty import weeks_between
+
+MAX_PROCESSES = 4
+PROCESS_BYTES = 256 << 20  # bytes to read (gzip counted GZIP_RATIO times) from which worker processes pay
+
+
+@dataclass(frozen=True)
+class Window:
+    """What every group is told about the whole window."""
+
+    end: pd.Timestamp | None  # where open problems end: --until, else the last event's time
+    weeks: float  # the window's length in weeks (rates per week), as chatty.weeks_between gives it
+
+
+def node_groups(targets: list[tuple[str, str]], groups: int) -> list[list[tuple[str, str]]]:
+    """``targets`` split into at most ``groups`` groups of whole nodes, nodes dealt round-robin in
+    name order: the same nodes give the same groups, so each group's ingest cache is found again."""
+    nodes = sorted({node for node, _ in targets})
+    group_of = {node: index % groups for index, node in enumerate(nodes)}
+    split: list[list[tuple[str, str]]] = [[] for _ in range(min(groups, len(nodes)))]
+    for node, path in targets:
+        split[group_of[node]].append((node, path))
+    return split
+
+
+def _bytes_to_read(targets: list[tuple[str, str]]) -> int:
+    total = 0
+    for _, path in targets:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            continue  # the ingest reports it
+        total += size * (ingest.GZIP_RATIO if path.endswith(".gz") else 1)
+    return total
+
+
+def default_processes(targets: list[tuple[str, str]]) -> int:
+    """One per core, at most MAX_PROCESSES and one per node, when there is enough to read; else 1."""
+    if "fork" not in multiprocessing.get_all_start_methods() or _bytes_to_read(targets) < PROCESS_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, len({node for node, _ in targets})))
+
+
+def _group_cache(cache_dir: str | None, group: list[tuple[str, str]]) -> str | None:
+    """Each group its own ingest cache (one cache directory is one process's at a time)."""
+    if cache_dir is None:
+        return None
+    import hashlib
+    nodes = "\n".join(sorted({node for node, _ in group}))
+    return os.path.join(cache_dir, "groups", hashlib.sha256(nodes.encode()).hexdigest()[:16])
+
+
+Stage = Callable[[pd.DataFrame, Window], object]
+
+
+def _times(events: pd.DataFrame):
+    if len(events) == 0:
+        return None, None
+    return events["time"].min(), events["time"].max()
+
+
+def _window(times: list, until) -> Window:
+    firsts = [t[0] for t in times if t[0] is not None]
+    lasts = [t[1] for t in times if t[1] is not None]
+    first, last = (min(firsts), max(lasts)) if firsts else (None, None)
+    end = ingest.parse_when(until) if until is not None else last
+    return Window(end=end, weeks=weeks_between(first, last))
+
+
+def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern) -> None:
+    try:
+        events = ingest.load_files(group, since=since, until=until, cache_dir=cache_dir, environment=environment,
+                                   cell_pattern=cell_pattern)
+        conn.send(("times", _times(events), dict(events.attrs)))
+        window = conn.recv()
+        conn.send(("result", stage(events, window)))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent, which raises it
+        _send_error(conn, exc)
+    finally:
+        conn.close()
+
+
+def _send_error(conn, exc: BaseException) -> None:
+    for payload in (exc, RuntimeError("".join(traceback.format_exception(exc)))):  # the text if it does not pickle
+        try:
+            conn.send(("error", payload))
+            return
+        except (OSError, EOFError):
+            return  # the parent stopped listening (another worker failed first)
+        except Exception:  # noqa: BLE001 - pickling
+            continue
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without an answer (killed, out of memory)."""
+
+
+def _receive(conn, process, group) -> tuple:
+    try:
+        message = conn.recv()
+    except EOFError:
+        process.join()
+        nodes = sorted({node for node, _ in group})
+        raise WorkerDied(f"the worker for nodes {', '.join(nodes[:3])}{'...' if len(nodes) > 3 else ''} "
+                         f"ended without an answer (exit code {process.exitcode})") from None
+    if message[0] == "error":
+        raise message[1]
+    return message
+
+
+def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, until=None, cache_dir=None,
+                    environment: str = "default", cell_pattern: str = ingest.DEFAULT,
+                    processes: int | None = None, progress: bool = False) -> tuple[list, dict]:
+    """``stage(events, window)`` for groups of whole nodes, each group in its own process.
+
+    :param targets: ``(node, file)`` as :func:`.ingest.resolve_paths` gives them.
+    :param since, until: the window (relative forms are resolved once, here).
+    :param processes: worker processes; default :func:`default_processes`. 1 runs here.
+    :param progress: a progress bar over the bytes read, when everything runs here.
+    :returns: the stage's results in group order, and the ingest's counts
+        (``lines``, ``unparsed``, ``duplicates``, ``files``) summed.
+    """
+    since, until = ingest.parse_when(since), ingest.parse_when(until)
+    processes = default_processes(targets) if processes is None else processes
+    groups = node_groups(targets, processes) if processes > 1 else [targets]
+    if len(groups) <= 1:
+        events = ingest.load_files(targets, since=since, until=until, cache_dir=cache_dir, progress=progress,
+                                   environment=environment, cell_pattern=cell_pattern)
+        return [stage(events, _window([_times(events)], until))], dict(events.attrs)
+    context = multiprocessing.get_context("fork")
+    workers = []
+    try:
+        for group in groups:
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=_worker, daemon=True, args=(
+                child_end, group, stage, since, until, _group_cache(cache_dir, group), environment, cell_pattern))
+            process.start()
+            child_end.close()
+            workers.append((parent_end, process, group))
+        answers = [_receive(conn, process, group) for conn, process, group in workers]
+        window = _window([answer[1] for answer in answers], until)
+        for conn, _, _ in workers:
+            conn.send(window)
+        results = [_receive(conn, process, group)[1] for conn, process, group in workers]
+    finally:
+        for conn, process, _ in workers:
+            conn.close()
+            if process.is_alive():
+                process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    counts: dict = {}
+    for answer in answers:
+        for key, value in answer[2].items():
+            counts[key] = counts.get(key, 0) + value
+    return results, counts

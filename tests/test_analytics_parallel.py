@@ -1,0 +1,190 @@
+"""rank_logs: worker processes per group of nodes and the results cache give what one process gives."""
+import gzip
+import os
+import shutil
+import signal
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pandas.testing import assert_frame_equal
+
+from nagtune.analytics import api, parallel, results_cache
+from nagtune.analytics.chatty import rank_chatty
+from nagtune.analytics.episodes import build_episodes
+from nagtune.analytics.ingest import IngestError, load_events, resolve_paths, window_end
+from nagtune.cli import cli
+
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
+
+
+@pytest.fixture()
+def samples(tmp_path):
+    """A copy of the real Nagios samples (three nodes) that a test may change."""
+    copy = tmp_path / "samples"
+    shutil.copytree(SAMPLES, copy)
+    return str(copy)
+
+
+def one_process(paths, by, since=None, until=None):
+    events = load_events(paths, since=since, until=until)
+    return rank_chatty(events, build_episodes(events, window_end=window_end(events, until)), by=by)
+
+
+def assert_same_table(got, expected):
+    """Equal values, row order included; dtypes as the Parquet cache may give them back."""
+    assert list(got.columns) == list(expected.columns)
+    assert_frame_equal(got.reset_index(drop=True).astype(object), expected.reset_index(drop=True).astype(object))
+
+
+@pytest.mark.parametrize("by", ["service", "host_service"])
+@pytest.mark.parametrize("window", [(None, None), ("2025-01-01T00:00", "2030-01-01"), (None, "1700100000")])
+def test_worker_processes_rank_as_one_process(samples, by, window):
+    since, until = window
+    expected = one_process([samples], by, since, until)
+    for processes in (1, 2, 3):
+        got = api.rank_logs([samples], by=by, since=since, until=until, processes=processes)
+        assert_same_table(got, expected)
+    assert len(expected) or until == "1700100000"
+
+
+def test_groups_are_whole_nodes_dealt_in_name_order(samples):
+    targets = resolve_paths([samples])
+    groups = parallel.node_groups(targets, 2)
+    nodes = [sorted({node for node, _ in group}) for group in groups]
+    assert nodes == [["nagios-c0001-01", "nagios-global01"], ["nagios-c0002-01"]]
+    assert sorted(pair for group in groups for pair in group) == sorted(targets)
+    assert len(parallel.node_groups(targets, 8)) == 3  # never an empty group
+
+
+def test_a_workers_ingest_error_is_the_callers(samples):
+    broken = os.path.join(samples, "nagios-c0002-01", "archives", "nagios-01-01-2024-00.log.gz")
+    with open(broken, "wb") as handle:
+        handle.write(gzip.compress(b"[1700000000] SERVICE ALERT: h;s;OK;HARD;1;x\n")[:-6])
+    with pytest.raises(IngestError, match="cannot read .*nagios-01-01-2024-00.log.gz"):
+        api.rank_logs([samples], processes=2)
+    result = CliRunner().invoke(cli, ["rank", "--workers", "2", samples])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "Error: cannot read" in result.output
+
+
+def test_a_killed_worker_is_one_clear_error(samples):
+    def stage(events, window):
+        if "nagios-c0002-01" in set(events["node"].astype(str)):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return len(events)
+
+    with pytest.raises(parallel.WorkerDied, match="nagios-c0002-01.*exit code -9"):
+        parallel.map_node_groups(resolve_paths([samples]), stage, processes=2)
+
+
+def test_the_window_every_group_is_told_is_the_whole_window(samples):
+    def stage(events, window):
+        return window
+
+    windows, counts = parallel.map_node_groups(resolve_paths([samples]), stage, processes=3)
+    events = load_events([samples])
+    assert len(set(windows)) == 1
+    assert windows[0].end == events["time"].max()
+    span = (events["time"].max() - events["time"].min()) / pd.Timedelta(days=7)
+    assert windows[0].weeks == pytest.approx(max(span, 1 / 7))
+    assert counts["lines"] == events.attrs["lines"] and counts["files"] == events.attrs["files"]
+
+
+def test_a_rerun_on_unchanged_logs_reads_the_kept_table(samples, tmp_path, monkeypatch):
+    cache = str(tmp_path / "cache")
+    first = api.rank_logs([samples], by="host_service", cache_dir=cache, processes=2)
+    assert_same_table(first, one_process([samples], "host_service"))
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("recomputed although nothing changed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(parallel, "map_node_groups", must_not_run)
+        assert_same_table(api.rank_logs([samples], by="host_service", cache_dir=cache, processes=2), first)
+    # Anything the table depends on misses: another parameter, a code change, a grown log, a moving window.
+    computed = []
+    real = parallel.map_node_groups
+    monkeypatch.setattr(parallel, "map_node_groups", lambda *a, **k: computed.append(1) or real(*a, **k))
+    api.rank_logs([samples], by="service", cache_dir=cache)
+    with monkeypatch.context() as patch:
+        patch.setattr(results_cache, "code_digest", lambda: "another version")
+        api.rank_logs([samples], by="host_service", cache_dir=cache)
+    api.rank_logs([samples], by="host_service", since="3650d", cache_dir=cache)
+    api.rank_logs([samples], by="host_service", since="3650d", cache_dir=cache)
+    assert len(computed) == 4
+    live = os.path.join(samples, "nagios-c0001-01", "nagios.log")
+    with open(live, "a") as handle:
+        handle.write("[1800000000] SERVICE ALERT: web01.c0001;HTTP;CRITICAL;SOFT;1;late\n")
+    grown = api.rank_logs([samples], by="host_service", cache_dir=cache, processes=2)
+    assert len(computed) == 5
+    assert_same_table(grown, one_process([samples], "host_service"))
+
+
+def test_the_results_cache_keeps_the_newest(tmp_path, monkeypatch):
+    monkeypatch.setattr(results_cache, "KEEP", 3)
+    table = pd.DataFrame({"a": [1, 2]})
+    for index in range(5):
+        results_cache.write(str(tmp_path), f"k{index}", table)
+        os.utime(os.path.join(tmp_path, "results", f"k{index}.parquet"), ns=(index * 10**9, index * 10**9))
+    results_cache.write(str(tmp_path), "k5", table)
+    assert sorted(os.listdir(tmp_path / "results")) == ["k3.parquet", "k4.parquet", "k5.parquet"]
+    assert results_cache.read(str(tmp_path), "k0") is None
+    assert_frame_equal(results_cache.read(str(tmp_path), "k5"), table)
+
+
+def test_cli_rank_twice_with_a_cache_dir_prints_the_same(samples, tmp_path):
+    cache = str(tmp_path / "cache")
+    outputs = [CliRunner().invoke(cli, ["rank", "--format", "csv", "--cache-dir", cache, samples])
+               for _ in range(2)]
+    assert all(result.exit_code == 0 for result in outputs), outputs[0].output
+    assert outputs[0].output == outputs[1].output
+    assert os.listdir(os.path.join(cache, "results"))
+
+
+PROBE = """
+import sys
+from nagtune.cli import cli
+try:
+    cli.main(args=sys.argv[1:], standalone_mode=False)
+finally:
+    print("pandas imported" if "pandas" in sys.modules else "pandas not imported", file=sys.stderr)
+"""
+
+
+def run_cli(*args):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr.strip().splitlines()[-1]
+
+
+def test_a_rerun_of_nagtune_rank_prints_what_it_kept_without_pandas(samples, tmp_path):
+    cache = str(tmp_path / "cache")
+    first, imported = run_cli("rank", "--top", "3", "--cache-dir", cache, samples)
+    assert imported == "pandas imported" and "reasons" in first
+    again, imported = run_cli("rank", "--top", "3", "--cache-dir", cache, samples)
+    assert (again, imported) == (first, "pandas not imported")
+    other, imported = run_cli("rank", "--top", "3", "--format", "csv", "--cache-dir", cache, samples)
+    assert imported == "pandas imported" and other != first
+    # A window relative to now moves between runs: never printed from what was kept.
+    for _ in range(2):
+        _, imported = run_cli("rank", "--since", "3650d", "--cache-dir", cache, samples)
+        assert imported == "pandas imported"
+
+
+@pytest.mark.parametrize("when", ["7d", " 12h ", "1.5w", "30m", "2026-11-20", "1700000000", "7 days", None])
+def test_what_moves_with_the_clock_is_what_parse_when_reads_relative_to_now(when):
+    from nagtune.analytics.ingest import parse_when
+    moves = results_cache.moves_with_the_clock(when)
+    if when is None or when == "7 days":
+        assert not moves
+        return
+    a_day_later = pd.Timestamp("2030-01-02", tz="UTC")
+    assert moves == (parse_when(when, now=a_day_later) != parse_when(when, now=pd.Timestamp("2030-01-01", tz="UTC")))
+
+
+def test_a_missing_path_with_a_cache_dir_is_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["rank", "--cache-dir", str(tmp_path / "c"), str(tmp_path / "nope")])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "no such file" in result.output
