@@ -10,7 +10,7 @@ import pandas as pd
 from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
 from . import quiet, retry, retune
 from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
-                      QUIET_COLUMNS, RETUNE_COLUMNS, empty)
+                      QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
 from .store import concat as store_concat
 
 
@@ -295,6 +295,9 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
         return cached
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
+        # The texts are a third of the events' memory and no stage of the ranking reads them.
+        events = events.drop(columns=["output", "author", "comment"])
+        release_freed_memory()
         found = episodes_mod.build_episodes(events, window_end=window.end)
         return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
 

@@ -103,7 +103,9 @@ def _worker(conn, group, stage, since, until, cache_dir, environment, cell_patte
                                    cell_pattern=cell_pattern)
         conn.send(("times", _times(events), dict(events.attrs)))
         window = conn.recv()
-        conn.send(("result", stage(events, window)))
+        held = [events]
+        del events
+        conn.send(("result", stage(held.pop(), window)))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent, which raises it
         _send_error(conn, exc)
     finally:
@@ -143,6 +145,9 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
                     processes: int | None = None, progress: bool = False) -> tuple[list, dict]:
     """``stage(events, window)`` for groups of whole nodes, each group in its own process.
 
+    The stage is given the only reference to its events: dropping columns it
+    does not need frees their memory before its own peak.
+
     :param targets: ``(node, file)`` as :func:`.ingest.resolve_paths` gives them.
     :param since, until: the window (relative forms are resolved once, here).
     :param processes: worker processes; default :func:`default_processes`. 1 runs here.
@@ -156,7 +161,10 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     if len(groups) <= 1:
         events = ingest.load_files(targets, since=since, until=until, cache_dir=cache_dir, progress=progress,
                                    environment=environment, cell_pattern=cell_pattern)
-        return [stage(events, _window([_times(events)], until))], dict(events.attrs)
+        window, counts = _window([_times(events)], until), dict(events.attrs)
+        held = [events]
+        del events
+        return [stage(held.pop(), window)], counts
     context = multiprocessing.get_context("fork")
     workers = []
     try:

@@ -8,9 +8,9 @@ gzipped, plus a live nagios.log per node), seeded, written once per
 --lines/--nodes/--seed under --out. Each contender runs as its own process;
 peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
 
-- nagtune rank: ``api.rank_logs`` by host and service, what ``nagtune rank
-  --by host_service`` runs: ingest, episodes and ranking, in one worker
-  process per core (groups of whole nodes) as by default;
+- nagtune rank: ``nagtune rank --by host_service --format csv`` (through
+  its click entry point, output captured): ingest, episodes and ranking, in
+  one worker process per core (groups of whole nodes) as by default;
 - nagtune, one process: ``load_events`` + ``build_episodes`` +
   ``rank_chatty`` in one process (what a notebook holding the events frame
   does); its table must equal nagtune rank's;
@@ -18,8 +18,8 @@ peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
   top producers by host and service (what one writes first);
 - awk: ``zcat -f`` piped into ``awk`` counting SERVICE ALERT lines per
   host;service, ``sort -rn``;
-- nagtune rank with ``cache_dir``: a first run, a re-run on unchanged logs
-  (the kept table is read back), and a re-run after one line was appended to
+- nagtune rank with ``--cache-dir``: a first run, a re-run on unchanged logs
+  (what the first printed is printed again), and a re-run after one line was appended to
   every node's live nagios.log (the ingest cache reads the new bytes only;
   everything after it runs again). The appended lines are cut off afterwards.
 
@@ -57,11 +57,15 @@ print(int((events["kind"] == "service_alert").sum()), f"ingest={t1 - t0:.2f}", f
       f"rows={len(events)}", f"table={digest}")
 """
 
+# `nagtune rank` as a user runs it (the console script's entry point); prints a digest of its CSV.
 NAGTUNE_RANK = r"""
-import hashlib, sys
-from nagtune.analytics.api import rank_logs
-ranked = rank_logs([sys.argv[1]], by="host_service", cache_dir=sys.argv[2] if len(sys.argv) > 2 else None)
-print(f"table={hashlib.sha256(ranked.to_csv(index=False).encode()).hexdigest()[:12]}", f"ranked={len(ranked)}")
+import contextlib, hashlib, io, sys
+from nagtune.cli import cli
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    cli.main(args=["rank", "--by", "host_service", "--format", "csv", *sys.argv[1:]], standalone_mode=False)
+text = out.getvalue()
+print(f"table={hashlib.sha256(text.encode()).hexdigest()[:12]}", f"ranked={text.count(chr(10)) - 1}")
 """
 
 NAIVE_PANDAS = r"""
@@ -199,10 +203,11 @@ def main(argv=None) -> None:
     results["awk"] = measure(["bash", "-c", AWK, "awk", directory, awk_out])
     cache = tempfile.mkdtemp(prefix="nagtune-cache-")
     try:
-        results["rank cache first"] = measure([python, "-c", NAGTUNE_RANK, directory, cache])
-        results["rank cache rerun"] = measure([python, "-c", NAGTUNE_RANK, directory, cache])
+        results["rank cache first"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache, directory])
+        results["rank cache rerun"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache, directory])
         with grown_live_logs(directory):
-            results["rank rerun, logs grown"] = measure([python, "-c", NAGTUNE_RANK, directory, cache])
+            results["rank rerun, logs grown"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache,
+                                                          directory])
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if not args.skip_naive:

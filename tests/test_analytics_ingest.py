@@ -187,6 +187,36 @@ def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
     assert len(load_events([str(node)], cache_dir=str(cache))) == 1
 
 
+def test_a_rerun_over_grown_logs_keeps_every_files_rows_in_read_order_without_a_sort(tmp_path, monkeypatch):
+    """Files split over several cache parts, several nodes whose live logs grew: the rows come
+    back in node, file and read order as an uncached run gives them, and the sort in _finish
+    (a copy of every column) is not needed."""
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 300)  # every file over several batches, so several parts
+    nodes = [_node(tmp_path, f"nagios-c000{n}-01") for n in (1, 2, 3)]
+    for index, node in enumerate(nodes):
+        (node / "archives" / "nagios-01-01-2024-00.log").write_text("".join(LINES[:4]))
+        (node / "nagios.log").write_text("".join(LINES[4 + index:8]))
+    cache = str(tmp_path / "cache")
+    load_events([str(tmp_path)], cache_dir=cache)
+    # Twice: the first re-run writes every node's new lines into one part, which the second
+    # reads back, and in node 1's place unless parts are read in the order they were written.
+    for lines in (LINES[8:9], LINES[9:]):
+        for node in nodes:
+            with open(node / "nagios.log", "a") as handle:
+                handle.write("".join(lines))
+        load_events([str(tmp_path)], cache_dir=cache)
+    for node in nodes:
+        with open(node / "nagios.log", "a") as handle:
+            handle.write(LINES[9])
+    sorts = []
+    real = np.lexsort
+    monkeypatch.setattr(np, "lexsort", lambda keys: sorts.append(1) or real(keys))
+    grown = load_events([str(tmp_path)], cache_dir=cache)
+    assert sorts == []
+    monkeypatch.setattr(np, "lexsort", real)
+    pd.testing.assert_frame_equal(grown, load_events([str(tmp_path)]), check_categorical=False)
+
+
 def test_parse_threads_give_the_same_events_and_cache(tmp_path, monkeypatch):
     """Batches parsed in two threads, taken back in order: same frame, counts and cache as in one thread."""
     monkeypatch.setattr(ingest, "BATCH_BYTES", 700)  # many batches, several in flight
