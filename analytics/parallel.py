@@ -19,6 +19,7 @@ is not available, or the logs are small, everything runs in this process.
 """
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import traceback
@@ -75,7 +76,6 @@ def _group_cache(cache_dir: str | None, group: list[tuple[str, str]]) -> str | N
     """Each group its own ingest cache (one cache directory is one process's at a time)."""
     if cache_dir is None:
         return None
-    import hashlib
     nodes = "\n".join(sorted({node for node, _ in group}))
     return os.path.join(cache_dir, "groups", hashlib.sha256(nodes.encode()).hexdigest()[:16])
 
