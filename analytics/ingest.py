@@ -264,18 +264,33 @@ def use_compiled(wanted: bool) -> bool:
 use_compiled(not os.environ.get("NAGTUNE_PURE_PYTHON"))
 
 
+MEMO_BYTES = 512  # longer heads and lines are parsed every time: a hostile 1 MB host name is not kept
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def _parse_head(head: bytes, sep: bool):
-    """The reference parser's event for one distinct head; heads repeat across batches
-    and threads (lru_cache is thread-safe), and nothing mutates an event."""
+def _memo_head(head: bytes, sep: bool):
     return parse_line("[0] " + head.decode("utf-8") + (";" if sep else ""))
 
 
+def _parse_head(head: bytes, sep: bool):
+    """The reference parser's event for one distinct head. Heads repeat across batches and
+    threads, so short ones are remembered (lru_cache is thread-safe; nothing mutates an event)."""
+    if len(head) > MEMO_BYTES:
+        return _memo_head.__wrapped__(head, sep)
+    return _memo_head(head, sep)
+
+
 @functools.lru_cache(maxsize=1 << 14)
-def _parse_whole(line: bytes):
-    """The reference parser's event for a whole line after its stamp (acknowledgements
-    and custom notifications: author and comment are in the output; people repeat them)."""
+def _memo_whole(line: bytes):
     return parse_line(b"[0] " + line)
+
+
+def _parse_whole(line: bytes):
+    """The reference parser's event for a whole line after its stamp (acknowledgements and
+    custom notifications: author and comment are in the output; people repeat them)."""
+    if len(line) > MEMO_BYTES:
+        return _memo_whole.__wrapped__(line)
+    return _memo_whole(line)
 
 
 def _arrow_strings(offsets: bytes, values: bytes, n: int):

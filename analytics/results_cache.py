@@ -13,7 +13,8 @@ analytics tool can have, so the key holds everything the table depends on:
 - the stage and its parameters, the environment and cell pattern, and any
   side file (objects.cache) by the same identity as the logs;
 - the code: a digest of every source file of nagtune (an upgrade or an
-  edit misses).
+  edit misses), and the versions of pandas, numpy and pyarrow (their
+  upgrades can change a float's last digit or a column's type).
 
 Tables are stored as Parquet (never pickle: the cache directory may be
 shared, and unpickling runs code), one file per key, the newest ``KEEP``
@@ -62,6 +63,19 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def library_versions() -> dict:
+    """Versions of the libraries a table's values go through, read without importing them."""
+    from importlib import metadata
+    versions = {}
+    for name in ("pandas", "numpy", "pyarrow"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def _identity(path: str) -> list:
     info = os.stat(path)
     return [path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
@@ -77,6 +91,7 @@ def key(stage: str, parameters: dict, targets: list[tuple[str, str]], side_files
     content = {
         "version": VERSION,
         "code": code_digest(),
+        "libraries": library_versions(),
         "stage": stage,
         "parameters": parameters,
         "window": {name: _when(value) for name, value in window.items()},

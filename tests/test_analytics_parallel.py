@@ -110,14 +110,17 @@ def test_a_rerun_on_unchanged_logs_reads_the_kept_table(samples, tmp_path, monke
     with monkeypatch.context() as patch:
         patch.setattr(results_cache, "code_digest", lambda: "another version")
         api.rank_logs([samples], by="host_service", cache_dir=cache)
+    with monkeypatch.context() as patch:
+        patch.setattr(results_cache, "library_versions", lambda: {"pandas": "99"})
+        api.rank_logs([samples], by="host_service", cache_dir=cache)
     api.rank_logs([samples], by="host_service", since="3650d", cache_dir=cache)
     api.rank_logs([samples], by="host_service", since="3650d", cache_dir=cache)
-    assert len(computed) == 4
+    assert len(computed) == 5
     live = os.path.join(samples, "nagios-c0001-01", "nagios.log")
     with open(live, "a") as handle:
         handle.write("[1800000000] SERVICE ALERT: web01.c0001;HTTP;CRITICAL;SOFT;1;late\n")
     grown = api.rank_logs([samples], by="host_service", cache_dir=cache, processes=2)
-    assert len(computed) == 5
+    assert len(computed) == 6
     assert_same_table(grown, one_process([samples], "host_service"))
 
 
