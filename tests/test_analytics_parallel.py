@@ -169,8 +169,10 @@ def test_a_rerun_of_nagtune_rank_prints_what_it_kept_without_pandas(samples, tmp
     assert imported == "pandas imported" and "reasons" in first
     again, imported = run_cli("rank", "--top", "3", "--cache-dir", cache, samples)
     assert (again, imported) == (first, "pandas not imported")
+    # Another format: printed afresh from the kept table (Parquet), as from no cache at all.
     other, imported = run_cli("rank", "--top", "3", "--format", "csv", "--cache-dir", cache, samples)
     assert imported == "pandas imported" and other != first
+    assert other == run_cli("rank", "--top", "3", "--format", "csv", samples)[0]
     # A window relative to now moves between runs: never printed from what was kept.
     for _ in range(2):
         _, imported = run_cli("rank", "--since", "3650d", "--cache-dir", cache, samples)
