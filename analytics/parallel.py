@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
 import traceback
 from dataclasses import dataclass
 from typing import Callable
@@ -97,7 +98,20 @@ def _window(times: list, until) -> Window:
     return Window(end=end, weeks=weeks_between(first, last))
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when its parent dies (a cron timeout's SIGKILL
+    leaves no orphan reading logs). Elsewhere a worker ends at its next send."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern) -> None:
+    _die_with_parent()
     try:
         events = ingest.load_files(group, since=since, until=until, cache_dir=cache_dir, environment=environment,
                                    cell_pattern=cell_pattern)

@@ -193,3 +193,41 @@ def test_what_moves_with_the_clock_is_what_parse_when_reads_relative_to_now(when
 def test_a_missing_path_with_a_cache_dir_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["rank", "--cache-dir", str(tmp_path / "c"), str(tmp_path / "nope")])
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "no such file" in result.output
+
+
+KILLED_PARENT = r"""
+import os, sys, time
+from nagtune.analytics import parallel
+from nagtune.analytics.ingest import resolve_paths
+
+def stage(events, window):
+    with open(os.path.join(sys.argv[2], str(os.getpid())), "w"):
+        pass
+    time.sleep(120)
+
+parallel.map_node_groups(resolve_paths([sys.argv[1]]), stage, processes=2)
+"""
+
+
+def test_workers_die_with_their_parent(samples, tmp_path):
+    """A cron timeout's SIGKILL of nagtune leaves no worker behind."""
+    import subprocess
+    import sys
+    import time
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT, samples, str(pids)])
+    deadline = time.monotonic() + 120
+    while len(os.listdir(pids)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(name) for name in os.listdir(pids)]
+    assert len(workers) == 2
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}") and
+                 open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z"]
+    assert alive == []
