@@ -1,7 +1,6 @@
 """One call for everything: :func:`analyze` runs every stage and keeps the frames."""
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from . import quiet, retry, retune
 from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
 from .store import concat as store_concat
+from ..parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
 
 
 @dataclass
@@ -27,26 +27,6 @@ class Analysis:
     names: pd.DataFrame  # proposed metric names and collisions
     automation: pd.DataFrame  # recurring problems, acked problems that fixed themselves
     by_cell: pd.DataFrame  # summary per environment, cell and node class
-
-
-def node_dirs(paths) -> list[str]:
-    """Directories among ``paths`` (globs expanded) that hold one node's files."""
-    found = []
-    for path in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
-        for item in sorted(glob.glob(str(path))) or [str(path)]:
-            if not os.path.isdir(item):
-                continue
-            if ingest.is_node_dir(item):
-                found.append(item)
-            else:
-                found.extend(os.path.join(item, name) for name in sorted(os.listdir(item))
-                             if ingest.is_node_dir(os.path.join(item, name)))
-    return found
-
-
-def find_side_files(paths, name: str) -> list[str]:
-    """``objects.cache`` or ``service-perfdata.log`` files in the node directories of ``paths``."""
-    return [os.path.join(d, name) for d in node_dirs(paths) if os.path.isfile(os.path.join(d, name))]
 
 
 _CELL_KEYS = ["environment", "cell", "node_class"]
@@ -205,9 +185,7 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     episodes = joined("episodes", episodes_mod.empty_episodes)
     quiet_frame = joined("quiet", lambda: empty(QUIET_COLUMNS))
     if len(parts) > 1 and len(quiet_frame):
-        order = quiet_frame["finding"].map(quiet.FINDING_ORDER)
-        quiet_frame = quiet_frame.assign(_o=order.to_numpy())
-        quiet_frame = _resort(quiet_frame, ["_o", "duration"], [True, False]).drop(columns="_o")
+        quiet_frame = quiet.sort_findings(quiet_frame)
     retunes = order_retunes(joined("retunes", lambda: empty(RETUNE_COLUMNS)), ranked_hs, retune_top)
     seen = joined("names_seen", lambda: pd.DataFrame(columns=["kind", "host", "service"]))
     automation_frame = joined("automation", lambda: empty(AUTOMATION_COLUMNS))
@@ -265,6 +243,37 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
                                  retune_top=retune_top)], events=events, retune_top=retune_top)
 
 
+def _logs_table(name: str, parameters: dict, stage, combine_tables, empty_table, paths, since, until, cache_dir,
+                environment: str, cell_pattern: str, processes, progress, side_files=()) -> pd.DataFrame:
+    """One table over the logs under ``paths``: kept from an earlier run over the very same
+    inputs, or made by ``stage(events, window)`` per group of whole nodes and joined by
+    ``combine_tables`` (see :func:`rank_logs`)."""
+    from . import parallel, results_cache
+    since, until = ingest.parse_when(since), ingest.parse_when(until)
+    targets = ingest.resolve_paths(paths)
+    digest = results_cache.key(name, {**parameters, "environment": environment, "cell_pattern": cell_pattern},
+                               targets, side_files, since=since, until=until) if cache_dir else None
+    cached = results_cache.read(cache_dir, digest) if digest else None
+    if cached is not None:
+        return cached
+    tables, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
+                                         environment=environment, cell_pattern=cell_pattern, processes=processes,
+                                         progress=progress)
+    table = concat_frames(tables)
+    table = empty_table() if table is None else combine_tables(table) if len(tables) > 1 else table
+    if digest:
+        results_cache.write(cache_dir, digest, table)
+    return table
+
+
+def _without_texts(events: pd.DataFrame) -> pd.DataFrame:
+    """The events without their texts: a third of their memory, read by neither the episodes,
+    the ranking nor the quiet findings (the stage holds the only reference, so they are freed)."""
+    events = events.drop(columns=["output", "author", "comment"])
+    release_freed_memory()
+    return events
+
+
 def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None, environment: str = "default",
               cell_pattern: str = ingest.DEFAULT, processes: int | None = None, progress: bool = False) -> pd.DataFrame:
     """The chatty ranking of the logs under ``paths``: what ``nagtune rank`` prints.
@@ -283,33 +292,44 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
     :param by: ``"service"`` or ``"host_service"``.
     :param progress: a progress bar over the bytes read (one process only).
     """
-    from . import parallel, results_cache
     if by not in ("service", "host_service"):
         raise ValueError(f"by must be 'service' or 'host_service', not {by!r}")
-    since, until = ingest.parse_when(since), ingest.parse_when(until)
-    targets = ingest.resolve_paths(paths)
-    digest = results_cache.key("rank", {"by": by, "environment": environment, "cell_pattern": cell_pattern},
-                               targets, since=since, until=until) if cache_dir else None
-    cached = results_cache.read(cache_dir, digest) if digest else None
-    if cached is not None:
-        return cached
+    keys = ["node_class", "cell", "node"] + (["host"] if by == "host_service" else []) + ["service"]
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
-        # The texts are a third of the events' memory and no stage of the ranking reads them.
-        events = events.drop(columns=["output", "author", "comment"])
-        release_freed_memory()
+        events = _without_texts(events)
         found = episodes_mod.build_episodes(events, window_end=window.end)
         return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
 
-    tables, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
-                                         environment=environment, cell_pattern=cell_pattern, processes=processes,
-                                         progress=progress)
-    keys = ["node_class", "cell", "node"] + (["host"] if by == "host_service" else []) + ["service"]
-    table = concat_frames(tables)
-    if table is None:
-        table = empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)
-    elif len(tables) > 1:
-        table = _resort(table, ["score"] + keys, [False] + [True] * len(keys))
-    if digest:
-        results_cache.write(cache_dir, digest, table)
-    return table
+    return _logs_table("rank", {"by": by}, stage,
+                       lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
+                       lambda: empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS),
+                       paths, since, until, cache_dir, environment, cell_pattern, processes, progress)
+
+
+def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, environment: str = "default",
+               cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
+               progress: bool = False) -> pd.DataFrame:
+    """What ``nagtune quiet`` prints: :func:`.quiet.find_quiet` over the logs under ``paths``,
+    in worker processes and with the results cache as :func:`rank_logs`.
+
+    :param objects: an objects frame, a path to ``objects.cache``, or None to look for
+        ``objects.cache`` in the node directories (its identity is part of the cache key).
+    """
+    side_files: list = []
+    if objects is None:
+        side_files = find_side_files(paths, "objects.cache")
+        objects = objects_mod.load_objects(side_files) if side_files else None
+    elif isinstance(objects, (str, os.PathLike, list, tuple)):
+        side_files = [str(objects)] if isinstance(objects, (str, os.PathLike)) else [str(o) for o in objects]
+        objects = objects_mod.load_objects(objects)
+    elif cache_dir is not None:
+        raise ValueError("quiet_logs: give objects as paths (or None) with a cache_dir: a frame has no identity")
+
+    def stage(events: pd.DataFrame, window) -> pd.DataFrame:
+        events = _without_texts(events)
+        found = episodes_mod.build_episodes(events, window_end=window.end)
+        return quiet.find_quiet(events, found, objects=objects)
+
+    return _logs_table("quiet", {}, stage, quiet.sort_findings, lambda: empty(QUIET_COLUMNS), paths, since, until,
+                       cache_dir, environment, cell_pattern, processes, progress, side_files)

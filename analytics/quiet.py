@@ -198,6 +198,13 @@ def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFra
     frame = pd.DataFrame(found)
     frame = frame.merge(_identity(events), on="node", how="left")
     frame["duration"] = pd.to_timedelta(frame["duration"])
-    frame["_o"] = frame["finding"].map(FINDING_ORDER)
-    frame = frame.sort_values(["_o", "duration"], ascending=[True, False], kind="stable")
-    return frame[QUIET_COLUMNS].reset_index(drop=True)
+    return sort_findings(frame)[QUIET_COLUMNS]
+
+
+def sort_findings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Findings in FINDING_ORDER, each kind longest first, ties by node, host and service (each
+    node's own order kept): the same order whether the nodes were analysed together or apart."""
+    frame = frame.assign(_o=frame["finding"].map(FINDING_ORDER).to_numpy())
+    keys = ["_o", "duration", "node", "host", "service"]
+    frame = frame.sort_values(keys, ascending=[True, False, True, True, True], kind="stable")
+    return frame.drop(columns="_o").reset_index(drop=True)

@@ -27,7 +27,7 @@ def _common(function):
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="Worker processes: of the local Dask cluster, or (rank) reading PATHS, a group of "
+                     help="Worker processes: of the local Dask cluster, or (rank, quiet) reading PATHS, a group of "
                           "whole nodes each. [default: cores, at most 4; for PATHS only when there is over "
                           "256 MB to read]"),
     ]
@@ -104,6 +104,40 @@ def _render(frame, output_format: str, top=None) -> str:
         return frame.to_string(index=False) + "\n"
 
 
+def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
+                  make_table) -> None:
+    """Print what ``make_table()`` gives, or what an earlier run printed over the very same
+    logs, window, options and code (analytics/results_cache.py), found without importing pandas."""
+    from .analytics import results_cache
+    from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
+    kept_key = None
+    if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
+        try:
+            targets = resolve_paths(list(paths))
+        except LogPathError as exc:
+            raise click.ClickException(str(exc)) from None
+        # quiet reads objects.cache from the node directories: its identity is in the key too.
+        side_files = [] if command != "quiet" else find_side_files(list(paths), "objects.cache")
+        kept_key = results_cache.key(f"{command} output", {**options, "environment": environment, "top": top,
+                                                           "format": output_format},
+                                     targets, side_files, since=since, until=until)
+        kept = results_cache.read_text(cache_dir, kept_key)
+        if kept is not None:
+            click.get_text_stream("stdout").write(kept)
+            return
+    from .analytics import ingest
+    from .analytics.parallel import WorkerDied
+    _check_window(since, until)
+    try:
+        table = make_table()
+    except (ingest.IngestError, WorkerDied) as exc:
+        raise click.ClickException(str(exc)) from None
+    text = _render(table, output_format, top)
+    if kept_key:
+        results_cache.write_text(cache_dir, kept_key, text)
+    click.get_text_stream("stdout").write(text)
+
+
 @click.command()
 @_common
 @click.option("--by", type=click.Choice(["service", "host_service"]), default="service", show_default=True,
@@ -125,35 +159,12 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
                         "chatty" if by == "service" else "chatty_host_service")
     if table is not None:
         return _emit(table, output_format, top)
-    # What this run would print, kept from an earlier run over the very same logs, window,
-    # options and code (analytics/results_cache.py): found without importing pandas.
-    from .analytics import results_cache
-    from .parsers.logfiles import LogPathError, resolve_paths
-    kept_key = None
-    if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
-        try:
-            targets = resolve_paths(list(paths))
-        except LogPathError as exc:
-            raise click.ClickException(str(exc)) from None
-        kept_key = results_cache.key("rank output", {"by": by, "environment": environment, "top": top,
-                                                     "format": output_format}, targets, since=since, until=until)
-        kept = results_cache.read_text(cache_dir, kept_key)
-        if kept is not None:
-            click.get_text_stream("stdout").write(kept)
-            return
-    from .analytics import ingest
-    from .analytics.api import rank_logs
-    from .analytics.parallel import WorkerDied
-    _check_window(since, until)
-    try:
-        table = rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
-                          environment=environment, processes=workers, progress=True)
-    except (ingest.IngestError, WorkerDied) as exc:
-        raise click.ClickException(str(exc)) from None
-    text = _render(table, output_format, top)
-    if kept_key:
-        results_cache.write_text(cache_dir, kept_key, text)
-    click.get_text_stream("stdout").write(text)
+    def make_table():
+        from .analytics.api import rank_logs  # pandas: only when nothing was kept
+        return rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
+                         environment=environment, processes=workers, progress=True)
+
+    _kept_or_made("rank", {"by": by}, paths, since, until, cache_dir, environment, output_format, top, make_table)
 
 
 @click.command()
@@ -170,16 +181,12 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "quiet")
     if table is not None:
         return _emit(table, output_format, top)
-    from .analytics.api import find_side_files
-    from .analytics.episodes import build_episodes
-    from .analytics.ingest import window_end
-    from .analytics.objects import load_objects
-    from .analytics.quiet import find_quiet
-    events = _events(paths, since, until, cache_dir, environment)
-    episodes = build_episodes(events, window_end=window_end(events, until))
-    files = find_side_files(paths, "objects.cache")
-    objects = load_objects(files) if files else None
-    _emit(find_quiet(events, episodes, objects=objects), output_format, top)
+    def make_table():
+        from .analytics.api import quiet_logs  # pandas: only when nothing was kept
+        return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
+                          environment=environment, processes=workers, progress=True)
+
+    _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table)
 
 
 @click.command()

@@ -156,3 +156,23 @@ def resolve_paths(paths) -> list[tuple[str, str]]:
         files.sort(key=lambda f: (archive_order(f)[0] == 1, archive_order(f)))
         ordered.extend((node, f) for f in files)
     return ordered
+
+
+def node_dirs(paths) -> list[str]:
+    """Directories among ``paths`` (globs expanded) that hold one node's files."""
+    found = []
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
+        for item in sorted(glob.glob(str(path))) or [str(path)]:
+            if not os.path.isdir(item):
+                continue
+            if is_node_dir(item):
+                found.append(item)
+            else:
+                found.extend(os.path.join(item, name) for name in sorted(os.listdir(item))
+                             if is_node_dir(os.path.join(item, name)))
+    return found
+
+
+def find_side_files(paths, name: str) -> list[str]:
+    """``objects.cache`` or ``service-perfdata.log`` files in the node directories of ``paths``."""
+    return [os.path.join(d, name) for d in node_dirs(paths) if os.path.isfile(os.path.join(d, name))]

@@ -231,3 +231,35 @@ def test_workers_die_with_their_parent(samples, tmp_path):
         alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}") and
                  open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z"]
     assert alive == []
+
+
+def one_process_quiet(paths, since=None, until=None):
+    from nagtune.analytics.api import find_side_files
+    from nagtune.analytics.objects import load_objects
+    from nagtune.analytics.quiet import find_quiet
+    events = load_events(paths, since=since, until=until)
+    files = find_side_files(paths, "objects.cache")
+    return find_quiet(events, build_episodes(events, window_end=window_end(events, until)),
+                      objects=load_objects(files) if files else None)
+
+
+@pytest.mark.parametrize("window", [(None, None), ("2025-01-01T00:00", "2030-01-01")])
+def test_quiet_in_worker_processes_finds_what_one_process_finds(samples, window):
+    since, until = window
+    expected = one_process_quiet([samples], since, until)
+    assert len(expected) and expected["finding"].nunique() > 1
+    for processes in (1, 2, 3):
+        assert_same_table(api.quiet_logs([samples], since=since, until=until, processes=processes), expected)
+
+
+def test_a_quiet_rerun_misses_when_objects_cache_changes(samples, tmp_path):
+    objects = os.path.join(samples, "nagios-c0001-01", "objects.cache")
+    assert os.path.isfile(objects)
+    cache = str(tmp_path / "cache")
+    first, imported = run_cli("quiet", "--cache-dir", cache, samples)
+    again, imported = run_cli("quiet", "--cache-dir", cache, samples)
+    assert (again, imported) == (first, "pandas not imported")
+    with open(objects, "a") as handle:
+        handle.write("\n")
+    _, imported = run_cli("quiet", "--cache-dir", cache, samples)
+    assert imported == "pandas imported"
