@@ -267,30 +267,32 @@ use_compiled(not os.environ.get("NAGTUNE_PURE_PYTHON"))
 MEMO_BYTES = 512  # longer heads and lines are parsed every time: a hostile 1 MB host name is not kept
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _memo_head(head: bytes, sep: bool):
-    return parse_line("[0] " + head.decode("utf-8") + (";" if sep else ""))
+def _memo_when_short(maxsize: int):
+    """lru_cache for the calls whose first argument (bytes) is at most MEMO_BYTES long; longer
+    ones are computed every time (``.memo`` is the cache)."""
+    def decorate(function):
+        memo = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def call(text: bytes, *args):
+            return memo(text, *args) if len(text) <= MEMO_BYTES else function(text, *args)
+        call.memo = memo
+        return call
+    return decorate
 
 
+@_memo_when_short(1 << 16)
 def _parse_head(head: bytes, sep: bool):
     """The reference parser's event for one distinct head. Heads repeat across batches and
     threads, so short ones are remembered (lru_cache is thread-safe; nothing mutates an event)."""
-    if len(head) > MEMO_BYTES:
-        return _memo_head.__wrapped__(head, sep)
-    return _memo_head(head, sep)
+    return parse_line("[0] " + head.decode("utf-8") + (";" if sep else ""))
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def _memo_whole(line: bytes):
-    return parse_line(b"[0] " + line)
-
-
+@_memo_when_short(1 << 14)
 def _parse_whole(line: bytes):
     """The reference parser's event for a whole line after its stamp (acknowledgements and
     custom notifications: author and comment are in the output; people repeat them)."""
-    if len(line) > MEMO_BYTES:
-        return _memo_whole.__wrapped__(line)
-    return _memo_whole(line)
+    return parse_line(b"[0] " + line)
 
 
 def _arrow_strings(offsets: bytes, values: bytes, n: int):
@@ -424,18 +426,18 @@ def _head_hash(path: str, length: int) -> str:
         return hashlib.sha1(handle.read(length)).hexdigest()
 
 
-def _identity(path: str) -> dict:
+def _identity(path: str) -> tuple[dict, bool]:
     """What says a file is still the one we read: device, inode, and its first bytes
-    (at most 4 KiB, and the length is kept so an appended small file still matches)."""
-    stat = os.stat(path)
-    head_len = min(stat.st_size, 4096)
-    return {"dev": stat.st_dev, "ino": stat.st_ino, "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns, "head_len": head_len, "head": _head_hash(path, head_len)}
-
-
-def _is_gzip(path: str) -> bool:
+    (at most 4 KiB, and the length is kept so an appended small file still matches);
+    and whether it is gzipped, from the same first bytes (one open per file: with 91 k
+    hourly archives the ingest's time is per file)."""
     with open(path, "rb") as handle:
-        return is_gzipped(path, handle.read(2))
+        stat = os.fstat(handle.fileno())
+        head_len = min(stat.st_size, 4096)
+        head = handle.read(head_len)
+    identity = {"dev": stat.st_dev, "ino": stat.st_ino, "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns, "head_len": head_len, "head": hashlib.sha1(head).hexdigest()}
+    return identity, is_gzipped(path, head)
 
 
 class _Cache:
@@ -761,7 +763,7 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     states = []
     for node, path in targets:
         try:
-            state = _FileState(path, node, os.path.realpath(path), _identity(path), _is_gzip(path))
+            state = _FileState(path, node, os.path.realpath(path), *_identity(path))
         except OSError as exc:
             raise _cannot_read(path, exc) from None
         cache.lookup(state)

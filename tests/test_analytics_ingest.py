@@ -337,8 +337,8 @@ def test_values_from_output():
 
 def test_only_short_heads_and_lines_are_remembered():
     """A hostile 1 MB host name must not be kept: 65 k of them would be 65 GB."""
-    ingest._memo_head.cache_clear()
-    ingest._memo_whole.cache_clear()
+    ingest._parse_head.memo.cache_clear()
+    ingest._parse_whole.memo.cache_clear()
     long_name = b"h" * (ingest.MEMO_BYTES + 1)
     buffer = (b"[1700000000] SERVICE ALERT: " + long_name + b";s;CRITICAL;HARD;1;out\n"
               b"[1700000001] SERVICE ALERT: h;s;OK;HARD;1;out\n"
@@ -347,5 +347,5 @@ def test_only_short_heads_and_lines_are_remembered():
     frame, _, unparsed = parse_buffer(buffer)
     assert unparsed == 0 and frame["host"].tolist()[:2] == [long_name.decode(), "h"]
     assert frame["comment"].tolist()[2:] == [long_name.decode(), "short"]
-    assert ingest._memo_head.cache_info().currsize == 2  # the short alert's head and the commands' one
-    assert ingest._memo_whole.cache_info().currsize == 1
+    assert ingest._parse_head.memo.cache_info().currsize == 2  # the short alert's head and the commands' one
+    assert ingest._parse_whole.memo.cache_info().currsize == 1
