@@ -90,12 +90,12 @@ def _times(events: pd.DataFrame):
     return events["time"].min(), events["time"].max()
 
 
-def _window(times: list, until) -> Window:
+def _window(times: list, until: pd.Timestamp | None) -> Window:
+    """The whole window from each group's (first, last) event time and the resolved ``until``."""
     firsts = [t[0] for t in times if t[0] is not None]
     lasts = [t[1] for t in times if t[1] is not None]
     first, last = (min(firsts), max(lasts)) if firsts else (None, None)
-    end = ingest.parse_when(until) if until is not None else last
-    return Window(end=end, weeks=weeks_between(first, last))
+    return Window(end=until if until is not None else last, weeks=weeks_between(first, last))
 
 
 def _die_with_parent() -> None:

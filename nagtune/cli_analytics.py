@@ -105,9 +105,10 @@ def _render(frame, output_format: str, top=None) -> str:
 
 
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
-                  make_table) -> None:
+                  make_table, side_file: str | None = None) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
-    logs, window, options and code (analytics/results_cache.py), found without importing pandas."""
+    logs, window, options and code (analytics/results_cache.py), found without importing pandas.
+    ``side_file``: a file of the node directories the table reads too (its identity is keyed)."""
     from .analytics import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
     kept_key = None
@@ -116,8 +117,7 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
             targets = resolve_paths(list(paths))
         except LogPathError as exc:
             raise click.ClickException(str(exc)) from None
-        # quiet reads objects.cache from the node directories: its identity is in the key too.
-        side_files = [] if command != "quiet" else find_side_files(list(paths), "objects.cache")
+        side_files = find_side_files(list(paths), side_file) if side_file else []
         kept_key = results_cache.key(f"{command} output", {**options, "environment": environment, "top": top,
                                                            "format": output_format},
                                      targets, side_files, since=since, until=until)
@@ -186,7 +186,8 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
                           environment=environment, processes=workers, progress=True)
 
-    _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table)
+    _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
+                  side_file="objects.cache")
 
 
 @click.command()
