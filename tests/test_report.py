@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from nagtune.analytics import api
+from nagtune.analytics import report as report_mod
 from nagtune.analytics.report import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
 from nagtune.cli import cli
 
@@ -268,3 +271,42 @@ def test_empty_window_still_writes_every_section(tmp_path):
     html = (tmp_path / "o" / "report.html").read_text()
     for section in SECTIONS:
         assert f'<section id="{section}">' in html
+
+
+# The report writes times and durations itself (pandas formats them one by one);
+# the text must be pandas' own, and every form it does not make is left to pandas.
+_SECONDS = st.one_of(st.none(), st.integers(min_value=-3 * 86_400, max_value=40 * 86_400),
+                     st.integers(min_value=0, max_value=3).map(lambda d: d * 86_400))
+
+
+@settings(max_examples=200, deadline=None)
+@given(seconds=st.lists(_SECONDS, min_size=1, max_size=8),
+       fraction=st.sampled_from([0, 0, 0, 500_000_000]),
+       tz=st.sampled_from(["UTC", "UTC", None, "Europe/Berlin"]),
+       unit=st.sampled_from(["ns", "us", "s"]))
+def test_times_are_written_as_pandas_writes_them(seconds, fraction, tz, unit):
+    base = 1_764_000_000
+    stamps = [None if s is None else pd.Timestamp((base + s) * 1_000_000_000 + fraction) for s in seconds]
+    durations = [None if s is None else pd.Timedelta(s * 1_000_000_000 + fraction) for s in seconds]
+    frame = pd.DataFrame({
+        "when": pd.Series(pd.to_datetime(stamps, utc=tz is not None)).dt.as_unit(unit),
+        "how_long": pd.Series(pd.to_timedelta(durations)).dt.as_unit(unit),
+        "name": "=cmd",
+    })
+    if tz not in (None, "UTC"):
+        frame["when"] = frame["when"].dt.tz_convert(tz)
+    expected_csv = frame.assign(name="'=cmd").to_csv(index=False)
+    expected_json = frame.to_json(orient="records", date_format="iso", date_unit="s")
+    assert report_mod._csv_frame(frame).to_csv(index=False) == expected_csv
+    assert report_mod._with_times_as_text(frame, "json").to_json(
+        orient="records", date_format="iso", date_unit="s") == expected_json
+
+
+def test_times_are_made_at_once_for_the_report_tables_forms():
+    """The forms the tables have are made here, not left to pandas (else no gain)."""
+    frame = pd.DataFrame({"when": pd.to_datetime([1_764_000_000, None], unit="s", utc=True),
+                          "how_long": pd.to_timedelta([300, 90_061], unit="s")})
+    for medium in ("csv", "json"):
+        assert report_mod._times_as_text(frame["when"], medium) is not None
+        assert report_mod._times_as_text(frame["how_long"], medium) is not None
+    assert list(report_mod._times_as_text(frame["how_long"], "json")) == ["P0DT0H5M0S", "P1DT1H1M1S"]
