@@ -1,9 +1,11 @@
 """One call for everything: :func:`analyze` runs every stage and keeps the frames."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
@@ -209,8 +211,41 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     )
 
 
+PROCESS_EVENTS = 1_000_000  # events from which analyze forks: below, a fork costs more than it saves
+
+
+def node_shares(events: pd.DataFrame, shares: int) -> list[list[str]]:
+    """The events' nodes in at most ``shares`` runs of consecutive names, balanced by events.
+
+    Consecutive in name order, so the parts' tables put end to end are in the
+    order one process gives (:func:`combine` keeps node order).
+    """
+    counts = events["node"].astype(str).value_counts().sort_index()
+    nodes = len(counts)
+    shares = max(1, min(shares, nodes))
+    running = counts.cumsum().to_numpy()
+    cuts: list[int] = []
+    for share in range(1, shares):
+        # After the node whose running total reaches share/shares of the events;
+        # at least one node in each share, before and after.
+        cut = int(np.searchsorted(running, running[-1] * share / shares)) + 1 if nodes else 0
+        cuts.append(min(max(cut, cuts[-1] + 1 if cuts else 1), nodes - (shares - share)))
+    return [list(part) for part in np.split(counts.index.to_numpy(dtype=object), cuts) if len(part)]
+
+
+def _default_analysis_processes(events: pd.DataFrame) -> int:
+    from .parallel import MAX_PROCESSES, can_fork
+    if len(events) < PROCESS_EVENTS or not can_fork():
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
+
+
+def _analyze_nodes(events: pd.DataFrame, nodes: list[str], **options) -> Part:
+    return analyze_part(events[events["node"].isin(nodes)].reset_index(drop=True), **options)
+
+
 def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None,
-            cache_dir=None, retune_top: int = RETUNE_TOP) -> Analysis:
+            cache_dir=None, retune_top: int = RETUNE_TOP, processes: int | None = None) -> Analysis:
     """Run every stage on log paths (node dirs, parents, files, globs) or an events frame.
 
     :param objects: an objects frame, a path to ``objects.cache``, or None to
@@ -219,6 +254,10 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
         ``service-perfdata.log`` in the node directories.
     :param retune_top: retune suggestions for this many of the chattiest
         host/services, and at most this many faster-detection ones.
+    :param processes: the stages run in this many forked processes, each on a
+        share of whole nodes (:func:`node_shares`), the events staying here;
+        default one per core (at most 4) from ``PROCESS_EVENTS`` events, else 1.
+        The tables are those of one process (``tests/test_analytics_parallel.py``).
     """
     paths = None
     if isinstance(paths_or_events, pd.DataFrame):
@@ -239,8 +278,18 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     elif isinstance(perfdata, (str, os.PathLike, list, tuple)):
         perfdata = ingest.load_perfdata(perfdata)
     window_end = ingest.window_end(events, until)
-    return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end,
-                                 retune_top=retune_top)], events=events, retune_top=retune_top)
+    shares = node_shares(events, _default_analysis_processes(events) if processes is None else processes)
+    if len(shares) <= 1:
+        return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end,
+                                     retune_top=retune_top)], events=events, retune_top=retune_top)
+    from . import parallel
+    # Each share ranks its own top ``retune_top`` for replays: the global top is among them
+    # (a share's ranking is the global one restricted to its nodes); combine picks it.
+    options = dict(objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top,
+                   weeks=chatty.weeks_between(events["time"].min(), events["time"].max()))
+    parts = parallel.forked_map([functools.partial(_analyze_nodes, events, nodes, **options) for nodes in shares],
+                                [f"the analysis of nodes {nodes[0]}..{nodes[-1]}" for nodes in shares])
+    return combine(parts, events=events, retune_top=retune_top)
 
 
 def _logs_table(name: str, parameters: dict, stage, combine_tables, empty_table, paths, since, until, cache_dir,

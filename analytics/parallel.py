@@ -68,7 +68,7 @@ def _bytes_to_read(targets: list[tuple[str, str]]) -> int:
 
 def default_processes(targets: list[tuple[str, str]]) -> int:
     """One per core, at most MAX_PROCESSES and one per node, when there is enough to read; else 1."""
-    if "fork" not in multiprocessing.get_all_start_methods() or _bytes_to_read(targets) < PROCESS_BYTES:
+    if not can_fork() or _bytes_to_read(targets) < PROCESS_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, len({node for node, _ in targets})))
 
@@ -141,17 +141,88 @@ class WorkerDied(RuntimeError):
     """A worker process ended without an answer (killed, out of memory)."""
 
 
-def _receive(conn, process, group) -> tuple:
+def _describe(group) -> str:
+    nodes = sorted({node for node, _ in group})
+    return f"the worker for nodes {', '.join(nodes[:3])}{'...' if len(nodes) > 3 else ''}"
+
+
+def _receive(conn, process, who: str) -> tuple:
     try:
         message = conn.recv()
     except EOFError:
         process.join()
-        nodes = sorted({node for node, _ in group})
-        raise WorkerDied(f"the worker for nodes {', '.join(nodes[:3])}{'...' if len(nodes) > 3 else ''} "
-                         f"ended without an answer (exit code {process.exitcode})") from None
+        raise WorkerDied(f"{who} ended without an answer (exit code {process.exitcode})") from None
     if message[0] == "error":
         raise message[1]
     return message
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _run_forked(conn, function) -> None:
+    _die_with_parent()
+    try:
+        conn.send(("result", function()))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent, which raises it
+        _send_error(conn, exc)
+    finally:
+        conn.close()
+
+
+class Forked:
+    """``function()`` run in a forked child process while this one goes on; :meth:`result`
+    waits for its value (pickled back) or raises its exception (or :class:`WorkerDied`).
+
+    The child sees this process's memory as it was at the fork (copy-on-write: a
+    frame read there is not copied), so ``function`` may close over large frames;
+    only its result travels. With ``fork=False``, or without fork (not Linux),
+    ``function`` runs here, at once.
+    """
+
+    def __init__(self, function: Callable[[], object], name: str, fork: bool = True):
+        self._name = name
+        self._process = None
+        if not (fork and can_fork()):
+            self._value = function()
+            return
+        context = multiprocessing.get_context("fork")
+        self._conn, child_end = context.Pipe()
+        self._process = context.Process(target=_run_forked, args=(child_end, function), daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def result(self):
+        if self._process is not None:
+            try:
+                self._value = _receive(self._conn, self._process, self._name)[1]
+            finally:
+                self.close()
+        return self._value
+
+    def close(self) -> None:
+        """Done with the child: ended at once if it has not answered (the caller failed)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        self._conn.close()
+        process.join(timeout=1)  # one that answered is exiting
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def forked_map(functions: list[Callable[[], object]], names: list[str]) -> list:
+    """Each of ``functions`` in its own forked process at once; their results in order."""
+    running: list[Forked] = []
+    try:
+        for function, name in zip(functions, names):
+            running.append(Forked(function, name))
+        return [child.result() for child in running]
+    finally:
+        for child in running:
+            child.close()
 
 
 def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, until=None, cache_dir=None,
@@ -189,11 +260,11 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
             process.start()
             child_end.close()
             workers.append((parent_end, process, group))
-        answers = [_receive(conn, process, group) for conn, process, group in workers]
+        answers = [_receive(conn, process, _describe(group)) for conn, process, group in workers]
         window = _window([answer[1] for answer in answers], until)
         for conn, _, _ in workers:
             conn.send(window)
-        results = [_receive(conn, process, group)[1] for conn, process, group in workers]
+        results = [_receive(conn, process, _describe(group))[1] for conn, process, group in workers]
     finally:
         for conn, process, _ in workers:
             conn.close()

@@ -18,6 +18,7 @@ Jinja2 autoescaping in HTML, entities and ``\\|`` in Markdown, a leading
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import os
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..parsers.names import metric_component
-from . import history, plots, retune
+from . import history, parallel, plots, retune
 
 TOP = 15  # chatty services in the bar chart and the new/resolved comparison
 TIMELINE_TOP = 10
@@ -424,9 +425,41 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     return env
 
 
+def _draw_plots(analysis, plots_dir: str, window_start, window_end, top: int, summary: dict,
+                history_dir: str | None) -> tuple[dict[str, str], list[str]]:
+    """Every plot of the report: {name: PNG path} of those drawn, and the what-if plots' names."""
+    made: dict[str, str | None] = {}
+    made["chatty"] = plots.chatty_bar(analysis.chatty, os.path.join(plots_dir, "chatty.png"), top=top)
+    made["hour_of_week"] = plots.hour_of_week_heatmap(analysis.events, os.path.join(plots_dir, "hour_of_week.png"))
+    timeline_rows = analysis.chatty_host_service.head(TIMELINE_TOP)
+    made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
+                                            window_start, window_end)
+    what_if_plots = []
+    for number, row, (curve, x, current, suggested) in what_if_curves(analysis):
+        stem = "whatif-{:02d}-{}-{}-{}".format(number + 1, metric_component(str(row["host"])),
+                                              metric_component(str(row["service"])),
+                                              metric_component(str(row["directive"])))
+        title = f"{row['service']} on {row['host']}: {row['directive']}"
+        path = plots.what_if(curve, os.path.join(plots_dir, stem + ".png"), title, current=current,
+                             suggested=suggested, x=x, xlabel=str(row["directive"]))
+        if path:
+            made[stem] = path
+            what_if_plots.append(stem)
+    weeks = history.summaries(history_dir) if history_dir else pd.DataFrame(columns=["window_start"])
+    weeks = weeks[weeks["window_start"] != pd.Timestamp(summary["window_start"])] if len(weeks) else weeks
+    weeks = pd.concat([weeks, pd.DataFrame([dict(summary)]).assign(
+        window_start=lambda f: pd.to_datetime(f["window_start"], utc=True))], ignore_index=True)
+    made["trend"] = plots.trend(weeks, os.path.join(plots_dir, "trend.png"))
+    return {k: v for k, v in made.items() if v}, what_if_plots
+
+
 def build_report(analysis, out_dir: str, window_start, window_end, source: str = "logs",
-                 top: int = TOP, keep_history: bool = True) -> Report:
-    """Write the report for ``analysis`` (one window) into ``out_dir``; see the module doc."""
+                 top: int = TOP, keep_history: bool = True, processes: int | None = None) -> Report:
+    """Write the report for ``analysis`` (one window) into ``out_dir``; see the module doc.
+
+    :param processes: above 1, the plots are drawn in a forked process while
+        this one writes the tables; default: so from ``api.PROCESS_EVENTS`` events.
+    """
     window_start, window_end = pd.Timestamp(window_start), pd.Timestamp(window_end)
     plots_dir = os.path.join(out_dir, "plots")
     tables_dir = os.path.join(out_dir, "tables")
@@ -469,34 +502,20 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         tables["suggestion_effects"] = pd.DataFrame(columns=[
             "node", "host", "service", "directive", "was", "suggested", "alerts_last_week",
             "alerts_this_week", "change", "applied"])
-    for name, frame in tables.items():
-        write_table(frame, tables_dir, name)
-
-    # Plots ---------------------------------------------------------------
-    made: dict[str, str | None] = {}
-    made["chatty"] = plots.chatty_bar(analysis.chatty, os.path.join(plots_dir, "chatty.png"), top=top)
-    made["hour_of_week"] = plots.hour_of_week_heatmap(analysis.events, os.path.join(plots_dir, "hour_of_week.png"))
-    timeline_rows = analysis.chatty_host_service.head(TIMELINE_TOP)
-    made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
-                                            window_start, window_end)
-    what_if_plots = []
-    for number, row, (curve, x, current, suggested) in what_if_curves(analysis):
-        stem = "whatif-{:02d}-{}-{}-{}".format(number + 1, metric_component(str(row["host"])),
-                                              metric_component(str(row["service"])),
-                                              metric_component(str(row["directive"])))
-        title = f"{row['service']} on {row['host']}: {row['directive']}"
-        path = plots.what_if(curve, os.path.join(plots_dir, stem + ".png"), title, current=current,
-                             suggested=suggested, x=x, xlabel=str(row["directive"]))
-        if path:
-            made[stem] = path
-            what_if_plots.append(stem)
-    current_summary = dict(summary)
-    weeks = history.summaries(history_dir) if keep_history else pd.DataFrame(columns=["window_start"])
-    weeks = weeks[weeks["window_start"] != pd.Timestamp(summary["window_start"])] if len(weeks) else weeks
-    weeks = pd.concat([weeks, pd.DataFrame([current_summary]).assign(
-        window_start=lambda f: pd.to_datetime(f["window_start"], utc=True))], ignore_index=True)
-    made["trend"] = plots.trend(weeks, os.path.join(plots_dir, "trend.png"))
-    plot_paths = {k: v for k, v in made.items() if v}
+    # The plots (half the report's time) are drawn in a forked child while this
+    # process writes the tables: the two share nothing but the analysis.
+    if processes is None:
+        from .api import PROCESS_EVENTS
+        processes = 2 if analysis.events is not None and len(analysis.events) >= PROCESS_EVENTS else 1
+    drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
+                                                summary, history_dir if keep_history else None),
+                              "the plots", fork=processes > 1)
+    try:
+        for name, frame in tables.items():
+            write_table(frame, tables_dir, name)
+        plot_paths, what_if_plots = drawing.result()
+    finally:
+        drawing.close()
 
     plot_titles = {"chatty": "Top chatty services by noise score", "hour_of_week": "Alerts by hour of week",
                    "timeline": "States of the top chatty services", "trend": "Week over week"}
@@ -556,9 +575,10 @@ def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestam
 
 def analyze_window(paths=None, since="7d", until=None, graphite: str | None = None, prefix: str = "nagios",
                    objects=None, perfdata=None, cache_dir=None, store_dir: str | None = None,
-                   perfdata_graphite: tuple[str, str] | None = None):
+                   perfdata_graphite: tuple[str, str] | None = None, processes: int | None = None):
     """(analysis, start, end, source) for one window, from log archives, a store or Graphite.
 
+    :param processes: for :func:`.api.analyze`.
     :param perfdata_graphite: (render API URL, series pattern) to read the
         checks' values from (see :func:`.graphite_source.load_perfdata_from_graphite`)
         instead of perfdata files.
@@ -576,7 +596,8 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
 
         start, end = resolve_window(since, until)
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
-        analysis = api.analyze(events, objects=objects, perfdata=values_from_graphite(events, start, end, perfdata))
+        analysis = api.analyze(events, objects=objects, perfdata=values_from_graphite(events, start, end, perfdata),
+                               processes=processes)
         return analysis, start, end, f"Graphite at {graphite}"
     if store_dir:
         from . import store
@@ -592,7 +613,8 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
             objects = store.load_objects_frame(store_dir)
         perfdata = values_from_graphite(events, start, end, None)
         analysis = api.analyze(events, until=end, objects=objects,
-                               perfdata=store.load_perfdata(store_dir, start, end) if perfdata is None else perfdata)
+                               perfdata=store.load_perfdata(store_dir, start, end) if perfdata is None else perfdata,
+                               processes=processes)
         nodes = events["node"].nunique() if len(events) else 0
         return analysis, start, end, f"the event store {store_dir} ({nodes} Nagios node{'s' if nodes != 1 else ''})"
     if not paths:
@@ -608,7 +630,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     perfdata = values_from_graphite(events, start, end, perfdata)
     if perfdata is None:
         perfdata = api.find_side_files(paths, "service-perfdata.log") or None
-    analysis = api.analyze(events, until=end, objects=objects, perfdata=perfdata)
+    analysis = api.analyze(events, until=end, objects=objects, perfdata=perfdata, processes=processes)
     nodes = analysis.events["node"].nunique() if len(analysis.events) else 0
     return analysis, start, end, f"the event logs of {nodes} Nagios node{'s' if nodes != 1 else ''}"
 
@@ -616,8 +638,15 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
 def make_report(paths=None, out_dir: str = "report", since="7d", until=None, graphite: str | None = None,
                 prefix: str = "nagios", objects=None, perfdata=None, cache_dir=None, top: int = TOP,
                 keep_history: bool = True, store_dir: str | None = None,
-                perfdata_graphite: tuple[str, str] | None = None) -> Report:
-    """Everything ``nagtune report`` does: analyse one window and write the report."""
+                perfdata_graphite: tuple[str, str] | None = None, processes: int | None = None) -> Report:
+    """Everything ``nagtune report`` does: analyse one window and write the report.
+
+    :param processes: forked processes for the analysis (a share of whole nodes
+        each) and the plots; default one per core (at most 4) from
+        ``api.PROCESS_EVENTS`` events in the window, else everything here.
+    """
     analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir,
-                                                  store_dir=store_dir, perfdata_graphite=perfdata_graphite)
-    return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history)
+                                                  store_dir=store_dir, perfdata_graphite=perfdata_graphite,
+                                                  processes=processes)
+    return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history,
+                        processes=processes)

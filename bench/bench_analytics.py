@@ -35,11 +35,11 @@ import contextlib
 import csv
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+import treemem
 
 NAGTUNE = r"""
 import hashlib, sys, time
@@ -94,62 +94,15 @@ awk '{ s += $1 } END { print s }' "$2"
 """
 
 
-def tree_rss_mb(root: int) -> float:
-    """RSS of ``root`` and all its descendants now (shared pages counted in each: an upper bound)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    pages = 0
-    for pid in tree:
-        try:
-            with open(f"/proc/{pid}/statm") as handle:
-                pages += int(handle.read().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def measure(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of one process.
+    """Wall seconds, peak memory (MiB) and stdout of one process.
 
-    The peak is the larger of the kernel's (``wait4``: the process alone, or
-    its largest child) and the sum over the process tree sampled every 0.2 s,
-    so parse workers count with the process that started them.
+    The peak is the RSS summed over the process and the workers it forks,
+    sampled every 0.2 s (:mod:`treemem`; pages shared with the parent are
+    counted in each: an upper bound), or the kernel's, if larger.
     """
-    out = tempfile.TemporaryFile()
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
-    tree_peak = 0.0
-    done = threading.Event()
-
-    def sample():
-        nonlocal tree_peak
-        while not done.wait(0.2):
-            tree_peak = max(tree_peak, tree_rss_mb(process.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    out.seek(0)
-    stdout = out.read().decode()
-    if process.returncode != 0:
-        raise SystemExit(f"{command[:3]} failed: {process.stderr.read().decode()[-2000:]}")
-    return elapsed, max(usage.ru_maxrss / 1024, tree_peak), stdout.strip()
+    result = treemem.measure(command)
+    return result["seconds"], result["rss_sum_mib"], result["stdout"]
 
 
 @contextlib.contextmanager

@@ -263,3 +263,78 @@ def test_a_quiet_rerun_misses_when_objects_cache_changes(samples, tmp_path):
         handle.write("\n")
     _, imported = run_cli("quiet", "--cache-dir", cache, samples)
     assert imported == "pandas imported"
+
+
+# --- api.analyze on the events in memory, a share of whole nodes per forked process ---
+
+ANALYSIS_TABLES = ("episodes", "chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell")
+
+
+def assert_same_analysis(got, expected):
+    def values(frame):
+        return frame.astype({c: "object" for c in frame.columns
+                             if isinstance(frame[c].dtype, pd.CategoricalDtype)}).reset_index(drop=True)
+    for table in ANALYSIS_TABLES:
+        assert_frame_equal(values(getattr(got, table)), values(getattr(expected, table)), obj=table,
+                           check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def fleet_events(tmp_path_factory):
+    from nagtune.synth import generate_fleet
+    base = tmp_path_factory.mktemp("analysis-fleet")
+    generate_fleet(str(base), nodes=7, lines=70_000, seed=5, days=14, gzip_archives=True)
+    return load_events([str(base)])
+
+
+@pytest.mark.parametrize("retune_top", [api.RETUNE_TOP, 3])
+def test_analysis_in_processes_is_the_one_process_analysis(fleet_events, retune_top):
+    expected = api.analyze(fleet_events, retune_top=retune_top, processes=1)
+    assert len(expected.retunes) and len(expected.quiet) and len(expected.automation)
+    for processes in (2, 3):
+        got = api.analyze(fleet_events, retune_top=retune_top, processes=processes)
+        assert_same_analysis(got, expected)
+        assert got.events is fleet_events  # the report draws from them here
+
+
+def test_analysis_of_the_samples_in_processes(samples):
+    """With the samples' objects.cache and perfdata files, read once, used by every share."""
+    expected = api.analyze([samples], processes=1)
+    assert len(expected.retunes) and expected.retunes["current"].notna().any()
+    assert_same_analysis(api.analyze([samples], processes=2), expected)
+
+
+def test_node_shares_are_runs_of_consecutive_nodes_balanced_by_events(fleet_events):
+    nodes = sorted(set(fleet_events["node"].astype(str)))
+    counts = fleet_events["node"].astype(str).value_counts()
+    for wanted in (1, 2, 3, 7, 20):
+        shares = api.node_shares(fleet_events, wanted)
+        assert [node for share in shares for node in share] == nodes  # every node once, in name order
+        assert len(shares) == min(wanted, len(nodes))
+        ideal = len(fleet_events) / len(shares)
+        assert all(abs(counts[share].sum() - ideal) <= counts.max() for share in shares)
+    assert api.node_shares(fleet_events.head(0), 2) == []
+
+
+def test_a_forked_function_gives_its_value_or_its_exception():
+    assert parallel.Forked(lambda: os.getpid(), "pid").result() != os.getpid()
+    assert parallel.Forked(lambda: os.getpid(), "pid", fork=False).result() == os.getpid()
+    assert parallel.forked_map([lambda: 1, lambda: 2], ["one", "two"]) == [1, 2]
+
+    def fails():
+        raise IngestError("cannot read x.log")
+    with pytest.raises(IngestError, match="cannot read x.log"):
+        parallel.Forked(fails, "the reader").result()
+    with pytest.raises(parallel.WorkerDied, match="the plots ended without an answer .exit code -9"):
+        parallel.Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), "the plots").result()
+
+
+def test_a_caller_that_fails_first_ends_its_child():
+    import time
+    child = parallel.Forked(lambda: time.sleep(60), "the sleeper")
+    pid = child._process.pid
+    started = time.monotonic()
+    child.close()
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

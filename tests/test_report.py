@@ -310,3 +310,30 @@ def test_times_are_made_at_once_for_the_report_tables_forms():
         assert report_mod._times_as_text(frame["when"], medium) is not None
         assert report_mod._times_as_text(frame["how_long"], medium) is not None
     assert list(report_mod._times_as_text(frame["how_long"], "json")) == ["P0DT0H5M0S", "P1DT1H1M1S"]
+
+
+def test_the_report_in_worker_processes_is_the_same_report(tmp_path, built):
+    """--workers 2: the analysis in forked shares of nodes, the plots drawn while the tables
+    are written; every file is the one-process report's, byte for byte."""
+    outs = {}
+    for workers in ("1", "2"):
+        outs[workers] = tmp_path / f"out-{workers}"
+        result = CliRunner().invoke(cli, ["report", *built["inputs"], "--since", "7d", "--no-history",
+                                          "--workers", workers, "--out", str(outs[workers])])
+        assert result.exit_code == 0, result.output
+
+    def files(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    one, two = files(outs["1"]), files(outs["2"])
+    assert sorted(one) == sorted(two) and len([f for f in one if f.endswith(".png")]) >= 4
+    assert [f for f in one if one[f] != two[f]] == []
+
+
+def test_a_plot_that_fails_in_its_process_is_the_reports_error(tmp_path, built, monkeypatch):
+    from nagtune.analytics import plots
+
+    def broken(*args, **kwargs):
+        raise ValueError("no room on the canvas")
+    monkeypatch.setattr(plots, "trend", broken)
+    with pytest.raises(ValueError, match="no room on the canvas"):
+        report_mod.make_report(built["inputs"], str(tmp_path / "out"), since="7d", keep_history=False, processes=2)
