@@ -576,17 +576,21 @@ def window_end(events: pd.DataFrame, until=None) -> pd.Timestamp | None:
 # ---------------------------------------------------------------- assembling
 
 def _concat_raw(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames end to end. Each column is dropped from the frames once joined, so a
+    caller that hands over the only references holds the rows about once, not twice."""
     frames = [f for f in frames if len(f)]
     if not frames:
         return _empty_raw().assign(_file=np.array([], dtype=np.int32))
     if len(frames) == 1:
         return frames[0].reset_index(drop=True)
     columns = {}
-    for column in frames[0].columns:
+    for column in list(frames[0].columns):
         if column in RAW_CATEGORIES:
             columns[column] = union_categoricals([pd.Categorical(f[column]) for f in frames])
         else:
             columns[column] = pd.concat([f[column] for f in frames], ignore_index=True)
+        for frame in frames:
+            del frame[column]
     return pd.DataFrame(columns)
 
 
@@ -884,8 +888,10 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     if bar is not None:
         bar.close()
 
-    raw = _concat_raw(_in_file_order(frames))
-    del frames
+    pieces = list(_in_file_order(frames))
+    frames.clear()  # the pieces hold the only references now: _concat_raw frees what it has joined
+    raw = _concat_raw(pieces)
+    del pieces
     file_nodes = np.array([s.node for s in states], dtype=object)
     raw, duplicates = _drop_overlaps(raw, file_nodes)
     events = _finish(raw, states, environment, cell_pattern)

@@ -94,15 +94,16 @@ awk '{ s += $1 } END { print s }' "$2"
 """
 
 
-def measure(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak memory (MiB) and stdout of one process.
+def measure(command: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, peak memory (MiB) two ways, and stdout of one process.
 
-    The peak is the RSS summed over the process and the workers it forks,
-    sampled every 0.2 s (:mod:`treemem`; pages shared with the parent are
-    counted in each: an upper bound), or the kernel's, if larger.
+    Both peaks are sampled every 0.2 s over the process and the workers it
+    forks (:mod:`treemem`): the RSS sum counts pages a worker shares with its
+    parent in each (an upper bound), the PSS sum divides them (what the tree
+    holds); each is at least the kernel's peak for the largest process.
     """
     result = treemem.measure(command)
-    return result["seconds"], result["rss_sum_mib"], result["stdout"]
+    return result["seconds"], result["rss_sum_mib"], result["pss_sum_mib"], result["stdout"]
 
 
 @contextlib.contextmanager
@@ -165,17 +166,17 @@ def main(argv=None) -> None:
         shutil.rmtree(cache, ignore_errors=True)
     if not args.skip_naive:
         results["naive pandas"] = measure([python, "-c", NAIVE_PANDAS, directory])
-    alerts = {name: int(results[name][2].split()[0]) for name in ("nagtune one process", "awk", "naive pandas")
+    alerts = {name: int(results[name][3].split()[0]) for name in ("nagtune one process", "awk", "naive pandas")
               if name in results}
     if len(set(alerts.values())) != 1:
         raise SystemExit(f"contenders disagree on SERVICE ALERT lines: {alerts}")
-    tables = {name: out.split("table=")[1].split()[0] for name, (_, _, out) in results.items()
+    tables = {name: out.split("table=")[1].split()[0] for name, (_, _, _, out) in results.items()
               if "table=" in out and "grown" not in name}
     if len(set(tables.values())) != 1:
         raise SystemExit(f"nagtune's tables differ: {tables}")
-    print(f"{'contender':24} {'seconds':>8} {'peak MB':>8}  output")
-    for name, (seconds, rss, out) in results.items():
-        print(f"{name:24} {seconds:8.1f} {rss:8.0f}  {out}")
+    print(f"{'contender':24} {'seconds':>8} {'peak MiB, RSS sum':>18} {'PSS sum':>8}  output")
+    for name, (seconds, rss, pss, out) in results.items():
+        print(f"{name:24} {seconds:8.1f} {rss:18.0f} {pss:8.0f}  {out}")
     nag = results["nagtune rank"][0]
     ratios = {
         "vs naive pandas (x faster)": results["naive pandas"][0] / nag if "naive pandas" in results else float("nan"),
@@ -187,19 +188,25 @@ def main(argv=None) -> None:
         print(f"{name:28} {value:6.2f}")
     row = {"date": time.strftime("%Y-%m-%d"), "lines": args.lines, "nodes": args.nodes, "files": files,
            "alerts": next(iter(alerts.values())), "cpus": os.cpu_count()}
-    for name, (seconds, rss, _) in results.items():
+    for name, (seconds, rss, pss, _) in results.items():
         key = name.replace(",", "").replace(" ", "_")
         row[f"{key}_s"] = round(seconds, 2)
         row[f"{key}_peak_mb"] = round(rss)
+        row[f"{key}_pss_mb"] = round(pss)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_analytics.csv")
     names = ("nagtune rank", "nagtune one process", "awk", "rank cache first", "rank cache rerun",
              "rank rerun logs grown", "naive pandas")
     fields = ["date", "lines", "nodes", "files", "alerts", "cpus"] + [
-        f"{n.replace(' ', '_')}_{m}" for n in names for m in ("s", "peak_mb")]
+        f"{n.replace(' ', '_')}_{m}" for n in names for m in ("s", "peak_mb", "pss_mb")]
     if os.path.exists(path):
         with open(path, newline="") as handle:
-            if next(csv.reader(handle), None) != fields:  # the contenders changed: keep the old rows aside
-                os.replace(path, path.replace(".csv", f"-until-{time.strftime('%Y%m%d')}.csv"))
+            changed = next(csv.reader(handle), None) != fields
+        if changed:  # the contenders or columns changed: keep the old rows aside, never over older ones
+            aside, number = path.replace(".csv", f"-until-{time.strftime('%Y%m%d')}.csv"), 1
+            while os.path.exists(aside):
+                number += 1
+                aside = path.replace(".csv", f"-until-{time.strftime('%Y%m%d')}-{number}.csv")
+            os.replace(path, aside)
     new = not os.path.exists(path)
     with open(path, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
