@@ -756,10 +756,14 @@ def _locked(cache_dir):
         yield
         return
     import fcntl
-    os.makedirs(cache_dir, exist_ok=True)
-    with open(os.path.join(cache_dir, ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+    while True:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(os.path.join(cache_dir, ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if os.fstat(lock.fileno()).st_nlink == 0:
+                continue  # removed while we waited (a stale group cache, parallel.drop_stale_group_caches)
+            yield
+            return
 
 
 def _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers) -> pd.DataFrame:

@@ -81,6 +81,46 @@ def _group_cache(cache_dir: str | None, group: list[tuple[str, str]]) -> str | N
     return os.path.join(cache_dir, "groups", hashlib.sha256(nodes.encode()).hexdigest()[:16])
 
 
+STALE_GROUP_CACHE_DAYS = 7
+
+
+def _used(directory: str) -> None:
+    os.makedirs(directory, exist_ok=True)
+    os.utime(directory)  # its age is the time since a run last used it
+
+
+def drop_stale_group_caches(cache_dir: str, keep: set[str], days: float = STALE_GROUP_CACHE_DAYS) -> list[str]:
+    """Remove the group caches under ``cache_dir`` that no run used for ``days`` days.
+
+    Another ``--workers`` or another set of nodes makes other groups, and their
+    caches would stay forever. One that a run holds (its lock taken) is left.
+    :returns: the directories removed.
+    """
+    import fcntl
+    import shutil
+    import time
+
+    root = os.path.join(cache_dir, "groups")
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        if entry.path in keep or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < days * 86_400:
+                continue
+            with open(os.path.join(entry.path, ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in use: BlockingIOError, kept
+                shutil.rmtree(entry.path)
+            removed.append(entry.path)
+        except OSError:
+            continue
+    return removed
+
+
 Stage = Callable[[pd.DataFrame, Window], object]
 
 
@@ -250,6 +290,9 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
         held = [events]
         del events
         return [stage(held.pop(), window)], counts
+    caches = {_group_cache(cache_dir, group) for group in groups} - {None}
+    for directory in caches:
+        _used(directory)
     context = multiprocessing.get_context("fork")
     workers = []
     try:
@@ -273,6 +316,8 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
             if process.is_alive():
                 process.kill()
                 process.join()
+    if cache_dir is not None:
+        drop_stale_group_caches(cache_dir, caches)
     counts: dict = {}
     for answer in answers:
         for key, value in answer[2].items():

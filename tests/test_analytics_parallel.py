@@ -3,6 +3,7 @@ import gzip
 import os
 import shutil
 import signal
+import time
 
 import pandas as pd
 import pytest
@@ -347,3 +348,46 @@ def test_a_stage_drops_the_texts_from_the_frame_it_owns(samples):
     kept = api._without_texts(events)
     assert kept is events
     assert not {"output", "author", "comment"} & set(events.columns)
+
+
+def test_group_caches_no_run_used_for_a_week_are_removed(samples, tmp_path):
+    import fcntl
+    cache = tmp_path / "cache"
+    api.rank_logs([samples], cache_dir=str(cache), processes=2)
+    used = sorted((cache / "groups").iterdir())
+    assert len(used) == 2
+    week_ago = time.time() - 8 * 86_400
+    stale, recent, held = (cache / "groups" / name for name in ("stale", "recent", "held"))
+    for directory in (stale, recent, held):
+        directory.mkdir()
+        (directory / ".lock").touch()
+    for directory in used + [stale, held]:
+        os.utime(directory, (week_ago, week_ago))
+    with open(held / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a run reading it now
+        # by="host_service": not the kept table, so the groups are read (and their caches touched).
+        api.rank_logs([samples], by="host_service", cache_dir=str(cache), processes=2)
+    assert sorted(p.name for p in (cache / "groups").iterdir()) == sorted([p.name for p in used] + ["held", "recent"])
+    api.rank_logs([samples], cache_dir=str(cache), processes=3, until="2030-01-01")  # other groups
+    assert {p.name for p in used} <= {p.name for p in (cache / "groups").iterdir()}  # used a moment ago
+
+
+def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path):
+    import fcntl
+    import threading
+    from nagtune.analytics import ingest
+    directory = tmp_path / "group"
+    directory.mkdir()
+    held_a_lock_on_a_file_that_is_there = []
+    with open(directory / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+
+        def waiter():
+            with ingest._locked(str(directory)):
+                held_a_lock_on_a_file_that_is_there.append((directory / ".lock").exists())
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.3)
+        shutil.rmtree(directory)  # as drop_stale_group_caches does, lock held
+    thread.join(10)
+    assert held_a_lock_on_a_file_that_is_there == [True]
