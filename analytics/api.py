@@ -292,11 +292,11 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     return combine(parts, events=events, retune_top=retune_top)
 
 
-def _logs_table(name: str, parameters: dict, stage, combine_tables, empty_table, paths, since, until, cache_dir,
+def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, cache_dir,
                 environment: str, cell_pattern: str, processes, progress, side_files=()) -> pd.DataFrame:
     """One table over the logs under ``paths``: kept from an earlier run over the very same
-    inputs, or made by ``stage(events, window)`` per group of whole nodes and joined by
-    ``combine_tables`` (see :func:`rank_logs`)."""
+    inputs, or made by ``stage(events, window)`` per group of whole nodes and put together
+    by ``join(results)`` (see :func:`rank_logs`)."""
     from . import parallel, results_cache
     since, until = ingest.parse_when(since), ingest.parse_when(until)
     targets = ingest.resolve_paths(paths)
@@ -305,14 +305,21 @@ def _logs_table(name: str, parameters: dict, stage, combine_tables, empty_table,
     cached = results_cache.read(cache_dir, digest) if digest else None
     if cached is not None:
         return cached
-    tables, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
-                                         environment=environment, cell_pattern=cell_pattern, processes=processes,
-                                         progress=progress)
-    table = concat_frames(tables)
-    table = empty_table() if table is None else combine_tables(table) if len(tables) > 1 else table
+    results, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
+                                          environment=environment, cell_pattern=cell_pattern, processes=processes,
+                                          progress=progress)
+    table = join(results)
     if digest:
         results_cache.write(cache_dir, digest, table)
     return table
+
+
+def _concatenated(resort, empty_table):
+    """A ``join`` for stages that give parts of one table: end to end, re-sorted when several."""
+    def join(tables: list[pd.DataFrame]) -> pd.DataFrame:
+        table = concat_frames(tables)
+        return empty_table() if table is None else resort(table) if len(tables) > 1 else table
+    return join
 
 
 def _without_texts(events: pd.DataFrame) -> pd.DataFrame:
@@ -357,10 +364,10 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
         found = episodes_mod.build_episodes(events, window_end=window.end)
         return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
 
-    return _logs_table("rank", {"by": by}, stage,
-                       lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
-                       lambda: empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS),
-                       paths, since, until, cache_dir, environment, cell_pattern, processes, progress)
+    return _logs_table("rank", {"by": by}, stage, _concatenated(
+        lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
+        lambda: empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)),
+        paths, since, until, cache_dir, environment, cell_pattern, processes, progress)
 
 
 def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, environment: str = "default",
@@ -372,14 +379,8 @@ def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, envi
     :param objects: an objects frame, a path to ``objects.cache``, or None to look for
         ``objects.cache`` in the node directories (its identity is part of the cache key).
     """
-    side_files: list = []
-    if objects is None:
-        side_files = find_side_files(paths, "objects.cache")
-        objects = objects_mod.load_objects(side_files) if side_files else None
-    elif isinstance(objects, (str, os.PathLike, list, tuple)):
-        side_files = [str(objects)] if isinstance(objects, (str, os.PathLike)) else [str(o) for o in objects]
-        objects = objects_mod.load_objects(objects)
-    elif cache_dir is not None:
+    objects, side_files = _side_input(objects, paths, "objects.cache", objects_mod.load_objects)
+    if side_files is None and cache_dir is not None:
         raise ValueError("quiet_logs: give objects as paths (or None) with a cache_dir: a frame has no identity")
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
@@ -387,5 +388,60 @@ def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, envi
         found = episodes_mod.build_episodes(events, window_end=window.end)
         return quiet.find_quiet(events, found, objects=objects)
 
-    return _logs_table("quiet", {}, stage, quiet.sort_findings, lambda: empty(QUIET_COLUMNS), paths, since, until,
-                       cache_dir, environment, cell_pattern, processes, progress, side_files)
+    return _logs_table("quiet", {}, stage, _concatenated(quiet.sort_findings, lambda: empty(QUIET_COLUMNS)), paths,
+                       since, until, cache_dir, environment, cell_pattern, processes, progress, side_files or [])
+
+
+def _side_input(given, paths, name: str, load):
+    """(frame or None, files whose identity keys the results) for an optional side input:
+    given as a frame, as paths, or None to look for ``name`` in the node directories."""
+    if given is None:
+        files = find_side_files(paths, name)
+        return (load(files) if files else None), files
+    if isinstance(given, (str, os.PathLike, list, tuple)):
+        files = [str(given)] if isinstance(given, (str, os.PathLike)) else [str(f) for f in given]
+        return load(given), files
+    return given, None
+
+
+def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top: int = RETUNE_TOP,
+                cache_dir=None, environment: str = "default", cell_pattern: str = ingest.DEFAULT,
+                processes: int | None = None, progress: bool = False) -> pd.DataFrame:
+    """What ``nagtune retune`` prints: :func:`.retune.suggest_retunes` over the logs under
+    ``paths``, in worker processes and with the results cache as :func:`rank_logs`.
+
+    Each group of nodes replays its own ``top`` chattiest host/services (the
+    global top is among them: a group's ranking is the global one restricted to
+    its nodes) and all its faster-detection rows; :func:`order_retunes` keeps
+    the global top's in ranking order, then the ``top`` faster-detection ones.
+
+    :param objects, perfdata: frames, paths, or None to look for ``objects.cache``
+        and ``service-perfdata.log`` in the node directories (their identity is
+        part of the cache key; a frame has none, so not with a ``cache_dir``).
+    """
+    objects, object_files = _side_input(objects, paths, "objects.cache", objects_mod.load_objects)
+    perfdata, perf_files = _side_input(perfdata, paths, "service-perfdata.log", ingest.load_perfdata)
+    if cache_dir is not None and (object_files is None or perf_files is None):
+        raise ValueError("retune_logs: give objects and perfdata as paths (or None) with a cache_dir: "
+                         "a frame has no identity")
+    hs_keys = ["node_class", "cell", "node", "host", "service"]
+
+    def stage(events: pd.DataFrame, window):
+        found = episodes_mod.build_episodes(events, window_end=window.end)
+        ranked = chatty.rank_chatty(events, found, by="host_service", top=top, weeks=window.weeks)
+        return ranked, concat_frames([
+            retune.suggest_chatty_retunes(events, found, objects=objects, perfdata=perfdata, top=top,
+                                          weeks=window.weeks, window_end=window.end),
+            retry.suggest_faster_detection(events, found, objects=objects)])
+
+    def join(results) -> pd.DataFrame:
+        suggestions = concat_frames([found for _, found in results if found is not None])
+        if suggestions is None:
+            return empty(RETUNE_COLUMNS)
+        ranked = concat_frames([ranked for ranked, _ in results])
+        ranked = empty(CHATTY_HOST_SERVICE_COLUMNS) if ranked is None else \
+            _resort(ranked, ["score"] + hs_keys, [False] + [True] * len(hs_keys))
+        return order_retunes(suggestions, ranked, top).reset_index(drop=True)
+
+    return _logs_table("retune", {"top": top}, stage, join, paths, since, until, cache_dir, environment,
+                       cell_pattern, processes, progress, [*(object_files or []), *(perf_files or [])])

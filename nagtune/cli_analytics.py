@@ -27,7 +27,7 @@ def _common(function):
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="Worker processes: of the local Dask cluster, or (rank, quiet) reading PATHS, a group of "
+                     help="Worker processes: of the local Dask cluster, or (rank, quiet, retune) reading PATHS, a group of "
                           "whole nodes each. [default: cores, at most 4; for PATHS only when there is over "
                           "256 MB to read]"),
     ]
@@ -105,10 +105,10 @@ def _render(frame, output_format: str, top=None) -> str:
 
 
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
-                  make_table, side_file: str | None = None) -> None:
+                  make_table, side_files: tuple[str, ...] = ()) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
     logs, window, options and code (analytics/results_cache.py), found without importing pandas.
-    ``side_file``: a file of the node directories the table reads too (its identity is keyed)."""
+    ``side_files``: names of files in the node directories the table reads too (their identity is keyed)."""
     from .analytics import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
     kept_key = None
@@ -117,10 +117,10 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
             targets = resolve_paths(list(paths))
         except LogPathError as exc:
             raise click.ClickException(str(exc)) from None
-        side_files = find_side_files(list(paths), side_file) if side_file else []
+        found = [path for name in side_files for path in find_side_files(list(paths), name)]
         kept_key = results_cache.key(f"{command} output", {**options, "environment": environment, "top": top,
                                                            "format": output_format},
-                                     targets, side_files, since=since, until=until)
+                                     targets, found, since=since, until=until)
         kept = results_cache.read_text(cache_dir, kept_key)
         if kept is not None:
             click.get_text_stream("stdout").write(kept)
@@ -187,7 +187,7 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
                           environment=environment, processes=workers, progress=True)
 
     _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_file="objects.cache")
+                  side_files=("objects.cache",))
 
 
 @click.command()
@@ -218,20 +218,31 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "retunes")
     if table is not None:
         return _emit(table, output_format, top)
+    if graphite:
+        return _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite,
+                                              output_format, top)
+
+    def make_table():
+        from .analytics.api import retune_logs  # pandas: only when nothing was kept
+        return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
+                           processes=workers, progress=True)
+
+    _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
+                  side_files=("objects.cache", "service-perfdata.log"))
+
+
+def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top):
+    """One process: the perfdata series are matched to the services of all the events."""
     from .analytics.api import find_side_files
     from .analytics.episodes import build_episodes
-    from .analytics.ingest import load_perfdata, window_end
+    from .analytics.ingest import window_end
     from .analytics.objects import load_objects
     from .analytics.retune import suggest_retunes
     events = _events(paths, since, until, cache_dir, environment)
     episodes = build_episodes(events, window_end=window_end(events, until))
     objects_files = find_side_files(paths, "objects.cache")
-    perf_files = find_side_files(paths, "service-perfdata.log")
     objects = load_objects(objects_files) if objects_files else None
-    if graphite:
-        perfdata = _graphite_perfdata(*graphite, events, since, until)
-    else:
-        perfdata = load_perfdata(perf_files) if perf_files else None
+    perfdata = _graphite_perfdata(*graphite, events, since, until)
     _emit(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top)
 
 

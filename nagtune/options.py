@@ -141,12 +141,11 @@ def perfdata_graphite(url, pattern) -> tuple[str, str] | None:
     """(URL, pattern) of --perfdata-graphite/--perfdata-pattern, checked; None without a URL."""
     import click
 
-    from .analytics.graphite_source import PERFDATA_PATTERN, check_pattern
-
     if pattern and not url:
         raise click.UsageError("--perfdata-pattern needs --perfdata-graphite URL")
     if not url:
-        return None
+        return None  # before the import below: it brings pandas, which a kept output does without
+    from .analytics.graphite_source import PERFDATA_PATTERN, check_pattern
     try:
         check_pattern(pattern or PERFDATA_PATTERN)
     except ValueError as exc:

@@ -266,6 +266,21 @@ def test_a_quiet_rerun_misses_when_objects_cache_changes(samples, tmp_path):
     assert imported == "pandas imported"
 
 
+@pytest.mark.parametrize("side_file", ["objects.cache", "service-perfdata.log"])
+def test_a_retune_rerun_misses_when_objects_or_perfdata_change(samples, tmp_path, side_file):
+    changed = os.path.join(samples, "nagios-c0002-01", side_file)
+    assert os.path.isfile(changed)
+    cache = str(tmp_path / "cache")
+    first, imported = run_cli("retune", "--cache-dir", cache, samples)
+    again, imported = run_cli("retune", "--cache-dir", cache, samples)
+    assert (again, imported) == (first, "pandas not imported")
+    assert first == CliRunner().invoke(cli, ["retune", samples]).output  # what the one-process path printed
+    with open(changed, "a") as handle:
+        handle.write("\n")
+    _, imported = run_cli("retune", "--cache-dir", cache, samples)
+    assert imported == "pandas imported"
+
+
 # --- api.analyze on the events in memory, a share of whole nodes per forked process ---
 
 ANALYSIS_TABLES = ("episodes", "chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell")

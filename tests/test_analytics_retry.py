@@ -1,6 +1,8 @@
 """Faster detection (a shorter retry_interval), replayed, checked against numbers worked out by hand."""
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 from distributed import LocalCluster
@@ -14,6 +16,7 @@ from nagtune.analytics.retry import replay_retry_interval, suggest_faster_detect
 from nagtune.analytics.retune import suggest_retunes
 from tests.analytics_scenarios import write_node
 
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
 T0 = 1_700_000_000
 MINUTE = 60
 
@@ -140,3 +143,25 @@ def test_nothing_to_gain_is_not_suggested(tmp_path, minutes):
     (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
     events = load_events([str(node)])
     assert suggest_faster_detection(events, build_episodes(events)).empty
+
+
+def test_retune_in_worker_processes_chooses_the_one_process_rows(tmp_path):
+    """nagtune retune over groups of nodes: each group replays its own top and gives all its
+    faster-detection rows; the global choice is the one process's, row for row."""
+    from nagtune.analytics import api
+    from nagtune.parsers.logfiles import find_side_files
+    import shutil
+    logs = tmp_path / "logs"
+    shutil.copytree(SAMPLES, logs)  # three real nodes, each with chatty services
+    for index in range(4):
+        slow_node(logs, name=f"nagios-c010{index + 1}-01",
+                  services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)])
+    events = load_events([str(logs)])
+    objects = load_objects(find_side_files([str(logs)], "objects.cache"))
+    for top in (2, 5, 20):
+        expected = suggest_retunes(events, build_episodes(events), objects=objects, top=top)
+        for processes in (1, 2, 3):
+            got = api.retune_logs([str(logs)], top=top, processes=processes)
+            pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), obj=f"top {top}, {processes}")
+    assert (expected["directive"] == "retry_interval").sum() >= 3
+    assert expected.loc[expected["directive"] != "retry_interval", "node"].nunique() == 3
