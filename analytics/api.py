@@ -445,3 +445,22 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
 
     return _logs_table("retune", {"top": top}, stage, join, paths, since, until, cache_dir, environment,
                        cell_pattern, processes, progress, [*(object_files or []), *(perf_files or [])])
+
+
+def names_logs(paths, since=None, until=None, cache_dir=None, environment: str = "default",
+               cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
+               progress: bool = False) -> pd.DataFrame:
+    """What ``nagtune names`` prints: :func:`.names.audit_names` over the logs under ``paths``.
+    Each group of nodes gives its distinct names; collisions are found over all of them
+    together (two nodes' services can claim one metric name), in worker processes and with
+    the results cache as :func:`rank_logs`."""
+    def stage(events: pd.DataFrame, window) -> pd.DataFrame:
+        return events[["kind", "host", "service"]].drop_duplicates().astype("object")
+
+    def join(seen: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = concat_frames(seen)
+        return names.audit_names(None if frame is None else frame.drop_duplicates())
+
+    return _logs_table("names", {}, stage, join, paths, since, until, cache_dir, environment, cell_pattern,
+                       processes, progress)
+

@@ -27,7 +27,7 @@ def _common(function):
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="Worker processes: of the local Dask cluster, or (rank, quiet, retune) reading PATHS, a group of "
+                     help="Worker processes: of the local Dask cluster, or (rank, quiet, retune, names) reading PATHS, a group of "
                           "whole nodes each. [default: cores, at most 4; for PATHS only when there is over "
                           "256 MB to read]"),
     ]
@@ -279,6 +279,10 @@ def names(paths, since, until, top, output_format, cache_dir, environment, store
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "names")
     if table is not None:
         return _emit(table, output_format, top)
-    from .analytics.names import audit_names
-    events = _events(paths, since, until, cache_dir, environment)
-    _emit(audit_names(events), output_format, top)
+
+    def make_table():
+        from .analytics.api import names_logs  # pandas: only when nothing was kept
+        return names_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
+                          processes=workers, progress=True)
+
+    _kept_or_made("names", {}, paths, since, until, cache_dir, environment, output_format, top, make_table)

@@ -406,3 +406,19 @@ def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path)
         shutil.rmtree(directory)  # as drop_stale_group_caches does, lock held
     thread.join(10)
     assert held_a_lock_on_a_file_that_is_there == [True]
+
+
+def test_names_in_worker_processes_find_collisions_across_nodes(tmp_path):
+    """Two services that claim one metric name on nodes read by different workers still collide."""
+    from nagtune.analytics.names import audit_names
+    for node, service in (("nagios-c0001-01", "HTTP Check"), ("nagios-c0002-01", "HTTP_Check"),
+                          ("nagios-c0003-01", "http check"), ("nagios-c0004-01", "Disk /var")):
+        directory = tmp_path / node
+        directory.mkdir()
+        (directory / "nagios.log").write_text(
+            f"[1700000000] SERVICE ALERT: web01;{service};CRITICAL;HARD;3;down\n"
+            f"[1700000060] SERVICE ALERT: web01;{service};OK;HARD;3;up\n")
+    expected = audit_names(load_events([str(tmp_path)]))
+    assert (expected["collides_with"] != "").sum() == 3
+    for processes in (1, 2, 3):
+        assert_same_table(api.names_logs([str(tmp_path)], processes=processes), expected)
