@@ -53,7 +53,7 @@ from pandas.api.types import union_categoricals
 
 from ..parsers import events as ev
 from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ..parsers.logfiles import (LogPathError, is_gzipped, is_node_dir,  # noqa: F401 - is_node_dir: API
+from ..parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
                                 node_of_file, read_log, resolve_paths)
 from ..parsers.nagios import decode, parse_line
 from .results_cache import RELATIVE_WHEN
@@ -632,22 +632,19 @@ def _drop_overlaps(raw: pd.DataFrame, file_nodes: np.ndarray) -> tuple[pd.DataFr
     """
     if raw.empty:
         return raw, 0
-    spans = raw.groupby("_file")["epoch"].agg(["min", "max"])
-    spans["node"] = file_nodes[spans.index.to_numpy()]
-    candidate = np.zeros(len(raw), dtype=bool)
     epoch = raw["epoch"].to_numpy()
     files = raw["_file"].to_numpy()
-    for _, group in spans.groupby("node"):
-        group = group.sort_values("min")
-        reach = -1  # largest end so far
-        owner = None
-        for file_id, row in group.iterrows():
-            if row["min"] <= reach:
-                low, high = row["min"], min(row["max"], reach)
-                candidate |= (files == file_id) & (epoch >= low) & (epoch <= high)
-                candidate |= (files == owner) & (epoch >= low) & (epoch <= high)
-            if row["max"] > reach:
-                reach, owner = row["max"], file_id
+    spans = raw.groupby("_file")["epoch"].agg(["min", "max"])
+    file_node = pd.factorize(file_nodes)[0].astype(np.int64)
+    span_node = file_node[spans.index.to_numpy()]
+    # A row is compared when its second lies in the span of another file of its node too:
+    # its node's spans that hold it number two or more (its own file's always does).
+    # Node and second in one sortable key (seconds < 2**35: MAX_EPOCH, in 2262, is below).
+    starts = np.sort((span_node << 35) | spans["min"].to_numpy())
+    ends = np.sort((span_node << 35) | spans["max"].to_numpy())
+    row_key = (file_node[files] << 35) | epoch
+    holding = np.searchsorted(starts, row_key, "right") - np.searchsorted(ends, row_key, "left")
+    candidate = holding >= 2
     if not candidate.any():
         return raw, 0
     subset = raw[candidate]
@@ -771,7 +768,7 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     states = []
     for node, path in targets:
         try:
-            state = _FileState(path, node, os.path.realpath(path), *_identity(path))
+            state = _FileState(path, node, real_path(path), *_identity(path))
         except OSError as exc:
             raise _cannot_read(path, exc) from None
         cache.lookup(state)

@@ -103,6 +103,26 @@ def read_lines(paths: Iterable[str]):
 
 # ---------------------------------------------------------------- many nodes' logs
 
+@functools.lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    return os.path.realpath(directory)
+
+
+def real_path(path: str) -> str:
+    """``os.path.realpath(path)``, each directory resolved once per process.
+
+    realpath lstat()s every component of every path: for 91 k hourly archives
+    in 1,000 node directories that was a third of the ingest. A file that is
+    not a symlink resolves to its resolved directory and its name. Paths with
+    ``..`` go to realpath itself (``link/..`` is not lexical).
+    """
+    absolute = os.path.abspath(path)
+    if ".." in path.split(os.sep) or os.path.islink(absolute):
+        return os.path.realpath(path)
+    directory, name = os.path.split(absolute)
+    return os.path.join(_real_directory(directory), name)
+
+
 def is_node_dir(path: str) -> bool:
     """A directory that holds one node's logs: nagios.log and/or archives/."""
     if not os.path.isdir(path):
@@ -134,7 +154,7 @@ def resolve_paths(paths) -> list[tuple[str, str]]:
 
     def add(node: str, files: list[str]) -> None:
         for file in files:
-            real = os.path.realpath(file)
+            real = real_path(file)
             if real not in seen:
                 seen.add(real)
                 result.append((node, file))

@@ -364,3 +364,41 @@ def test_archives_inflate_with_isal_as_with_zlib(tmp_path):
     archive.write_bytes(data[:-9])
     with pytest.raises((EOFError, OSError)):
         logfiles.read_log(str(archive))
+
+
+_LINE = st.tuples(st.integers(0, 12), st.sampled_from(["OK", "CRITICAL"]), st.sampled_from(["a", "b"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(st.tuples(st.sampled_from(["n1", "n2"]), st.lists(_LINE, max_size=8)), min_size=1, max_size=6))
+def test_overlapping_files_keep_each_line_as_often_as_the_file_that_has_it_most(files):
+    """Against the rule by brute force: per node, a line (same second, same text) is kept
+    as many times as the one file holding it most often holds it, however the files' spans
+    overlap (a live log and its archive, archives that share the rotation second ...)."""
+    texts = ["".join(f"[{1_700_000_000 + t}] SERVICE ALERT: h;s;{state};HARD;1;{out}\n"
+                     for t, state, out in sorted(lines)).encode() for _, lines in files]
+    raw, _, _ = ingest.parse_buffers(texts)
+    kept, dropped = ingest._drop_overlaps(raw, np.array([node for node, _ in files], dtype=object))
+    most: dict = {}
+    for index, (node, lines) in enumerate(files):
+        for line in set(lines):
+            most[node, line] = max(most.get((node, line), 0), lines.count(line))
+    assert len(kept) == sum(most.values()) and dropped == len(raw) - len(kept)
+
+
+def test_real_path_is_realpath(tmp_path, monkeypatch):
+    """Directories resolved once, yet the very string os.path.realpath gives: through a
+    symlinked directory, a symlinked file, ``..`` after a symlink, relative paths."""
+    from nagtune.parsers.logfiles import _real_directory, real_path
+    (tmp_path / "real" / "archives").mkdir(parents=True)
+    (tmp_path / "real" / "archives" / "a.log").write_text("x\n")
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "archives" / "b.log").symlink_to(tmp_path / "elsewhere" / "deep")
+    (tmp_path / "real" / "deeplink").symlink_to(tmp_path / "elsewhere" / "deep")
+    monkeypatch.chdir(tmp_path)
+    _real_directory.cache_clear()
+    for path in ("real/archives/a.log", "link/archives/a.log", str(tmp_path / "link" / "archives" / "a.log"),
+                 "link/archives/b.log", "real/deeplink/../x.log", "link/archives/../archives/a.log",
+                 "missing/file.log", "./real/archives/a.log"):
+        assert real_path(path) == os.path.realpath(path), path
