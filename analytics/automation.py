@@ -58,11 +58,15 @@ def automation_candidates(events: pd.DataFrame, episodes: pd.DataFrame, min_days
                                 f"in {row['weeks']} different weeks",
                          episodes=int(row["n"]), when=f"{_DAYS[dow]} {hour:02d}:00"))
     acked = eps[eps["acknowledged"] & ~eps["open"]]
-    for (node, host, service), group in acked.groupby(keys):
+    # One aggregation, not a Python loop over groups (thousands of services on a fleet).
+    per_service = acked.groupby(keys, observed=True).agg(
+        n=("start", "size"), median=("duration", "median"), last=("start", "max"))
+    for (node, host, service), n, median, last in zip(per_service.index, per_service["n"],
+                                                       per_service["median"], per_service["last"]):
         rows.append(dict(node=node, host=host, service=service, pattern="acked_then_self_resolved",
-                         detail=f"acknowledged {len(group)} time(s), each then recovered on its own "
-                                f"(median {human(group['duration'].median())} from start to OK)",
-                         episodes=len(group), when=f"{group['start'].max():%Y-%m-%d}"))
+                         detail=f"acknowledged {n} time(s), each then recovered on its own "
+                                f"(median {human(median)} from start to OK)",
+                         episodes=int(n), when=f"{last:%Y-%m-%d}"))
     if not rows:
         return empty(AUTOMATION_COLUMNS)
     frame = pd.DataFrame(rows)

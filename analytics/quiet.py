@@ -112,12 +112,34 @@ def _by_host(episodes: pd.DataFrame, hosts: set) -> dict:
     return {(str(node), str(host)): group for (node, host), group in mine.groupby(["node", "host"], observed=True)}
 
 
+def _hard_by_host(hard: pd.DataFrame, hosts: set):
+    """((node, host), (services, first_hard, ends)) for the ``hosts`` among ``hard``'s, as
+    numpy arrays, each host's rows in their order: a fleet has thousands of crowded hosts,
+    and a pandas frame per host cost a millisecond each."""
+    if not hosts or not len(hard):
+        return
+    node = hard["node"].astype(str).to_numpy(dtype=object)
+    host = hard["host"].astype(str).to_numpy(dtype=object)
+    keys = pd.MultiIndex.from_arrays([node, host])
+    rows = np.flatnonzero(keys.isin(list(hosts)))
+    codes, uniques = pd.factorize(keys[rows])
+    rows = rows[np.argsort(codes, kind="stable")]
+    bounds = np.flatnonzero(np.diff(np.sort(codes))) + 1
+    services = hard["service"].astype(str).to_numpy(dtype=object)
+    first_hard = hard["first_hard"].to_numpy()
+    ends = hard["end"].to_numpy()
+    for group in np.split(rows, bounds):
+        yield (node[group[0]], host[group[0]]), (services[group], first_hard[group], ends[group])
+
+
 def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings) -> list[dict]:
     found = []
     services = _services(events)
     columns = ["node", "host", "service", "start", "end", "hard", "first_hard"]
     svc_eps = episodes.loc[(episodes["kind"] == "service").to_numpy(), columns]
-    known = {key: set(group["service"]) for key, group in services.groupby(["node", "host"], observed=True)}
+    known: dict = {}
+    for node, host, service in zip(services["node"], services["host"], services["service"]):
+        known.setdefault((node, host), set()).add(service)
     host_eps = episodes[(episodes["kind"] == "host") & (episodes["worst_state"] != "UP")
                         & (episodes["duration"] >= host_down)]
     # Split only the hosts each check can flag: a fleet has thousands of hosts,
@@ -141,20 +163,20 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
     failing = all_hard.groupby(["node", "host"], observed=True)["service"].nunique()
     crowded = {(str(node), str(host)) for (node, host), count in failing.items()
                if count >= siblings and len(known.get((str(node), str(host)), ())) > siblings}
-    for (node, host), hard in _by_host(all_hard, crowded).items():
+    for (node, host), (services, first_hard, ends) in _hard_by_host(all_hard, crowded):
         names = known.get((node, host), set())
-        times = np.r_[hard["first_hard"].to_numpy(), hard["end"].to_numpy()]
-        delta = np.r_[np.ones(len(hard), dtype=np.int64), -np.ones(len(hard), dtype=np.int64)]
+        times = np.concatenate([first_hard, ends])
+        delta = np.concatenate([np.ones(len(ends), dtype=np.int64), -np.ones(len(ends), dtype=np.int64)])
         order = np.lexsort((delta, times))
         times, counts = times[order], np.cumsum(delta[order])
         many = (counts >= siblings) & (counts >= 0.75 * (len(names) - 1))
-        edges = np.diff(np.r_[0, many.astype(np.int8), 0])
+        edges = np.diff(np.concatenate([[0], many.astype(np.int8), [0]]))
         for begin, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
             since = times[begin]
             until = times[stop] if stop < len(times) else times[-1]
             if pd.Timedelta(until - since) < host_down:
                 continue
-            members = set(hard[(hard["first_hard"] <= since) & (hard["end"] > since)]["service"])
+            members = set(services[(first_hard <= since) & (ends > since)])
             for service in sorted(names - members):
                 found.append(dict(node=node, host=host, service=service, finding="ok_while_siblings_fail",
                                   detail=f"stayed OK while {len(members)} other services of {host} were HARD "
