@@ -144,9 +144,6 @@ def _neutralise_column(column: pd.Series) -> pd.Series:
     return out
 
 
-_SECOND = np.timedelta64(1, "s")
-
-
 def _whole_seconds(column: pd.Series) -> np.ndarray | None:
     """The column's non-missing values in whole seconds since the epoch (or as durations),
     or None when one has a fraction of a second (pandas then prints fractions for all)."""
