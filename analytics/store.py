@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
+from ..parsers.logfiles import node_dirs
 from . import ingest
 from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
 from .objects import load_objects
@@ -253,8 +254,6 @@ def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: 
     :raises ingest.IngestError: a path matches nothing or cannot be read.
     :raises StoreError: ``store`` is not a nagtune store.
     """
-    from .api import node_dirs
-
     targets = ingest.resolve_paths(paths)
     manifest = load_manifest(store)
     os.makedirs(store, exist_ok=True)
