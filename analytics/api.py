@@ -117,16 +117,18 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
     """
     episodes = episodes_mod.build_episodes(events, window_end=window_end)
     quiet_frame = quiet.find_quiet(events, episodes, objects=objects)
+    ranked_host_service = chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks)
     # Every part gives all its faster-detection rows (cheap: no replay over events);
     # combine chooses among them and the chatty ones (order_retunes).
     retunes = concat_frames([
         retune.suggest_chatty_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
-                                      weeks=weeks, window_end=window_end) if retune_top else empty(RETUNE_COLUMNS),
+                                      weeks=weeks, window_end=window_end, ranked=ranked_host_service)
+        if retune_top else empty(RETUNE_COLUMNS),
         retry.suggest_faster_detection(events, episodes, objects=objects)])
     return Part(
         episodes=episodes,
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
-        chatty_host_service=chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks),
+        chatty_host_service=ranked_host_service,
         quiet=quiet_frame,
         retunes=empty(RETUNE_COLUMNS) if retunes is None else retunes,
         # Distinct on category codes first: objects only for the few distinct rows.
@@ -431,7 +433,7 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
         ranked = chatty.rank_chatty(events, found, by="host_service", top=top, weeks=window.weeks)
         return ranked, concat_frames([
             retune.suggest_chatty_retunes(events, found, objects=objects, perfdata=perfdata, top=top,
-                                          weeks=window.weeks, window_end=window.end),
+                                          weeks=window.weeks, window_end=window.end, ranked=ranked),
             retry.suggest_faster_detection(events, found, objects=objects)])
 
     def join(results) -> pd.DataFrame:

@@ -236,13 +236,19 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
 
 
 def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: int = 20, long=LONG_PROBLEM,
-                           weeks: float | None = None, window_end=None) -> pd.DataFrame:
+                           weeks: float | None = None, window_end=None, ranked=None) -> pd.DataFrame:
     """The first part of :func:`suggest_retunes`: the chatty services' suggestions
-    only, in ranking order (the engines add the faster-detection ones themselves)."""
+    only, in ranking order (the engines add the faster-detection ones themselves).
+
+    :param ranked: ``rank_chatty(events, episodes, by="host_service", weeks=weeks)``
+        where the caller has made it already (its first ``top`` rows are used);
+        else it is made here.
+    """
     from .chatty import rank_chatty
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
-    ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks)
+    ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks) if ranked is None \
+        else ranked.head(top)
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
     keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))
     grouped = {tuple(map(str, key)): group
