@@ -151,19 +151,16 @@ def _die_with_parent() -> None:
 
 
 def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern) -> None:
-    _die_with_parent()
-    try:
+    def read_then_stage():
         events = ingest.load_files(group, since=since, until=until, cache_dir=cache_dir, environment=environment,
                                    cell_pattern=cell_pattern)
         conn.send(("times", _times(events), dict(events.attrs)))
         window = conn.recv()
         held = [events]
         del events
-        conn.send(("result", stage(held.pop(), window)))
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent, which raises it
-        _send_error(conn, exc)
-    finally:
-        conn.close()
+        return stage(held.pop(), window)
+
+    _run_forked(conn, read_then_stage)
 
 
 def _send_error(conn, exc: BaseException) -> None:
@@ -247,10 +244,15 @@ class Forked:
         if process is None:
             return
         self._conn.close()
-        process.join(timeout=1)  # one that answered is exiting
-        if process.is_alive():
-            process.kill()
-            process.join()
+        _end(process, wait=1)  # one that answered is exiting
+
+
+def _end(process, wait: float) -> None:
+    """Join ``process``, killed if it has not ended within ``wait`` seconds."""
+    process.join(timeout=wait)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def forked_map(functions: list[Callable[[], object]], names: list[str]) -> list:
@@ -311,11 +313,7 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     finally:
         for conn, process, _ in workers:
             conn.close()
-            if process.is_alive():
-                process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+            _end(process, wait=5)
     if cache_dir is not None:
         drop_stale_group_caches(cache_dir, caches)
     counts: dict = {}
