@@ -745,6 +745,9 @@ def load_files(targets: list[tuple[str, str]], since=None, until=None, cache_dir
         return _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers)
 
 
+CACHE_LOCK = ".lock"  # in an ingest cache directory: held (flock) by the run using it
+
+
 @contextlib.contextmanager
 def _locked(cache_dir):
     """The cache directory to this process alone while it reads and writes it: two runs
@@ -755,7 +758,7 @@ def _locked(cache_dir):
     import fcntl
     while True:
         os.makedirs(cache_dir, exist_ok=True)
-        with open(os.path.join(cache_dir, ".lock"), "a") as lock:
+        with open(os.path.join(cache_dir, CACHE_LOCK), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if os.fstat(lock.fileno()).st_nlink == 0:
                 continue  # removed while we waited (a stale group cache, parallel.drop_stale_group_caches)

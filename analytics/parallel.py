@@ -112,7 +112,7 @@ def drop_stale_group_caches(cache_dir: str, keep: set[str], days: float = STALE_
         try:
             if time.time() - entry.stat(follow_symlinks=False).st_mtime < days * 86_400:
                 continue
-            with open(os.path.join(entry.path, ".lock"), "a") as lock:
+            with open(os.path.join(entry.path, ingest.CACHE_LOCK), "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in use: BlockingIOError, kept
                 shutil.rmtree(entry.path)
             removed.append(entry.path)
