@@ -235,11 +235,13 @@ def node_shares(events: pd.DataFrame, shares: int) -> list[list[str]]:
     return [list(part) for part in np.split(counts.index.to_numpy(dtype=object), cuts) if len(part)]
 
 
-def _default_analysis_processes(events: pd.DataFrame) -> int:
-    from .parallel import MAX_PROCESSES, can_fork
-    if len(events) < PROCESS_EVENTS or not can_fork():
+def default_analysis_processes(events: pd.DataFrame | None) -> int:
+    """Processes for :func:`analyze` (and the report's plots) on ``events``: one per core
+    (at most 4) from ``PROCESS_EVENTS`` events where fork is there, else 1."""
+    from .parallel import can_fork, cores
+    if events is None or len(events) < PROCESS_EVENTS or not can_fork():
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
+    return cores()
 
 
 def _analyze_nodes(events: pd.DataFrame, nodes: list[str], **options) -> Part:
@@ -280,7 +282,7 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     elif isinstance(perfdata, (str, os.PathLike, list, tuple)):
         perfdata = ingest.load_perfdata(perfdata)
     window_end = ingest.window_end(events, until)
-    shares = node_shares(events, _default_analysis_processes(events) if processes is None else processes)
+    shares = node_shares(events, default_analysis_processes(events) if processes is None else processes)
     if len(shares) <= 1:
         return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end,
                                      retune_top=retune_top)], events=events, retune_top=retune_top)

@@ -66,11 +66,16 @@ def _bytes_to_read(targets: list[tuple[str, str]]) -> int:
     return total
 
 
+def cores() -> int:
+    """Processes worth forking for a big input: one per core, at most MAX_PROCESSES."""
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
+
+
 def default_processes(targets: list[tuple[str, str]]) -> int:
     """One per core, at most MAX_PROCESSES and one per node, when there is enough to read; else 1."""
     if not can_fork() or _bytes_to_read(targets) < PROCESS_BYTES:
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES, len({node for node, _ in targets})))
+    return max(1, min(cores(), len({node for node, _ in targets})))
 
 
 def _group_cache(cache_dir: str | None, group: list[tuple[str, str]]) -> str | None:

@@ -502,8 +502,8 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     # The plots (half the report's time) are drawn in a forked child while this
     # process writes the tables: the two share nothing but the analysis.
     if processes is None:
-        from .api import PROCESS_EVENTS
-        processes = 2 if analysis.events is not None and len(analysis.events) >= PROCESS_EVENTS else 1
+        from .api import default_analysis_processes
+        processes = default_analysis_processes(analysis.events)
     drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
                                                 summary, history_dir if keep_history else None),
                               "the plots", fork=processes > 1)
