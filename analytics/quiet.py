@@ -103,33 +103,25 @@ def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) ->
     return found
 
 
-def _by_host(episodes: pd.DataFrame, hosts: set) -> dict:
-    """{(node, host): that host's rows of ``episodes``} for the (node, host) pairs in ``hosts``, in key order."""
+def _by_host(episodes: pd.DataFrame, hosts: set, columns: list[str]) -> dict:
+    """{(node, host): that host's ``columns`` of ``episodes`` as numpy arrays, rows in their
+    order} for the (node, host) pairs in ``hosts``: a fleet has thousands of hosts, and a
+    pandas frame per host cost a millisecond each."""
     if not hosts or not len(episodes):
         return {}
-    keys = pd.MultiIndex.from_arrays([episodes["node"].astype(str), episodes["host"].astype(str)])
-    mine = episodes[keys.isin(list(hosts))]
-    return {(str(node), str(host)): group for (node, host), group in mine.groupby(["node", "host"], observed=True)}
-
-
-def _hard_by_host(hard: pd.DataFrame, hosts: set):
-    """((node, host), (services, first_hard, ends)) for the ``hosts`` among ``hard``'s, as
-    numpy arrays, each host's rows in their order: a fleet has thousands of crowded hosts,
-    and a pandas frame per host cost a millisecond each."""
-    if not hosts or not len(hard):
-        return
-    node = hard["node"].astype(str).to_numpy(dtype=object)
-    host = hard["host"].astype(str).to_numpy(dtype=object)
+    node = episodes["node"].astype(str).to_numpy(dtype=object)
+    host = episodes["host"].astype(str).to_numpy(dtype=object)
     keys = pd.MultiIndex.from_arrays([node, host])
     rows = np.flatnonzero(keys.isin(list(hosts)))
-    codes, uniques = pd.factorize(keys[rows])
-    rows = rows[np.argsort(codes, kind="stable")]
-    bounds = np.flatnonzero(np.diff(np.sort(codes))) + 1
-    services = hard["service"].astype(str).to_numpy(dtype=object)
-    first_hard = hard["first_hard"].to_numpy()
-    ends = hard["end"].to_numpy()
-    for group in np.split(rows, bounds):
-        yield (node[group[0]], host[group[0]]), (services[group], first_hard[group], ends[group])
+    if not len(rows):
+        return {}  # down hosts with no service problem of their own
+    codes, _ = pd.factorize(keys[rows])
+    order = np.argsort(codes, kind="stable")
+    rows = rows[order]
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    values = [episodes[c].astype(str).to_numpy(dtype=object) if c == "service" else episodes[c].to_numpy()
+              for c in columns]
+    return {(node[group[0]], host[group[0]]): tuple(v[group] for v in values) for group in np.split(rows, bounds)}
 
 
 def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings) -> list[dict]:
@@ -145,14 +137,13 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
     # Split only the hosts each check can flag: a fleet has thousands of hosts,
     # and cutting every one's episodes apart cost more than the checks.
     down_hosts = set(zip(host_eps["node"].astype(str), host_eps["host"].astype(str)))
-    by_host = _by_host(svc_eps, down_hosts)
+    by_host = _by_host(svc_eps, down_hosts, ["service", "start", "end"])
     for row in host_eps.itertuples():
         names = known.get((row.node, row.host), set())
-        eps = by_host.get((row.node, row.host))
         busy = set()
-        if eps is not None:
-            overlap = eps[(eps["start"] <= row.end) & (eps["end"] >= row.start)]
-            busy = set(overlap["service"])
+        if (row.node, row.host) in by_host:
+            services, starts, ends = by_host[(row.node, row.host)]
+            busy = set(services[(starts <= row.end) & (ends >= row.start)])
         for service in sorted(names - busy):
             found.append(dict(node=row.node, host=row.host, service=service, finding="ok_while_host_down",
                               detail=f"stayed OK while {row.host} was {row.worst_state} for {human(row.duration)} "
@@ -163,7 +154,8 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
     failing = all_hard.groupby(["node", "host"], observed=True)["service"].nunique()
     crowded = {(str(node), str(host)) for (node, host), count in failing.items()
                if count >= siblings and len(known.get((str(node), str(host)), ())) > siblings}
-    for (node, host), (services, first_hard, ends) in _hard_by_host(all_hard, crowded):
+    for (node, host), (services, first_hard, ends) in _by_host(all_hard, crowded,
+                                                              ["service", "first_hard", "end"]).items():
         names = known.get((node, host), set())
         times = np.concatenate([first_hard, ends])
         delta = np.concatenate([np.ones(len(ends), dtype=np.int64), -np.ones(len(ends), dtype=np.int64)])
