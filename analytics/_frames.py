@@ -118,27 +118,23 @@ def release_freed_memory() -> None:
         pass
 
 
-def order_by_key_then_time(key, times):
-    """Order of rows by key, then time, ties in input order.
-
-    Events come node by node in time order, so a stable sort on the key alone
-    is nearly always enough (and several times cheaper than a lexsort); the
-    check after it falls back when the input was in any other order.
-    """
-    order = np.argsort(key, kind="stable")
-    sorted_key, sorted_times = key[order], times[order]
-    if np.all((sorted_times[1:] >= sorted_times[:-1]) | (sorted_key[1:] != sorted_key[:-1])):
-        return order
-    return np.lexsort((times, key))
+def category_mask(values, wanted) -> np.ndarray:
+    """Rows of a categorical whose value is in ``wanted``: a lookup per category, not per row."""
+    categorical = values.array if isinstance(values, pd.Series) else values
+    table = np.zeros(len(categorical.categories) + 1, dtype=bool)  # the last one: missing (code -1)
+    table[[categorical.categories.get_loc(v) for v in wanted if v in categorical.categories]] = True
+    return table[categorical.codes]
 
 
 def object_keys(frame: pd.DataFrame, with_service: bool) -> np.ndarray:
     """One int64 per (node, host[, service]) from the category codes; same frame -> same keys."""
-    node = frame["node"].cat.codes.to_numpy().astype(np.int64)
-    host = frame["host"].cat.codes.to_numpy().astype(np.int64)
-    key = node * (1 << 24) + host
+    # In place: the narrow codes are widened chunk by chunk, not into int64 copies of every column.
+    key = frame["node"].cat.codes.to_numpy().astype(np.int64)
+    key <<= 24
+    key += frame["host"].cat.codes.to_numpy()
     if with_service:
-        key = key * (1 << 20) + frame["service"].cat.codes.to_numpy().astype(np.int64)
+        key <<= 20
+        key += frame["service"].cat.codes.to_numpy()
     return key
 
 

@@ -24,42 +24,45 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from . import flapping
-from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, object_keys,
-                      order_by_key_then_time)
+from . import _groups, flapping
+from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, object_keys
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 HIGH_FLAP_THRESHOLD = flapping.DEFAULT_HIGH  # Nagios' default high_service_flap_threshold
 
 
 def _during_host_problems(alerts: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
-    """True for service alerts written while their host was DOWN/UNREACHABLE: the host's noise, not theirs."""
+    """True for service alerts written while their host was DOWN/UNREACHABLE: the host's noise, not theirs.
+
+    ``alerts`` has categorical ``node`` and ``host``."""
     mask = np.zeros(len(alerts), dtype=bool)
     if episodes is None or len(episodes) == 0 or "kind" not in episodes:
         return mask
-    hosts = episodes[episodes["kind"] == "host"]
+    hosts = episodes[(episodes["kind"] == "host").to_numpy()]
     if hosts.empty:
         return mask
-    candidates = np.flatnonzero(alerts["host"].astype(str).isin(set(hosts["host"])).to_numpy()) \
-        if not isinstance(alerts["host"].dtype, pd.CategoricalDtype) \
-        else np.flatnonzero(alerts["host"].isin(list(set(hosts["host"]))).to_numpy())
-    if not len(candidates):
+    # The host episodes' (node, host) as codes of the alerts' categories: one integer key each.
+    node = pd.Categorical(hosts["node"], categories=alerts["node"].cat.categories).codes.astype(np.int64)
+    host = pd.Categorical(hosts["host"], categories=alerts["host"].cat.categories).codes.astype(np.int64)
+    known = (node >= 0) & (host >= 0)
+    if not known.any():
         return mask
-    subset = alerts.iloc[candidates]
-    left = pd.DataFrame({"_k": (subset["node"].astype(str) + "\x00" + subset["host"].astype(str)).to_numpy(),
-                         "t": epoch_seconds(subset["time"]), "_i": candidates}).sort_values("t")
-    right = pd.DataFrame({"_k": (hosts["node"].astype(str) + "\x00" + hosts["host"].astype(str)).to_numpy(),
-                          "s": epoch_seconds(hosts["start"]), "e": epoch_seconds(hosts["end"])}).sort_values("s")
-    merged = pd.merge_asof(left, right, left_on="t", right_on="s", by="_k", direction="backward")
-    inside = (merged["t"] <= merged["e"]).fillna(False).to_numpy()
-    mask[merged["_i"].to_numpy()[inside]] = True
-    return mask
+    found = _groups.locate((node * (1 << 24) + host)[known], epoch_seconds(hosts["start"])[known],
+                           epoch_seconds(hosts["end"])[known], object_keys(alerts, with_service=False),
+                           epoch_seconds(alerts["time"]))
+    return found >= 0
 
 
 def _off_hours(times: pd.Series, timezone: str) -> np.ndarray:
-    local = times.dt.tz_convert(timezone) if timezone != "UTC" else times
-    hour = local.dt.hour.to_numpy()
-    weekend = local.dt.day_of_week.to_numpy() >= 5
+    if timezone == "UTC":
+        # Hour and weekday from epoch seconds: pandas' field accessors cost 0.2 s per 10 M alerts.
+        seconds = epoch_seconds(times)
+        hour = (seconds // 3600) % 24
+        weekend = (seconds // 86400 + 3) % 7 >= 5  # 1970-01-01 was a Thursday (Monday = 0)
+    else:
+        local = times.dt.tz_convert(timezone)
+        hour = local.dt.hour.to_numpy()
+        weekend = local.dt.day_of_week.to_numpy() >= 5
     return (hour < 8) | (hour >= 20) | weekend
 
 
@@ -111,7 +114,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     # Flapping: per host and service (Nagios keeps one history per service object),
     # over every alert: the ones the host caused are in Nagios' history too.
     object_key = object_keys(frame, with_service=True)
-    order = order_by_key_then_time(object_key, epoch_seconds(frame["time"]))
+    order = _groups.order_by_key_then_time(object_key, epoch_seconds(frame["time"]))
     sorted_frame = frame.iloc[order]
     object_key = object_key[order]
     del alerts, frame, order  # one copy of the alerts at a time: at 10 M events each is 100+ MB

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..parsers import events as ev
-from ._frames import (EPISODE_COLUMNS, category_rank, category_strings, object_keys, order_by_key_then_time,
+from . import _groups
+from ._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_strings, object_keys,
                       release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
@@ -64,101 +65,87 @@ def _as_categories(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_key: np.ndarray) -> pd.DataFrame:
-    """Episodes of one level (hosts or services) from its observation ``rows``
-    of ``events``, sorted by ``key`` (one per object) then time."""
-    states = events["state"]
-    per_category = pd.Series(states.cat.categories).map(SEVERITY).fillna(0).to_numpy().astype(np.int8)
-    codes = states.cat.codes.to_numpy()[rows]
-    severity = np.where(codes >= 0, per_category[np.maximum(codes, 0)], 0).astype(np.int8)
+def _code_table(values: pd.Series, of_value) -> np.ndarray:
+    """int8 per category of a categorical (``of_value(name)``), then 0 for a missing value (code -1)."""
+    return np.array([of_value(name) for name in values.cat.categories] + [0], dtype=np.int8)
+
+
+def _runs_in_numpy(rows, key, times, states, kinds, types, attempts, severity_of, alert_of, hard_of) -> tuple:
+    """What ``_fastgroups.episode_runs`` returns (see its C file), in numpy."""
+    severity = severity_of[states[rows]]
     bad = severity > 0
     same = np.r_[False, key[1:] == key[:-1]]
     prev_bad = np.r_[False, bad[:-1]] & same
     starts = bad & ~prev_bad
-    recovery = ~bad & prev_bad
-    member = np.flatnonzero(bad | recovery)
+    member = np.flatnonzero(bad | (~bad & prev_bad))
     if not len(member):
-        return None
+        return tuple(np.zeros(0, dtype) for dtype in (np.int64,) * 4 + (np.int8, bool, np.int64, np.int64, bool))
     # Members are in episode order: an episode is a run of them, reduced with reduceat.
     first = np.flatnonzero(starts[member])
     event_rows = rows[member]
-    kinds = events["kind"]
-    alert_codes = [kinds.cat.categories.get_loc(k) for k in (ev.SERVICE_ALERT, ev.HOST_ALERT)
-                   if k in kinds.cat.categories]
-    is_alert = np.isin(kinds.cat.codes.to_numpy()[event_rows], alert_codes)
-    state_type = events["state_type"]
-    hard_code = state_type.cat.categories.get_loc("HARD") if "HARD" in state_type.cat.categories else -2
-    hard = (state_type.cat.codes.to_numpy()[event_rows] == hard_code) & bad[member]
-    times = events["time"].to_numpy()[event_rows].view(np.int64)
-    attempt = events["attempt"].to_numpy(dtype=np.int64, na_value=0)[event_rows]
+    is_alert = alert_of[kinds[event_rows]].astype(bool)
+    member_bad = bad[member]
+    at = times[event_rows]
     never = np.iinfo(np.int64).max
-    first_hard = np.minimum.reduceat(np.where(hard, times, never), first)
+    first_hard = np.minimum.reduceat(np.where(hard_of[types[event_rows]].astype(bool) & member_bad, at, never), first)
+    return (member[first], at[first], at[np.r_[first[1:], len(member)] - 1],
+            np.where(first_hard == never, np.iinfo(np.int64).min, first_hard),
+            np.maximum.reduceat(severity[member], first),
+            np.logical_or.reduceat(~member_bad, first),
+            np.maximum.reduceat(np.where(member_bad, np.maximum(attempts[event_rows], 0), 0).astype(np.int64), first),
+            np.add.reduceat(is_alert.astype(np.int64), first),
+            ~is_alert[first] & ~same[member[first]])
+
+
+def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_key: np.ndarray,
+                  columns: dict) -> pd.DataFrame:
+    """Episodes of one level (hosts or services) from its observation ``rows``
+    of ``events``, sorted by ``key`` (one per object) then time; ``columns``:
+    the event columns and tables of :func:`_fastgroups.episode_runs`."""
+    if _groups.compiled() is not None:
+        found = [np.frombuffer(b, dtype=t) for b, t in zip(
+            _groups.compiled().episode_runs(rows, key, *columns.values()),
+            (np.int64,) * 4 + (np.int8, np.uint8, np.int64, np.int64, np.uint8))]
+    else:
+        found = _runs_in_numpy(rows, key, *columns.values())
+    first, start, end_time, first_hard, severity, recovered, max_attempt, alerts, before_window = found
+    if not len(first):
+        return None
     result = pd.DataFrame({
-        # Times only grow within an episode: its first and last member.
-        "start": times[first].view("datetime64[ns]"),
-        "recovered": np.logical_or.reduceat(recovery[member], first),
-        "end_time": times[np.r_[first[1:], len(member)] - 1].view("datetime64[ns]"),
-        "severity": np.maximum.reduceat(severity[member], first),
-        "first_hard": np.where(first_hard == never, np.datetime64("NaT", "ns").view(np.int64),
-                               first_hard).view("datetime64[ns]"),
-        "max_attempt": np.maximum.reduceat(np.where(bad[member], attempt, 0), first),
-        "alerts": np.add.reduceat(is_alert.astype(np.int64), first),
+        "start": start.view("datetime64[ns]"),
+        "recovered": recovered.astype(bool),
+        "end_time": end_time.view("datetime64[ns]"),
+        "severity": severity,
+        "first_hard": first_hard.view("datetime64[ns]"),  # INT64_MIN is NaT
+        "max_attempt": max_attempt,
+        "alerts": alerts,
     })
-    first_rows = member[first]
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
-        result[column] = events[column].array.take(rows[first_rows])
-    result["_key"] = key[first_rows]
-    result["_hostkey"] = host_key[first_rows]
-    result["starts_before_window"] = ~is_alert[first] & ~same[first_rows]
+        result[column] = events[column].array.take(rows[first])
+    result["_key"] = key[first]
+    result["_hostkey"] = host_key[first]
+    result["starts_before_window"] = before_window.astype(bool)
     return result
 
 
-def _intervals(events: pd.DataFrame, kind: str, with_service: bool) -> pd.DataFrame:
-    """STARTED .. STOPPED/CANCELLED/DISABLED intervals of flapping or downtime, per key."""
-    rows = events[events["kind"] == kind]
-    if rows.empty:
-        return pd.DataFrame({"_k": np.array([], np.int64), "i_start": pd.Series(dtype="datetime64[ns]"),
-                             "i_end": pd.Series(dtype="datetime64[ns]")})
-    rows = rows.assign(_k=object_keys(rows, with_service)).sort_values(["_k", "time"], kind="stable")
-    started = (rows["state"] == "STARTED").to_numpy()
-    key = rows["_k"].to_numpy()
+def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
+    """STARTED .. STOPPED/CANCELLED/DISABLED intervals of flapping or downtime, per key,
+    from the flapping or downtime ``rows`` of ``events`` and their object ``keys``."""
+    if not len(rows):
+        return pd.DataFrame({"_k": np.array([], np.int64), "i_start": np.array([], np.int64),
+                             "i_end": np.array([], np.int64)})
+    lines = pd.DataFrame({"_k": keys, "time": events["time"].to_numpy()[rows],
+                          "started": np.asarray(events["state"].array.take(rows) == "STARTED", dtype=bool)})
     # An interval starts at STARTED and ends at the next line of the key that is not STARTED.
-    ends = rows[~started][["_k", "time"]].rename(columns={"time": "i_end"})
-    starts = rows[started][["_k", "time"]].rename(columns={"time": "i_start"})
-    merged = pd.merge_asof(starts.sort_values("i_start"), ends.sort_values("i_end"), left_on="i_start",
-                           right_on="i_end", by="_k", direction="forward", allow_exact_matches=True)
-    merged["i_end"] = merged["i_end"].fillna(pd.Timestamp.max)
-    del key
+    ends = lines[~lines["started"]][["_k", "time"]].rename(columns={"time": "i_end"})
+    starts = lines[lines["started"]][["_k", "time"]].rename(columns={"time": "i_start"})
+    merged = pd.merge_asof(starts.sort_values("i_start", kind="stable"), ends.sort_values("i_end", kind="stable"),
+                           left_on="i_start", right_on="i_end", by="_k", direction="forward",
+                           allow_exact_matches=True)
+    # No end yet: it lasts; the times stay datetime64 until here so that no int64 goes through float.
+    merged["i_end"] = merged["i_end"].fillna(pd.Timestamp.max).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    merged["i_start"] = merged["i_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     return merged
-
-
-def _overlaps(episodes: pd.DataFrame, key_column: str, intervals: pd.DataFrame) -> np.ndarray:
-    """For each episode: does any interval of its key overlap [start, end]?"""
-    if intervals.empty or episodes.empty:
-        return np.zeros(len(episodes), dtype=bool)
-    left = pd.DataFrame({"_k": episodes[key_column].to_numpy(), "start": episodes["start"].to_numpy(),
-                         "end": episodes["end"].to_numpy(), "_i": np.arange(len(episodes))})
-    right = intervals.sort_values("i_start")
-    # The last interval that started at or before the episode's end ...
-    m = pd.merge_asof(left.sort_values("end"), right, left_on="end", right_on="i_start", by="_k",
-                      direction="backward")
-    # ... overlaps if it ends at or after the episode's start (intervals of a key do not nest).
-    hit = (m["i_end"] >= m["start"]).fillna(False).to_numpy()
-    out = np.zeros(len(episodes), dtype=bool)
-    out[m["_i"].to_numpy()[hit]] = True
-    return out
-
-
-def _count_in(episodes: pd.DataFrame, key_column: str, points: pd.DataFrame) -> np.ndarray:
-    """For each episode: how many of ``points`` (with _k, time) of its key fall in [start, end]."""
-    if points.empty or episodes.empty:
-        return np.zeros(len(episodes), dtype=np.int64)
-    eps = pd.DataFrame({"_k": episodes[key_column].to_numpy(), "start": episodes["start"].to_numpy(),
-                        "end": episodes["end"].to_numpy(), "_i": np.arange(len(episodes))}).sort_values("start")
-    m = pd.merge_asof(points[["_k", "time"]].sort_values("time"), eps, left_on="time", right_on="start",
-                      by="_k", direction="backward")
-    m = m[(m["time"] <= m["end"]).fillna(False)]
-    return np.bincount(m["_i"].to_numpy().astype(np.int64), minlength=len(episodes))
 
 
 def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
@@ -188,18 +175,30 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     kinds = events["kind"]
     time_ns = events["time"].to_numpy().view(np.int64)
     service_key, host_key = object_keys(events, True), object_keys(events, False)
+    # The columns a problem is made of, as episode_runs takes them: codes and a table per code.
+    columns = {
+        "times": time_ns,
+        "states": events["state"].cat.codes.to_numpy().astype(np.int16),
+        "kinds": events["kind"].cat.codes.to_numpy().astype(np.int16),
+        "types": events["state_type"].cat.codes.to_numpy().astype(np.int16),
+        "attempts": events["attempt"].array.to_numpy(dtype=np.int16, na_value=-1),
+        "severity_of": _code_table(events["state"], lambda name: SEVERITY.get(name, 0)),
+        "alert_of": _code_table(kinds, lambda name: name in (ev.SERVICE_ALERT, ev.HOST_ALERT)),
+        "hard_of": _code_table(events["state_type"], lambda name: name == "HARD"),
+    }
     parts = []
     for level, observed in (("service", _SERVICE_OBSERVATIONS), ("host", _HOST_OBSERVATIONS)):
-        rows = np.flatnonzero(kinds.isin(observed).to_numpy())
+        rows = np.flatnonzero(category_mask(kinds, observed))
         if not len(rows):
             continue
         key = (service_key if level == "service" else host_key)[rows]
-        order = order_by_key_then_time(key, time_ns[rows])
+        order = _groups.order_by_key_then_time(key, time_ns[rows])
         rows = rows[order]
-        part = _problem_rows(events, rows, key[order], host_key[rows])
+        part = _problem_rows(events, rows, key[order], host_key[rows], columns)
         if part is not None:
             part["kind"] = level
             parts.append(part)
+    del columns
     if not parts:
         return empty_episodes()
     eps = pd.concat(parts, ignore_index=True)
@@ -216,54 +215,54 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
                                   dtype="str").take(worst).array
 
     # Notifications, acknowledgements, downtime, flapping and host-down during each episode.
+    # Keys of one level: a service's is its object key * 2 + 1, a host's * 2, so host lines
+    # never meet service episodes.
     is_service = (eps["kind"] == "service").to_numpy()
-    eps["_okey"] = np.where(is_service, eps["_key"], eps["_hostkey"])
-    eps["_level"] = np.where(is_service, 1, 0)
-    level_key = eps["_okey"].to_numpy() * 2 + eps["_level"].to_numpy()
-    eps["_lk"] = level_key
+    level_key = np.where(is_service, eps["_key"].to_numpy() * 2 + 1, eps["_hostkey"].to_numpy() * 2)
+    host_level_key = eps["_hostkey"].to_numpy() * 2
+    starts = np.asarray(eps["start"].to_numpy(), dtype="datetime64[ns]").view(np.int64)
+    ends = np.asarray(eps["end"].to_numpy(), dtype="datetime64[ns]").view(np.int64)
+    service_level_key, host_only_key = service_key * 2 + 1, host_key * 2
 
-    def points(mask, with_service):
-        rows = events[mask.to_numpy() if hasattr(mask, "to_numpy") else mask]
-        if rows.empty:
-            return pd.DataFrame({"_k": np.array([], np.int64), "time": pd.Series(dtype="datetime64[ns]")})
-        return pd.DataFrame({"_k": object_keys(rows, with_service) * 2 + (1 if with_service else 0),
-                             "time": rows["time"].to_numpy()})
+    def rows_where(column: str, value: str) -> np.ndarray:
+        return category_mask(events[column], (value,))
 
-    notes = pd.concat([points(kinds == ev.SERVICE_NOTIFICATION, True),
-                       points(kinds == ev.HOST_NOTIFICATION, False)], ignore_index=True)
-    eps["notifications"] = _count_in(eps, "_lk", notes)
-    state_type = events["state_type"]
-    command = events["command"]
-    acks = pd.concat([
-        points((kinds == ev.SERVICE_NOTIFICATION) & (state_type == "ACKNOWLEDGEMENT"), True),
-        points((kinds == ev.HOST_NOTIFICATION) & (state_type == "ACKNOWLEDGEMENT"), False),
-        points((kinds == ev.EXTERNAL_COMMAND) & (command == "ACKNOWLEDGE_SVC_PROBLEM"), True),
-        points((kinds == ev.EXTERNAL_COMMAND) & (command == "ACKNOWLEDGE_HOST_PROBLEM"), False),
-    ], ignore_index=True)
-    eps["acknowledged"] = _count_in(eps, "_lk", acks) > 0
+    def count_lines(*selections) -> np.ndarray:
+        """Per episode, the lines of ``selections`` ((mask, at service level)) inside it."""
+        rows = [np.flatnonzero(mask) for mask, _ in selections]
+        keys = np.concatenate([(service_level_key if service else host_only_key)[r]
+                               for r, (_, service) in zip(rows, selections)])
+        return _groups.count_in(level_key, starts, ends, keys, time_ns[np.concatenate(rows)])
 
-    def level_intervals(kind, with_service):
-        found = _intervals(events, kind, with_service)
-        found["_k"] = found["_k"] * 2 + (1 if with_service else 0)
-        return found
+    service_note, host_note = rows_where("kind", ev.SERVICE_NOTIFICATION), rows_where("kind", ev.HOST_NOTIFICATION)
+    eps["notifications"] = count_lines((service_note, True), (host_note, False))
+    ack, command = rows_where("state_type", "ACKNOWLEDGEMENT"), rows_where("kind", ev.EXTERNAL_COMMAND)
+    eps["acknowledged"] = count_lines(
+        (service_note & ack, True), (host_note & ack, False),
+        (command & rows_where("command", "ACKNOWLEDGE_SVC_PROBLEM"), True),
+        (command & rows_where("command", "ACKNOWLEDGE_HOST_PROBLEM"), False)) > 0
+    del service_note, host_note, ack, command
 
-    svc_down = level_intervals(ev.SERVICE_DOWNTIME, True)
-    host_down_iv = level_intervals(ev.HOST_DOWNTIME, False)
-    eps["_hk"] = eps["_hostkey"].to_numpy() * 2
-    eps["in_downtime"] = _overlaps(eps, "_lk", svc_down) | _overlaps(eps, "_hk", host_down_iv)
-    eps["flapping"] = (_overlaps(eps, "_lk", level_intervals(ev.SERVICE_FLAPPING, True))
-                       | _overlaps(eps, "_lk", level_intervals(ev.HOST_FLAPPING, False)))
-    host_eps = eps[~is_service]
-    host_problem = pd.DataFrame({"_k": host_eps["_hostkey"].to_numpy() * 2, "i_start": host_eps["start"].to_numpy(),
-                                 "i_end": host_eps["end"].to_numpy()})
-    eps["host_down"] = _overlaps(eps, "_hk", host_problem) & is_service
+    def overlapping(episode_key, kind, service):
+        rows = np.flatnonzero(rows_where("kind", kind))
+        found = _intervals(events, rows, (service_level_key if service else host_only_key)[rows])
+        return _groups.overlapping(episode_key, starts, ends, found["_k"], found["i_start"], found["i_end"])
+
+    eps["in_downtime"] = (overlapping(level_key, ev.SERVICE_DOWNTIME, True)
+                          | overlapping(host_level_key, ev.HOST_DOWNTIME, False))
+    eps["flapping"] = (overlapping(level_key, ev.SERVICE_FLAPPING, True)
+                       | overlapping(level_key, ev.HOST_FLAPPING, False))
+    eps["host_down"] = _groups.overlapping(host_level_key, starts, ends, host_level_key[~is_service],
+                                           starts[~is_service], ends[~is_service]) & is_service
     for column in ("max_attempt", "alerts", "notifications"):
         eps[column] = eps[column].astype("int64")
     for column in ("hard", "open", "acknowledged", "in_downtime", "flapping", "host_down", "starts_before_window"):
         eps[column] = eps[column].astype(bool)
     # Sorted by node, host and service as strings, through the ranks of their categories.
-    order = np.lexsort((eps["start"].to_numpy(), category_rank(eps["service"]), category_rank(eps["host"]),
-                        category_rank(eps["node"])))
+    order = _groups.order_by_key_then_time(
+        _groups.combined_key([category_rank(eps[c]) for c in ("node", "host", "service")],
+                             [len(eps[c].cat.categories) for c in ("node", "host", "service")]),
+        np.asarray(eps["start"].to_numpy(), dtype="datetime64[ns]").view(np.int64))
     eps = eps.take(order).reset_index(drop=True)
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
         eps[column] = category_strings(eps[column])
@@ -272,6 +271,6 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     for column in ("duration", "detection_delay"):
         eps[column] = eps[column].astype("timedelta64[ns]")
     eps = eps[ALL_COLUMNS]
-    del events, service_key, host_key, time_ns
+    del events, service_key, host_key, time_ns, service_level_key, host_only_key
     release_freed_memory()
     return eps

@@ -576,21 +576,27 @@ def window_end(events: pd.DataFrame, until=None) -> pd.Timestamp | None:
 # ---------------------------------------------------------------- assembling
 
 def _concat_raw(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The frames end to end. Each column is dropped from the frames once joined, so a
-    caller that hands over the only references holds the rows about once, not twice."""
-    frames = [f for f in frames if len(f)]
-    if not frames:
+    """The frames end to end. ``frames`` is emptied: its columns' chunks are taken out and each
+    column's are let go once joined, so a caller that hands over the only references holds
+    the rows about once, not twice. (Deleting the column from every frame instead, as this
+    did, re-laid out each frame's blocks: 2 s per 10 M lines.)"""
+    given = [f for f in frames if len(f)]
+    frames.clear()
+    if not given:
         return _empty_raw().assign(_file=np.array([], dtype=np.int32))
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
+    if len(given) == 1:
+        return given[0].reset_index(drop=True)
+    names = list(given[0].columns)
+    chunks = {column: [frame[column].array for frame in given] for column in names}
+    given.clear()
     columns = {}
-    for column in list(frames[0].columns):
+    for column in names:
+        parts = chunks.pop(column)
         if column in RAW_CATEGORIES:
-            columns[column] = union_categoricals([pd.Categorical(f[column]) for f in frames])
+            columns[column] = union_categoricals(parts)
         else:
-            columns[column] = pd.concat([f[column] for f in frames], ignore_index=True)
-        for frame in frames:
-            del frame[column]
+            columns[column] = pd.concat([pd.Series(part, copy=False) for part in parts], ignore_index=True)
+        del parts
     return pd.DataFrame(columns)
 
 

@@ -4,6 +4,7 @@ import subprocess
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from nagtune.analytics._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS,
                                        CHATTY_HOST_SERVICE_COLUMNS, NAME_COLUMNS, QUIET_COLUMNS)
@@ -142,3 +143,15 @@ def test_by_cell_summary(scenario):
     row = result.by_cell.iloc[0]
     assert (row["cell"], row["node_class"], row["nodes"]) == ("c0001", "cell", 1)
     assert row["alerts"] == int(result.events["kind"].isin(["service_alert", "host_alert"]).sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(seconds=st.lists(st.integers(-2 * 10**9, 5 * 10**9), min_size=1, max_size=50),
+       timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+def test_off_hours_are_the_clock_of_the_timezone(seconds, timezone):
+    # UTC is computed from epoch seconds, other zones through pandas: both must read pandas' clock.
+    from nagtune.analytics.chatty import _off_hours
+    times = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
+    local = times.dt.tz_convert(timezone)
+    expected = (local.dt.hour < 8) | (local.dt.hour >= 20) | (local.dt.day_of_week >= 5)
+    assert _off_hours(times, timezone).tolist() == expected.tolist()

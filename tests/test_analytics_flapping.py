@@ -124,7 +124,8 @@ def test_replay_at_the_objects_thresholds_reproduces_every_flapping_alert_nagios
 def test_ranking_percent_is_the_replays_at_every_alert(samples):
     events, _ = samples
     alerts = events[events["kind"] == "service_alert"]
-    from nagtune.analytics._frames import epoch_seconds, object_keys, order_by_key_then_time
+    from nagtune.analytics._frames import epoch_seconds, object_keys
+    from nagtune.analytics._groups import order_by_key_then_time
     key = object_keys(alerts, with_service=True)
     order = order_by_key_then_time(key, epoch_seconds(alerts["time"]))
     ranked = percent_at_alerts(alerts.iloc[order], key[order])
