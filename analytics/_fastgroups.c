@@ -324,20 +324,73 @@ locate_sorted(const int64_t *ep_keys, const int64_t *ep_starts, const int64_t *e
     }
 }
 
-static PyObject *
-locate(PyObject *self, PyObject *args)
+/* Episodes (key, start, end) joined with other rows (key, time[, end]), each side in
+   key-then-time order: the kernel fills out from the two orders. */
+typedef void (*JoinKernel)(const int64_t *const *episodes, const int64_t *episode_order, Py_ssize_t m,
+                           const int64_t *const *others, const int64_t *other_order, Py_ssize_t n, char *out);
+
+static void
+locate_kernel(const int64_t *const *ep, const int64_t *ep_order, Py_ssize_t m, const int64_t *const *points,
+              const int64_t *order, Py_ssize_t n, char *out)
 {
-    Py_buffer views[5] = {{0}};
+    locate_sorted(ep[0], ep[1], ep[2], ep_order, m, points[0], points[1], order, n, (int64_t *)out);
+}
+
+static void
+overlapping_kernel(const int64_t *const *ep, const int64_t *ep_order, Py_ssize_t m, const int64_t *const *iv,
+                   const int64_t *iv_order, Py_ssize_t n, char *hit)
+{
+    /* Episodes by end, intervals by start: walking both, the intervals started by an
+       episode's end are behind the cursor, and the latest end among them decides. */
+    const int64_t *ep_keys = ep[0], *ep_starts = ep[1], *ep_ends = ep[2];
+    const int64_t *iv_keys = iv[0], *iv_starts = iv[1], *iv_ends = iv[2];
+    Py_ssize_t i = 0;
+    int64_t current = 0, latest_end = INT64_MIN;
+    int started = 0;
+    for (Py_ssize_t e = 0; e < m; e++) {
+        int64_t row = ep_order[e], key = ep_keys[row];
+        if (!started || key != current) {
+            current = key;
+            started = 1;
+            latest_end = INT64_MIN;
+            while (i < n && iv_keys[iv_order[i]] < key)
+                i++;
+        }
+        while (i < n && iv_keys[iv_order[i]] == key && iv_starts[iv_order[i]] <= ep_ends[row]) {
+            if (iv_ends[iv_order[i]] > latest_end)
+                latest_end = iv_ends[iv_order[i]];
+            i++;
+        }
+        hit[row] = latest_end != INT64_MIN && latest_end >= ep_starts[row];
+    }
+}
+
+/* Parses (ep_keys, ep_starts, ep_ends, other columns...), orders the episodes by key then
+   the column episode_time (1: start, 2: end) and the others by key then their second
+   column, and runs the kernel into bytes of out_size per episode (per_episode) or per
+   other row. */
+static PyObject *
+join(PyObject *args, int other_columns, int episode_time, Py_ssize_t out_size, int per_episode, JoinKernel kernel)
+{
+    static const char *names[] = {"ep_keys", "ep_starts", "ep_ends", "keys", "times", "ends"};
+    Py_buffer views[6] = {{0}};
     PyObject *result = NULL;
     int64_t *ep_order = NULL, *order = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &views[0], &views[1], &views[2], &views[3], &views[4]))
+    int columns = 3 + other_columns;
+    if (!PyArg_ParseTuple(args, other_columns == 2 ? "y*y*y*y*y*" : "y*y*y*y*y*y*", &views[0], &views[1],
+                          &views[2], &views[3], &views[4], &views[5]))
         return NULL;
     Py_ssize_t m = -1, n = -1;
-    if (int64_view(&views[0], &m, "ep_keys") < 0 || int64_view(&views[1], &m, "ep_starts") < 0
-        || int64_view(&views[2], &m, "ep_ends") < 0 || int64_view(&views[3], &n, "keys") < 0
-        || int64_view(&views[4], &n, "times") < 0)
-        goto done;
-    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    const int64_t *ep[3], *others[3];
+    for (int c = 0; c < columns; c++) {
+        if (int64_view(&views[c], c < 3 ? &m : &n, names[c]) < 0)
+            goto done;
+        if (c < 3)
+            ep[c] = views[c].buf;
+        else
+            others[c - 3] = views[c].buf;
+    }
+    result = PyBytes_FromStringAndSize(NULL, (per_episode ? m : n) * out_size);
     ep_order = malloc(sizeof(int64_t) * (m ? m : 1));
     order = malloc(sizeof(int64_t) * (n ? n : 1));
     if (!result || !ep_order || !order) {
@@ -346,15 +399,13 @@ locate(PyObject *self, PyObject *args)
         goto done;
     }
     int status;
-    const int64_t *ep_keys = views[0].buf, *ep_starts = views[1].buf, *ep_ends = views[2].buf;
-    const int64_t *keys = views[3].buf, *times = views[4].buf;
-    int64_t *found = (int64_t *)PyBytes_AS_STRING(result);
+    char *out = PyBytes_AS_STRING(result);
     Py_BEGIN_ALLOW_THREADS
-    status = order_rows(ep_keys, ep_starts, m, ep_order);
+    status = order_rows(ep[0], ep[episode_time], m, ep_order);
     if (status == 0)
-        status = order_rows(keys, times, n, order);
+        status = order_rows(others[0], others[1], n, order);
     if (status == 0)
-        locate_sorted(ep_keys, ep_starts, ep_ends, ep_order, m, keys, times, order, n, found);
+        kernel(ep, ep_order, m, others, order, n, out);
     Py_END_ALLOW_THREADS
     if (status < 0) {
         Py_CLEAR(result);
@@ -363,72 +414,20 @@ locate(PyObject *self, PyObject *args)
 done:
     free(ep_order);
     free(order);
-    release_all(views, 5);
+    release_all(views, columns);
     return result;
+}
+
+static PyObject *
+locate(PyObject *self, PyObject *args)
+{
+    return join(args, 2, 1, sizeof(int64_t), 0, locate_kernel);
 }
 
 static PyObject *
 overlapping(PyObject *self, PyObject *args)
 {
-    Py_buffer views[6] = {{0}};
-    PyObject *result = NULL;
-    int64_t *ep_order = NULL, *iv_order = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*", &views[0], &views[1], &views[2], &views[3], &views[4], &views[5]))
-        return NULL;
-    Py_ssize_t m = -1, n = -1;
-    if (int64_view(&views[0], &m, "ep_keys") < 0 || int64_view(&views[1], &m, "ep_starts") < 0
-        || int64_view(&views[2], &m, "ep_ends") < 0 || int64_view(&views[3], &n, "iv_keys") < 0
-        || int64_view(&views[4], &n, "iv_starts") < 0 || int64_view(&views[5], &n, "iv_ends") < 0)
-        goto done;
-    result = PyBytes_FromStringAndSize(NULL, m);
-    ep_order = malloc(sizeof(int64_t) * (m ? m : 1));
-    iv_order = malloc(sizeof(int64_t) * (n ? n : 1));
-    if (!result || !ep_order || !iv_order) {
-        Py_CLEAR(result);
-        PyErr_NoMemory();
-        goto done;
-    }
-    int status;
-    const int64_t *ep_keys = views[0].buf, *ep_starts = views[1].buf, *ep_ends = views[2].buf;
-    const int64_t *iv_keys = views[3].buf, *iv_starts = views[4].buf, *iv_ends = views[5].buf;
-    char *hit = PyBytes_AS_STRING(result);
-    Py_BEGIN_ALLOW_THREADS
-    /* Episodes by end, intervals by start: walking both, the intervals started by an
-       episode's end are behind the cursor, and the latest end among them decides. */
-    status = order_rows(ep_keys, ep_ends, m, ep_order);
-    if (status == 0)
-        status = order_rows(iv_keys, iv_starts, n, iv_order);
-    if (status == 0) {
-        Py_ssize_t i = 0;
-        int64_t current = 0, latest_end = INT64_MIN;
-        int started = 0;
-        for (Py_ssize_t e = 0; e < m; e++) {
-            int64_t ep = ep_order[e], key = ep_keys[ep];
-            if (!started || key != current) {
-                current = key;
-                started = 1;
-                latest_end = INT64_MIN;
-                while (i < n && iv_keys[iv_order[i]] < key)
-                    i++;
-            }
-            while (i < n && iv_keys[iv_order[i]] == key && iv_starts[iv_order[i]] <= ep_ends[ep]) {
-                if (iv_ends[iv_order[i]] > latest_end)
-                    latest_end = iv_ends[iv_order[i]];
-                i++;
-            }
-            hit[ep] = latest_end != INT64_MIN && latest_end >= ep_starts[ep];
-        }
-    }
-    Py_END_ALLOW_THREADS
-    if (status < 0) {
-        Py_CLEAR(result);
-        PyErr_NoMemory();
-    }
-done:
-    free(ep_order);
-    free(iv_order);
-    release_all(views, 6);
-    return result;
+    return join(args, 3, 2, 1, 1, overlapping_kernel);
 }
 
 typedef struct {

@@ -33,6 +33,10 @@
  * large_string column's int64 offsets and value bytes. extra holds texts
  * that are not in the buffer (what the reference parser makes of a line).
  *
+ * hash_spans(buffer, starts, ends[, extra]) -> 64 bits per span (bytes of
+ * native uint64), from the span's bytes alone: what the overlap check
+ * compares when the texts themselves are not kept (``texts=False``).
+ *
  * valid_utf8(buffer) -> whether buffer.decode("utf-8") would succeed.
  *
  * All run without the GIL: the ingest's parse threads run in parallel.
@@ -416,46 +420,82 @@ valid_utf8(PyObject *self, PyObject *args)
     return PyBool_FromLong(valid);
 }
 
-/* ---- gather ------------------------------------------------------------------ */
+/* ---- gather and hash_spans --------------------------------------------------- */
+
+typedef struct {
+    Py_buffer view, starts, ends, extra;
+    Py_ssize_t n;
+    int64_t total; /* bytes in all spans */
+} Spans;
+
+/* Parses (buffer, starts, ends[, extra]) and checks every span; 0, or -1 with an error set. */
+static int
+spans_open(PyObject *args, const char *name, Spans *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (!PyArg_ParseTuple(args, "y*y*y*|y*", &s->view, &s->starts, &s->ends, &s->extra)) {
+        memset(s, 0, sizeof(*s)); /* the parser released what it had taken */
+        return -1;
+    }
+    s->n = s->starts.len / (Py_ssize_t)sizeof(int64_t);
+    if (s->starts.len % sizeof(int64_t) || s->ends.len != s->starts.len) {
+        PyErr_Format(PyExc_ValueError, "%s: starts and ends must be int64 arrays of one length", name);
+        return -1;
+    }
+    const int64_t *start = s->starts.buf, *end = s->ends.buf;
+    int64_t size = s->view.len, total_size = s->view.len + (s->extra.obj ? s->extra.len : 0);
+    for (Py_ssize_t i = 0; i < s->n; i++) {
+        if (end[i] <= start[i])
+            continue;
+        if (start[i] < 0 || end[i] > total_size || (start[i] < size && end[i] > size)) {
+            PyErr_Format(PyExc_IndexError, "%s: a span lies outside the buffer and the extra bytes", name);
+            return -1;
+        }
+        s->total += end[i] - start[i];
+    }
+    return 0;
+}
+
+static void
+spans_close(Spans *s)
+{
+    if (s->view.obj)
+        PyBuffer_Release(&s->view);
+    if (s->starts.obj)
+        PyBuffer_Release(&s->starts);
+    if (s->ends.obj)
+        PyBuffer_Release(&s->ends);
+    if (s->extra.obj)
+        PyBuffer_Release(&s->extra);
+}
+
+static const char *
+span_bytes(const Spans *s, int64_t start)
+{
+    return start < s->view.len ? (const char *)s->view.buf + start
+                               : (const char *)s->extra.buf + (start - s->view.len);
+}
 
 static PyObject *
 gather(PyObject *self, PyObject *args)
 {
-    Py_buffer view, starts, ends, extra = {0};
-    if (!PyArg_ParseTuple(args, "y*y*y*|y*", &view, &starts, &ends, &extra))
-        return NULL;
+    Spans s;
     PyObject *offsets = NULL, *values = NULL, *result = NULL;
-    Py_ssize_t n = starts.len / (Py_ssize_t)sizeof(int64_t);
-    int64_t size = view.len, total_size = view.len + (extra.obj ? extra.len : 0);
-    if (starts.len % sizeof(int64_t) || ends.len != starts.len) {
-        PyErr_SetString(PyExc_ValueError, "gather: starts and ends must be int64 arrays of one length");
+    if (spans_open(args, "gather", &s) < 0)
         goto done;
-    }
-    const int64_t *start = starts.buf, *end = ends.buf;
-    int64_t total = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (end[i] <= start[i])
-            continue;
-        if (start[i] < 0 || end[i] > total_size || (start[i] < size && end[i] > size)) {
-            PyErr_SetString(PyExc_IndexError, "gather: a span lies outside the buffer and the extra bytes");
-            goto done;
-        }
-        total += end[i] - start[i];
-    }
-    offsets = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int64_t));
-    values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    offsets = PyBytes_FromStringAndSize(NULL, (s.n + 1) * (Py_ssize_t)sizeof(int64_t));
+    values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)s.total);
     if (offsets == NULL || values == NULL)
         goto done;
     int64_t *offset = (int64_t *)PyBytes_AS_STRING(offsets);
     char *out = PyBytes_AS_STRING(values);
-    const char *data = view.buf, *more = extra.obj ? extra.buf : NULL;
+    const int64_t *start = s.starts.buf, *end = s.ends.buf;
     Py_BEGIN_ALLOW_THREADS
     int64_t at = 0;
     offset[0] = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < s.n; i++) {
         if (end[i] > start[i]) {
-            const char *from = start[i] < size ? data + start[i] : more + (start[i] - size);
-            memcpy(out + at, from, (size_t)(end[i] - start[i]));
+            memcpy(out + at, span_bytes(&s, start[i]), (size_t)(end[i] - start[i]));
             at += end[i] - start[i];
         }
         offset[i + 1] = at;
@@ -465,12 +505,53 @@ gather(PyObject *self, PyObject *args)
 done:
     Py_XDECREF(offsets);
     Py_XDECREF(values);
-    PyBuffer_Release(&view);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&ends);
-    if (extra.obj)
-        PyBuffer_Release(&extra);
+    spans_close(&s);
     return result;
+}
+
+/* 64 bits of bytes, eight at a time: tells texts apart for the overlap check without
+   copying them (not a cryptographic hash: the texts compared are one node's own lines). */
+static uint64_t
+text_hash(const unsigned char *p, int64_t length)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)length;
+    while (length >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        p += 8;
+        length -= 8;
+    }
+    uint64_t tail = 0;
+    for (int64_t k = 0; k < length; k++)
+        tail |= (uint64_t)p[k] << (8 * k);
+    h = (h ^ tail) * 0x94d049bb133111ebULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
+}
+
+static PyObject *
+hash_spans(PyObject *self, PyObject *args)
+{
+    Spans s;
+    PyObject *hashes = NULL;
+    if (spans_open(args, "hash_spans", &s) < 0)
+        goto done;
+    hashes = PyBytes_FromStringAndSize(NULL, s.n * (Py_ssize_t)sizeof(uint64_t));
+    if (hashes == NULL)
+        goto done;
+    uint64_t *out = (uint64_t *)PyBytes_AS_STRING(hashes);
+    const int64_t *start = s.starts.buf, *end = s.ends.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < s.n; i++)
+        out[i] = end[i] > start[i] ? text_hash((const unsigned char *)span_bytes(&s, start[i]), end[i] - start[i])
+                                   : text_hash((const unsigned char *)"", 0);
+    Py_END_ALLOW_THREADS
+done:
+    spans_close(&s);
+    return hashes;
 }
 
 static PyMethodDef methods[] = {
@@ -478,6 +559,8 @@ static PyMethodDef methods[] = {
      "split(buffer, bounds) -> line columns, distinct heads and slow lines: see the C file's header."},
     {"gather", gather, METH_VARARGS,
      "gather(buffer, starts, ends[, extra]) -> (int64 offsets, values) of an Arrow large_string column."},
+    {"hash_spans", hash_spans, METH_VARARGS,
+     "hash_spans(buffer, starts, ends[, extra]) -> uint64 per span (bytes): the texts told apart uncopied."},
     {"valid_utf8", valid_utf8, METH_VARARGS,
      "valid_utf8(buffer) -> whether bytes.decode('utf-8') would take it, without the GIL."},
     {NULL, NULL, 0, NULL},

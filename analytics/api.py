@@ -297,7 +297,8 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
 
 
 def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, cache_dir,
-                environment: str, cell_pattern: str, processes, progress, side_files=()) -> pd.DataFrame:
+                environment: str, cell_pattern: str, processes, progress, side_files=(),
+                texts: bool = True) -> pd.DataFrame:
     """One table over the logs under ``paths``: kept from an earlier run over the very same
     inputs, or made by ``stage(events, window)`` per group of whole nodes and put together
     by ``join(results)`` (see :func:`rank_logs`)."""
@@ -311,7 +312,7 @@ def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, c
         return cached
     results, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
                                           environment=environment, cell_pattern=cell_pattern, processes=processes,
-                                          progress=progress)
+                                          progress=progress, texts=texts)
     table = join(results)
     if digest:
         results_cache.write(cache_dir, digest, table)
@@ -336,7 +337,8 @@ def _without_texts(events: pd.DataFrame) -> pd.DataFrame:
     returned, after the trim, and a worker's episodes would start 200 MB higher.
     """
     for column in ("output", "author", "comment"):
-        del events[column]
+        if column in events:  # read with texts=False, they never were
+            del events[column]
     release_freed_memory()
     return events
 
@@ -371,7 +373,7 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
     return _logs_table("rank", {"by": by}, stage, _concatenated(
         lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
         lambda: empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)),
-        paths, since, until, cache_dir, environment, cell_pattern, processes, progress)
+        paths, since, until, cache_dir, environment, cell_pattern, processes, progress, texts=False)
 
 
 def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, environment: str = "default",
@@ -393,7 +395,8 @@ def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, envi
         return quiet.find_quiet(events, found, objects=objects)
 
     return _logs_table("quiet", {}, stage, _concatenated(quiet.sort_findings, lambda: empty(QUIET_COLUMNS)), paths,
-                       since, until, cache_dir, environment, cell_pattern, processes, progress, side_files or [])
+                       since, until, cache_dir, environment, cell_pattern, processes, progress, side_files or [],
+                       texts=False)
 
 
 def _side_input(given, paths, name: str, load):
@@ -466,5 +469,5 @@ def names_logs(paths, since=None, until=None, cache_dir=None, environment: str =
         return names.audit_names(None if frame is None else frame.drop_duplicates())
 
     return _logs_table("names", {}, stage, join, paths, since, until, cache_dir, environment, cell_pattern,
-                       processes, progress)
+                       processes, progress, texts=False)
 

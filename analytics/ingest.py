@@ -77,6 +77,10 @@ MAX_EPOCH = (2**63 - 1) // 10**9
 # Raw columns of one parsed batch, before the node identity is added.
 RAW_CATEGORIES = ["kind", "host", "service", "state", "state_type", "contact", "command"]
 RAW_COLUMNS = ["epoch"] + RAW_CATEGORIES + ["attempt", "output", "author", "comment"]
+TEXT_COLUMNS = ["output", "author", "comment"]
+# Read without texts (texts=False), a raw frame has this instead of TEXT_COLUMNS: 64 bits of
+# them per line, which the overlap check compares as it would compare the texts.
+TEXT_HASH = "_text_hash"
 
 _FIELDS = r"[^;\n]*(?:;[^;\n]*){0,%d}"
 _LINE = re.compile(
@@ -121,14 +125,33 @@ def _decode_file(data: bytes) -> str:
     return text
 
 
-def _empty_raw() -> pd.DataFrame:
-    frame = pd.DataFrame({
+def _empty_raw(with_texts: bool = True) -> pd.DataFrame:
+    texts = {c: pd.array([], dtype="string") for c in TEXT_COLUMNS} if with_texts \
+        else {TEXT_HASH: np.array([], dtype=np.uint64)}
+    return pd.DataFrame({
         "epoch": np.array([], dtype=np.int64),
         **{c: pd.Categorical([]) for c in RAW_CATEGORIES},
         "attempt": pd.array([], dtype="Int16"),
-        **{c: pd.array([], dtype="string") for c in ("output", "author", "comment")},
+        **texts,
     })
-    return frame
+
+
+def text_hashes(outputs, authors=None, comments=None) -> np.ndarray:
+    """64 bits per line of its texts, as the overlap check compares them without the texts:
+    of the output's UTF-8 bytes, or of output, author and comment joined by NULs when
+    either of the last two is set. The very numbers ``_fastingest.hash_spans`` gives
+    the output's bytes in a buffer, so lines read by the C splitter and by the
+    regular expression match; without the C module, pandas' hash of the same bytes."""
+    outputs = list(outputs)
+    authors = [""] * len(outputs) if authors is None else list(authors)
+    comments = [""] * len(outputs) if comments is None else list(comments)
+    encoded = [(o if not (a or c) else f"{o}\0{a}\0{c}").encode("utf-8", "surrogateescape")
+               for o, a, c in zip(outputs, authors, comments)]
+    if _fastingest is None:
+        return pd.util.hash_array(np.array(encoded, dtype=object), categorize=False).astype(np.uint64)
+    ends = np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+    starts = ends - np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    return np.frombuffer(_fastingest.hash_spans(b"".join(encoded), starts, ends), dtype=np.uint64).copy()
 
 
 def _classify(heads: np.ndarray, with_sep: np.ndarray):
@@ -137,11 +160,12 @@ def _classify(heads: np.ndarray, with_sep: np.ndarray):
     return events
 
 
-def parse_texts(texts: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def parse_texts(texts: list[str], with_texts: bool = True) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Parse decoded file texts (each ending in ``\\n``) as one batch.
 
     Returns the raw frame with a ``_file`` column (index into ``texts``), and
-    per text the number of lines and of unparsed lines.
+    per text the number of lines and of unparsed lines. Without ``with_texts``
+    the frame has ``TEXT_HASH`` instead of the output, author and comment.
     """
     lines = np.array([text.count("\n") for text in texts], dtype=np.int64)
     joined = "".join(texts)
@@ -156,7 +180,7 @@ def parse_texts(texts: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]
         position = end
     del joined
     if not matches:
-        return _empty_raw().assign(_file=np.array([], dtype=np.int32)), lines, lines.copy()
+        return _empty_raw(with_texts).assign(_file=np.array([], dtype=np.int32)), lines, lines.copy()
     file_ids = np.repeat(np.arange(len(texts), dtype=np.int32), per_file)
     epochs, heads, seps, rests = zip(*matches)
     del matches
@@ -223,9 +247,12 @@ def parse_texts(texts: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]
         line = f"[0] {key_heads[key]}{';' if key_seps[key] else ''}{rest_rows[row]}"
         event = parse_line(line)
         output[row], author[row], comment[row] = event.output, event.author, event.comment
-    frame["output"] = _strings(output)
-    frame["author"] = _strings(author)
-    frame["comment"] = _strings(comment)
+    if with_texts:
+        frame["output"] = _strings(output)
+        frame["author"] = _strings(author)
+        frame["comment"] = _strings(comment)
+    else:
+        frame[TEXT_HASH] = text_hashes(output, author, comment)
     frame["_file"] = file_ids
     result = pd.DataFrame(frame)
     kept = np.bincount(file_ids, minlength=len(texts))
@@ -313,7 +340,7 @@ def _spans_of(texts: list[str], rows: np.ndarray, n: int, base: int = 0):
     return starts, ends, b"".join(encoded)
 
 
-def _parse_compiled(data: bytes, bounds: np.ndarray):
+def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     """A UTF-8 buffer of files' complete lines -> (raw frame with _line, lines per file). The
     C splitter cuts lines and finds distinct heads; Python parses each head once, and per
     line only lines with an unusual stamp and the rare human actions (author/comment)."""
@@ -372,23 +399,29 @@ def _parse_compiled(data: bytes, bounds: np.ndarray):
     for column, (codes, values) in categories.items():
         frame[column] = pd.Categorical.from_codes(codes, categories=values)
     frame["attempt"] = pd.arrays.IntegerArray(attempt_rows.astype(np.int16), attempt_rows < 0)
-    frame["output"] = _arrow_strings(*_compiled.gather(data, out_start, ee, extra), len(rk))
-    for name in ("author", "comment"):
-        starts, stops, joined = _spans_of(texts[name], human, len(rk))
-        frame[name] = _arrow_strings(*_compiled.gather(joined, starts, stops), len(rk))
+    if with_texts:
+        frame["output"] = _arrow_strings(*_compiled.gather(data, out_start, ee, extra), len(rk))
+        for name in ("author", "comment"):
+            starts, stops, joined = _spans_of(texts[name], human, len(rk))
+            frame[name] = _arrow_strings(*_compiled.gather(joined, starts, stops), len(rk))
+    else:
+        hashes = np.frombuffer(_compiled.hash_spans(data, out_start, ee, extra), dtype=np.uint64).copy()
+        if len(human):
+            hashes[human] = text_hashes([e.output for e in events], texts["author"], texts["comment"])
+        frame[TEXT_HASH] = hashes
     frame["_line"] = rows[kept]
     result = pd.DataFrame(frame)
     slow_rows, slow_starts, slow_ends = (np.frombuffer(c, dtype=np.int64) for c in (slow_rows, slow_starts, slow_ends))
     if len(slow_rows):
         # Unusual stamps ([5], 12-digit epochs): few, so the reference parser per line.
-        slow, _, _ = parse_texts([decode(data[s:e]) + "\n" for s, e in zip(slow_starts, slow_ends)])
+        slow, _, _ = parse_texts([decode(data[s:e]) + "\n" for s, e in zip(slow_starts, slow_ends)], with_texts)
         if len(slow):
             slow["_line"] = slow_rows[slow.pop("_file").to_numpy()]
             result = _concat_raw([result, slow]).sort_values("_line", kind="stable").reset_index(drop=True)
     return result, np.frombuffer(part_lines, dtype=np.int64)
 
 
-def parse_buffers(buffers: list[bytes]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def parse_buffers(buffers: list[bytes], with_texts: bool = True) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Parse byte buffers (one per file, complete lines) as one batch: the C splitter when
     it was built and the bytes are UTF-8, the regex path otherwise. Same result as
     :func:`parse_texts`: the raw frame with ``_file`` (index into ``buffers``), and per
@@ -396,9 +429,9 @@ def parse_buffers(buffers: list[bytes]) -> tuple[pd.DataFrame, np.ndarray, np.nd
     buffers = [b if b.endswith(b"\n") or not b else b + b"\n" for b in buffers]
     joined = b"".join(buffers)
     if _compiled is None or not _compiled.valid_utf8(joined):
-        return parse_texts([_decode_file(b) for b in buffers])
+        return parse_texts([_decode_file(b) for b in buffers], with_texts)
     bounds = np.cumsum(np.fromiter(map(len, buffers), dtype=np.int64, count=len(buffers)))
-    frame, lines = _parse_compiled(joined, bounds)
+    frame, lines = _parse_compiled(joined, bounds, with_texts)
     line_file = np.repeat(np.arange(len(buffers), dtype=np.int32), lines)
     frame["_file"] = line_file[frame.pop("_line").to_numpy()]
     kept = np.bincount(frame["_file"].to_numpy(), minlength=len(buffers))
@@ -581,9 +614,10 @@ def _concat_raw(frames: list[pd.DataFrame]) -> pd.DataFrame:
     the rows about once, not twice. (Deleting the column from every frame instead, as this
     did, re-laid out each frame's blocks: 2 s per 10 M lines.)"""
     given = [f for f in frames if len(f)]
+    none_like = frames[0].iloc[:0].reset_index(drop=True) if frames and not given else None
     frames.clear()
     if not given:
-        return _empty_raw().assign(_file=np.array([], dtype=np.int32))
+        return none_like if none_like is not None else _empty_raw().assign(_file=np.array([], dtype=np.int32))
     if len(given) == 1:
         return given[0].reset_index(drop=True)
     names = list(given[0].columns)
@@ -678,12 +712,14 @@ class _Parsers:
     wait in the pool, which bounds the bytes in flight.
     """
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, with_texts: bool = True):
         self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
         self.depth = 2 * workers if workers > 1 else 0
+        self.with_texts = with_texts
 
     def submit(self, texts: list[bytes]):
-        return self.pool.submit(parse_buffers, texts) if self.pool else parse_buffers(texts)
+        return self.pool.submit(parse_buffers, texts, self.with_texts) if self.pool \
+            else parse_buffers(texts, self.with_texts)
 
     def result(self, parsed):
         return parsed.result() if self.pool else parsed
@@ -717,7 +753,8 @@ def _reads(states: list, todo: list[int], reader: ThreadPoolExecutor | None):
 
 
 def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
-                environment="default", cell_pattern=DEFAULT, workers: int | None = None) -> pd.DataFrame:
+                environment="default", cell_pattern=DEFAULT, workers: int | None = None,
+                texts: bool = True) -> pd.DataFrame:
     """Events of every Nagios log under ``paths``, one row per parsed line.
 
     :param paths: node directories (``nagios.log`` and/or ``archives/``),
@@ -735,20 +772,27 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
         ``THREADS_FILE_BYTES`` (gzip counted ``GZIP_RATIO`` times its size),
         else 1. The result is the same whatever the number: batches are taken
         back in the order they were read.
+    :param texts: False: no ``output``, ``author`` and ``comment`` columns
+        (what episodes and the rankings never read: a third of the memory, and
+        the copies of them); lines seen twice are still told apart by them. A
+        ``cache_dir`` keeps them whatever this says (its parts serve every
+        command) and the frame then has them.
     :returns: columns as in ``EVENT_COLUMNS``; ``attrs`` holds ``unparsed``
         (lines dropped), ``lines`` (lines read), ``duplicates`` (lines seen in
         two files of one node, counted once) and ``files``.
     :raises IngestError: a path matches nothing.
     """
     return load_files(resolve_paths(paths), since=since, until=until, cache_dir=cache_dir, progress=progress,
-                      environment=environment, cell_pattern=cell_pattern, workers=workers)
+                      environment=environment, cell_pattern=cell_pattern, workers=workers, texts=texts)
 
 
 def load_files(targets: list[tuple[str, str]], since=None, until=None, cache_dir=None, progress=False,
-               environment="default", cell_pattern=DEFAULT, workers: int | None = None) -> pd.DataFrame:
+               environment="default", cell_pattern=DEFAULT, workers: int | None = None,
+               texts: bool = True) -> pd.DataFrame:
     """:func:`load_events` of ``targets`` as :func:`resolve_paths` gives them: ``(node, file)``, oldest first per node."""
     with _locked(cache_dir):
-        return _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers)
+        return _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers,
+                           texts or cache_dir is not None)
 
 
 CACHE_LOCK = ".lock"  # in an ingest cache directory: held (flock) by the run using it
@@ -772,7 +816,8 @@ def _locked(cache_dir):
             return
 
 
-def _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers) -> pd.DataFrame:
+def _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers,
+                with_texts) -> pd.DataFrame:
     cache = _Cache(cache_dir)
     states = []
     for node, path in targets:
@@ -807,7 +852,7 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
         sizes = [(GZIP_RATIO if states[i].gz else 1) * size for i, size in zip(todo, to_read)]
         big_files = bool(sizes) and sum(sizes) / len(sizes) >= THREADS_FILE_BYTES
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if big_files else 1
-    parsers = _Parsers(workers)
+    parsers = _Parsers(workers, with_texts)
     in_flight: deque = deque()
 
     def flush():
@@ -890,7 +935,7 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     if pending_write is not None:
         pending_write.result()  # a failed write raises here
     if tails:
-        tail_frame, tail_lines, tail_bad = parse_buffers([text for _, text in tails])
+        tail_frame, tail_lines, tail_bad = parse_buffers([text for _, text in tails], with_texts)
         tail_frame["_file"] = np.asarray([i for i, _ in tails], dtype=np.int32)[tail_frame["_file"].to_numpy()]
         frames.append(tail_frame)
         lines_total += int(tail_lines.sum())
@@ -938,8 +983,9 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
     for column in RAW_CATEGORIES:
         out[column] = raw[column].values
     # .array, never .to_numpy(): strings would become 10 M Python objects and back.
-    for column in ("attempt", "output", "author", "comment"):
-        out[column] = raw[column].array
+    for column in ["attempt"] + TEXT_COLUMNS:
+        if column in raw:
+            out[column] = raw[column].array
     # Node by node, in time order; lines of one second stay in file order (files oldest first).
     # Files are read node by node and oldest first, so this is usually already true: no sort then.
     epoch = raw["epoch"].to_numpy()
@@ -948,7 +994,7 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
     if not in_order:
         order = np.lexsort((np.arange(len(raw)), raw["_file"].to_numpy(), epoch, node_codes))
         out = out.take(order).reset_index(drop=True)
-    return out[EVENT_COLUMNS]
+    return out[[c for c in EVENT_COLUMNS if c in out]]
 
 
 # ---------------------------------------------------------------- perfdata and values

@@ -155,10 +155,10 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern) -> None:
+def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern, texts) -> None:
     def read_then_stage():
         events = ingest.load_files(group, since=since, until=until, cache_dir=cache_dir, environment=environment,
-                                   cell_pattern=cell_pattern)
+                                   cell_pattern=cell_pattern, texts=texts)
         conn.send(("times", _times(events), dict(events.attrs)))
         window = conn.recv()
         held = [events]
@@ -274,7 +274,7 @@ def forked_map(functions: list[Callable[[], object]], names: list[str]) -> list:
 
 def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, until=None, cache_dir=None,
                     environment: str = "default", cell_pattern: str = ingest.DEFAULT,
-                    processes: int | None = None, progress: bool = False) -> tuple[list, dict]:
+                    processes: int | None = None, progress: bool = False, texts: bool = True) -> tuple[list, dict]:
     """``stage(events, window)`` for groups of whole nodes, each group in its own process.
 
     The stage is given the only reference to its events: dropping columns it
@@ -284,6 +284,8 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     :param since, until: the window (relative forms are resolved once, here).
     :param processes: worker processes; default :func:`default_processes`. 1 runs here.
     :param progress: a progress bar over the bytes read, when everything runs here.
+    :param texts: False when the stage reads no output, author or comment
+        (:func:`.ingest.load_events`' ``texts``).
     :returns: the stage's results in group order, and the ingest's counts
         (``lines``, ``unparsed``, ``duplicates``, ``files``) summed.
     """
@@ -292,7 +294,7 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     groups = node_groups(targets, processes) if processes > 1 else [targets]
     if len(groups) <= 1:
         events = ingest.load_files(targets, since=since, until=until, cache_dir=cache_dir, progress=progress,
-                                   environment=environment, cell_pattern=cell_pattern)
+                                   environment=environment, cell_pattern=cell_pattern, texts=texts)
         window, counts = _window([_times(events)], until), dict(events.attrs)
         held = [events]
         del events
@@ -306,7 +308,8 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
         for group in groups:
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker, daemon=True, args=(
-                child_end, group, stage, since, until, _group_cache(cache_dir, group), environment, cell_pattern))
+                child_end, group, stage, since, until, _group_cache(cache_dir, group), environment, cell_pattern,
+                texts))
             process.start()
             child_end.close()
             workers.append((parent_end, process, group))

@@ -80,3 +80,24 @@ def test_bad_options_exit_2(fleet):
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example:" in result.output and "--since" in result.output
+
+
+@pytest.mark.parametrize("setting, asked", [(None, "False"), ("1", "True")])
+def test_analytics_commands_keep_numpy_from_asking_for_huge_pages(setting, asked):
+    """Unless the user says otherwise: on a kernel that compacts memory for every madvised
+    huge page, numpy's asking cost a rank 5% of its time (see nagtune/cli.py)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    samples = str(Path(__file__).resolve().parent.parent / "data" / "samples")
+    code = ("from nagtune.cli import cli\n"
+            f"cli.main(args=['rank', '--top', '1', '--format', 'csv', {samples!r}], standalone_mode=False)\n"
+            "from numpy._core import multiarray\n"
+            "print(multiarray._get_madvise_hugepage())\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if setting is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = setting
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == asked

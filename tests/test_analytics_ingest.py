@@ -174,7 +174,7 @@ def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
     first = load_events([str(node)], cache_dir=str(cache))
     parsed = []
     real = ingest.parse_buffers
-    monkeypatch.setattr(ingest, "parse_buffers", lambda buffers: parsed.append(buffers) or real(buffers))
+    monkeypatch.setattr(ingest, "parse_buffers", lambda buffers, *rest: parsed.append(buffers) or real(buffers, *rest))
     again = load_events([str(node)], cache_dir=str(cache))
     assert parsed == []  # nothing new: all from Parquet
     pd.testing.assert_frame_equal(first, again)
@@ -370,14 +370,26 @@ _LINE = st.tuples(st.integers(0, 12), st.sampled_from(["OK", "CRITICAL"]), st.sa
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=st.lists(st.tuples(st.sampled_from(["n1", "n2"]), st.lists(_LINE, max_size=8)), min_size=1, max_size=6))
-def test_overlapping_files_keep_each_line_as_often_as_the_file_that_has_it_most(files):
+@given(files=st.lists(st.tuples(st.sampled_from(["n1", "n2"]), st.lists(_LINE, max_size=8)), min_size=1, max_size=6),
+       with_texts=st.booleans(), paths=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_overlapping_files_keep_each_line_as_often_as_the_file_that_has_it_most(files, with_texts, paths):
     """Against the rule by brute force: per node, a line (same second, same text) is kept
     as many times as the one file holding it most often holds it, however the files' spans
-    overlap (a live log and its archive, archives that share the rotation second ...)."""
+    overlap (a live log and its archive, archives that share the rotation second ...).
+    Read without texts, lines that differ in their output alone are still told apart,
+    whichever path (C splitter or regular expression) read each file."""
     texts = ["".join(f"[{1_700_000_000 + t}] SERVICE ALERT: h;s;{state};HARD;1;{out}\n"
                      for t, state, out in sorted(lines)).encode() for _, lines in files]
-    raw, _, _ = ingest.parse_buffers(texts)
+    parts = []
+    for index, text in enumerate(texts):
+        ingest.use_compiled(paths[index])
+        part, _, _ = ingest.parse_buffers([text], with_texts)
+        parts.append(part.assign(_file=np.int32(index)))
+    ingest.use_compiled(True)
+    raw = pd.concat(parts, ignore_index=True)
+    for column in ingest.RAW_CATEGORIES:
+        raw[column] = raw[column].astype("category")
+    assert (ingest.TEXT_HASH in raw) != with_texts
     kept, dropped = ingest._drop_overlaps(raw, np.array([node for node, _ in files], dtype=object))
     most: dict = {}
     for index, (node, lines) in enumerate(files):
@@ -402,3 +414,58 @@ def test_real_path_is_realpath(tmp_path, monkeypatch):
                  "link/archives/b.log", "real/deeplink/../x.log", "link/archives/../archives/a.log",
                  "missing/file.log", "./real/archives/a.log"):
         assert real_path(path) == os.path.realpath(path), path
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(buffer=log_buffer)
+def test_without_texts_the_same_rows_and_one_hash_per_text_on_both_paths(buffer):
+    """texts=False: the rows of texts=True without output, author and comment, and in their
+    place one 64-bit hash per distinct (output, author, comment), the same from the C
+    splitter (over the buffer's bytes) and from the regular expression (over the strings)."""
+    valid = buffer.decode("utf-8", "replace").encode("utf-8")
+    with_texts, _, _ = ingest.parse_buffers([valid])
+    by_path = {}
+    for compiled in (True, False):
+        ingest.use_compiled(compiled)
+        by_path[compiled], _, _ = ingest.parse_buffers([valid], with_texts=False)
+    ingest.use_compiled(True)
+    hashed = by_path[True]
+    assert [c for c in hashed.columns if c != ingest.TEXT_HASH] == \
+        [c for c in with_texts.columns if c not in ingest.TEXT_COLUMNS]
+    assert hashed[ingest.TEXT_HASH].tolist() == by_path[False][ingest.TEXT_HASH].tolist()
+    pd.testing.assert_frame_equal(hashed.drop(columns=ingest.TEXT_HASH),
+                                  with_texts.drop(columns=ingest.TEXT_COLUMNS), check_categorical=False)
+    triples = list(zip(*(with_texts[c].tolist() for c in ingest.TEXT_COLUMNS)))
+    pairs = set(zip(triples, hashed[ingest.TEXT_HASH].tolist()))
+    assert len(pairs) == len(set(triples)) == len({h for _, h in pairs})
+
+
+def test_text_hashes_are_the_c_hash_of_the_bytes():
+    texts = ["", "a", "12345678", "123456789", "héllo wörld ✓" * 9, "x\udcff"]
+    encoded = [t.encode("utf-8", "surrogateescape") for t in texts]
+    ends = np.cumsum([len(e) for e in encoded]).astype(np.int64)
+    starts = ends - np.array([len(e) for e in encoded], dtype=np.int64)
+    c = np.frombuffer(ingest._fastingest.hash_spans(b"".join(encoded), starts, ends), dtype=np.uint64)
+    assert ingest.text_hashes(texts).tolist() == c.tolist()
+    assert len(set(c.tolist())) == len(texts)
+    # author and comment count, and an output with them differs from the output alone
+    assert len({*ingest.text_hashes(["o", "o", "o"], ["", "a", ""], ["", "", "a"]).tolist()}) == 3
+
+
+def test_load_without_texts_gives_the_rows_with_texts(tmp_path):
+    """The same events (the overlap of a live log and its archive included) without the three
+    text columns; a cache directory keeps the texts whatever texts says."""
+    node = _node(tmp_path)
+    lines = [f"[{1700000000 + 60 * i}] SERVICE ALERT: h;s;{'CRITICAL' if i % 2 else 'OK'};HARD;1;out {i}\n"
+             for i in range(40)]
+    with open(os.path.join(node, "archives", "nagios-11-14-2023-00.log"), "w") as handle:
+        handle.writelines(lines[:30])
+    with open(os.path.join(node, "nagios.log"), "w") as handle:  # overlaps by 10 lines, one with another output
+        handle.writelines(lines[20:29] + [lines[29].replace("out 29", "out twenty-nine")] + lines[30:])
+    full = load_events([node])
+    lean = load_events([node], texts=False)
+    assert full.attrs["duplicates"] == lean.attrs["duplicates"] == 9
+    assert list(lean.columns) == [c for c in EVENT_COLUMNS if c not in ingest.TEXT_COLUMNS]
+    pd.testing.assert_frame_equal(lean, full.drop(columns=ingest.TEXT_COLUMNS))
+    cached = load_events([node], texts=False, cache_dir=str(tmp_path / "cache"))
+    pd.testing.assert_frame_equal(cached, full)

@@ -66,9 +66,9 @@ sanitized = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sanitized)
 from nagtune.analytics import ingest
 
-def parsed(buffers, splitter):
+def parsed(buffers, splitter, with_texts=True):
     ingest._compiled = splitter
-    frame, lines, unparsed = ingest.parse_buffers(buffers)
+    frame, lines, unparsed = ingest.parse_buffers(buffers, with_texts)
     return frame.astype(str).values.tolist(), lines.tolist(), unparsed.tolist()
 
 data = open(sys.argv[2], "rb").read()
@@ -83,12 +83,17 @@ for case in range(int(sys.argv[4])):
             buffer += b"[1700000000] SERVICE ALERT: h;" + b"s" * (1 << 20) + b";CRITICAL;HARD;1;o"
         buffers.append(bytes(buffer))
     assert parsed(buffers, sanitized) == parsed(buffers, None), case
+    assert parsed(buffers, sanitized, False) == parsed(buffers, None, False), case
     joined = b"".join(buffers)
     starts = np.array([rng.randrange(-5, len(joined) + 5) for _ in range(50)], dtype=np.int64)
     ends = starts + np.array([rng.randrange(-3, 50) for _ in range(50)], dtype=np.int64)
     try:
         offsets, values = sanitized.gather(joined, starts, ends, b"extra")
         assert len(offsets) == 8 * 51
+    except IndexError:
+        pass
+    try:
+        assert len(sanitized.hash_spans(joined, starts, ends, b"extra")) == 8 * 50
     except IndexError:
         pass
 print("ok")
