@@ -966,16 +966,24 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
     file_node_code = np.array([node_index[s.node] for s in states] or [0], dtype=np.int32)
     node_codes = file_node_code[raw["_file"].to_numpy()] if len(raw) else np.array([], dtype=np.int32)
 
+    def narrow(codes: np.ndarray, categories) -> np.ndarray:
+        # The code width pandas keeps (int8 below 128 categories): taken at that width, not
+        # taken as int64 and copied narrower per row.
+        return codes.astype(np.int8 if len(categories) < 128 else np.int16 if len(categories) < 32768 else np.int32)
+
     def per_node(attribute: str) -> pd.Categorical:
         values = [getattr(identities[n], attribute) for n in nodes]
         codes, categories = pd.factorize(np.array(values, dtype=object))
         if not len(categories):
             return pd.Categorical([])
-        return pd.Categorical.from_codes(codes[node_codes], categories=categories)
+        return pd.Categorical.from_codes(narrow(codes, categories)[node_codes], categories=categories)
 
+    # Epoch seconds are at most MAX_EPOCH: in nanoseconds they fit int64, read as UTC times
+    # without pandas' per-unit conversion (0.65 s per 10 M rows; this is 0.08).
+    nanoseconds = raw["epoch"].to_numpy().astype(np.int64) * 1_000_000_000
     out = pd.DataFrame({
-        "time": pd.to_datetime(raw["epoch"].to_numpy(), unit="s", utc=True).as_unit("ns"),
-        "node": pd.Categorical.from_codes(node_codes, categories=nodes) if nodes else pd.Categorical([]),
+        "time": pd.DatetimeIndex(nanoseconds.view("datetime64[ns]")).tz_localize("UTC"),
+        "node": pd.Categorical.from_codes(narrow(node_codes, nodes), categories=nodes) if nodes else pd.Categorical([]),
         "node_class": per_node("node_class"),
         "cell": per_node("cell"),
         "environment": per_node("environment"),
