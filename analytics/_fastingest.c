@@ -509,29 +509,6 @@ done:
     return result;
 }
 
-/* 64 bits of bytes, eight at a time: tells texts apart for the overlap check without
-   copying them (not a cryptographic hash: the texts compared are one node's own lines). */
-static uint64_t
-text_hash(const unsigned char *p, int64_t length)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)length;
-    while (length >= 8) {
-        uint64_t word;
-        memcpy(&word, p, 8);
-        h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        length -= 8;
-    }
-    uint64_t tail = 0;
-    for (int64_t k = 0; k < length; k++)
-        tail |= (uint64_t)p[k] << (8 * k);
-    h = (h ^ tail) * 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
-}
-
 static PyObject *
 hash_spans(PyObject *self, PyObject *args)
 {
@@ -545,9 +522,11 @@ hash_spans(PyObject *self, PyObject *args)
     uint64_t *out = (uint64_t *)PyBytes_AS_STRING(hashes);
     const int64_t *start = s.starts.buf, *end = s.ends.buf;
     Py_BEGIN_ALLOW_THREADS
+    /* The heads' hash: it tells texts apart for the overlap check without copying them (not a
+       cryptographic hash: the texts compared are one node's own lines). */
     for (Py_ssize_t i = 0; i < s.n; i++)
-        out[i] = end[i] > start[i] ? text_hash((const unsigned char *)span_bytes(&s, start[i]), end[i] - start[i])
-                                   : text_hash((const unsigned char *)"", 0);
+        out[i] = end[i] > start[i] ? hash_head(span_bytes(&s, start[i]), (Py_ssize_t)(end[i] - start[i]), 0)
+                                   : hash_head("", 0, 0);
     Py_END_ALLOW_THREADS
 done:
     spans_close(&s);
