@@ -348,7 +348,11 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     rows, epoch, key_codes, b0, ends, first_semi = (
         np.frombuffer(c, dtype=np.int32 if i == 2 else np.int64) for i, c in enumerate(columns))
     seps = np.frombuffer(head_seps, dtype=np.uint8).astype(bool)
-    parsed = [_parse_head(head, sep) for head, sep in zip(heads, seps.tolist())]
+    # Every batch looks up its thousand-odd heads: straight from the cache, not through the
+    # wrapper's Python call (3 us each: 0.4 s per 10 M lines).
+    memo = _parse_head.memo
+    parsed = [memo(head, sep) if len(head) <= MEMO_BYTES else _parse_head(head, sep)
+              for head, sep in zip(heads, seps.tolist())]
     head_length = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
     kinds = np.array([p.kind for p in parsed], dtype=object)
     # datetime64[ns] ends in 2262, before the largest 10-digit epoch: a later line is unparsed.
