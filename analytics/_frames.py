@@ -71,8 +71,11 @@ def empty(columns: list[str]) -> pd.DataFrame:
 
 def epoch_seconds(times: pd.Series):
     """int64 seconds of a datetime Series (tz-aware or not) without going through objects."""
-    values = pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy()
-    return values.astype("datetime64[s]").astype(np.int64)
+    # Times with a zone (every events frame's) are converted straight to naive UTC: pd.to_datetime
+    # of them cost 0.2 s per 6.5 M rows for nothing, and so did an int64 copy of the seconds.
+    utc = times.dt.tz_convert(None) if isinstance(times.dtype, pd.DatetimeTZDtype) \
+        else pd.to_datetime(times, utc=True).dt.tz_convert(None)
+    return utc.to_numpy().astype("datetime64[s]").view(np.int64)
 
 
 def category_strings(values) -> pd.api.extensions.ExtensionArray:

@@ -262,7 +262,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     order = _groups.order_by_key_then_time(
         _groups.combined_key([category_rank(eps[c]) for c in ("node", "host", "service")],
                              [len(eps[c].cat.categories) for c in ("node", "host", "service")]),
-        np.asarray(eps["start"].to_numpy(), dtype="datetime64[ns]").view(np.int64))
+        starts)
     eps = eps.take(order).reset_index(drop=True)
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
         eps[column] = category_strings(eps[column])

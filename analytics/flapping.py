@@ -109,12 +109,13 @@ def unlogged_checks(times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray,
     return count, gap / np.maximum(checks, 1)
 
 
-def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None) -> np.ndarray:
+def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None, seconds=None) -> np.ndarray:
     """Percent state change after each recorded alert row (0 on the others), vectorised.
 
     :param alerts: service alert rows sorted by ``key`` then time.
     :param key: one integer per service object (node, host, service).
     :param interval: check interval in seconds per row; default from the log.
+    :param seconds: ``epoch_seconds(alerts["time"])`` where the caller has them.
 
     Flapping peaks at an alert, never between two (the checks in between only
     age the changes out), so the rows alone give the peak. Each recorded row's
@@ -124,7 +125,7 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None) -> n
     n = len(alerts)
     if n == 0:
         return np.zeros(0)
-    times = epoch_seconds(alerts["time"])
+    times = epoch_seconds(alerts["time"]) if seconds is None else seconds
     is_recorded = recorded(alerts)
     if interval is None:
         interval = check_seconds(times, key, is_recorded)

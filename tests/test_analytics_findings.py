@@ -151,7 +151,23 @@ def test_by_cell_summary(scenario):
 def test_off_hours_are_the_clock_of_the_timezone(seconds, timezone):
     # UTC is computed from epoch seconds, other zones through pandas: both must read pandas' clock.
     from nagtune.analytics.chatty import _off_hours
+    from nagtune.analytics._frames import epoch_seconds
     times = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
     local = times.dt.tz_convert(timezone)
     expected = (local.dt.hour < 8) | (local.dt.hour >= 20) | (local.dt.day_of_week >= 5)
-    assert _off_hours(times, timezone).tolist() == expected.tolist()
+    assert _off_hours(times, timezone, epoch_seconds(times)).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(nanoseconds=st.lists(st.integers(-2 * 10**18, 5 * 10**18), min_size=1, max_size=30),
+       timezone=st.sampled_from([None, "UTC", "Europe/Berlin", "Asia/Kolkata"]),
+       unit=st.sampled_from(["ns", "us", "s"]))
+def test_epoch_seconds_are_pandas_utc_seconds(nanoseconds, timezone, unit):
+    # Zoned times take a short path; both must give what pandas' own conversion gives.
+    import numpy as np
+    from nagtune.analytics._frames import epoch_seconds
+    times = pd.Series(pd.to_datetime(nanoseconds, unit="ns")).dt.as_unit(unit)
+    if timezone is not None:
+        times = times.dt.tz_localize("UTC").dt.tz_convert(timezone)
+    expected = pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+    assert epoch_seconds(times).tolist() == expected.tolist()
