@@ -131,13 +131,19 @@ def category_mask(values, wanted) -> np.ndarray:
 
 def object_keys(frame: pd.DataFrame, with_service: bool) -> np.ndarray:
     """One int64 per (node, host[, service]) from the category codes; same frame -> same keys."""
+    return keys_of_codes(frame["node"].cat.codes.to_numpy(), frame["host"].cat.codes.to_numpy(),
+                         frame["service"].cat.codes.to_numpy() if with_service else None)
+
+
+def keys_of_codes(node: np.ndarray, host: np.ndarray, service: np.ndarray | None = None) -> np.ndarray:
+    """:func:`object_keys` of category codes (of the same categories: same codes, same key)."""
     # In place: the narrow codes are widened chunk by chunk, not into int64 copies of every column.
-    key = frame["node"].cat.codes.to_numpy().astype(np.int64)
+    key = node.astype(np.int64)
     key <<= 24
-    key += frame["host"].cat.codes.to_numpy()
-    if with_service:
+    key += host
+    if service is not None:
         key <<= 20
-        key += frame["service"].cat.codes.to_numpy()
+        key += service
     return key
 
 

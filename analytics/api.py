@@ -336,7 +336,7 @@ def _without_texts(events: pd.DataFrame) -> pd.DataFrame:
     copy without them would leave them alive in the caller's name until it
     returned, after the trim, and a worker's episodes would start 200 MB higher.
     """
-    for column in ("output", "author", "comment"):
+    for column in ingest.TEXT_COLUMNS:
         if column in events:  # read with texts=False, they never were
             del events[column]
     release_freed_memory()

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..parsers import events as ev
 from . import _groups, flapping
-from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, object_keys
+from ._frames import CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, empty, epoch_seconds, keys_of_codes, object_keys
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 HIGH_FLAP_THRESHOLD = flapping.DEFAULT_HIGH  # Nagios' default high_service_flap_threshold
@@ -42,12 +42,12 @@ def _during_host_problems(alerts: pd.DataFrame, episodes: pd.DataFrame, seconds:
     if hosts.empty:
         return mask
     # The host episodes' (node, host) as codes of the alerts' categories: one integer key each.
-    node = pd.Categorical(hosts["node"], categories=alerts["node"].cat.categories).codes.astype(np.int64)
-    host = pd.Categorical(hosts["host"], categories=alerts["host"].cat.categories).codes.astype(np.int64)
+    node = pd.Categorical(hosts["node"], categories=alerts["node"].cat.categories).codes
+    host = pd.Categorical(hosts["host"], categories=alerts["host"].cat.categories).codes
     known = (node >= 0) & (host >= 0)
     if not known.any():
         return mask
-    found = _groups.locate((node * (1 << 24) + host)[known], epoch_seconds(hosts["start"])[known],
+    found = _groups.locate(keys_of_codes(node, host)[known], epoch_seconds(hosts["start"])[known],
                            epoch_seconds(hosts["end"])[known], object_keys(alerts, with_service=False), seconds)
     return found >= 0
 

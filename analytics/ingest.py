@@ -76,8 +76,8 @@ MAX_EPOCH = (2**63 - 1) // 10**9
 
 # Raw columns of one parsed batch, before the node identity is added.
 RAW_CATEGORIES = ["kind", "host", "service", "state", "state_type", "contact", "command"]
-RAW_COLUMNS = ["epoch"] + RAW_CATEGORIES + ["attempt", "output", "author", "comment"]
 TEXT_COLUMNS = ["output", "author", "comment"]
+RAW_COLUMNS = ["epoch"] + RAW_CATEGORIES + ["attempt"] + TEXT_COLUMNS
 # Read without texts (texts=False), a raw frame has this instead of TEXT_COLUMNS: 64 bits of
 # them per line, which the overlap check compares as it would compare the texts.
 TEXT_HASH = "_text_hash"
@@ -145,13 +145,12 @@ def text_hashes(outputs, authors=None, comments=None) -> np.ndarray:
     outputs = list(outputs)
     authors = [""] * len(outputs) if authors is None else list(authors)
     comments = [""] * len(outputs) if comments is None else list(comments)
-    encoded = [(o if not (a or c) else f"{o}\0{a}\0{c}").encode("utf-8", "surrogateescape")
-               for o, a, c in zip(outputs, authors, comments)]
+    keyed = [o if not (a or c) else f"{o}\0{a}\0{c}" for o, a, c in zip(outputs, authors, comments)]
     if _fastingest is None:
+        encoded = [text.encode("utf-8", "surrogateescape") for text in keyed]
         return pd.util.hash_array(np.array(encoded, dtype=object), categorize=False).astype(np.uint64)
-    ends = np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
-    starts = ends - np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    return np.frombuffer(_fastingest.hash_spans(b"".join(encoded), starts, ends), dtype=np.uint64).copy()
+    starts, ends, joined = _spans_of(keyed, np.arange(len(keyed)), len(keyed))
+    return np.frombuffer(_fastingest.hash_spans(joined, starts, ends), dtype=np.uint64).copy()
 
 
 def _classify(heads: np.ndarray, with_sep: np.ndarray):
