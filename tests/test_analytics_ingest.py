@@ -173,8 +173,8 @@ def test_cache_rerun_reads_only_new_bytes(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = load_events([str(node)], cache_dir=str(cache))
     parsed = []
-    real = ingest.parse_buffers
-    monkeypatch.setattr(ingest, "parse_buffers", lambda buffers, *rest: parsed.append(buffers) or real(buffers, *rest))
+    real = ingest._parse_batch  # what the ingest parses each batch with
+    monkeypatch.setattr(ingest, "_parse_batch", lambda buffers, *rest: parsed.append(buffers) or real(buffers, *rest))
     again = load_events([str(node)], cache_dir=str(cache))
     assert parsed == []  # nothing new: all from Parquet
     pd.testing.assert_frame_equal(first, again)
@@ -396,6 +396,23 @@ def test_overlapping_files_keep_each_line_as_often_as_the_file_that_has_it_most(
         for line in set(lines):
             most[node, line] = max(most.get((node, line), 0), lines.count(line))
     assert len(kept) == sum(most.values()) and dropped == len(raw) - len(kept)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spans=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 12), st.integers(0, 6)), max_size=9))
+def test_first_covered_second_of_each_span_against_brute_force(spans):
+    """The overlap check compares only rows between the first and last second of their file's
+    span that another file of the node covers: each span's earliest such second, by brute
+    force over every second, ties, nesting and spans of one second included."""
+    node = np.array([n for n, _, _ in spans], dtype=np.int64)
+    low = np.array([start for _, start, _ in spans], dtype=np.int64)
+    high = low + np.array([length for _, _, length in spans], dtype=np.int64)
+    expected = []
+    for i, (n, start, length) in enumerate(spans):
+        covered = [t for t in range(start, start + length + 1)
+                   if any(j != i and node[j] == n and low[j] <= t <= high[j] for j in range(len(spans)))]
+        expected.append(covered[0] if covered else -1)
+    assert ingest._first_covered(node, low, high).tolist() == expected
 
 
 def test_real_path_is_realpath(tmp_path, monkeypatch):
