@@ -148,6 +148,9 @@ def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.D
     return merged
 
 
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+
+
 def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     """Problem episodes of every host and service in ``events``.
 
@@ -165,7 +168,10 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
                           "state", "state_type", "attempt", "command") if c in events]
     events = _as_categories(events[needed])
     # Work in naive UTC (numpy datetime64); localise the result at the end.
-    times = pd.to_datetime(events["time"], utc=True).dt.tz_convert(None).dt.as_unit("ns")
+    times = events["time"]
+    # The ingest's UTC nanoseconds drop their zone without a copy; pd.to_datetime took 0.2 s per 5 M.
+    times = times.dt.tz_convert(None) if times.dtype == _UTC_NS \
+        else pd.to_datetime(times, utc=True).dt.tz_convert(None).dt.as_unit("ns")
     events = events.assign(time=times)
     if window_end is None:
         window_end = times.max()

@@ -155,10 +155,10 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern, texts) -> None:
+def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern, texts, threads) -> None:
     def read_then_stage():
         events = ingest.load_files(group, since=since, until=until, cache_dir=cache_dir, environment=environment,
-                                   cell_pattern=cell_pattern, texts=texts)
+                                   cell_pattern=cell_pattern, texts=texts, workers=threads)
         conn.send(("times", _times(events), dict(events.attrs)))
         window = conn.recv()
         held = [events]
@@ -303,13 +303,16 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     for directory in caches:
         _used(directory)
     context = multiprocessing.get_context("fork")
+    # The processes share the cores: parse threads of their own would only contend for them
+    # (one thread each: 1.03-1.1x faster, 10% less CPU, for two processes on two cores).
+    threads = max(1, (os.cpu_count() or 1) // len(groups))
     workers = []
     try:
         for group in groups:
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker, daemon=True, args=(
                 child_end, group, stage, since, until, _group_cache(cache_dir, group), environment, cell_pattern,
-                texts))
+                texts, threads))
             process.start()
             child_end.close()
             workers.append((parent_end, process, group))
