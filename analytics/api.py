@@ -367,7 +367,7 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
         events = _without_texts(events)
-        found = episodes_mod.build_episodes(events, window_end=window.end)
+        found = episodes_mod.build_episodes(events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ)
         return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
 
     return _logs_table("rank", {"by": by}, stage, _concatenated(

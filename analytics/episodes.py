@@ -151,18 +151,25 @@ def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.D
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 
 
-def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
+def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.DataFrame:
     """Problem episodes of every host and service in ``events``.
 
     :param events: frame from :func:`nagtune.analytics.ingest.load_events`.
     :param window_end: end of the analysed window; problems not recovered by
         then are ``open`` and end there. Default: the last event's time.
+    :param columns: only these columns (in the usual order), and none of the
+        work of the others: a stage that reads a few (the ranking reads
+        ``chatty.EPISODE_COLUMNS_READ``) skips the joins of notifications,
+        acknowledgements, downtime, flapping and host problems. Default: all.
     :returns: one row per episode, columns ``EPISODE_COLUMNS`` then
         ``host_down``, ``starts_before_window``, ``first_hard``, ``kind``
         (``service`` or ``host``), sorted by node, host, service, start.
     """
+    wanted = ALL_COLUMNS if columns is None else [c for c in ALL_COLUMNS if c in set(columns)]
+    if columns is not None and len(wanted) != len(set(columns)):
+        raise ValueError(f"no such episode columns: {sorted(set(columns) - set(ALL_COLUMNS))}")
     if events is None or len(events) == 0:
-        return empty_episodes()
+        return empty_episodes()[wanted]
     # Only the columns episodes need: filtering never copies the output text.
     needed = [c for c in ("time", "node", "node_class", "cell", "environment", "kind", "host", "service",
                           "state", "state_type", "attempt", "command") if c in events]
@@ -206,7 +213,7 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
             parts.append(part)
     del columns
     if not parts:
-        return empty_episodes()
+        return empty_episodes()[wanted]
     eps = pd.concat(parts, ignore_index=True)
     eps["open"] = ~eps["recovered"].to_numpy()
     end = eps["end_time"].where(eps["recovered"], window_end)
@@ -214,11 +221,12 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
     eps["duration"] = eps["end"] - eps["start"]
     eps["hard"] = eps["first_hard"].notna()
     eps["detection_delay"] = eps["first_hard"] - eps["start"]
-    names = {0: "OK", 1: "WARNING", 2: "UNKNOWN", 3: "CRITICAL"}
-    host_names = {0: "UP", 1: "DOWN", 2: "UNREACHABLE", 3: "DOWN"}
-    worst = np.where(eps["kind"] == "host", 4 + eps["severity"].to_numpy(), eps["severity"].to_numpy())
-    eps["worst_state"] = pd.Index([names[i] for i in range(4)] + [host_names[i] for i in range(4)],
-                                  dtype="str").take(worst).array
+    if "worst_state" in wanted:
+        names = {0: "OK", 1: "WARNING", 2: "UNKNOWN", 3: "CRITICAL"}
+        host_names = {0: "UP", 1: "DOWN", 2: "UNREACHABLE", 3: "DOWN"}
+        worst = np.where(eps["kind"] == "host", 4 + eps["severity"].to_numpy(), eps["severity"].to_numpy())
+        eps["worst_state"] = pd.Index([names[i] for i in range(4)] + [host_names[i] for i in range(4)],
+                                      dtype="str").take(worst).array
 
     # Notifications, acknowledgements, downtime, flapping and host-down during each episode.
     # Keys of one level: a service's is its object key * 2 + 1, a host's * 2, so host lines
@@ -240,43 +248,53 @@ def build_episodes(events: pd.DataFrame, window_end=None) -> pd.DataFrame:
                                for r, (_, service) in zip(rows, selections)])
         return _groups.count_in(level_key, starts, ends, keys, time_ns[np.concatenate(rows)])
 
-    service_note, host_note = rows_where("kind", ev.SERVICE_NOTIFICATION), rows_where("kind", ev.HOST_NOTIFICATION)
-    eps["notifications"] = count_lines((service_note, True), (host_note, False))
-    ack, command = rows_where("state_type", "ACKNOWLEDGEMENT"), rows_where("kind", ev.EXTERNAL_COMMAND)
-    eps["acknowledged"] = count_lines(
-        (service_note & ack, True), (host_note & ack, False),
-        (command & rows_where("command", "ACKNOWLEDGE_SVC_PROBLEM"), True),
-        (command & rows_where("command", "ACKNOWLEDGE_HOST_PROBLEM"), False)) > 0
-    del service_note, host_note, ack, command
+    if "notifications" in wanted or "acknowledged" in wanted:
+        service_note, host_note = rows_where("kind", ev.SERVICE_NOTIFICATION), rows_where("kind", ev.HOST_NOTIFICATION)
+        eps["notifications"] = count_lines((service_note, True), (host_note, False))
+        ack, command = rows_where("state_type", "ACKNOWLEDGEMENT"), rows_where("kind", ev.EXTERNAL_COMMAND)
+        eps["acknowledged"] = count_lines(
+            (service_note & ack, True), (host_note & ack, False),
+            (command & rows_where("command", "ACKNOWLEDGE_SVC_PROBLEM"), True),
+            (command & rows_where("command", "ACKNOWLEDGE_HOST_PROBLEM"), False)) > 0
+        del service_note, host_note, ack, command
 
     def overlapping(episode_key, kind, service):
         rows = np.flatnonzero(rows_where("kind", kind))
         found = _intervals(events, rows, (service_level_key if service else host_only_key)[rows])
         return _groups.overlapping(episode_key, starts, ends, found["_k"], found["i_start"], found["i_end"])
 
-    eps["in_downtime"] = (overlapping(level_key, ev.SERVICE_DOWNTIME, True)
-                          | overlapping(host_level_key, ev.HOST_DOWNTIME, False))
-    eps["flapping"] = (overlapping(level_key, ev.SERVICE_FLAPPING, True)
-                       | overlapping(level_key, ev.HOST_FLAPPING, False))
-    eps["host_down"] = _groups.overlapping(host_level_key, starts, ends, host_level_key[~is_service],
-                                           starts[~is_service], ends[~is_service]) & is_service
+    if "in_downtime" in wanted:
+        eps["in_downtime"] = (overlapping(level_key, ev.SERVICE_DOWNTIME, True)
+                              | overlapping(host_level_key, ev.HOST_DOWNTIME, False))
+    if "flapping" in wanted:
+        eps["flapping"] = (overlapping(level_key, ev.SERVICE_FLAPPING, True)
+                           | overlapping(level_key, ev.HOST_FLAPPING, False))
+    if "host_down" in wanted:
+        eps["host_down"] = _groups.overlapping(host_level_key, starts, ends, host_level_key[~is_service],
+                                               starts[~is_service], ends[~is_service]) & is_service
+    eps = eps[[c for c in eps.columns if c in wanted or c in ("node", "host", "service")]]
     for column in ("max_attempt", "alerts", "notifications"):
-        eps[column] = eps[column].astype("int64")
+        if column in eps:
+            eps[column] = eps[column].astype("int64")
     for column in ("hard", "open", "acknowledged", "in_downtime", "flapping", "host_down", "starts_before_window"):
-        eps[column] = eps[column].astype(bool)
+        if column in eps:
+            eps[column] = eps[column].astype(bool)
     # Sorted by node, host and service as strings, through the ranks of their categories.
     order = _groups.order_by_key_then_time(
         _groups.combined_key([category_rank(eps[c]) for c in ("node", "host", "service")],
                              [len(eps[c].cat.categories) for c in ("node", "host", "service")]),
         starts)
     eps = eps.take(order).reset_index(drop=True)
+    eps = eps[wanted]
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
-        eps[column] = category_strings(eps[column])
+        if column in eps:
+            eps[column] = category_strings(eps[column])
     for column in ("start", "end", "first_hard"):
-        eps[column] = pd.to_datetime(eps[column]).dt.tz_localize("UTC").dt.as_unit("ns")
+        if column in eps:
+            eps[column] = pd.to_datetime(eps[column]).dt.tz_localize("UTC").dt.as_unit("ns")
     for column in ("duration", "detection_delay"):
-        eps[column] = eps[column].astype("timedelta64[ns]")
-    eps = eps[ALL_COLUMNS]
+        if column in eps:
+            eps[column] = eps[column].astype("timedelta64[ns]")
     del events, service_key, host_key, time_ns, service_level_key, host_only_key
     release_freed_memory()
     return eps

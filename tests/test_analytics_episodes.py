@@ -145,3 +145,23 @@ def test_downtime_acknowledgement_and_flapping_flags(tmp_path):
 def test_empty_events_give_the_columns():
     eps = build_episodes(pd.DataFrame())
     assert list(eps.columns[: len(EPISODE_COLUMNS)]) == EPISODE_COLUMNS and eps.empty
+
+
+def test_only_the_columns_asked_for_are_the_same_columns_and_the_same_ranking():
+    """build_episodes(columns=...) gives the full frame's columns, in its order, without the
+    work of the others; the ranking over it is the ranking over all of them. On the real
+    Nagios samples, which have downtime, flapping, notifications and host problems."""
+    import pytest
+    from nagtune.analytics import chatty
+    from nagtune.analytics.episodes import ALL_COLUMNS
+    events = load_events(["data/samples"])
+    full = build_episodes(events)
+    assert full["in_downtime"].any() and full["flapping"].any() and full["notifications"].any()
+    few = build_episodes(events, columns=chatty.EPISODE_COLUMNS_READ)
+    assert list(few.columns) == [c for c in ALL_COLUMNS if c in chatty.EPISODE_COLUMNS_READ]
+    pd.testing.assert_frame_equal(few, full[few.columns])
+    for by in ("service", "host_service"):
+        pd.testing.assert_frame_equal(chatty.rank_chatty(events, few, by=by), chatty.rank_chatty(events, full, by=by))
+    assert list(build_episodes(events.iloc[:0], columns=["kind", "start"]).columns) == ["start", "kind"]
+    with pytest.raises(ValueError, match="no such episode columns"):
+        build_episodes(events, columns=["start", "nonsense"])

@@ -155,7 +155,7 @@ def test_off_hours_are_the_clock_of_the_timezone(seconds, timezone):
     times = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
     local = times.dt.tz_convert(timezone)
     expected = (local.dt.hour < 8) | (local.dt.hour >= 20) | (local.dt.day_of_week >= 5)
-    assert _off_hours(times, timezone, epoch_seconds(times)).tolist() == expected.tolist()
+    assert _off_hours(epoch_seconds(times), timezone).tolist() == expected.tolist()
 
 
 @settings(max_examples=200, deadline=None)
