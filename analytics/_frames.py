@@ -121,6 +121,14 @@ def release_freed_memory() -> None:
         pass
 
 
+def codes_in(values, categories) -> np.ndarray:
+    """Per value, its position in ``categories`` (-1: absent or missing). Each distinct value is
+    looked up once: on Arrow strings this is 3x faster than ``get_indexer`` of every row, and
+    ``to_numpy`` first would make a Python string of each (0.9 s per 650 k rows)."""
+    codes, distinct = pd.factorize(values)
+    return np.append(pd.Index(categories).get_indexer(distinct), -1)[codes]
+
+
 def category_mask(values, wanted) -> np.ndarray:
     """Rows of a categorical whose value is in ``wanted``: a lookup per category, not per row."""
     categorical = values.array if isinstance(values, pd.Series) else values

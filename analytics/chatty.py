@@ -25,8 +25,8 @@ import pandas as pd
 
 from ..parsers import events as ev
 from . import _groups, flapping
-from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, empty, epoch_seconds, keys_of_codes,
-                      object_keys)
+from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, codes_in, empty, epoch_seconds,
+                      keys_of_codes, object_keys)
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 HIGH_FLAP_THRESHOLD = flapping.DEFAULT_HIGH  # Nagios' default high_service_flap_threshold
@@ -43,8 +43,8 @@ def _during_host_problems(alerts: pd.DataFrame, episodes: pd.DataFrame, seconds:
     if hosts.empty:
         return mask
     # The host episodes' (node, host) as codes of the alerts' categories: one integer key each.
-    node = pd.Categorical(hosts["node"], categories=alerts["node"].cat.categories).codes
-    host = pd.Categorical(hosts["host"], categories=alerts["host"].cat.categories).codes
+    node = codes_in(hosts["node"], alerts["node"].cat.categories)
+    host = codes_in(hosts["host"], alerts["host"].cat.categories)
     known = (node >= 0) & (host >= 0)
     if not known.any():
         return mask
@@ -178,7 +178,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     is_service = (episodes["kind"] == "service").to_numpy(dtype=bool) if "kind" in episodes \
         else (episodes["service"] != "").to_numpy(dtype=bool)
     rows = np.flatnonzero(is_service)
-    name_codes = {column: frame[column].cat.categories.get_indexer(episodes[column].to_numpy())[rows]
+    name_codes = {column: codes_in(episodes[column], frame[column].cat.categories)[rows]
                   for column in ("node", "host", "service")}
     ep_key = keys_of_codes(name_codes["node"], name_codes["host"], name_codes["service"]) if by == "host_service" \
         else keys_of_codes(name_codes["node"], name_codes["service"])

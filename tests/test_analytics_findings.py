@@ -171,3 +171,16 @@ def test_epoch_seconds_are_pandas_utc_seconds(nanoseconds, timezone, unit):
         times = times.dt.tz_localize("UTC").dt.tz_convert(timezone)
     expected = pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy().astype("datetime64[s]").astype(np.int64)
     assert epoch_seconds(times).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "b", "HTTP", "ü"])), max_size=30),
+       categories=st.lists(st.sampled_from(["", "a", "HTTP", "ü", "z"]), unique=True, max_size=5),
+       dtype=st.sampled_from(["str", "object", "category"]))
+def test_codes_in_is_the_position_of_each_value_in_the_categories(values, categories, dtype):
+    """codes_in looks each distinct value up once: the very positions pandas' get_indexer gives
+    row by row, -1 for values not there and for missing ones, whatever the values' dtype."""
+    from nagtune.analytics._frames import codes_in
+    series = pd.Series(values, dtype=dtype)
+    expected = [-1 if v is None else (categories.index(v) if v in categories else -1) for v in values]
+    assert codes_in(series, pd.Index(categories, dtype="str")).tolist() == expected
