@@ -63,12 +63,15 @@ static const struct {
     {"HOST FLAPPING ALERT", 2}, {"HOST DOWNTIME ALERT", 2}, {"PASSIVE HOST CHECK", 2},
 };
 
+#define N_TYPES (sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]))
+static Py_ssize_t TYPE_SIZES[N_TYPES]; /* strlen of each name, set at import */
+
 static Py_ssize_t
 fields_of(const char *type, Py_ssize_t size)
 {
-    for (size_t i = 0; i < sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]); i++) {
-        const char *name = KNOWN_TYPES[i].name;
-        if ((Py_ssize_t)strlen(name) == size && memcmp(name, type, size) == 0)
+    /* Every line asks: lengths first, the bytes only when one matches. */
+    for (size_t i = 0; i < N_TYPES; i++) {
+        if (TYPE_SIZES[i] == size && memcmp(KNOWN_TYPES[i].name, type, size) == 0)
             return KNOWN_TYPES[i].fields;
     }
     return 0;
@@ -205,6 +208,16 @@ head_key(HeadTable *table, const char *data, int64_t start, int64_t size, int se
 /* ---- split ------------------------------------------------------------------- */
 
 enum { ROWS, EPOCHS, KEYS, HEAD_STARTS, LINE_ENDS, FIRST_SEMIS, SLOW_ROWS, SLOW_STARTS, SLOW_ENDS, N_COLUMNS };
+#define N_LINE_COLUMNS SLOW_ROWS /* one value per fast line: sized by the line count, filled in place */
+
+/* The per-line columns: bytes objects made (with the GIL) for every line of the buffer,
+ * written without the GIL, cut to the lines written. No growth, no copy into bytes. */
+typedef struct {
+    PyObject *bytes[N_LINE_COLUMNS];
+    int64_t *rows, *epochs, *head_starts, *line_ends, *first_semis;
+    int32_t *keys;
+    int64_t used;
+} LineColumns;
 
 static int
 is_digit(char c)
@@ -231,7 +244,7 @@ nth_semicolon(const char *data, int64_t from, int64_t end, Py_ssize_t count)
  * returns the number of lines, or -1 when out of memory. */
 static int64_t
 split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t parts, int64_t *part_lines,
-            Column *columns, HeadTable *table)
+            LineColumns *out, Column *columns, HeadTable *table)
 {
     int64_t line = 0, position = 0;
     Py_ssize_t part = 0;
@@ -277,10 +290,13 @@ split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t pa
         int32_t key = head_key(table, data, type_start, head_end - type_start, sep);
         if (key < 0)
             return -1;
-        if (put64(&columns[ROWS], index) || put64(&columns[EPOCHS], epoch)
-            || column_put(&columns[KEYS], &key, sizeof key) || put64(&columns[HEAD_STARTS], type_start)
-            || put64(&columns[LINE_ENDS], end) || put64(&columns[FIRST_SEMIS], first_semi))
-            return -1;
+        int64_t row = out->used++; /* at most one per "\n": the columns were sized so */
+        out->rows[row] = index;
+        out->epochs[row] = epoch;
+        out->keys[row] = key;
+        out->head_starts[row] = type_start;
+        out->line_ends[row] = end;
+        out->first_semis[row] = first_semi;
     }
     return line;
 }
@@ -293,6 +309,8 @@ split(PyObject *self, PyObject *args)
         return NULL;
     Column columns[N_COLUMNS];
     memset(columns, 0, sizeof columns);
+    LineColumns out;
+    memset(&out, 0, sizeof out);
     HeadTable table = {0};
     PyObject *result = NULL, *heads = NULL, *seps = NULL, *part_lines = NULL;
     Py_ssize_t parts = bounds.len / (Py_ssize_t)sizeof(int64_t);
@@ -306,9 +324,25 @@ split(PyObject *self, PyObject *args)
         goto done;
     int64_t *counts = (int64_t *)PyBytes_AS_STRING(part_lines);
     memset(counts, 0, parts * sizeof(int64_t));
+    int64_t newlines = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (const char *at = view.buf, *stop = at + view.len; (at = memchr(at, '\n', (size_t)(stop - at))) != NULL; at++)
+        newlines++;
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < N_LINE_COLUMNS; i++) {
+        out.bytes[i] = PyBytes_FromStringAndSize(NULL, newlines * (i == KEYS ? 4 : 8));
+        if (out.bytes[i] == NULL)
+            goto done;
+    }
+    out.rows = (int64_t *)PyBytes_AS_STRING(out.bytes[ROWS]);
+    out.epochs = (int64_t *)PyBytes_AS_STRING(out.bytes[EPOCHS]);
+    out.keys = (int32_t *)PyBytes_AS_STRING(out.bytes[KEYS]);
+    out.head_starts = (int64_t *)PyBytes_AS_STRING(out.bytes[HEAD_STARTS]);
+    out.line_ends = (int64_t *)PyBytes_AS_STRING(out.bytes[LINE_ENDS]);
+    out.first_semis = (int64_t *)PyBytes_AS_STRING(out.bytes[FIRST_SEMIS]);
     if (heads_grow(&table, view.buf) == 0) {
         Py_BEGIN_ALLOW_THREADS
-        lines = split_lines(view.buf, (int64_t)view.len, bounds.buf, parts, counts, columns, &table);
+        lines = split_lines(view.buf, (int64_t)view.len, bounds.buf, parts, counts, &out, columns, &table);
         Py_END_ALLOW_THREADS
     }
     if (lines < 0) {
@@ -331,7 +365,15 @@ split(PyObject *self, PyObject *args)
     PyObject *made[N_COLUMNS];
     int complete = 1;
     for (int i = 0; i < N_COLUMNS; i++) {
-        made[i] = column_bytes(&columns[i]);
+        if (i < N_LINE_COLUMNS) {
+            /* Cut to the lines written (the object moves: it is ours alone). */
+            if (_PyBytes_Resize(&out.bytes[i], out.used * (i == KEYS ? 4 : 8)) < 0)
+                out.bytes[i] = NULL; /* freed by _PyBytes_Resize */
+            made[i] = out.bytes[i];
+            out.bytes[i] = NULL;
+        }
+        else
+            made[i] = column_bytes(&columns[i]);
         complete = complete && made[i] != NULL;
     }
     if (complete)
@@ -341,6 +383,8 @@ split(PyObject *self, PyObject *args)
     for (int i = 0; i < N_COLUMNS; i++)
         Py_XDECREF(made[i]);
 done:
+    for (int i = 0; i < N_LINE_COLUMNS; i++)
+        Py_XDECREF(out.bytes[i]);
     Py_XDECREF(part_lines);
     Py_XDECREF(heads);
     Py_XDECREF(seps);
@@ -556,5 +600,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__fastingest(void)
 {
+    for (size_t i = 0; i < N_TYPES; i++)
+        TYPE_SIZES[i] = (Py_ssize_t)strlen(KNOWN_TYPES[i].name);
     return PyModule_Create(&module);
 }
