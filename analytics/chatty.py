@@ -125,7 +125,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
                                codes_at("service", alert_rows))
     # Epoch seconds once: the sort, the flap history, the host-down mask and the night
     # hours all read them (0.5 s per 6.5 M alerts each time they were made).
-    seconds = epoch_seconds(frame["time"])[alert_rows]
+    seconds = epoch_seconds(frame["time"].iloc[alert_rows])  # of the alerts only
     order = _groups.order_by_key_then_time(object_key, seconds)
     alert_rows, object_key, seconds = alert_rows[order], object_key[order], seconds[order]
     # The alerts taken once, already in (object, time) order: selected then sorted, they were

@@ -97,7 +97,7 @@ def _runs_in_numpy(rows, key, times, states, kinds, types, attempts, severity_of
             ~is_alert[first] & ~same[member[first]])
 
 
-def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_key: np.ndarray,
+def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_shift: int,
                   columns: dict) -> pd.DataFrame:
     """Episodes of one level (hosts or services) from its observation ``rows``
     of ``events``, sorted by ``key`` (one per object) then time; ``columns``:
@@ -123,7 +123,7 @@ def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
         result[column] = events[column].array.take(rows[first])
     result["_key"] = key[first]
-    result["_hostkey"] = host_key[first]
+    result["_hostkey"] = key[first] >> host_shift
     result["starts_before_window"] = before_window.astype(bool)
     return result
 
@@ -187,7 +187,9 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
         window_end = window_end.tz_convert(None) if window_end.tzinfo is not None else window_end
     kinds = events["kind"]
     time_ns = events["time"].to_numpy().view(np.int64)
-    service_key, host_key = object_keys(events, True), object_keys(events, False)
+    # A host's key is its services' keys without the service's 20 bits (object_keys): made from
+    # them where needed, not as a second key of every row.
+    service_key = object_keys(events, True)
     # The columns a problem is made of, as episode_runs takes them: codes and a table per code.
     columns = {
         "times": time_ns,
@@ -204,10 +206,12 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
         rows = np.flatnonzero(category_mask(kinds, observed))
         if not len(rows):
             continue
-        key = (service_key if level == "service" else host_key)[rows]
+        key = service_key[rows]
+        if level == "host":
+            key >>= 20
         order = _groups.order_by_key_then_time(key, time_ns[rows])
         rows = rows[order]
-        part = _problem_rows(events, rows, key[order], host_key[rows], columns)
+        part = _problem_rows(events, rows, key[order], 20 if level == "service" else 0, columns)
         if part is not None:
             part["kind"] = level
             parts.append(part)
@@ -236,7 +240,7 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
     host_level_key = eps["_hostkey"].to_numpy() * 2
     starts = np.asarray(eps["start"].to_numpy(), dtype="datetime64[ns]").view(np.int64)
     ends = np.asarray(eps["end"].to_numpy(), dtype="datetime64[ns]").view(np.int64)
-    service_level_key, host_only_key = service_key * 2 + 1, host_key * 2
+    service_level_key, host_only_key = service_key * 2 + 1, (service_key >> 20) * 2
 
     def rows_where(column: str, value: str) -> np.ndarray:
         return category_mask(events[column], (value,))
@@ -295,6 +299,6 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
     for column in ("duration", "detection_delay"):
         if column in eps:
             eps[column] = eps[column].astype("timedelta64[ns]")
-    del events, service_key, host_key, time_ns, service_level_key, host_only_key
+    del events, service_key, time_ns, service_level_key, host_only_key
     release_freed_memory()
     return eps
