@@ -367,7 +367,8 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
         events = _without_texts(events)
-        found = episodes_mod.build_episodes(events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ)
+        found = episodes_mod.build_episodes(events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ,
+                                            categorical_names=True)
         return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
 
     return _logs_table("rank", {"by": by}, stage, _concatenated(

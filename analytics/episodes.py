@@ -151,7 +151,7 @@ def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.D
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 
 
-def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.DataFrame:
+def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categorical_names: bool = False) -> pd.DataFrame:
     """Problem episodes of every host and service in ``events``.
 
     :param events: frame from :func:`nagtune.analytics.ingest.load_events`.
@@ -161,6 +161,11 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
         work of the others: a stage that reads a few (the ranking reads
         ``chatty.EPISODE_COLUMNS_READ``) skips the joins of notifications,
         acknowledgements, downtime, flapping and host problems. Default: all.
+    :param categorical_names: keep ``node``, ``node_class``, ``cell``,
+        ``environment``, ``host`` and ``service`` as categoricals of the
+        events' categories instead of strings: for a stage that only maps
+        them back to the events (the ranking), a string per episode is work
+        for nothing (0.2 s per 650 k episodes).
     :returns: one row per episode, columns ``EPISODE_COLUMNS`` then
         ``host_down``, ``starts_before_window``, ``first_hard``, ``kind``
         (``service`` or ``host``), sorted by node, host, service, start.
@@ -240,7 +245,8 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
     host_level_key = eps["_hostkey"].to_numpy() * 2
     starts = np.asarray(eps["start"].to_numpy(), dtype="datetime64[ns]").view(np.int64)
     ends = np.asarray(eps["end"].to_numpy(), dtype="datetime64[ns]").view(np.int64)
-    service_level_key, host_only_key = service_key * 2 + 1, (service_key >> 20) * 2
+    joins = {"notifications", "acknowledged", "in_downtime", "flapping"} & set(wanted)
+    service_level_key, host_only_key = (service_key * 2 + 1, (service_key >> 20) * 2) if joins else (None, None)
 
     def rows_where(column: str, value: str) -> np.ndarray:
         return category_mask(events[column], (value,))
@@ -291,7 +297,7 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None) -> pd.Da
     eps = eps.take(order).reset_index(drop=True)
     eps = eps[wanted]
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
-        if column in eps:
+        if column in eps and not categorical_names:
             eps[column] = category_strings(eps[column])
     for column in ("start", "end", "first_hard"):
         if column in eps:

@@ -160,8 +160,14 @@ def test_only_the_columns_asked_for_are_the_same_columns_and_the_same_ranking():
     few = build_episodes(events, columns=chatty.EPISODE_COLUMNS_READ)
     assert list(few.columns) == [c for c in ALL_COLUMNS if c in chatty.EPISODE_COLUMNS_READ]
     pd.testing.assert_frame_equal(few, full[few.columns])
+    coded = build_episodes(events, columns=chatty.EPISODE_COLUMNS_READ, categorical_names=True)
+    names = ["node_class", "cell", "node", "host", "service"]
+    assert all(isinstance(coded[c].dtype, pd.CategoricalDtype) for c in names)
+    pd.testing.assert_frame_equal(coded.astype({c: "str" for c in names}), few)
     for by in ("service", "host_service"):
-        pd.testing.assert_frame_equal(chatty.rank_chatty(events, few, by=by), chatty.rank_chatty(events, full, by=by))
+        ranked = chatty.rank_chatty(events, full, by=by)
+        pd.testing.assert_frame_equal(chatty.rank_chatty(events, few, by=by), ranked)
+        pd.testing.assert_frame_equal(chatty.rank_chatty(events, coded, by=by), ranked)
     assert list(build_episodes(events.iloc[:0], columns=["kind", "start"]).columns) == ["start", "kind"]
     with pytest.raises(ValueError, match="no such episode columns"):
         build_episodes(events, columns=["start", "nonsense"])
