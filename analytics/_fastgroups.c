@@ -42,6 +42,14 @@
  * and not an alert (a state snapshot). analytics/episodes.py keeps the numpy
  * version the tests hold this to.
  *
+ * flap_percent(keys, times, recorded, states, ok, default_interval, history,
+ *              low, slope) -> float64 per alert row: Nagios' percent state
+ * change after each recorded row (0 on the others), its unlogged checks put
+ * back, for rows sorted by key then time (times in seconds; recorded, ok:
+ * one byte per row; states: int64 codes). The very arithmetic, in the same
+ * order, of the numpy version in analytics/flapping.py (percent_at_alerts),
+ * which the tests hold this to bit for bit.
+ *
  * All run without the GIL. tests/test_analytics_groups.py holds them to
  * brute force with hypothesis.
  */
@@ -50,6 +58,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 typedef struct {
     int64_t *keys;    /* distinct keys, in first-seen order */
@@ -556,6 +565,109 @@ done:
     return result;
 }
 
+
+/* ---- flap_percent ---------------------------------------------------------------- */
+
+typedef struct {
+    double default_interval, low, slope;
+    int64_t history;
+} FlapModel;
+
+/* One key's rows [g0, g1). pos/chg: scratch for its recorded rows. */
+static void
+flap_key(const int64_t *times, const uint8_t *recorded, const int64_t *states, const uint8_t *ok, Py_ssize_t g0,
+         Py_ssize_t g1, const FlapModel *model, double *percent, int64_t *pos, uint8_t *chg)
+{
+    /* The check interval: the shortest positive gap after a recorded row, at most the default. */
+    double shortest = INFINITY;
+    for (Py_ssize_t i = g0; i + 1 < g1; i++) {
+        double gap = (double)(times[i + 1] - times[i]);
+        if (recorded[i] && gap > 0 && gap < shortest)
+            shortest = gap;
+    }
+    double interval = shortest < model->default_interval ? shortest : model->default_interval;
+    int64_t window = model->history - 2; /* a change counts while at most this many checks back */
+    Py_ssize_t m = 0, first = 0;
+    int64_t position = 0, previous_fill = 0, previous_state = 0, changes = 0, change_positions = 0;
+    for (Py_ssize_t i = g0; i < g1; i++) {
+        percent[i] = 0.0;
+        if (!recorded[i])
+            continue;
+        /* Unlogged checks after this row: the gap in intervals, rounded half to even, minus one. */
+        double gap = i + 1 < g1 ? (double)(times[i + 1] - times[i]) : 0.0;
+        double checks = rint(gap / interval) - 1;
+        int64_t fill = (int64_t)(checks < 0 ? 0 : checks > model->history - 1 ? model->history - 1 : checks);
+        int change;
+        if (m == 0) /* the history starts all OK, as Nagios' does */
+            change = !ok[i];
+        else {
+            position += 1 + previous_fill;
+            change = states[i] != previous_state;
+        }
+        previous_fill = fill;
+        previous_state = states[i];
+        pos[m] = position;
+        chg[m] = (uint8_t)change;
+        m++;
+        changes += change;
+        change_positions += change ? position : 0;
+        while (pos[first] < position - window) {
+            changes -= chg[first];
+            change_positions -= chg[first] ? pos[first] : 0;
+            first++;
+        }
+        double weighted = (double)changes * (model->low + (double)(window - position) * model->slope);
+        weighted += model->slope * (double)change_positions;
+        percent[i] = weighted * 100.0 / (double)(model->history - 1);
+    }
+}
+
+static PyObject *
+flap_percent(PyObject *self, PyObject *args)
+{
+    enum { KEYS, TIMES, RECORDED, STATES, OK, VIEWS };
+    Py_buffer views[VIEWS] = {{0}};
+    FlapModel model;
+    PyObject *result = NULL;
+    int64_t *pos = NULL;
+    uint8_t *chg = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*dLdd", &views[0], &views[1], &views[2], &views[3], &views[4],
+                          &model.default_interval, &model.history, &model.low, &model.slope))
+        return NULL;
+    Py_ssize_t n = -1;
+    if (int64_view(&views[KEYS], &n, "keys") < 0 || int64_view(&views[TIMES], &n, "times") < 0
+        || int64_view(&views[STATES], &n, "states") < 0)
+        goto done;
+    if (views[RECORDED].len != n || views[OK].len != n || model.history < 2 || !(model.default_interval > 0)) {
+        PyErr_SetString(PyExc_ValueError, "flap_percent: recorded and ok need one byte per row; history >= 2, "
+                                          "default_interval > 0");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    pos = malloc(sizeof(int64_t) * (n ? n : 1));
+    chg = malloc(n ? n : 1);
+    if (result == NULL || pos == NULL || chg == NULL) {
+        Py_CLEAR(result);
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int64_t *keys = views[KEYS].buf;
+    double *percent = (double *)PyBytes_AS_STRING(result);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t g0 = 0, g1; g0 < n; g0 = g1) {
+        for (g1 = g0 + 1; g1 < n && keys[g1] == keys[g0]; g1++)
+            ;
+        flap_key(views[TIMES].buf, views[RECORDED].buf, views[STATES].buf, views[OK].buf, g0, g1, &model, percent,
+                 pos, chg);
+    }
+    Py_END_ALLOW_THREADS
+done:
+    free(pos);
+    free(chg);
+    release_all(views, VIEWS);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"order_by_key_time", order_by_key_time, METH_VARARGS,
      "order_by_key_time(keys[, times]) -> int64 order by key, then time, then row."},
@@ -563,6 +675,8 @@ static PyMethodDef methods[] = {
      "locate(ep_keys, ep_starts, ep_ends, keys, times) -> int64 episode row per point, -1 for none."},
     {"overlapping", overlapping, METH_VARARGS,
      "overlapping(ep_keys, ep_starts, ep_ends, iv_keys, iv_starts, iv_ends) -> one byte per episode."},
+    {"flap_percent", flap_percent, METH_VARARGS,
+     "flap_percent(keys, times, recorded, states, ok, default_interval, history, low, slope) -> float64 per row."},
     {"episode_runs", episode_runs, METH_VARARGS,
      "episode_runs(rows, keys, times, states, kinds, types, attempts, severity, alert, hard) -> episode columns."},
     {NULL, NULL, 0, NULL},

@@ -124,3 +124,16 @@ def overlapping(episode_key, episode_start, episode_end, interval_key, interval_
     overlaps = (merged["latest_end"] >= merged["start"]).fillna(False).to_numpy()
     hit[merged["_i"].to_numpy()[overlaps]] = True
     return hit
+
+
+def flap_percent(keys, times, recorded, states, ok, default_interval: float, history: int, low: float,
+                 slope: float) -> np.ndarray | None:
+    """Nagios' percent state change after each recorded alert row, in C; None without the
+    C module (:func:`.flapping.percent_at_alerts` then computes it with numpy, which the
+    tests hold this to bit for bit). Rows sorted by key then time, ``times`` in seconds."""
+    if _compiled is None:
+        return None
+    return np.frombuffer(_compiled.flap_percent(
+        _int64(keys), _int64(times), np.ascontiguousarray(recorded, dtype=np.uint8), _int64(states),
+        np.ascontiguousarray(ok, dtype=np.uint8), float(default_interval), int(history), float(low), float(slope)),
+        dtype=np.float64)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import _groups
 from ._frames import epoch_seconds
 
 HISTORY = 21  # Nagios' MAX_STATE_HISTORY_ENTRIES
@@ -128,6 +129,13 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None, seco
     times = epoch_seconds(alerts["time"]) if seconds is None else seconds
     is_recorded = recorded(alerts)
     if interval is None:
+        # In C when it was built: one pass per service, where numpy makes two dozen over every row.
+        state_codes = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
+            else pd.factorize(alerts["state"])[0]
+        found = _groups.flap_percent(key, times, is_recorded, state_codes, (alerts["state"] == "OK").to_numpy(dtype=bool),
+                                     DEFAULT_CHECK_SECONDS, HISTORY, LOW_CURVE, SLOPE)
+        if found is not None:
+            return found
         interval = check_seconds(times, key, is_recorded)
     fills = unlogged_checks(times, key, is_recorded, interval)
     del times, interval

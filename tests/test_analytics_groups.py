@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from nagtune.analytics import _groups
 
@@ -148,3 +148,42 @@ def test_episodes_in_c_are_the_numpy_episodes():
         _groups.use_compiled(True)
     assert with_c["in_downtime"].any() and with_c["flapping"].any() and with_c["acknowledged"].any()
     pd.testing.assert_frame_equal(with_c, in_numpy)
+
+
+# Alerts of a few services: gaps around the check interval (unlogged checks, ties, one second),
+# states that change or not, SOFT rows that Nagios does not record.
+ALERTS = st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0, 1, 60, 290, 300, 301, 450, 600, 900, 7000]),
+                            st.sampled_from(["OK", "WARNING", "CRITICAL", "UNKNOWN"]), st.booleans()),
+                  max_size=80)
+
+
+@settings(max_examples=400, deadline=None)
+@given(alerts=ALERTS)
+# A service flapping longer than the 21-check history, and one whose gaps hide unlogged checks:
+# where the window's edge and the put-back checks decide.
+@example(alerts=[(0, 300, "CRITICAL" if i % 2 else "OK", True) for i in range(45)])
+@example(alerts=[(1, (300, 900, 600, 7000)[i % 4], ("OK", "WARNING", "CRITICAL")[i % 3], i % 5 > 0) for i in range(60)])
+def test_flap_percent_in_c_is_the_numpy_percent_bit_for_bit(alerts):
+    """The C flap history (one pass per service) against percent_at_alerts' numpy arithmetic:
+    the same float64 bits on every row, so a ranking never changes with the build."""
+    import pandas as pd
+    from nagtune.analytics import flapping
+    assert _groups._fastgroups is not None, "analytics/_fastgroups.c was not built"
+    keys = np.array(sorted(k for k, _, _, _ in alerts), dtype=np.int64)
+    per_key_time: dict = {}
+    times = []
+    for key in keys.tolist():  # each service's alerts in time order, gaps as drawn
+        per_key_time[key] = per_key_time.get(key, 1_700_000_000) + alerts[len(times)][1]
+        times.append(per_key_time[key])
+    frame = pd.DataFrame({
+        "time": pd.to_datetime(np.array(times, dtype=np.int64), unit="s", utc=True),
+        "state": pd.Categorical([state for _, _, state, _ in alerts]),
+        "state_type": ["HARD" if hard else "SOFT" for _, _, _, hard in alerts],
+    })
+    _groups.use_compiled(True)
+    in_c = flapping.percent_at_alerts(frame, keys)
+    _groups.use_compiled(False)
+    in_numpy = flapping.percent_at_alerts(frame, keys)
+    _groups.use_compiled(True)
+    assert in_c.view(np.int64).tolist() == in_numpy.view(np.int64).tolist()
+    assert (in_numpy > 0).any() or not any(state != "OK" for _, _, state, hard in alerts if hard)

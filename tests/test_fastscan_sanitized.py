@@ -128,6 +128,10 @@ for case in range(int(sys.argv[4])):
     runs = sanitized.episode_runs(order.astype(np.int64), keys[order].astype(np.int64), times.astype(np.int64),
                                   *codes, *tables)
     assert len(runs) == 9
+    flaps = sanitized.flap_percent(keys[order].astype(np.int64), (times[order] * 60).astype(np.int64),
+                                   rng.integers(0, 2, n).astype(np.uint8), rng.integers(0, 4, n).astype(np.int64),
+                                   rng.integers(0, 2, n).astype(np.uint8), 300.0, 21, 0.75, 0.5 / 19)
+    assert len(flaps) == 8 * n
     try:
         sanitized.episode_runs(np.array([n], np.int64), np.zeros(1, np.int64), times.astype(np.int64),
                                *codes, *tables)
