@@ -375,15 +375,12 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     # datetime64[ns] ends in 2262, before the largest 10-digit epoch: a later line is unparsed.
     kept = np.flatnonzero((kinds != ev.UNPARSED)[key_codes] & (epoch <= MAX_EPOCH))
     rk = key_codes[kept]
-    rule_field = ~np.isin(kinds, _MESSAGE_KINDS + (ev.PROGRAM, ev.EXTERNAL_COMMAND))
-    rule_message = np.isin(kinds, _MESSAGE_KINDS)
-    rule_program = kinds == ev.PROGRAM
-    bb, ee, semi = b0[kept], ends[kept], first_semi[kept]
-    he = bb + head_length[rk]
-    # Where the output starts, by the reference parser's rule for the line's kind.
-    out_start = np.where(rule_field[rk], np.where(seps[rk], he + 1, ee),
-                         np.where(rule_message[rk], he,
-                                  np.where(rule_program[rk], bb, np.where(semi < ee, semi + 1, ee))))
+    # Where the output lies, by the reference parser's rule for the line's kind (a code per
+    # head: 0 fields, 1 message, 2 program, 3 command), in C.
+    rules = np.select([np.isin(kinds, _MESSAGE_KINDS), kinds == ev.PROGRAM, kinds == ev.EXTERNAL_COMMAND],
+                      [1, 2, 3], 0).astype(np.uint8)
+    out_start, ee = (np.frombuffer(span, dtype=np.int64) for span in _compiled.output_spans(
+        kept, key_codes, b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules))
     frame = {"epoch": epoch[kept]}
     categories = {}
     for column in RAW_CATEGORIES:
@@ -400,10 +397,13 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     texts = {"author": [], "comment": []}
     human = np.flatnonzero(whole[rk])
     handled = np.flatnonzero(handler[rk])
+    if len(human) or len(handled):
+        out_start, ee = out_start.copy(), ee.copy()  # C's bytes are read-only
     if len(human):
-        events = [_parse_whole(data[bb[row]:ee[row]]) for row in human.tolist()]
+        line_starts = b0[kept[human]]
+        events = [_parse_whole(data[start:ee[row]]) for start, row in zip(line_starts.tolist(), human.tolist())]
         starts, stops, extra = _spans_of([e.output for e in events], human, len(rk), len(data))
-        out_start[human], ee = starts[human], ee.copy()
+        out_start[human] = starts[human]
         ee[human] = stops[human]
         texts = {"author": [e.author for e in events], "comment": [e.comment for e in events]}
     if len(handled):
@@ -413,7 +413,6 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
         codes = both[:len(values)][codes]
         codes[handled] = both[len(values):]
         categories["command"] = [narrow_codes(codes, uniques), uniques]
-        ee = ee.copy()
         ee[handled] = out_start[handled]  # no output left
     for column, (codes, _) in categories.items():
         frame[column] = codes

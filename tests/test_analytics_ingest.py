@@ -486,3 +486,19 @@ def test_load_without_texts_gives_the_rows_with_texts(tmp_path):
     pd.testing.assert_frame_equal(lean, full.drop(columns=ingest.TEXT_COLUMNS))
     cached = load_events([node], texts=False, cache_dir=str(tmp_path / "cache"))
     pd.testing.assert_frame_equal(cached, full)
+
+
+def test_output_spans_refuses_rows_and_keys_outside_its_columns():
+    """The C output-span pass reads columns by row and tables by key: an index outside them is
+    an error, never a read past a buffer."""
+    spans = ingest._fastingest.output_spans
+    one_line = [np.zeros(1, np.int32), np.zeros(1, np.int64), np.ones(1, np.int64) * 9, np.ones(1, np.int64) * 9]
+    tables = [np.ones(1, np.int64), np.zeros(1, np.uint8), np.zeros(1, np.uint8)]
+    starts, ends = spans(np.zeros(1, np.int64), *one_line, *tables)
+    assert np.frombuffer(starts, np.int64).tolist() == [9] and np.frombuffer(ends, np.int64).tolist() == [9]
+    with pytest.raises(IndexError):
+        spans(np.array([1], np.int64), *one_line, *tables)
+    with pytest.raises(IndexError):
+        spans(np.zeros(1, np.int64), np.array([1], np.int32), *one_line[1:], *tables)
+    with pytest.raises(ValueError):
+        spans(np.zeros(1, np.int64), *one_line, np.ones(2, np.int64), *tables[1:])
