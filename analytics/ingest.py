@@ -12,8 +12,12 @@ How it stays fast without a Python object per line:
    distinct head one key. Heads repeat enormously (a few thousand distinct
    heads in a million lines), so each is parsed once by the reference parser
    :func:`nagtune.parsers.nagios.parse_line` (and remembered across batches);
-   its fields become categorical codes taken per line with numpy, and the
-   outputs are copied by C straight into an Arrow string column.
+   its fields become category codes taken per line with numpy, and the
+   outputs (found by C, ``output_spans``, by a rule code per head) are
+   copied by C straight into an Arrow string column, or only hashed when the
+   texts are not wanted. A batch keeps its codes and its own few category
+   values (:class:`_Batch`); the categoricals are made once, when the
+   batches are joined.
 3. Acknowledgement and custom notifications and ``ACKNOWLEDGE_*`` commands,
    whose author and comment sit in the output, are rare human actions: those
    few lines are given whole to the reference parser. Lines with an unusual
@@ -356,9 +360,9 @@ def _spans_of(texts: list[str], rows: np.ndarray, n: int, base: int = 0):
 
 def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     """A UTF-8 buffer of files' complete lines -> (raw :class:`_Batch`, each row's line number
-    in the buffer, lines per file). The
-    C splitter cuts lines and finds distinct heads; Python parses each head once, and per
-    line only lines with an unusual stamp and the rare human actions (author/comment)."""
+    in the buffer, lines per file). The C splitter cuts lines and finds distinct heads;
+    Python parses each head once, and per line only lines with an unusual stamp and the
+    rare human actions (author/comment)."""
     part_lines, *columns, heads, head_seps, slow_rows, slow_starts, slow_ends = _compiled.split(data, bounds)
     rows, epoch, key_codes, b0, ends, first_semi = (
         np.frombuffer(c, dtype=np.int32 if i == 2 else np.int64) for i, c in enumerate(columns))
