@@ -934,7 +934,8 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     states = []
     for node, path in targets:
         try:
-            state = _FileState(path, node, real_path(path), *_identity(path))
+            # The real path is the cache manifest's key: without a cache, not resolved (35 us a file).
+            state = _FileState(path, node, real_path(path) if cache_dir else path, *_identity(path))
         except OSError as exc:
             raise _cannot_read(path, exc) from None
         cache.lookup(state)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from nagtune.analytics import ingest
 from nagtune.analytics._frames import EVENT_COLUMNS
@@ -76,12 +76,15 @@ def test_a_batch_of_files_splits_as_each_file_alone(buffers):
 
 UTF8_EDGES = [b"\xc2\x80", b"\xc1\xbf", b"\xe0\xa0\x80", b"\xe0\x9f\xbf", b"\xed\x9f\xbf", b"\xed\xa0\x80",
               b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x8f\xbf\xbf",
-              b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc3", b"\xe2\x82", b"\x80", b"\xff", b"a" * 9]
+              b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc3", b"\xe2\x82", b"\x80", b"\xff", b"a" * 9,
+              b"x" * 31, b"y" * 64]  # ASCII runs across the 32-byte fast step's edges
 
 
 @settings(max_examples=500)
 @given(st.lists(st.sampled_from(UTF8_EDGES) | st.binary(max_size=12) | st.text(max_size=6).map(str.encode),
                 max_size=12).map(b"".join))
+@example(data=b"y" * 32 + b"\xff")  # the byte right after a 32-byte ASCII step
+@example(data=b"y" * 32 + "é".encode() + b"z" * 40)
 def test_the_c_utf8_check_takes_what_python_decodes(data):
     try:
         data.decode("utf-8")
