@@ -104,8 +104,12 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     if events is None or len(events) == 0:
         return empty(columns)
     kind = events["kind"]
-    alert_rows = np.flatnonzero(category_mask(kind, (ev.SERVICE_ALERT,)) if isinstance(kind.dtype, pd.CategoricalDtype)
-                                else (kind == ev.SERVICE_ALERT).to_numpy())
+
+    def rows_of_kind(name: str) -> np.ndarray:
+        return np.flatnonzero(category_mask(kind, (name,)) if isinstance(kind.dtype, pd.CategoricalDtype)
+                              else (kind == name).to_numpy())
+
+    alert_rows = rows_of_kind(ev.SERVICE_ALERT)
     if not len(alert_rows):
         return empty(columns)
     weeks = _weeks(events) if weeks is None else max(float(weeks), 1.0 / 7.0)
@@ -142,9 +146,18 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     del own
     # Grouped by one integer per row (node, [host,] service) rather than by the
     # five categorical keys: pandas would build an int64 code array per key.
+    def group_key_of(node: np.ndarray, host: np.ndarray, service: np.ndarray) -> np.ndarray:
+        return keys_of_codes(node, host, service) if by == "host_service" else keys_of_codes(node, service)
+
     def group_keys(rows: np.ndarray) -> np.ndarray:
-        return keys_of_codes(codes_at("node", rows), codes_at("host", rows), codes_at("service", rows)) \
-            if by == "host_service" else keys_of_codes(codes_at("node", rows), codes_at("service", rows))
+        return group_key_of(codes_at("node", rows), codes_at("host", rows), codes_at("service", rows))
+
+    def table_rows(keys: np.ndarray, known: np.ndarray | bool = True) -> np.ndarray:
+        """The table row of each key (of ``known`` ones), -1 where it has none."""
+        position = np.searchsorted(group_values, keys)
+        found = known & (position < len(group_values))
+        found[found] = group_values[position[found]] == keys[found]
+        return np.where(found, position, -1)
 
     # The alerts are in object order: each object's are one run, summed with reduceat (no
     # groupby over every alert); a service's objects (one per host) are then summed per service.
@@ -179,13 +192,8 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     # Notifications per row of the table, by the same integer keys (a groupby on the five
     # categorical keys and a reindex cost 0.2 s per 5 M lines); those of objects that never
     # alerted have no row.
-    note_key = group_keys(np.flatnonzero(category_mask(kind, (ev.SERVICE_NOTIFICATION,))
-                                         if isinstance(kind.dtype, pd.CategoricalDtype)
-                                         else (kind == ev.SERVICE_NOTIFICATION).to_numpy()))
-    position = np.searchsorted(group_values, note_key)
-    found = position < len(group_values)
-    found[found] = group_values[position[found]] == note_key[found]
-    table["notifications"] = np.bincount(position[found], minlength=len(group_values)).astype(float)
+    note_rows = table_rows(group_keys(rows_of_kind(ev.SERVICE_NOTIFICATION)))
+    table["notifications"] = np.bincount(note_rows[note_rows >= 0], minlength=len(group_values)).astype(float)
     del alert_rows
 
     # Episodes: transient share and real problems, per row of the table by the same integer keys
@@ -196,11 +204,9 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     rows = np.flatnonzero(is_service)
     name_codes = {column: codes_in(episodes[column], frame[column].cat.categories)[rows]
                   for column in ("node", "host", "service")}
-    ep_key = keys_of_codes(name_codes["node"], name_codes["host"], name_codes["service"]) if by == "host_service" \
-        else keys_of_codes(name_codes["node"], name_codes["service"])
-    position = np.searchsorted(group_values, ep_key)
-    found = (position < len(group_values)) & (np.min(list(name_codes.values()), axis=0, initial=0) >= 0)
-    found[found] = group_values[position[found]] == ep_key[found]
+    position = table_rows(group_key_of(name_codes["node"], name_codes["host"], name_codes["service"]),
+                          known=np.min(list(name_codes.values()), axis=0, initial=0) >= 0)
+    found = position >= 0
     transient = (~episodes["hard"].to_numpy(dtype=bool)[rows]
                  | (episodes["duration"].to_numpy()[rows] < np.timedelta64(int(transient_minutes * 60e9), "ns"))
                  & ~episodes["open"].to_numpy(dtype=bool)[rows])[found]
@@ -208,7 +214,7 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     table["problems"] = np.bincount(position, minlength=len(group_values)).astype(float)
     table["transient"] = np.bincount(position, weights=transient, minlength=len(group_values))
     table["real"] = table["problems"] - table["transient"]
-    del is_service, rows, name_codes, ep_key, position, found, transient
+    del is_service, rows, name_codes, position, found, transient
     table.index = table.index.set_levels([level.astype(str) for level in table.index.levels])
 
     table["alerts_per_week"] = table["alerts"] / weeks

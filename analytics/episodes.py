@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..parsers import events as ev
 from . import _groups
-from ._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_strings, object_keys,
+from ._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_strings, naive_utc, object_keys,
                       release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
@@ -148,9 +148,6 @@ def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.D
     return merged
 
 
-_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
-
-
 def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categorical_names: bool = False) -> pd.DataFrame:
     """Problem episodes of every host and service in ``events``.
 
@@ -180,10 +177,9 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
                           "state", "state_type", "attempt", "command") if c in events]
     events = _as_categories(events[needed])
     # Work in naive UTC (numpy datetime64); localise the result at the end.
-    times = events["time"]
-    # The ingest's UTC nanoseconds drop their zone without a copy; pd.to_datetime took 0.2 s per 5 M.
-    times = times.dt.tz_convert(None) if times.dtype == _UTC_NS \
-        else pd.to_datetime(times, utc=True).dt.tz_convert(None).dt.as_unit("ns")
+    times = naive_utc(events["time"])
+    if times.dt.unit != "ns":  # the ingest's are ns: converting them anyway would copy them
+        times = times.dt.as_unit("ns")
     events = events.assign(time=times)
     if window_end is None:
         window_end = times.max()

@@ -128,11 +128,12 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None, seco
         return np.zeros(0)
     times = epoch_seconds(alerts["time"]) if seconds is None else seconds
     is_recorded = recorded(alerts)
+    state_codes = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
+        else pd.factorize(alerts["state"])[0]
+    is_ok_row = (alerts["state"] == "OK").to_numpy(dtype=bool)
     if interval is None:
         # In C when it was built: one pass per service, where numpy makes two dozen over every row.
-        state_codes = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
-            else pd.factorize(alerts["state"])[0]
-        found = _groups.flap_percent(key, times, is_recorded, state_codes, (alerts["state"] == "OK").to_numpy(dtype=bool),
+        found = _groups.flap_percent(key, times, is_recorded, state_codes, is_ok_row,
                                      DEFAULT_CHECK_SECONDS, HISTORY, LOW_CURVE, SLOPE)
         if found is not None:
             return found
@@ -143,9 +144,9 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None, seco
     percent = np.zeros(n)
     if not len(rows):
         return percent
-    state = alerts["state"].cat.codes.to_numpy()[rows] if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
-        else pd.factorize(alerts["state"])[0][rows]
-    is_ok = (alerts["state"] == "OK").to_numpy()[rows]
+    state = state_codes[rows]
+    is_ok = is_ok_row[rows]
+    del state_codes, is_ok_row
     key = key[rows]
     same = np.r_[False, key[1:] == key[:-1]]
     del key

@@ -340,11 +340,15 @@ def _arrow_strings(offsets: bytes, values: bytes, n: int):
                     dtype="string[pyarrow]")
 
 
+def code_dtype(count: int) -> np.dtype:
+    """The width pandas keeps the codes of ``count`` categories at (int8 below 128)."""
+    return np.dtype(np.int8 if count < 128 else np.int16 if count < 32768 else np.int32)
+
+
 def narrow_codes(codes: np.ndarray, categories) -> np.ndarray:
-    """Category codes at the width pandas keeps them (int8 below 128 categories): codes of a
-    few distinct values narrowed before they are taken per row, not taken as int64 and
-    copied narrower per row."""
-    return codes.astype(np.int8 if len(categories) < 128 else np.int16 if len(categories) < 32768 else np.int32)
+    """Category codes at the width pandas keeps them: codes of a few distinct values narrowed
+    before they are taken per row, not taken as int64 and copied narrower per row."""
+    return codes.astype(code_dtype(len(categories)))
 
 
 def _spans_of(texts: list[str], rows: np.ndarray, n: int, base: int = 0):
@@ -698,7 +702,7 @@ def _concat_raw(batches: list[_Batch]) -> pd.DataFrame:
             # One set of categories: each batch's codes renumbered through a table of its few values.
             known: dict = {}
             tables = [[known.setdefault(value, len(known)) for value in values] + [-1] for _, values in parts]
-            width = narrow_codes(np.zeros(0, np.int32), known).dtype
+            width = code_dtype(len(known))
             codes = np.concatenate([np.array(table, dtype=width)[part] for table, (part, _) in zip(tables, parts)])
             columns[column] = pd.Categorical.from_codes(codes, categories=list(known), validate=False)
         else:
@@ -743,7 +747,8 @@ def _first_covered(node: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.nd
     span of the same ``node`` also covers; -1 where none does.
 
     Sorted by (node, start), a span's earliest covered second is its own start when an
-    earlier span reaches it, else the next span's start if that lies inside it. Arithmetic on the few spans, never on rows."""
+    earlier span reaches it, else the next span's start if that lies inside it. Arithmetic
+    on the few spans, never on rows."""
     n = len(low)
     found = np.full(n, -1, dtype=np.int64)
     if n < 2:
