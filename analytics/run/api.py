@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
-from . import quiet, retry, retune
-from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
+from ..findings import automation, chatty, episodes as episodes_mod, names, quiet, retry, retune
+from ..sources import ingest, objects as objects_mod
+from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
-from .store import concat as store_concat
-from ..parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
+from ..sources.store import concat as store_concat
+from ...parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
 
 
 @dataclass

@@ -8,7 +8,7 @@ What makes an alert noise, per service (or per host and service):
   HARD, or were HARD for less than ``transient_minutes``;
 - ``flap_percent``: the peak of Nagios' weighted percent state change over
   the last 21 recorded check states, recomputed from the log (see
-  :func:`nagtune.analytics.flapping.percent_at_alerts`);
+  :func:`nagtune.analytics.findings.flapping.percent_at_alerts`);
 - ``off_hours_share``: share of alerts at night (before 08:00, from 20:00)
   or at weekends, in ``timezone``;
 - ``alerts_per_problem``: alerts per real problem (HARD and lasting).
@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
+from ...parsers import events as ev
 from . import _groups, flapping
-from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, codes_in, empty, epoch_seconds,
+from .._frames import (CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, codes_in, empty, epoch_seconds,
                       keys_of_codes, object_keys)
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
