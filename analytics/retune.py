@@ -276,7 +276,7 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         if checks is not None:
             # Every check is known: the engine replays them as Nagios ran them.
             suggestion = _replayed_suggestion(key, checks, objects, _config_of(config, key[0]),
-                                              history.get(key), long)
+                                              history.get(key), long, rows_of(perfdata, {key}))
             if suggestion is not None:
                 rows.append(suggestion)
             continue
@@ -619,7 +619,7 @@ def _replayed_row(key, directive, current, suggested, before, after, lines, logg
         alerts_logged=logged[0], notifications_logged=logged[1])
 
 
-def _replayed_suggestion(key, checks, objects, config, history, long) -> dict | None:
+def _replayed_suggestion(key, checks, objects, config, history, long, values=None) -> dict | None:
     """The one change, of max_check_attempts or flap detection, that saves the most
     notifications when every check of the service is replayed (:mod:`.replay`)."""
     times, codes = checks
@@ -675,6 +675,84 @@ def _replayed_suggestion(key, checks, objects, config, history, long) -> dict | 
             f"FLAPPINGSTART/STOP included); every long HARD problem is still notified", assumed)))
         break
     if not found:
-        return None
+        return _replayed_level(key, checks, before, settings, lines, logged, long_seconds, values, assumed)
     # The most notifications saved; on a tie the first (attempts: the simpler change).
     return max(found, key=lambda item: item[0])[1]
+
+
+DRIVES_STATE = 0.95  # a label whose levels explain this share of the checks' states drives them
+HEADROOM = 0.10  # a new level lies this share of its value past the values it must not alert on
+
+
+def _driving_label(values, key, times, codes):
+    """(label, per-check values, warn, crit) of the perfdata label whose own warn;crit
+    levels give the state the check reported at (nearly) every check, or None."""
+    if values is None or values.empty or "warn" not in values:
+        return None
+    mine = values[(values["node"].astype(str) == key[0]) & (values["host"].astype(str) == key[1])
+                  & (values["service"].astype(str) == key[2])]
+    seconds = {second: index for index, second in enumerate(times)}
+    best = None
+    for label, rows in mine.groupby(mine["label"].astype(str), observed=True):
+        warn, crit = str(rows["warn"].iloc[-1]), str(rows["crit"].iloc[-1])
+        try:
+            parse_range(warn), parse_range(crit)
+        except ValueError:
+            continue
+        per_check = np.full(len(times), np.nan)
+        where = [seconds.get(float(second)) for second in epoch_seconds(rows["time"])]
+        for index, value in zip(where, rows["value"].to_numpy(dtype=float)):
+            if index is not None:
+                per_check[index] = value
+        known = ~np.isnan(per_check)
+        if known.sum() < len(times) * DRIVES_STATE:
+            continue
+        agree = (states_for(per_check[known], warn, crit) == np.asarray(codes)[known]).mean()
+        if agree >= DRIVES_STATE and (best is None or agree > best[0]):
+            best = (agree, label, per_check, warn, crit)
+    return None if best is None else best[1:]
+
+
+def _with_headroom(level: float, direction: str) -> float:
+    margin = abs(level) * HEADROOM or HEADROOM
+    return float(f"{(level + margin) if direction == 'above' else (level - margin):.3g}")
+
+
+def _replayed_level(key, checks, before, settings, lines, logged, long_seconds, values, assumed) -> dict | None:
+    """A warning level from the label that drives the state, replayed through the engine:
+    the WARNING values' highest (or lowest) plus headroom, below the critical level."""
+    times, codes = checks
+    found = _driving_label(values, key, times, codes)
+    if found is None:
+        return None
+    label, per_check, warn, crit = found
+    low, high, inside = parse_range(warn)
+    if inside:
+        return None  # an inside range (@a:b) has no single side to move
+    if not math.isinf(low) and low != 0 and not math.isinf(high):
+        return None  # a two-sided range (10:20): no single level to move
+    direction = "below" if math.isinf(high) else "above"
+    state_now = states_for(np.nan_to_num(per_check), warn, crit)
+    warned = per_check[state_now == 1]
+    if not len(warned):
+        return None
+    crit_low, crit_high, _ = parse_range(crit)
+    for quantile in (1.0, 0.99, 0.9, 0.75):
+        level = _with_headroom(float(np.quantile(warned, quantile)), direction)
+        if (direction == "above" and level >= crit_high) or (direction == "below" and level <= crit_low):
+            continue  # past the critical level: it would no longer be a warning band
+        spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
+        after_codes = np.where(np.isnan(per_check), codes, states_for(np.nan_to_num(per_check), spec, crit))
+        after = engine.replay_service(after_codes, settings, times=times)
+        if (after.alert_count, after.notification_count) == (before.alert_count, before.notification_count):
+            continue  # a no-op is never shown
+        if not _still_caught(before, after, long_seconds):
+            continue
+        if after.notification_count > before.notification_count or after.alert_count > before.alert_count:
+            continue
+        return _replayed_row(
+            key, "warning threshold (-w)", warn, spec, before, after, lines, logged, long_seconds, 0.0,
+            f"{label} drives the state (its perfdata levels {warn};{crit} give the reported state at every "
+            f"check); -w {spec} is the {quantile:.0%} quantile of its WARNING values plus {HEADROOM:.0%} "
+            f"headroom, critical level {crit} unchanged; every long HARD problem still notified", assumed)
+    return None

@@ -34,13 +34,27 @@ TRANSIENT = [0, 0, 2, 2, 2, 0] * 3 + [2] * 9 + [0] * 4
 FLIPPING = [2, 2, 2, 0, 0, 0] * 4 + [0] * 26
 
 
+# A value of 50 that spikes to 85 for six checks (WARNING over 80, CRITICAL over 95): too long for more
+# attempts (retry_interval 3: at most 10 minutes later), too rare for flap detection.
+SPIKY = ([50.0] * 12 + [85.0] * 6) * 2 + [50.0] * 6
+
+
+def _plugin_codes(values, warn_above: float, crit_above: float) -> list[int]:
+    """What a plugin run with -w warn_above -c crit_above exits with for each value."""
+    return [2 if value > crit_above else 1 if value > warn_above else 0 for value in values]
+
+
 def services(changes: dict | None = None) -> list[ScriptedService]:
-    changes = changes or {}
+    changes = dict(changes or {})
+    spiky_warn = changes.pop("spiky_warn", 80.0)
     found = [
         ScriptedService("transient", TRANSIENT, directives={"max_check_attempts": 3, "check_interval": 5,
                                                             "retry_interval": 1}),
         ScriptedService("flipping", FLIPPING, directives={"max_check_attempts": 1, "check_interval": 2,
                                                           "retry_interval": 5, "flap_detection_enabled": 0}),
+        ScriptedService("spiky", _plugin_codes(SPIKY, spiky_warn, 95.0), values=SPIKY, warn=f"~:{spiky_warn:g}",
+                        crit="~:95", ok_value=50.0,
+                        directives={"max_check_attempts": 3, "check_interval": 1, "retry_interval": 3}),
     ]
     for service in found:
         service.directives.update(changes.get(service.name, {}))
@@ -54,6 +68,8 @@ def _directives(row) -> dict:
     if "flap" in row["directive"]:
         low, high = row["suggested"].removeprefix("on, ").split("/")
         return {"flap_detection_enabled": 1, "low_flap_threshold": float(low), "high_flap_threshold": float(high)}
+    if row["directive"] == "warning threshold (-w)":
+        return {"spiky_warn": float(row["suggested"].removeprefix("~:"))}
     raise AssertionError(f"no oracle for {row['directive']}")
 
 
@@ -66,7 +82,13 @@ def runs(tmp_path_factory):
             f"{service.name}: the run ended before its scripted sequence did ({before.checks_run})"
     table = retune_logs([str(before.root)], processes=1)
     mine = table[table["host"].astype(str) == HOST].set_index("service")
-    changes = {name: _directives(row) for name, row in mine.iterrows()}
+    changes = {}
+    for name, row in mine.iterrows():
+        directives = _directives(row)
+        if "spiky_warn" in directives:
+            changes.update(directives)
+        else:
+            changes[name] = directives
     after = run_nagios(root / "after" / "oracle-node", services(changes), MINUTES)
     for service in services():
         assert after.checks_run[service.name] >= len(service.codes) + 2
@@ -89,7 +111,7 @@ def test_current_values_are_read_from_the_node(runs):
     assert flipping.flap_detection_enabled is False and flipping.max_check_attempts == 1
 
 
-@pytest.mark.parametrize("service", ["transient", "flipping"])
+@pytest.mark.parametrize("service", ["transient", "flipping", "spiky"])
 def test_before_counts_are_what_nagios_logged(runs, service):
     before, table, _ = runs
     row = table.loc[service]
@@ -139,3 +161,15 @@ def test_flap_percent_matches_nagios_flapping_lines(runs):
                for what, text in ((line.split(";")[2], line) for line in logged(after, "flipping")["flapping"])]
     assert printed, "Nagios logged no FLAPPING line"
     assert [(what, round(percent, 1)) for _, what, percent in replayed.flapping] == printed
+
+
+def test_warning_level_suggestion_matches_the_second_nagios(runs):
+    _, table, after = runs
+    row = table.loc["spiky"]
+    assert (row["directive"], row["current"]) == ("warning threshold (-w)", "~:80")
+    level = float(row["suggested"].removeprefix("~:"))
+    # Headroom: past every WARNING value (85), short of the critical level (95).
+    assert 85.0 < level < 95.0
+    lines = logged(after, "spiky")
+    assert (row["alerts_after"], row["notifications_after"]) == (len(lines["alerts"]), len(lines["notifications"]))
+    assert (row["alerts_after"], row["notifications_after"]) != (row["alerts_before"], row["notifications_before"])
