@@ -203,10 +203,15 @@ def _may_notify(settings, state, flapping, notified, now, last_ok, unit) -> bool
 
 # ---------------------------------------------------------------- settings and checks of a node
 
-def settings_for(row, config) -> tuple[ServiceSettings, list[str]]:
+def settings_for(row, config, seen: dict | None = None) -> tuple[ServiceSettings, list[str]]:
     """A service's settings from its ``objects.cache`` row (None: unknown) and the
     node's :class:`~nagtune.analytics.nagios_cfg.NagiosConfig`; and, in words,
-    what had to be assumed."""
+    what had to be assumed.
+
+    :param seen: values read off the log or the checks (``max_check_attempts``:
+        the attempt its HARD alerts reached; ``check_interval``: the usual gap
+        between checks, in interval units), used where ``row`` has none.
+    """
     import math
 
     def number(name):
@@ -225,8 +230,11 @@ def settings_for(row, config) -> tuple[ServiceSettings, list[str]]:
     for name in ("max_check_attempts", "check_interval", "retry_interval", "notification_interval",
                  "first_notification_delay"):
         value = number(name)
-        if value is None:
-            assumed.append(f"{name} {getattr(defaults, name):g}")
+        if value is None and seen and seen.get(name) is not None:
+            value = seen[name]
+            assumed.append(f"{name} {value:g} (seen in the log, no objects.cache entry)")
+        elif value is None:
+            assumed.append(f"{name} {getattr(defaults, name):g} (Nagios' default)")
             value = getattr(defaults, name)
         values[name] = int(value) if name == "max_check_attempts" else value
     notes_on = number("notifications_enabled")

@@ -276,10 +276,11 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         if checks is not None:
             # Every check is known: the engine replays them as Nagios ran them.
             suggestion = _replayed_suggestion(key, checks, objects, _config_of(config, key[0]),
-                                              history.get(key), long, rows_of(perfdata, {key}))
-            if suggestion is not None:
-                rows.append(suggestion)
-            continue
+                                              history.get(key), long, rows_of(perfdata, {key}), eps)
+            if suggestion is not UNREPRODUCED:
+                if suggestion is not None:
+                    rows.append(suggestion)
+                continue
         candidates = [found for found in (_attempts_suggestion(eps, objects, key, long),
                                           _flap_suggestion(history.get(key), eps, objects, key, long, end))
                       if found is not None]
@@ -291,6 +292,9 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
                 values = _values(events, perfdata, keys)
             suggestion = (_warn_suggestion(values, objects, key, eps, long)
                           or _crit_suggestion(values, objects, key, eps, long))
+        if suggestion is not None and (suggestion["alerts_before"], suggestion["notifications_before"]) == \
+                (suggestion["alerts_after"], suggestion["notifications_after"]):
+            suggestion = None  # a change whose replay changes no count is never shown
         if suggestion is not None:
             if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
                 raise RetuneError(f"replay of {suggestion['directive']} on {key} misses a long HARD CRITICAL")
@@ -619,15 +623,30 @@ def _replayed_row(key, directive, current, suggested, before, after, lines, logg
         alerts_logged=logged[0], notifications_logged=logged[1])
 
 
-def _replayed_suggestion(key, checks, objects, config, history, long, values=None) -> dict | None:
+def _seen_settings(eps, times, unit_seconds: float) -> dict:
+    """What the log and the checks show of a service's settings (for a node without objects.cache)."""
+    hard = eps[eps["hard"]]
+    attempts = int(hard["max_attempt"].max()) if len(hard) else None
+    gaps = np.diff(np.asarray(times, dtype=float))
+    usual = float(np.median(gaps)) / unit_seconds if len(gaps) else None
+    return {"max_check_attempts": attempts, "check_interval": round(usual, 2) if usual else None}
+
+
+def _replayed_suggestion(key, checks, objects, config, history, long, values=None, eps=None) -> dict | None:
     """The one change, of max_check_attempts or flap detection, that saves the most
     notifications when every check of the service is replayed (:mod:`.replay`)."""
     times, codes = checks
-    settings, assumed = engine.settings_for(object_row(objects, key), config)
+    row = object_row(objects, key)
+    seen = _seen_settings(eps, times, config.interval_length) if row is None and eps is not None else None
+    settings, assumed = engine.settings_for(row, config, seen)
     before = engine.replay_service(codes, settings, times=times)
     lines = _lines_per_notification(history)
     logged = ((0, 0) if history is None else
               (int((history["kind"] == ev.SERVICE_ALERT).sum()), int((history["kind"] == ev.SERVICE_NOTIFICATION).sum())))
+    if (before.alert_count, before.notification_count * lines) != logged:
+        # What the model leaves out shaped this service's log (a host outage, downtime, an
+        # acknowledgement, contacts with other options): its numbers would not be Nagios'.
+        return UNREPRODUCED
     long_seconds = pd.Timedelta(long).total_seconds()
     unit = settings.interval_length / 60.0  # minutes per interval unit
     found = []
@@ -680,6 +699,7 @@ def _replayed_suggestion(key, checks, objects, config, history, long, values=Non
     return max(found, key=lambda item: item[0])[1]
 
 
+UNREPRODUCED = "unreproduced"  # the replay of every check does not give the logged counts
 DRIVES_STATE = 0.95  # a label whose levels explain this share of the checks' states drives them
 HEADROOM = 0.10  # a new level lies this share of its value past the values it must not alert on
 
