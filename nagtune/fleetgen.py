@@ -123,6 +123,7 @@ class _Pair:
     notification_interval: int  # minutes, 0: notify once
     flappy: bool
     busy: list = field(default_factory=list)  # sorted (start, end, state) of its problems
+    history: list = field(default_factory=list)  # (time, state, SOFT/HARD, attempt) of its alerts
 
 
 @dataclass
@@ -204,6 +205,7 @@ class _Writer:
         host = self.names[pair.host]
         output = _output(pair.service, state, rng, host_down)
         self.add(t, f"SERVICE ALERT: {host};{pair.service};{state};{kind};{attempt};{output}")
+        pair.history.append((t, state, kind, attempt))
         value = output.rsplit(" ", 1)[-1]
         self.perf.append((t, host, pair.service, state, kind, attempt, output, value))
         return output
@@ -354,15 +356,20 @@ def generate_node(path: str, node: str = "nagios-c0001-01", node_class: str = "c
     return shape
 
 
-def _state_at(pair: _Pair, t: int) -> str:
-    at = bisect.bisect_right(pair.busy, (t, float("inf"))) - 1
-    return pair.busy[at][2] if at >= 0 and pair.busy[at][1] > t else "OK"
+def _state_at(pair: _Pair, t: int) -> tuple[str, str, int]:
+    """(state, SOFT/HARD, attempt) of a pair just before ``t``: what its last alert said."""
+    at = bisect.bisect_left(pair.history, (t,)) - 1
+    if at < 0 or pair.history[at][1] == "OK":
+        return "OK", "HARD", 1
+    return pair.history[at][1:]
 
 
 def _write_files(path, writer, names, pairs, host_attempts, host_contacts, shape, *, hourly_split, one_file,
                  gzip_after_days, rng):
     os.makedirs(os.path.join(path, "archives"), exist_ok=True)
     events = writer.lines
+    for pair in pairs:
+        pair.history.sort()
     last_t = events[-1][0] if events else START
     period = 3600 if hourly_split else 86400
     heads: set = set()
@@ -384,8 +391,10 @@ def _write_files(path, writer, names, pairs, host_attempts, host_contacts, shape
         if snapshot:
             out += [f"[{stamp}] CURRENT HOST STATE: {name};UP;HARD;1;PING OK - Packet loss = 0%, RTA = 0.40 ms"
                     for name in names]
-            out += [f"[{stamp}] CURRENT SERVICE STATE: {names[p.host]};{p.service};{_state_at(p, stamp)};HARD;1;"
-                    f"{_output(p.service, _state_at(p, stamp), rng)}" for p in pairs]
+            for p in pairs:
+                state, kind, attempt = _state_at(p, stamp)
+                out.append(f"[{stamp}] CURRENT SERVICE STATE: {names[p.host]};{p.service};{state};{kind};{attempt};"
+                           f"{_output(p.service, state, rng)}")
         mix["rotation/snapshot"] += len(out)
         return out
 
