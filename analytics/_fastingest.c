@@ -12,19 +12,28 @@
  * A line is *fast* when it starts with "[" + exactly 10 digits + "] ". Its
  * *head* is what parse_line needs to classify it: for a known TYPE with N
  * fields, TYPE and the text up to (not including) the N-th ";" (or the line
- * end); for another TYPE, "TYPE:" or "TYPE: "; without ":", nothing. A head
- * repeats enormously (host x service x state), so each distinct (head, is a
- * ";" after it) gets one key and the caller parses each key once. Any other
- * line starting with "[" is *slow* (a short stamp, 12 digits): its span is
+ * end); for another TYPE, "TYPE:" or "TYPE: "; without ":", nothing. The
+ * known TYPEs, their N and where their host (and service) sit among the
+ * fields are not written here: set_types(rows) receives them at import from
+ * nagtune.parsers.grammar, rows of (tag, fields, host_field, objects), and
+ * split refuses to run before. Where a line's host (and service) field is
+ * present and not empty, it is cut out of the head and keyed in its own
+ * table; the head keeps "\x01" (and ";\x02") in its place. So a head
+ * repeats across hosts and services, each distinct (head, is a ";" after
+ * it) gets one key and the caller parses each key once. Any other line
+ * starting with "[" is *slow* (a short stamp, 12 digits): its span is
  * returned for the reference parser. Lines not starting with "[" are not
  * events. Trailing "\r"s are not part of a line (parse_line drops them).
  *
  * Returns (part_lines, rows, epochs, keys, head_starts, line_ends, first_semis,
- * heads, head_seps, slow_rows, slow_starts, slow_ends): columns as bytes
- * holding native int64 (keys: int32) for numpy.frombuffer (part_lines: the
- * lines of each part; rows: line numbers in the buffer); heads a list of
- * bytes per key; head_seps one byte (0/1) per key. first_semis is the first
- * ";" after "TYPE: " (the line end if none): where the output of an
+ * heads, head_seps, slow_rows, slow_starts, slow_ends, head_ends, host_keys,
+ * service_keys, hosts, services): columns as bytes holding native int64
+ * (keys, host_keys, service_keys: int32, -1 where nothing was cut) for
+ * numpy.frombuffer (part_lines: the lines of each part; rows: line numbers
+ * in the buffer; head_ends: where each line's head ends in the buffer);
+ * heads a list of bytes per key (with the placeholders); head_seps one byte
+ * (0/1) per key; hosts and services the names per key. first_semis is the
+ * first ";" after "TYPE: " (the line end if none): where the output of an
  * EXTERNAL COMMAND-like line starts.
  *
  * gather(buffer, starts, ends[, extra]) -> (offsets, values): the bytes

@@ -7,20 +7,23 @@ How it stays fast without a Python object per line:
    back in the order they were read.
 2. A UTF-8 buffer goes to the C splitter (``analytics/_fastingest.c``, built
    by ``pip install``, GIL released): it cuts every stamped line into epoch,
-   *head* (the type and the fields before the plugin output: host, service,
-   state, type, attempt, contact, command) and output span, and gives each
-   distinct head one key. Heads repeat enormously (a few thousand distinct
-   heads in a million lines), so each is parsed once by the reference parser
-   :func:`nagtune.parsers.nagios.parse_line` (and remembered across batches);
-   its fields become category codes taken per line with numpy, and the
-   outputs (found by C, ``output_spans``, by a rule code per head) are
-   copied by C straight into an Arrow string column, or only hashed when the
-   texts are not wanted. A batch keeps its codes and its own few category
-   values (:class:`_Batch`); the categoricals are made once, when the
-   batches are joined.
+   *head* (the type and the fields before the plugin output: state, type,
+   attempt, contact, command) and output span. The host and service fields
+   (where :mod:`nagtune.parsers.grammar` says they are) are cut out of the
+   head and keyed apart, so a head repeats whatever the fleet's size, and
+   each distinct head gets one key. Each is parsed once by the reference
+   parser :func:`nagtune.parsers.nagios.parse_line` (and remembered across
+   batches); its fields become category codes taken per line with numpy,
+   host and service codes come from their own keys, and the outputs (found
+   by C, ``output_spans``, by a rule code per head) are copied by C straight
+   into an Arrow string column, or only hashed when the texts are not
+   wanted. A batch keeps its codes and its own few category values
+   (:class:`_Batch`); the categoricals are made once, when the batches are
+   joined.
 3. Acknowledgement and custom notifications and ``ACKNOWLEDGE_*`` commands,
-   whose author and comment sit in the output, are rare human actions: those
-   few lines are given whole to the reference parser. Lines with an unusual
+   whose author and comment sit in the output, are rare human actions: a
+   notification's output is split there as the reference parser splits it,
+   a command's whole line goes to the reference parser. Lines with an unusual
    stamp (``[5]``, 12 digits) too.
 4. Bytes that are not UTF-8 (they become ``\\xNN`` as in the reference
    parser), a build without a C compiler, or ``NAGTUNE_PURE_PYTHON=1``: one
@@ -47,6 +50,7 @@ import os
 import re
 import time as _time
 import uuid
+import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,6 +72,10 @@ try:  # built by `pip install` where a C compiler is found; the same rows, sever
     from . import _fastingest
 except ImportError:
     _fastingest = None
+    if not os.environ.get("NAGTUNE_PURE_PYTHON"):
+        warnings.warn("nagtune.analytics._fastingest is not built: logs are parsed by a regular expression"
+                      " (over 10x the CPU); reinstall with a C compiler and Python headers", RuntimeWarning,
+                      stacklevel=2)
 else:
     _fastingest.set_types(grammar.splitter_types())
 

@@ -71,13 +71,13 @@ def nagtune() -> list[str]:
     return [script] if script else [sys.executable, "-m", "nagtune.cli"]
 
 
-def generate(out: str, name: str, **options) -> str:
-    from nagtune.fleetgen import generate_node
+def generate(out: str, name: str, lines: int, *flags: str) -> str:
+    """A fleetgen node under ``out`` (written once; in a child process, so this one stays
+    small and the children it forks do not start with its pages)."""
     path = os.path.join(out, name)
     if not os.path.isdir(path):
-        started = time.perf_counter()
-        shape = generate_node(path, **options)
-        print(f"{shape.describe()} (written in {time.perf_counter() - started:.1f} s)")
+        subprocess.run([sys.executable, "-m", "nagtune.fleetgen", "--out", path, "--lines", str(lines),
+                        "--days", "1", *flags], check=True)
     return path
 
 
@@ -117,8 +117,8 @@ def main() -> None:
               f"{peer[0]:.2f} s wall {peer[1]:.2f} s CPU | peer/nagtune ({ratio_of}) {ratio:.2f} (target {target})")
 
     if "rank" in only:
-        one = generate(args.out, "cell-1m", lines=1_000_000, days=1, one_file=True)
-        hourly = generate(args.out, "cell-1m-hourly", lines=1_000_000, days=1, hourly_split=True)
+        one = generate(args.out, "cell-1m", 1_000_000, "--one-file")
+        hourly = generate(args.out, "cell-1m-hourly", 1_000_000, "--hourly-split")
         shape = "cell node, 2,000 hosts, 1 day, 1M event lines"
         for path, how in ((one, "one file"), (hourly, "hourly archives")):
             got = alternate({"nagtune": [*nagtune(), "rank", "--by", "host_service", "--format", "csv", path],
@@ -126,7 +126,7 @@ def main() -> None:
             row(f"rank --by host_service ({how})", got["nagtune"], "awk count + sort", got["awk"],
                 ">= 1 (no slower), <= 1 GiB", "nagtune rank --by host_service --format csv NODE", f"{shape}, {how}")
     if "metrics" in only:
-        node = generate(args.out, "cell-300k", lines=240_000, days=1, one_file=True)
+        node = generate(args.out, "cell-300k", 240_000, "--one-file")
         log = os.path.join(node, "nagios.log")
         state = os.path.join(args.out, "collect-state")
         first = [*nagtune(), "collect", log, "--output", "stdout", "--state-dir", state, "--node", "nagios-c0001-01"]
@@ -144,7 +144,7 @@ def main() -> None:
         row("collect, first run", med["collect"], "plain per-minute Counter loop", med["peer"], ">= 2",
             "nagtune collect nagios.log --output stdout", shape)
     if "tick" in only:
-        node = generate(args.out, "cell-300k", lines=240_000, days=1, one_file=True)
+        node = generate(args.out, "cell-300k", 240_000, "--one-file")
         work = os.path.join(args.out, "tick")
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ try:  # built by `pip install` where a C compiler is found; same answers, severa
     from . import _fastscan
 except ImportError:
     _fastscan = None
+    if not os.environ.get("NAGTUNE_PURE_PYTHON"):
+        warnings.warn("nagtune.parsers._fastscan is not built: the pure-Python scanner (about 2x the CPU) is in use;"
+                      " reinstall with a C compiler and Python headers", RuntimeWarning, stacklevel=2)
 
 # Two groups only (epoch, countable text): findall is several times faster
 # with few groups, and the text of a line without its output repeats a lot.
