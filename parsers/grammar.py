@@ -7,9 +7,9 @@ from this table:
 
 - :mod:`nagtune.parsers.nagios` (the reference parser) takes each row's form
   and states;
-- the central ingest's regular expression (``analytics/ingest.py``) takes
+- the central ingest's regular expression (``analytics/sources/ingest.py``) takes
   the number of fields before the output;
-- the ingest's C splitter (``analytics/_fastingest.c``) receives the rows at
+- the ingest's C splitter (``analytics/sources/_fastingest.c``) receives the rows at
   import (``set_types``): how many fields make a line's head and which of
   them are the host and service, which it keys apart from the rest so that
   the distinct heads it hands to Python do not grow with the fleet.

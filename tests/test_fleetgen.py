@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from nagtune.fleetgen import generate_node
-from nagtune.analytics.objects import load_objects
-from nagtune.analytics.ingest import load_perfdata
+from nagtune.analytics.sources.objects import load_objects
+from nagtune.analytics.sources.ingest import load_perfdata
 from nagtune.parsers.nagios import parse_line
 
 LINE_FILE = re.compile(r"nagios-(\d\d)-(\d\d)-(\d{4})-(\d\d)\.log(\.gz)?$")

@@ -5,7 +5,7 @@ How it stays fast without a Python object per line:
 1. Files are read whole (``.gz`` decompressed in C, read ahead in a thread)
    and batched into buffers of 8 MB, parsed in one thread per core and taken
    back in the order they were read.
-2. A UTF-8 buffer goes to the C splitter (``analytics/_fastingest.c``, built
+2. A UTF-8 buffer goes to the C splitter (``analytics/sources/_fastingest.c``, built
    by ``pip install``, GIL released): it cuts every stamped line into epoch,
    *head* (the type and the fields before the plugin output: state, type,
    attempt, contact, command) and output span. The host and service fields
@@ -59,14 +59,14 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
-from ..parsers import grammar
-from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ..parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
+from ...parsers import events as ev
+from ...parsers import grammar
+from ...parsers.identity import DEFAULT_CELL_PATTERN, identify
+from ...parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
                                 node_of_file, read_log, resolve_paths)
-from ..parsers.nagios import decode, parse_line
-from .results_cache import RELATIVE_WHEN
-from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
+from ...parsers.nagios import decode, parse_line
+from ..run.results_cache import RELATIVE_WHEN
+from .._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
 try:  # built by `pip install` where a C compiler is found; the same rows, several times faster
     from . import _fastingest
@@ -98,16 +98,12 @@ RAW_COLUMNS = ["epoch"] + RAW_CATEGORIES + ["attempt"] + TEXT_COLUMNS
 TEXT_HASH = "_text_hash"
 
 _FIELDS = r"[^;\n]*(?:;[^;\n]*){0,%d}"
+# A known type's fields before its output (the grammar table's count, most first), then
+# any other type (message kinds, Nagios' own chatter), or no type at all.
 _LINE = re.compile(
     r"^\[([0-9]{1,12})\] ("
-    r"(?:SERVICE ALERT|CURRENT SERVICE STATE|INITIAL SERVICE STATE|SERVICE NOTIFICATION"
-    r"|SERVICE EVENT HANDLER|GLOBAL SERVICE EVENT HANDLER): " + _FIELDS % 4
-    + r"|(?:HOST ALERT|CURRENT HOST STATE|INITIAL HOST STATE|HOST NOTIFICATION"
-    r"|HOST EVENT HANDLER|GLOBAL HOST EVENT HANDLER): " + _FIELDS % 3
-    + r"|(?:SERVICE FLAPPING ALERT|SERVICE DOWNTIME ALERT|PASSIVE SERVICE CHECK"
-    r"|EXTERNAL COMMAND): " + _FIELDS % 2
-    + r"|(?:HOST FLAPPING ALERT|HOST DOWNTIME ALERT|PASSIVE HOST CHECK): " + _FIELDS % 1
-    # Any other type (message kinds, Nagios' own chatter), or no type at all.
+    + "|".join(f"(?:{'|'.join(map(re.escape, tags))}): " + _FIELDS % (fields - 1)
+               for fields, tags in sorted(grammar.tags_by_fields().items(), reverse=True))
     + r"|[^:\n]*: ?|"
     r")(;?)([^\n]*)$",
     re.MULTILINE,
