@@ -118,8 +118,9 @@ class Sink:
     """A loopback TCP server standing in for carbon, in a thread.
 
     ``mode="capture"`` reads every connection to its end, keeps the bytes and
-    closes (as carbon does after EOF); ``mode="reset"`` accepts and resets the
-    connection at once (SO_LINGER 0), as a carbon that dies after accepting.
+    closes (as carbon does after EOF); ``mode="reset"`` accepts, waits for the
+    first byte, and resets the connection (SO_LINGER 0) with the rest unread,
+    as a carbon that dies after accepting.
     """
 
     def __init__(self, mode: str = "capture") -> None:
@@ -148,7 +149,12 @@ class Sink:
                 return
             self.connections += 1
             with conn:
-                if self.mode == "reset":
+                if self.mode == "reset":  # the first bytes arrived (the sender thinks it is done): reset
+                    conn.settimeout(10)
+                    try:
+                        conn.recv(1)
+                    except OSError:
+                        pass
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     continue
                 chunks = []
