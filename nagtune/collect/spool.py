@@ -21,7 +21,7 @@ import os
 import re
 import time
 
-from .state import NotRegular, StateError, atomic_write, ensure_dir, head_hash, read_regular
+from .state import StateError, atomic_write, ensure_dir, head_hash, read_regular
 
 SUFFIX = ".spool"
 MAGIC = b"nagtune-spool 1 "
@@ -123,9 +123,7 @@ class Spool:
         """The payload of a batch; :class:`BadEntry` for anything nagtune did not write."""
         try:
             data = read_regular(path, limit=max(self.max_bytes, 1 << 20) + 4096)
-        except NotRegular as exc:
-            raise BadEntry(str(exc).split(", not a regular file")[0].replace(path + " is ", "it is ")) from None
-        except StateError as exc:
+        except StateError as exc:  # NotRegular: a link, FIFO, device or directory
             raise BadEntry(str(exc)) from None
         if data is None:
             raise BadEntry("it vanished")
