@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 
 import pytest
 
 from nagtune.collect.run import flush_delay
-from nagtune.collect.spool import Spool, seal
+from nagtune.collect.spool import seal
 from nagtune.collect.state import state_key
 
 from .collect_helpers import Sink, alert_lines, append, closed_port, collect

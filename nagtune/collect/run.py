@@ -152,10 +152,10 @@ class Naming:
     def collisions(self) -> list:
         return self._namer.collisions if self._namer is not None else []
 
-    def registries(self) -> tuple[dict, dict]:
-        if self._namer is None:
-            return self.state.hosts, self.state.services
-        return self._namer.hosts.to_dict(), self._namer.services.to_dict()
+    def keep_registries(self) -> None:
+        """The namer's registries into the state (a run that named nothing leaves them unread)."""
+        if self._namer is not None:
+            self.state.hosts, self.state.services = self._namer.hosts.to_dict(), self._namer.services.to_dict()
 
 
 class _Nothing:
@@ -591,7 +591,7 @@ class Collector:
         state.log = config.log
         if reader.position is not None:
             state.position = reader.position
-        state.hosts, state.services = namer.registries()
+        namer.keep_registries()
         state.resend_minutes = sent_minutes
         minute, self_counts = _self_totals(state, report, now)  # with the failures of this run's sends
         if any(self_counts.values()):

@@ -161,8 +161,10 @@ class CollectState:
         self._load_totals = None
         self.newest_minute = newest_minute  # newest event minute seen (before clamping)
         self.floor = floor  # oldest open minute; lines before it are counted into it
-        self.hosts = {} if hosts is None else hosts  # NameRegistry of host names
-        self.services = {} if services is None else services  # NameRegistry of services
+        # NameRegistry dicts of host and service names; read from their file on first use
+        self._hosts = {} if hosts is None else hosts
+        self._services = {} if services is None else services
+        self._load_names = None
         self.generation = generation  # commits so far; spool files of a later generation were never committed
         # {"key": naming settings, "names": {what: name}}: the self-metric names of the
         # last run, so a run with nothing new names them without the parsers
@@ -189,6 +191,35 @@ class CollectState:
     @property
     def totals_loaded(self) -> bool:
         return self._load_totals is None
+
+    def _names(self) -> None:
+        if self._load_names is not None:
+            load, self._load_names = self._load_names, None
+            self._hosts, self._services = load()
+
+    @property
+    def hosts(self) -> dict:
+        self._names()
+        return self._hosts
+
+    @hosts.setter
+    def hosts(self, value: dict) -> None:
+        self._names()
+        self._hosts = value
+
+    @property
+    def services(self) -> dict:
+        self._names()
+        return self._services
+
+    @services.setter
+    def services(self, value: dict) -> None:
+        self._names()
+        self._services = value
+
+    @property
+    def names_loaded(self) -> bool:
+        return self._load_names is None
 
     def to_json(self) -> str:
         return json.dumps({
@@ -392,13 +423,17 @@ class StateStore:
         if state.hosts or state.services:  # version 1
             self._loaded_names = ({}, {})
         else:
-            names = self._json(self.names_path) or {}
-            try:
-                state.hosts, state.services = _registry(names.get("hosts")), _registry(names.get("services"))
-            except (ValueError, AttributeError) as exc:
-                raise self._corrupt(self.names_path, exc) from None
-            self._loaded_names = (state.hosts, state.services)
+            state._load_names = self._read_names
         return state
+
+    def _read_names(self) -> tuple[dict, dict]:
+        names = self._json(self.names_path) or {}
+        try:
+            loaded = _registry(names.get("hosts")), _registry(names.get("services"))
+        except (ValueError, AttributeError) as exc:
+            raise self._corrupt(self.names_path, exc) from None
+        self._loaded_names = (dict(loaded[0]), dict(loaded[1]))
+        return loaded
 
     def _load_totals(self, generation: int) -> dict[str, dict[int, int]]:
         path = self.totals_path(generation)
@@ -412,7 +447,7 @@ class StateStore:
 
     def commit(self, state: CollectState, totals_changed: bool = True) -> None:
         """Write what changed; the state file last (it is the commit)."""
-        if (state.hosts, state.services) != self._loaded_names:
+        if state.names_loaded and (state.hosts, state.services) != self._loaded_names:
             atomic_write(self.names_path, json.dumps({"hosts": state.hosts, "services": state.services},
                                                      separators=(",", ":"), ensure_ascii=True).encode("ascii"))
             self._loaded_names = (state.hosts, state.services)
