@@ -146,3 +146,14 @@ def test_send_failure_warnings_come_once_per_outage(tmp_path):
     assert back.returncode == 0
     assert b"note: graphite works again after an outage of" in back.stderr
     assert back.stderr.count(b"\n") == 1
+
+
+def test_a_statsd_outage_is_said_once(tmp_path):
+    log, state = tmp_path / "nagios.log", tmp_path / "state"
+    runs = []
+    for i in range(3):
+        append(log, alert_lines(10, start=int(__import__("time").time()) - 3600 + i * 100, seed=i))
+        runs.append(collect(log, state, "--output", "statsd", "--statsd", "255.255.255.255:8125"))
+    assert [r.returncode for r in runs] == [75, 75, 75]
+    assert b"the counts stay in" in runs[0].stderr
+    assert runs[1].stderr == runs[2].stderr == b""

@@ -602,6 +602,7 @@ class Collector:
             self.store.commit(state, totals_changed=totals_changed)
         crash_point("after_commit")
 
+        outages = dict(state.outages)
         for output, path in statsd_files:
             if output.name in blocked:
                 report.spooled_points += 1
@@ -615,6 +616,8 @@ class Collector:
             self._worked(state, output.name, report)
             crash_point("after_statsd_send")
             Spool.remove(path)
+        if state.outages != outages:  # a StatsD outage began or ended after the commit: remember it
+            self.store.commit(state, totals_changed=False)
         return report
 
     def _with_resend(self, points: Points, state: CollectState):
