@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
-from . import quiet, retry, retune
-from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
+from ..findings import automation, chatty, episodes as episodes_mod, names, quiet, retry, retune
+from ..sources import ingest, objects as objects_mod
+from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
-from .store import concat as store_concat
-from ..parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
+from ..sources.store import concat as store_concat
+from ...parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
 
 
 @dataclass
@@ -124,7 +124,7 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         retune.suggest_chatty_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
                                       weeks=weeks, window_end=window_end, ranked=ranked_host_service)
         if retune_top else empty(RETUNE_COLUMNS),
-        retry.suggest_faster_detection(events, episodes, objects=objects)])
+        retry.suggest_faster_detection(events, episodes, objects=objects, perfdata=perfdata)])
     return Part(
         episodes=episodes,
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
@@ -414,8 +414,8 @@ def _side_input(given, paths, name: str, load):
 
 def node_configs(paths, nagios_cfg=None) -> dict:
     """The ``nagios.cfg`` of each node directory of ``paths`` by node name, or the one
-    ``nagios_cfg`` given for every node (:class:`.nagios_cfg.NagiosConfig`)."""
-    from . import nagios_cfg as cfg_mod
+    ``nagios_cfg`` given for every node (:class:`..sources.nagios_cfg.NagiosConfig`)."""
+    from ..sources import nagios_cfg as cfg_mod
     if nagios_cfg is not None:
         config = nagios_cfg if isinstance(nagios_cfg, cfg_mod.NagiosConfig) else cfg_mod.load_nagios_cfg(nagios_cfg)
         return {os.path.basename(os.path.abspath(d)): config for d in node_dirs(paths)} | {None: config}
@@ -477,7 +477,7 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
             retune.suggest_chatty_retunes(events, found, objects=objects, perfdata=perfdata, top=top,
                                           weeks=window.weeks, window_end=window.end, ranked=ranked,
                                           config=configs),
-            retry.suggest_faster_detection(events, found, objects=objects)])
+            retry.suggest_faster_detection(events, found, objects=objects, perfdata=perfdata, config=configs)])
 
     def join(results) -> pd.DataFrame:
         suggestions = concat_frames([found for _, found in results if found is not None])
