@@ -7,7 +7,8 @@ import os
 import pandas as pd
 from click.testing import CliRunner
 
-from nagtune.analytics import ingest, results_cache, store
+from nagtune.analytics.run import results_cache
+from nagtune.analytics.sources import ingest, store
 from nagtune.cli import cli
 
 from .test_store import SAMPLES, as_text, store_files
