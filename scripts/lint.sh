@@ -15,7 +15,7 @@ fi
 
 status=0
 echo "lint.sh: ruff check"
-"$PY" -m ruff check . || status=1
+"$PY" -m ruff check --output-format concise . || status=1
 echo "lint.sh: ruff format --check"
 "$PY" -m ruff format --check . || status=1
 
