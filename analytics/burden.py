@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 NOTIFICATION_KINDS = ("service_notification", "host_notification")
@@ -79,10 +80,12 @@ def classify(times: pd.Series, hours: OnCallHours) -> pd.DataFrame:
     weekend = local.dt.day_of_week >= 5
     working = ~weekend & (hour >= hours.working[0]) & (hour < hours.working[1])
     # After midnight a page belongs to the night that began the evening before.
-    after_midnight = (night & (hour < end)) if start > end else pd.Series(False, index=local.index)
-    night_of = local.dt.date.where(~after_midnight, (local - pd.Timedelta(days=1)).dt.date)
+    after_midnight = (night & (hour < end)).to_numpy() if start > end else np.zeros(len(local), dtype=bool)
+    # Day arithmetic on the local wall clock, as datetime64 days (no Python date per page).
+    days = local.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    night_of = days - after_midnight.astype("timedelta64[D]")
     return pd.DataFrame({"local_time": local, "night": night.to_numpy(), "weekend": weekend.to_numpy(),
-                         "working": working.to_numpy(), "night_of": night_of.to_numpy()}, index=times.index)
+                         "working": working.to_numpy(), "night_of": night_of}, index=times.index)
 
 
 def pages(events: pd.DataFrame, hours: OnCallHours) -> pd.DataFrame:
@@ -91,9 +94,12 @@ def pages(events: pd.DataFrame, hours: OnCallHours) -> pd.DataFrame:
         notes = pd.DataFrame({c: pd.Series(dtype=object) for c in ("node", "host", "service", "contact")})
         notes["time"] = pd.Series(dtype="datetime64[ns, UTC]")
     else:
-        notes = events.loc[events["kind"].astype(str).isin(NOTIFICATION_KINDS).to_numpy(),
+        notes = events.loc[events["kind"].isin(NOTIFICATION_KINDS).to_numpy(),
                            ["time", "node", "host", "service", "contact"]]
-    notes = notes.astype({c: str for c in ("node", "host", "service", "contact")})
+    # Categoricals stay categoricals (a fleet's pages are many); only the used names are kept.
+    notes = notes.astype({c: "category" for c in ("node", "host", "service", "contact")})
+    for column in ("node", "host", "service", "contact"):
+        notes[column] = notes[column].cat.remove_unused_categories()
     return pd.concat([notes.reset_index(drop=True), classify(notes["time"].reset_index(drop=True), hours)], axis=1)
 
 
@@ -126,11 +132,13 @@ def _per(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     columns = [key, "pages", "night_pages", "weekend_pages", "out_of_hours_pages", "nights_woken"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    out = frame.groupby(key).agg(pages=("time", "size"), night_pages=("night", "sum"),
-                                 weekend_pages=("weekend", "sum"),
-                                 out_of_hours_pages=("working", lambda s: int((~s).sum())))
-    nights = frame[frame["night"]].groupby(key)["night_of"].nunique().rename("nights_woken")
+    frame = frame.assign(out_of_hours=~frame["working"].astype(bool))
+    out = frame.groupby(key, observed=True).agg(pages=("time", "size"), night_pages=("night", "sum"),
+                                                weekend_pages=("weekend", "sum"),
+                                                out_of_hours_pages=("out_of_hours", "sum"))
+    nights = frame[frame["night"]].groupby(key, observed=True)["night_of"].nunique().rename("nights_woken")
     out = out.join(nights).fillna({"nights_woken": 0}).astype("int64").reset_index()
+    out[key] = out[key].astype(str)
     return out.sort_values(["pages", key], ascending=[False, True], kind="stable").reset_index(drop=True)[columns]
 
 
@@ -153,10 +161,13 @@ def worst_nights(page_frame: pd.DataFrame, limit: int = WORST_NIGHTS) -> pd.Data
     if nights.empty:
         return pd.DataFrame(columns=columns)
     rows = []
-    for night, group in nights.groupby("night_of"):
-        services = group.groupby(["service", "host"]).size().sort_values(ascending=False, kind="stable")
-        rows.append({"night_of": str(night), "pages": len(group),
-                     "contacts": ", ".join(sorted(group["contact"].unique())),
+    counts = nights.groupby("night_of").size().sort_values(ascending=False, kind="stable")
+    worst = set(counts.head(limit).index)
+    for night, group in nights[nights["night_of"].isin(worst)].groupby("night_of"):
+        services = group.groupby(["service", "host"], observed=True).size().sort_values(ascending=False,
+                                                                                       kind="stable")
+        rows.append({"night_of": str(night)[:10], "pages": len(group),
+                     "contacts": ", ".join(sorted(map(str, group["contact"].unique()))),
                      "services": "; ".join(f"{s} on {h} ({n})" for (s, h), n in services.head(3).items()),
                      "first_page": group["local_time"].min().strftime("%H:%M"),
                      "last_page": group["local_time"].max().strftime("%H:%M")})
@@ -169,5 +180,6 @@ def night_share(page_frame: pd.DataFrame) -> pd.DataFrame:
     """Per node, host and service: pages and night pages (for the changes' night savings)."""
     if page_frame.empty:
         return pd.DataFrame(columns=["node", "host", "service", "pages", "night_pages"])
-    return page_frame.groupby(["node", "host", "service"]).agg(
+    out = page_frame.groupby(["node", "host", "service"], observed=True).agg(
         pages=("time", "size"), night_pages=("night", "sum")).reset_index()
+    return out.astype({"node": str, "host": str, "service": str})

@@ -42,7 +42,12 @@ def _places(retunes: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     for column in ("node", "host", "service", "directive"):
         out[column] = out[column].astype(str)
     if events is not None and len(events) and {"cell", "node_class"} <= set(events.columns):
-        where = events[["node", "cell", "node_class"]].drop_duplicates("node").astype(str)
+        node = events["node"]
+        # One row per node, found on the categorical codes (a fleet's week is millions of rows).
+        codes = node.cat.codes.to_numpy() if isinstance(node.dtype, pd.CategoricalDtype) else \
+            pd.factorize(node)[0]
+        _, first = np.unique(codes, return_index=True)
+        where = events.iloc[first][["node", "cell", "node_class"]].astype(str)
         out = out.drop(columns=[c for c in ("cell", "node_class") if c in out.columns]).merge(
             where, on="node", how="left")
     for column in ("cell", "node_class"):

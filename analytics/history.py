@@ -7,7 +7,7 @@ itself with the newest snapshot of an earlier window. Re-running a window
 replaces its snapshot.
 
 A change between two weeks is shown only when it is larger than noise
-(:func:`significant`): with ``a`` lines last week and ``b`` this week, under
+(:func:`significant`): with ``a`` problems last week and ``b`` this week, under
 "nothing changed" ``b`` is Binomial(a + b, t_now / (t_now + t_before)) (the
 conditional test of two Poisson counts, t the windows' lengths). A change is
 shown when the two-sided p-value is below ``LEVEL`` divided by the number of
@@ -49,18 +49,32 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
 
 
-def alert_counts(events: pd.DataFrame) -> pd.DataFrame:
-    """Service alert lines and notification lines (pages) per node, host and service."""
-    kinds = events["kind"].astype(str)
+def alert_counts(events: pd.DataFrame, episodes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Service alert lines, notification lines (pages) and problems (episodes) per node, host and service."""
+    columns = ALERT_KEY + ["alerts", "notifications", "problems"]
+    kinds = events["kind"]
     rows = events.loc[kinds.isin(["service_alert", "service_notification"]).to_numpy(), ALERT_KEY + ["kind"]]
     if rows.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in ALERT_KEY}
-                            | {"alerts": pd.Series(dtype="int64"), "notifications": pd.Series(dtype="int64")})
-    rows = _plain(rows).astype({c: str for c in ALERT_KEY + ["kind"]})
-    counts = rows.groupby(ALERT_KEY + ["kind"]).size().unstack("kind", fill_value=0)
-    counts = counts.reindex(columns=["service_alert", "service_notification"], fill_value=0)
-    counts.columns = ["alerts", "notifications"]
-    return counts.astype("int64").reset_index()
+        counts = pd.DataFrame({c: pd.Series(dtype="object") for c in ALERT_KEY}
+                              | {"alerts": pd.Series(dtype="int64"), "notifications": pd.Series(dtype="int64")})
+    else:
+        # Grouped on the categorical codes (observed only), named as text afterwards: a fleet's
+        # week has millions of lines, and text keys for each would cost more than the rest.
+        counts = rows.groupby(ALERT_KEY + ["kind"], observed=True).size().unstack("kind", fill_value=0)
+        counts.columns = counts.columns.astype(str)
+        counts = counts.reindex(columns=["service_alert", "service_notification"], fill_value=0)
+        counts.columns = ["alerts", "notifications"]
+        counts = counts.astype("int64").reset_index()
+        counts = counts.astype({c: str for c in ALERT_KEY})
+    if episodes is not None and len(episodes):
+        eps = episodes[episodes["kind"].astype(str) == "service"] if "kind" in episodes else episodes
+        problems = eps.groupby(ALERT_KEY, observed=True).size().rename("problems").reset_index()
+        problems = problems.astype({c: str for c in ALERT_KEY})
+        counts = counts.merge(problems, on=ALERT_KEY, how="outer")
+    else:
+        counts["problems"] = 0
+    return counts.fillna({"alerts": 0, "notifications": 0, "problems": 0}).astype(
+        {"alerts": "int64", "notifications": "int64", "problems": "int64"})[columns]
 
 
 def save(directory: str, window_start, summary: dict, chatty: pd.DataFrame, retunes: pd.DataFrame,
@@ -146,21 +160,25 @@ def significant(before, now, ratio: float = 1.0, tests: int = 1, level: float = 
 def _per_service(counts: pd.DataFrame) -> pd.DataFrame:
     """Alert counts per node and service (the chatty ranking's key)."""
     frame = alert_counts_frame(counts)
-    if "notifications" not in frame:  # a snapshot written before pages were kept
-        frame = frame.assign(notifications=0)
-    return frame.groupby(KEY, as_index=False)[["alerts", "notifications"]].sum()
+    for column in ("notifications", "problems"):  # a snapshot written before these were kept
+        if column not in frame:
+            frame = frame.assign(**{column: 0})
+    return frame.groupby(KEY, as_index=False)[["alerts", "notifications", "problems"]].sum()
 
 
 def new_and_resolved(chatty: pd.DataFrame, before: pd.DataFrame, top: int, counts_now: pd.DataFrame | None = None,
                      counts_before: pd.DataFrame | None = None, ratio: float = 1.0
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Services that entered the top ``top`` with significantly more alert lines than last week,
+    """Services that entered the top ``top`` with significantly more problems than last week,
     and last week's top services with significantly fewer now.
 
-    A service that only moved in the ranking, or whose count moved within
+    Problems (episodes), not alert lines, are what is tested: one flapping
+    problem writes dozens of lines at once, so line counts vary far more
+    than a Poisson count and a steady service would look like news. A
+    service that only moved in the ranking, or whose count moved within
     noise, is in neither list (see :func:`significant`).
     """
-    columns = KEY + ["alerts_last_week", "alerts_this_week", "change"]
+    columns = KEY + ["problems_last_week", "problems_this_week", "alerts_last_week", "alerts_this_week", "change"]
     now = _plain(chatty.head(top))[KEY].astype(str)
     then = _plain(before.head(top))[KEY].astype(str)
     if counts_now is None or counts_before is None:
@@ -168,13 +186,14 @@ def new_and_resolved(chatty: pd.DataFrame, before: pd.DataFrame, top: int, count
     keys = pd.concat([now, then]).drop_duplicates()
     if keys.empty:
         return pd.DataFrame(columns=columns), pd.DataFrame(columns=columns)
-    merged = keys.merge(_per_service(counts_before).rename(columns={"alerts": "alerts_last_week"}),
-                        on=KEY, how="left").merge(
-        _per_service(counts_now).rename(columns={"alerts": "alerts_this_week"}), on=KEY, how="left")
-    merged = merged.fillna({"alerts_last_week": 0, "alerts_this_week": 0}).astype(
-        {"alerts_last_week": "int64", "alerts_this_week": "int64"})
-    merged["change"] = merged["alerts_this_week"] - merged["alerts_last_week"]
-    moved = significant(merged["alerts_last_week"], merged["alerts_this_week"], ratio=ratio,
+    merged = keys.merge(_per_service(counts_before).add_suffix("_last_week").rename(
+        columns={f"{k}_last_week": k for k in KEY}), on=KEY, how="left").merge(
+        _per_service(counts_now).add_suffix("_this_week").rename(columns={f"{k}_this_week": k for k in KEY}),
+        on=KEY, how="left")
+    counted = [c for c in columns if c.endswith("_week")]
+    merged[counted] = merged[counted].fillna(0).astype("int64")
+    merged["change"] = merged["problems_this_week"] - merged["problems_last_week"]
+    moved = significant(merged["problems_last_week"], merged["problems_this_week"], ratio=ratio,
                         tests=len(merged))
     in_now = merged.set_index(KEY).index.isin(now.set_index(KEY).index)
     in_then = merged.set_index(KEY).index.isin(then.set_index(KEY).index)

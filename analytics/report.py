@@ -106,7 +106,7 @@ def summarize(analysis, window_start, window_end, page_frame: pd.DataFrame | Non
         page_frame = burden.pages(ev, burden.OnCallHours())
     if changes_all is None:
         changes_all = changes.changes_for_week(analysis.retunes, ev, burden.night_share(page_frame), limit=None)
-    per_contact = page_frame.groupby("contact").size() if len(page_frame) else pd.Series(dtype="int64")
+    per_contact = page_frame.groupby("contact", observed=True).size() if len(page_frame) else pd.Series(dtype="int64")
     hard = int(ep["hard"].astype(bool).sum()) if len(ep) else 0
     window_start, window_end = pd.Timestamp(window_start), pd.Timestamp(window_end)
     if len(ev):
@@ -499,7 +499,8 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burde
         {"id": "week-over-week", "title": "Week over week",
          "text": ("Compared with the report of the week starting " + wow["previous_start"] + ". "
                   if wow["previous"] else "No earlier report in this directory yet: this run starts the history. ")
-                 + f"A service is listed as new or resolved only when its alert lines changed by more than noise: "
+                 + f"A service is listed as new or resolved only when its number of problems changed by more than "
+                   f"noise: "
                    f"a two-sided conditional binomial test of the two weeks' counts (Poisson, scaled by the "
                    f"windows' lengths) at the {history.LEVEL:g} level divided by the number of services compared "
                    f"(Bonferroni), with at least {history.MIN_COUNT} lines in the two weeks together. Chronic: in "
@@ -644,7 +645,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     all_changes = changes.changes_for_week(analysis.retunes, analysis.events, night, limit=None)
     change_list = all_changes.head(changes_shown)
     summary = summarize(analysis, window_start, window_end, page_frame, all_changes)
-    alerts_now = history.alert_counts(analysis.events)
+    alerts_now = history.alert_counts(analysis.events, analysis.episodes)
     earlier = history.snapshots(history_dir, window_start) if keep_history else []
     before = earlier[-1] if earlier else None
     ratio = 1.0
