@@ -226,3 +226,30 @@ def test_classify_wraps_the_night_over_midnight():
     out = burden.classify(times, hours)  # Berlin is UTC+1: 22:59, 23:00, 05:59, 06:00
     assert list(out["night"]) == [False, True, True, False]
     assert [str(d)[:10] for d in out["night_of"][out["night"]]] == ["2026-11-20", "2026-11-20"]
+
+
+def test_the_name_audit_shows_the_names_the_collector_ships(tmp_path):
+    """The same lines through the collector's own namer and through the audit: the same names."""
+    from nagtune.analytics import ingest, names
+    from nagtune.parsers.identity import identify
+    from nagtune.parsers.metrics import MetricNamer, count_events, name_counts
+    from nagtune.parsers.nagios import parse_lines
+
+    node = tmp_path / "nagios-c0001-01"
+    node.mkdir()
+    # "Disk Space: /var" comes first in the log, though it sorts after "Disk Space /var".
+    lines = ["[1763942400] LOG VERSION: 2.0",
+             "[1763942460] SERVICE ALERT: web01;Disk Space: /var;WARNING;SOFT;1;DISK WARNING",
+             "[1763942520] SERVICE ALERT: web01;Disk Space /var;WARNING;SOFT;1;DISK WARNING",
+             "[1763942580] SERVICE ALERT: web.01;Load;OK;HARD;1;OK",
+             "[1763942640] SERVICE ALERT: web_01;Load;OK;HARD;1;OK"]
+    (node / "nagios.log").write_text("\n".join(lines) + "\n")
+    namer = MetricNamer(identify("nagios-c0001-01"))
+    points = name_counts(count_events(parse_lines(lines)), namer)
+    shipped_services = {metric.split(".")[-3] for metric in (p.name for p in points) if ".service_alerts." in metric}
+    audit = names.audit_names(ingest.load_events([str(node)]))
+    by_raw = audit.set_index(["kind", "raw"])["metric_name"]
+    assert {by_raw[("service", "Disk Space: /var")], by_raw[("service", "Disk Space /var")]} == \
+        {s for s in shipped_services if s.startswith("disk_space_var")}
+    assert by_raw[("service", "Disk Space: /var")] == namer.services.safe("Disk Space: /var") == "disk_space_var"
+    assert by_raw[("host", "web_01")] == namer.hosts.safe("web_01") != "web_01"
