@@ -776,6 +776,62 @@ def _objects_and_groups(objects) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     return frame, burden.read_contact_groups(paths)
 
 
+# --- one service up close --------------------------------------------------------
+
+
+@dataclass
+class ServiceLook:
+    """Everything the report knows about one service (see :func:`look_at`)."""
+
+    service: str
+    hosts: pd.DataFrame  # node, host: where it runs
+    events: pd.DataFrame  # its alert and notification lines
+    episodes: pd.DataFrame  # its problems
+    pages: pd.DataFrame  # its notification lines with contact, night, weekend
+    retunes: pd.DataFrame  # the suggestions for it
+    quiet: pd.DataFrame  # problems nobody was told about
+    timeline: str | None = None  # PNG of its states, when out_dir is given
+
+    def __repr__(self) -> str:
+        return (f"{self.service} on {len(self.hosts)} host(s): {len(self.events):,} lines, "
+                f"{len(self.episodes):,} problems, {len(self.pages):,} pages "
+                f"({int(self.pages['night'].sum()) if len(self.pages) else 0} at night), "
+                f"{len(self.retunes)} suggestion(s), {len(self.quiet)} silent finding(s)")
+
+
+def look_at(analysis, service: str, host: str | None = None, node: str | None = None,
+            hours: burden.OnCallHours | None = None, out_dir: str | None = None) -> ServiceLook:
+    """One call for one service: its lines, problems, pages, suggestions and silent findings.
+
+    :param host, node: narrow to one host or node (default: everywhere it runs).
+    :param out_dir: also draw its state timeline there.
+    """
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame is None or frame.empty or "service" not in frame:
+            return frame.head(0) if frame is not None else pd.DataFrame()
+        keep = frame["service"].astype(str) == service
+        if host is not None and "host" in frame:
+            keep &= frame["host"].astype(str) == host
+        if node is not None and "node" in frame:
+            keep &= frame["node"].astype(str) == node
+        return frame[keep.to_numpy()]
+
+    events = mine(analysis.events)
+    if events.empty:
+        raise ReportError(f"no lines of service {service!r}" + (f" on host {host!r}" if host else "")
+                          + (f" on node {node!r}" if node else "") + " in this window")
+    pages = burden.pages(events, hours or burden.OnCallHours())
+    hosts = events[["node", "host"]].astype(str).drop_duplicates().reset_index(drop=True)
+    timeline = None
+    if out_dir:
+        rows = hosts.assign(service=service)
+        start, end = events["time"].min(), events["time"].max() + pd.Timedelta(minutes=1)
+        timeline = plots.state_timeline(analysis.events, rows, os.path.join(
+            out_dir, f"timeline-{metric_component(service)}.png"), start, end)
+    return ServiceLook(service=service, hosts=hosts, events=events, episodes=mine(analysis.episodes),
+                       pages=pages, retunes=mine(analysis.retunes), quiet=mine(analysis.quiet), timeline=timeline)
+
+
 # --- from archives or Graphite to a written report -------------------------------
 
 
