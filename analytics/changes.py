@@ -1,7 +1,8 @@
 """Changes for this week: the retune suggestions as a short list of edits, biggest saving first.
 
-One line per *change* — the same directive moved from the same value to the
-same value for the same service description — wherever it applies: one
+One line per *change* — the same directive set to the same value for the
+same service description (from whatever value each host has now; all of
+them are named) — wherever it applies: one
 service on one host, a service on many hosts of one node, across a cell,
 across a node class, or across the fleet. Ranked by pages saved (notification
 lines the replay removes, see :mod:`.retune`).
@@ -21,13 +22,21 @@ import numpy as np
 import pandas as pd
 
 CHANGES_SHOWN = 10
-KEY = ["service", "directive", "current", "suggested"]
+KEY = ["service", "directive", "suggested"]
 COLUMNS = ["rank", "service", "change", "scope", "where", "hosts", "nodes", "pages_saved", "night_pages_saved",
-           "pages_before", "soft_lines_added", "detection_delay_minutes", "evidence"]
+           "pages_before", "soft_lines_added", "detection_delay_minutes", "detection_delay", "evidence",
+           "directive", "suggested"]
 
 
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
+
+
+def _delay_text(minutes: float) -> str:
+    """``+3 min`` later, ``-2 min`` (sooner), ``none``."""
+    if not minutes:
+        return "none"
+    return f"{minutes:+g} min" if minutes == round(minutes) else f"{minutes:+.1f} min"
 
 
 def change_text(directive, current, suggested) -> str:
@@ -68,7 +77,8 @@ def scope_of(rows: pd.DataFrame) -> tuple[str, str]:
     if len(cells) == 1 and len(set(rows["cell"])) == 1:
         return "cell", f"cell {cells[0]}: {len(hosts)} hosts on {len(nodes)} nodes"
     if len(classes) == 1 and len(set(rows["node_class"])) == 1:
-        return "node class", f"node class {classes[0]}: {len(hosts)} hosts on {len(nodes)} nodes in {len(cells)} cells"
+        return "node class", (f'node class "{classes[0]}": {len(hosts)} hosts on {len(nodes)} nodes '
+                              f"in {len(cells)} cells")
     return "fleet", f"{len(hosts)} hosts on {len(nodes)} nodes in {len(cells)} cells"
 
 
@@ -113,19 +123,23 @@ def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
     for key, group in rows.groupby(KEY, sort=False):
         group = group.sort_values("pages_saved", ascending=False, kind="stable")
         scope, where = scope_of(group)
-        service, directive, current, suggested = key
+        service, directive, suggested = key
+        currents = sorted(set(group["current"]) - {""}, key=lambda v: (len(v), v))
+        current = ", ".join(currents) if len(currents) <= 3 else f"{currents[0]} to {currents[-1]}"
         evidence = str(group["reason"].iloc[0]) if "reason" in group else ""
         if len(group) > 1:
             evidence = f"{group['host'].iloc[0]} ({group['node'].iloc[0]}): {evidence}; " \
                        f"{len(group) - 1} more host{'s' if len(group) > 2 else ''} alike"
         lines.append({
-            "service": service, "change": change_text(directive, current, suggested), "scope": scope,
+            "service": service, "directive": directive, "suggested": suggested,
+            "change": change_text(directive, current, suggested), "scope": scope,
             "where": where, "hosts": int(len(group[["node", "host"]].drop_duplicates())),
             "nodes": int(group["node"].nunique()), "pages_saved": int(group["pages_saved"].sum()),
             "night_pages_saved": int(round(group["night_saved"].sum())),
             "pages_before": int(group["pages_before"].sum()),
             "soft_lines_added": int(group["soft_lines_added"].sum()),
-            "detection_delay_minutes": float(group["delay"].max()), "evidence": evidence})
+            "detection_delay_minutes": float(group["delay"].max()),
+            "detection_delay": _delay_text(float(group["delay"].max())), "evidence": evidence})
     out = pd.DataFrame(lines).sort_values(["pages_saved", "service", "change"], ascending=[False, True, True],
                                           kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))

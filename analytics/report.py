@@ -483,7 +483,7 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burde
         {"id": "changes", "title": "Changes for this week", "text": decision, "plots": [],
          "tables": [("Changes, most pages saved first", "changes", [
              "rank", "service", "change", "where", "pages_saved", "night_pages_saved", "pages_before",
-             "detection_delay_minutes", "soft_lines_added", "evidence"])]},
+             "detection_delay", "soft_lines_added", "evidence"])]},
         {"id": "quiet", "title": "Problems nobody was told about",
          "text": "Long HARD problems without a notification, notifications switched off, slow detection, "
                  "services that stay OK while their host or siblings fail.",
@@ -598,10 +598,12 @@ def _change_rows(retunes: pd.DataFrame, change_list: pd.DataFrame) -> pd.DataFra
     if change_list.empty or retunes.empty:
         return pd.DataFrame(columns=["rank", "node", "host", "service", "change", "notifications_before",
                                      "notifications_after"])
-    rows = retunes.astype({c: str for c in ("node", "host", "service")})
+    rows = retunes.astype({c: str for c in ("node", "host", "service", "directive")})
+    rows["suggested"] = rows["suggested"].map(changes._text)
     saved = pd.to_numeric(rows["notifications_before"]) - pd.to_numeric(rows["notifications_after"])
     rows = rows[(saved > 0).to_numpy()]
-    out = rows.merge(change_list[["rank", "service", "change"]], on=["service", "change"], how="inner")
+    out = rows.merge(change_list[["rank", "service", "directive", "suggested"]],
+                     on=["service", "directive", "suggested"], how="inner")
     return out[["rank", "node", "host", "service", "change", "notifications_before", "notifications_after",
                 "alerts_before", "alerts_after", "extra_detection_minutes", "reason"]].sort_values(
         ["rank", "node", "host"], kind="stable").reset_index(drop=True)

@@ -253,3 +253,14 @@ def test_the_name_audit_shows_the_names_the_collector_ships(tmp_path):
         {s for s in shipped_services if s.startswith("disk_space_var")}
     assert by_raw[("service", "Disk Space: /var")] == namer.services.safe("Disk Space: /var") == "disk_space_var"
     assert by_raw[("host", "web_01")] == namer.hosts.safe("web_01") != "web_01"
+
+
+def test_one_new_value_from_different_current_values_is_one_change():
+    rows = [{"node": f"nagios-c000{i}-01", "host": f"h{i}", "service": "PING", "directive": "max_check_attempts",
+             "current": current, "suggested": 7, "alerts_before": 10, "alerts_after": 12,
+             "notifications_before": 8, "notifications_after": 0, "extra_detection_minutes": minutes,
+             "reason": "r"} for i, (current, minutes) in enumerate(((3, 4.0), (5, 2.0)), start=1)]
+    out = changes.changes_for_week(pd.DataFrame(rows))
+    assert len(out) == 1
+    assert out.iloc[0]["change"] == "max_check_attempts 3, 5 -> 7"
+    assert out.iloc[0]["pages_saved"] == 16 and out.iloc[0]["detection_delay"] == "+4 min"
