@@ -177,9 +177,12 @@ def worst_nights(page_frame: pd.DataFrame, limit: int = WORST_NIGHTS) -> pd.Data
 
 
 def night_share(page_frame: pd.DataFrame) -> pd.DataFrame:
-    """Per node, host and service: pages and night pages (for the changes' night savings)."""
+    """Per node, host and service: pages, night pages and the contacts paged (for the changes)."""
     if page_frame.empty:
-        return pd.DataFrame(columns=["node", "host", "service", "pages", "night_pages"])
-    out = page_frame.groupby(["node", "host", "service"], observed=True).agg(
-        pages=("time", "size"), night_pages=("night", "sum")).reset_index()
-    return out.astype({"node": str, "host": str, "service": str})
+        return pd.DataFrame(columns=["node", "host", "service", "pages", "night_pages", "contacts"])
+    keys = ["node", "host", "service"]
+    out = page_frame.groupby(keys, observed=True).agg(pages=("time", "size"), night_pages=("night", "sum"))
+    pairs = page_frame[keys + ["contact"]].drop_duplicates().astype(str)
+    contacts = pairs.groupby(keys)["contact"].agg(lambda c: ", ".join(sorted(c))).rename("contacts")
+    out = out.reset_index().astype({"node": str, "host": str, "service": str})
+    return out.merge(contacts.reset_index(), on=keys, how="left")

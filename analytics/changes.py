@@ -25,11 +25,17 @@ CHANGES_SHOWN = 10
 KEY = ["service", "directive", "suggested"]
 COLUMNS = ["rank", "service", "change", "scope", "where", "hosts", "nodes", "pages_saved", "night_pages_saved",
            "pages_before", "soft_lines_added", "detection_delay_minutes", "detection_delay", "evidence",
-           "directive", "suggested"]
+           "paged", "directive", "suggested"]
 
 
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
+
+
+def _contacts(lists: pd.Series, shown: int = 4) -> str:
+    """The contacts paged by a change's hosts, at most ``shown`` named."""
+    names = sorted({n.strip() for text in lists.dropna().astype(str) for n in text.split(",") if n.strip()})
+    return ", ".join(names) if len(names) <= shown else ", ".join(names[:shown]) + f" and {len(names) - shown} more"
 
 
 def _delay_text(minutes: float) -> str:
@@ -114,11 +120,14 @@ def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
     if night is not None and len(night):
         share = night.astype({"node": str, "host": str, "service": str})
         share = share.assign(night_share=share["night_pages"] / share["pages"].where(share["pages"] > 0))
-        rows = rows.merge(share[["node", "host", "service", "night_share"]], on=["node", "host", "service"],
-                          how="left")
+        if "contacts" not in share:
+            share = share.assign(contacts="")
+        rows = rows.merge(share[["node", "host", "service", "night_share", "contacts"]],
+                          on=["node", "host", "service"], how="left")
         rows["night_saved"] = rows["pages_saved"] * rows["night_share"].fillna(0)
     else:
         rows["night_saved"] = 0.0
+        rows["contacts"] = ""
     lines = []
     for key, group in rows.groupby(KEY, sort=False):
         group = group.sort_values("pages_saved", ascending=False, kind="stable")
@@ -139,7 +148,8 @@ def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
             "pages_before": int(group["pages_before"].sum()),
             "soft_lines_added": int(group["soft_lines_added"].sum()),
             "detection_delay_minutes": float(group["delay"].max()),
-            "detection_delay": _delay_text(float(group["delay"].max())), "evidence": evidence})
+            "detection_delay": _delay_text(float(group["delay"].max())), "evidence": evidence,
+            "paged": _contacts(group["contacts"])})
     out = pd.DataFrame(lines).sort_values(["pages_saved", "service", "change"], ascending=[False, True, True],
                                           kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))

@@ -469,7 +469,8 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burde
     if len(changes_frame):
         decision = (f"These {len(changes_frame)} changes save {shown_saving:,} of this week's {total:,} pages "
                     f"(about {night_saving:,} of them at night, {night_start:02d}:00-{night_end:02d}:00 "
-                    f"{hours.timezone}), replayed on this week's history. Each line is one edit: the directive "
+                    f"{hours.timezone}), replayed on this week's history; paged: the contacts those pages went to. "
+                    f"Each line is one edit: the directive "
                     f"from its current value to the new one, where it applies (one host, or the same service "
                     f"across a node, a cell or a node class), and the minutes later a real problem would be "
                     f"seen. Larger max_check_attempts also write "
@@ -482,7 +483,7 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burde
     return [
         {"id": "changes", "title": "Changes for this week", "text": decision, "plots": [],
          "tables": [("Changes, most pages saved first", "changes", [
-             "rank", "service", "change", "where", "pages_saved", "night_pages_saved", "pages_before",
+             "rank", "service", "change", "where", "pages_saved", "night_pages_saved", "paged", "pages_before",
              "detection_delay", "soft_lines_added", "evidence"])]},
         {"id": "quiet", "title": "Problems nobody was told about",
          "text": "Long HARD problems without a notification, notifications switched off, slow detection, "

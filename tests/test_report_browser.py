@@ -145,7 +145,7 @@ def test_the_first_heading_after_the_title_is_the_list_of_changes(samples_report
     changes = _table(page, "changes")
     assert 0 < len(changes) <= 10
     for row in changes:
-        assert " -> " in row["change"] and row["where"], row
+        assert " -> " in row["change"] and row["where"] and row["paged"], row
 
 
 def test_no_saving_shown_is_negative(samples_report, tmp_path):

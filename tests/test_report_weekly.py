@@ -207,7 +207,7 @@ def test_the_same_change_on_many_nodes_is_one_line():
     events = pd.DataFrame({"node": ["nagios-c0001-01", "nagios-c0001-02", "nagios-c0002-01"],
                            "cell": ["c0001", "c0001", "c0002"], "node_class": ["cell"] * 3})
     night = pd.DataFrame({"node": ["nagios-c0001-01"], "host": ["web.nagios-c0001-01"], "service": ["HTTP"],
-                          "pages": [30], "night_pages": [15]})
+                          "pages": [30], "night_pages": [15], "contacts": ["bob, alice"]})
     out = changes.changes_for_week(retunes, events, night)
     assert len(out) == 1
     line = out.iloc[0]
@@ -215,6 +215,7 @@ def test_the_same_change_on_many_nodes_is_one_line():
     assert line["pages_saved"] == 60 and line["hosts"] == 3 and line["nodes"] == 3
     assert line["night_pages_saved"] == 10  # half of the first host's 20 saved
     assert line["soft_lines_added"] == 30
+    assert line["paged"] == "alice, bob"
     one_cell = changes.changes_for_week(retunes[retunes["cell"] == "c0001"], events)
     assert one_cell.iloc[0]["scope"] == "cell" and one_cell.iloc[0]["where"].startswith("cell c0001")
 
