@@ -37,7 +37,7 @@ def _common(function):
 
 
 def _check_window(since, until) -> None:
-    from .analytics import ingest
+    from .analytics.sources import ingest
     try:
         ingest.parse_when(since)
         ingest.parse_when(until)
@@ -46,7 +46,7 @@ def _check_window(since, until) -> None:
 
 
 def _events(paths, since, until, cache_dir, environment):
-    from .analytics import ingest
+    from .analytics.sources import ingest
     _check_window(since, until)
     try:
         return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
@@ -66,8 +66,8 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
         return None
     if paths:
         raise click.UsageError("give PATHS or --store DIR, not both")
-    from .analytics import engine as engine_mod
-    from .analytics import ingest, store
+    from .analytics.run import engine as engine_mod
+    from .analytics.sources import ingest, store
     try:
         analysis = engine_mod.analyze_store(store_dir, since=since, until=until, engine=engine,
                                             scheduler=scheduler, workers=workers)
@@ -107,9 +107,9 @@ def _render(frame, output_format: str, top=None) -> str:
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
                   make_table, side_files: tuple[str, ...] = ()) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
-    logs, window, options and code (analytics/results_cache.py), found without importing pandas.
+    logs, window, options and code (analytics/run/results_cache.py), found without importing pandas.
     ``side_files``: names of files in the node directories the table reads too (their identity is keyed)."""
-    from .analytics import results_cache
+    from .analytics.run import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
     kept_key = None
     if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
@@ -125,8 +125,8 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
         if kept is not None:
             click.get_text_stream("stdout").write(kept)
             return
-    from .analytics import ingest
-    from .analytics.parallel import WorkerDied
+    from .analytics.sources import ingest
+    from .analytics.run.parallel import WorkerDied
     _check_window(since, until)
     try:
         table = make_table()
@@ -160,7 +160,7 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import rank_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import rank_logs  # pandas: only when nothing was kept
         return rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
                          environment=environment, processes=workers, progress=True)
 
@@ -182,7 +182,7 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import quiet_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import quiet_logs  # pandas: only when nothing was kept
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
                           environment=environment, processes=workers, progress=True)
 
@@ -193,12 +193,19 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
 @click.command()
 @_common
 @perfdata_graphite_options
+@click.option("--nagios-cfg", "nagios_cfg", type=click.Path(exists=True, dir_okay=False),
+              help="The node's nagios.cfg (interval_length, flap thresholds, perfdata file); "
+                   "default: nagios.cfg in each node directory.")
+@click.option("--perfdata", "perfdata_file", type=click.Path(exists=True, dir_okay=False),
+              help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
+                   "names, or service-perfdata.log in the node directory.")
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers, perfdata_url, perfdata_pattern):
+           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
-    Reads objects.cache and service-perfdata.log from the node directories
-    when they are there, to name current values and use perfdata; with
+    Reads objects.cache, nagios.cfg and the perfdata file from the node
+    directories when they are there: every check in the perfdata file is
+    replayed through Nagios' state machine (docs/retune.md); with
     --perfdata-graphite the values come from the series a perfdata shipper
     (graphios ...) keeps in Graphite, matched to the log's services by name.
 
@@ -223,21 +230,21 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
                                               output_format, top)
 
     def make_table():
-        from .analytics.api import retune_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import retune_logs  # pandas: only when nothing was kept
         return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
-                           processes=workers, progress=True)
+                           processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
 
     _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_files=("objects.cache", "service-perfdata.log"))
+                  side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"))
 
 
 def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top):
     """One process: the perfdata series are matched to the services of all the events."""
-    from .analytics.api import find_side_files
-    from .analytics.episodes import build_episodes
-    from .analytics.ingest import window_end
-    from .analytics.objects import load_objects
-    from .analytics.retune import suggest_retunes
+    from .analytics.run.api import find_side_files
+    from .analytics.findings.episodes import build_episodes
+    from .analytics.sources.ingest import window_end
+    from .analytics.sources.objects import load_objects
+    from .analytics.findings.retune import suggest_retunes
     events = _events(paths, since, until, cache_dir, environment)
     episodes = build_episodes(events, window_end=window_end(events, until))
     objects_files = find_side_files(paths, "objects.cache")
@@ -249,8 +256,8 @@ def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, 
 def _graphite_perfdata(url, pattern, events, since, until):
     import pandas as pd
 
-    from .analytics.graphite_source import GraphiteError, load_perfdata_from_graphite
-    from .analytics.ingest import parse_when
+    from .analytics.sources.graphite_source import GraphiteError, load_perfdata_from_graphite
+    from .analytics.sources.ingest import parse_when
     if events.empty:
         return None
     start = parse_when(since) or events["time"].min()
@@ -281,7 +288,7 @@ def names(paths, since, until, top, output_format, cache_dir, environment, store
         return _emit(table, output_format, top)
 
     def make_table():
-        from .analytics.api import names_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import names_logs  # pandas: only when nothing was kept
         return names_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
                           processes=workers, progress=True)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
-from nagtune.analytics import burden, changes, history
+from nagtune.analytics.report import burden, changes, history
 from nagtune.cli import cli
 
 
@@ -231,7 +231,8 @@ def test_classify_wraps_the_night_over_midnight():
 
 def test_the_name_audit_shows_the_names_the_collector_ships(tmp_path):
     """The same lines through the collector's own namer and through the audit: the same names."""
-    from nagtune.analytics import ingest, names
+    from nagtune.analytics.findings import names
+    from nagtune.analytics.sources import ingest
     from nagtune.parsers.identity import identify
     from nagtune.parsers.metrics import MetricNamer, count_events, name_counts
     from nagtune.parsers.nagios import parse_lines

@@ -34,8 +34,10 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from ..parsers.names import metric_component
-from . import burden, changes, history, parallel, plots, retune
+from ...parsers.names import metric_component
+from . import burden, changes, history, plots
+from ..findings import retune
+from ..run import parallel
 
 TOP = 15  # chatty services in the bar chart and the new/resolved comparison
 CSV_PLAIN_ROWS = 50_000  # a longer CSV is written gzipped (a 1,000-node week stays small on disk)
@@ -422,7 +424,7 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
     if str(row["directive"]).startswith("warning threshold"):
         if "values" not in cache:
             # Only the suggestions' services: reading numbers out of every line costs.
-            from .ingest import values_from_output
+            from ..sources.ingest import values_from_output
 
             wanted = set(_keys(analysis.retunes))
             events = analysis.events
@@ -701,7 +703,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     # The plots (half the report's time) are drawn in a forked child while this
     # process writes the tables: the two share nothing but the analysis.
     if processes is None:
-        from .api import default_analysis_processes
+        from ..run.api import default_analysis_processes
         processes = default_analysis_processes(analysis.events)
     drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
                                                 summary, history_dir if keep_history else None, hours.timezone),
@@ -764,7 +766,7 @@ def _coverage_text(summary: dict) -> str:
 
 def _objects_and_groups(objects) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """(objects frame or None, contact groups) from objects.cache path(s) or a frame."""
-    from .objects import ObjectsError, load_objects
+    from ..sources.objects import ObjectsError, load_objects
 
     if objects is None or (isinstance(objects, (list, tuple)) and not objects):
         return None, burden.read_contact_groups([])
@@ -845,7 +847,7 @@ class ReportError(ValueError):
 def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(start, end) in UTC. ``until`` defaults to ``newest`` (the last line seen), else now;
     ``since`` is a date, or a duration (``7d``) counted back from the end."""
-    from .ingest import IngestError, parse_when
+    from ..sources.ingest import IngestError, parse_when
 
     try:
         # The window is [start, end): one second past the newest line keeps that line in.
@@ -871,16 +873,17 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         checks' values from (see :func:`.graphite_source.load_perfdata_from_graphite`)
         instead of perfdata files.
     """
-    from . import api, ingest
+    from ..run import api
+    from ..sources import ingest
 
     def values_from_graphite(events, start, end, fallback):
         if perfdata_graphite is None:
             return fallback
-        from .graphite_source import load_perfdata_from_graphite
+        from ..sources.graphite_source import load_perfdata_from_graphite
         return load_perfdata_from_graphite(perfdata_graphite[0], start, end, events, perfdata_graphite[1])
 
     if graphite:
-        from .graphite_source import load_events_from_graphite
+        from ..sources.graphite_source import load_events_from_graphite
 
         start, end = resolve_window(since, until)
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
@@ -888,7 +891,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
                                processes=processes)
         return analysis, start, end, f"Graphite at {graphite}"
     if store_dir:
-        from . import store
+        from ..sources import store
 
         try:
             newest = max((info["max_ns"] for name, info in store.load_manifest(store_dir)["partitions"].items()
@@ -936,7 +939,7 @@ def make_report(paths=None, out_dir: str = "report", since="7d", until=None, gra
         ``api.PROCESS_EVENTS`` events in the window, else everything here.
     :param hours, nagios_url, changes_shown: see :func:`build_report`.
     """
-    from . import api
+    from ..run import api
 
     check_url_pattern(nagios_url)
     analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir,
@@ -945,7 +948,7 @@ def make_report(paths=None, out_dir: str = "report", since="7d", until=None, gra
     if objects is None and paths and not graphite and not store_dir:
         objects = api.find_side_files(paths, "objects.cache") or None
     elif objects is None and store_dir:
-        from . import store
+        from ..sources import store
 
         objects = store.load_objects_frame(store_dir)
     return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history,

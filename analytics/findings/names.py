@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..parsers import events as ev
-from ..parsers.metrics import FAMILY_OF_KIND, HOST_ONLY_FAMILIES
-from ..parsers.names import NameRegistry
-from ._frames import NAME_COLUMNS, empty
+from ...parsers import events as ev
+from ...parsers.metrics import FAMILY_OF_KIND, HOST_ONLY_FAMILIES
+from ...parsers.names import NameRegistry
+from .._frames import NAME_COLUMNS, empty
 
 _SHIPPED = list(FAMILY_OF_KIND)
 _WITH_SERVICE = [kind for kind, family in FAMILY_OF_KIND.items() if family not in HOST_ONLY_FAMILIES]
