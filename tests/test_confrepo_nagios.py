@@ -1,0 +1,64 @@
+"""The patches checked by the real Nagios 4: `nagios4 -v` on every node of the
+repository, and its resolved objects before and after (`nagios4 -v -p`)."""
+from pathlib import Path
+
+import pytest
+
+from .confrepo_cases import CASES, REPO
+from .confrepo_nagios import apply_patch, main_config, resolved_services, same_value, verify
+from nagtune.analytics.confrepo import ObjectView, ConfigTree, plan_patch, read_node_map, served_views
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+REPO_DIR = ROOT / REPO
+VIEWS = served_views(REPO_DIR, read_node_map(REPO_DIR))
+
+
+def test_every_node_of_the_repository_passes_nagios_and_resolves_as_nagios_does(tmp_path):
+    tree = ConfigTree.read(REPO_DIR)
+    assert len(VIEWS) == 4
+    for node, dirs in VIEWS.items():
+        config = main_config(REPO_DIR, dirs, tmp_path / node)
+        verify(config)
+        nagios = resolved_services(config)
+        ours = ObjectView(tree, dirs).services
+        assert set(nagios) == set(ours), node
+        for key, instance in ours.items():
+            for name, resolved in instance.values.items():
+                if name in ("hostgroup_name", "service_description", "host_name"):
+                    continue
+                theirs = nagios[key].get(name.upper() if name.startswith("_") else name)
+                if name.endswith(("groups", "contacts", "_options")):  # lists: Nagios writes its own order
+                    assert set(theirs.split(",")) == set(resolved.value.split(",")), (node, key, name)
+                elif theirs is not None:
+                    assert same_value(theirs, resolved.value), (node, key, name, theirs, resolved.value)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_patch_applies_passes_nagios_and_changes_exactly_the_suggested_values(case, tmp_path):
+    rows = CASES[case]
+    result = plan_patch(REPO_DIR, rows)
+    patched = apply_patch(REPO_DIR, result.diff, tmp_path / "patched")
+    suggested = {}
+    for decision in result.decisions:
+        if decision.scope != "unchanged":
+            suggested.setdefault((decision.host, decision.service), {})[decision.directive] = decision.new
+    assert suggested, "every case changes something"
+    seen = set()
+    for node, dirs in VIEWS.items():
+        before = resolved_services(main_config(REPO_DIR, dirs, tmp_path / "before" / node))
+        config = main_config(patched, dirs, tmp_path / "after" / node)
+        verify(config)
+        after = resolved_services(config)
+        assert set(before) == set(after), node
+        for key in before:
+            changed = {name for name in set(before[key]) | set(after[key])
+                       if not same_value(before[key].get(name), after[key].get(name))}
+            wanted = {name.upper() if name.startswith("_") else name: value
+                      for name, value in suggested.get(key, {}).items()}
+            assert changed == set(wanted), (node, key, changed, wanted)
+            for name, value in wanted.items():
+                assert same_value(after[key][name], value), (node, key, name)
+            if wanted:
+                seen.add(key)
+    assert seen == set(suggested)
