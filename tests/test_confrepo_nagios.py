@@ -62,3 +62,41 @@ def test_patch_applies_passes_nagios_and_changes_exactly_the_suggested_values(ca
             if wanted:
                 seen.add(key)
     assert seen == set(suggested)
+
+
+def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
+    """Logs of a real Nagios 4 run of nagios-c0001-01 on the example repository
+    (data/config-repo-logs/make_logs.py) -> retune -> patch -> nagios4 -v -p."""
+    import csv
+    import io
+
+    from click.testing import CliRunner
+
+    from nagtune.cli import cli
+    patch = tmp_path / "retune.diff"
+    done = CliRunner().invoke(cli, ["retune", "--format", "csv", str(ROOT / "data/config-repo-logs/nagios-c0001-01"),
+                                    "--config-repo", str(REPO_DIR), "--patch", str(patch)])
+    assert done.exit_code == 0, done.output
+    table = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert table, "the scripted run has chatty services"
+    assert "Verified:" in done.stderr
+    patched = apply_patch(REPO_DIR, patch.read_text(), tmp_path / "patched")
+    wanted = {}
+    for decision in plan_patch(REPO_DIR, table).decisions:
+        if decision.scope != "unchanged":
+            wanted.setdefault((decision.host, decision.service), {})[decision.directive] = decision.new
+    for r in table:  # the table's own directives, where it names one, are what changes
+        if r["directive"] == "max_check_attempts":
+            assert wanted[(r["host"], r["service"])]["max_check_attempts"] == r["suggested"]
+    for node, dirs in VIEWS.items():
+        before = resolved_services(main_config(REPO_DIR, dirs, tmp_path / "before" / node))
+        config = main_config(patched, dirs, tmp_path / "after" / node)
+        verify(config)
+        after = resolved_services(config)
+        for key in before:
+            changed = {n for n in before[key] if not same_value(before[key][n], after[key].get(n))}
+            expected = {n.upper() if n.startswith("_") else n: v for n, v in wanted.get(key, {}).items()} \
+                if node == "nagios-c0001-01" else {}
+            assert changed == set(expected), (node, key)
+            for name, value in expected.items():
+                assert same_value(after[key][name], value)
