@@ -100,3 +100,33 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
             assert changed == set(expected), (node, key)
             for name, value in expected.items():
                 assert same_value(after[key][name], value)
+
+
+def test_duplicate_and_group_services_resolve_as_nagios_does(tmp_path):
+    """Two host_name definitions of one service (the later wins) and a hostgroup one
+    (loses to both), checked against nagios4 -v -p."""
+    (tmp_path / "a").mkdir()
+    service = ("define service {{\n    {target}\n    service_description S\n    check_command c\n"
+               "    max_check_attempts {n}\n    use s\n}}\n")
+    (tmp_path / "a" / "x.cfg").write_text(
+        (REPO_DIR / "common/cell/timeperiods.cfg").read_text()
+        + "define command {\n    command_name c\n    command_line /bin/true\n}\n"
+        "define contact {\n    contact_name x\n    host_notification_period 24x7\n"
+        "    service_notification_period 24x7\n    host_notification_options d\n"
+        "    service_notification_options c\n    host_notification_commands c\n"
+        "    service_notification_commands c\n}\n"
+        "define hostgroup {\n    hostgroup_name g\n}\n"
+        + "".join(f"define host {{\n    host_name {h}\n    address 127.0.0.1\n    max_check_attempts 3\n"
+                  f"    check_period 24x7\n    contacts x\n    hostgroups g\n}}\n" for h in ("h1", "h2"))
+        + "define service {\n    name s\n    check_interval 1\n    retry_interval 1\n    check_period 24x7\n"
+          "    contacts x\n    register 0\n}\n"
+        + service.format(target="hostgroup_name g", n=9)
+        + service.format(target="host_name h1", n=7)
+        + service.format(target="host_name h1", n=2)
+        + service.format(target="hostgroup_name g", n=5))
+    config = main_config(tmp_path, ["a"], tmp_path / "run")
+    verify(config)
+    nagios = resolved_services(config)
+    ours = ObjectView(ConfigTree.read(tmp_path), ["a"]).services
+    assert {k: v["max_check_attempts"] for k, v in nagios.items()} == \
+        {k: v.value("max_check_attempts") for k, v in ours.items()}

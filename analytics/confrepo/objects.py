@@ -290,8 +290,9 @@ class ObjectView:
             for host, via_group in [(h, False) for h in sorted(by_name)] + [(h, True) for h in sorted(by_group)]:
                 key = (host, description)
                 existing = services.get(key)
-                # Nagios: a host_name service beats a hostgroup_name one; otherwise the first stays.
-                if existing is None or (existing.via_hostgroup and not via_group):
+                # Nagios 4: a host_name service beats a hostgroup_name one; of two alike the later
+                # one wins (within a file; across a cfg_dir's files the order is the directory's).
+                if existing is None or existing.via_hostgroup or not via_group:
                     services[key] = ServiceInstance(host, description, definition, via_group, values)
         return services
 
