@@ -130,3 +130,21 @@ def test_duplicate_and_group_services_resolve_as_nagios_does(tmp_path):
     ours = ObjectView(ConfigTree.read(tmp_path), ["a"]).services
     assert {k: v["max_check_attempts"] for k, v in nagios.items()} == \
         {k: v.value("max_check_attempts") for k, v in ours.items()}
+
+
+def test_report_writes_the_same_patch_beside_the_report(tmp_path):
+    from click.testing import CliRunner
+
+    from nagtune.cli import cli
+    logs = str(ROOT / "data/config-repo-logs/nagios-c0001-01")
+    done = CliRunner().invoke(cli, ["report", logs, "--since", "2026-11-01", "--out", str(tmp_path / "out"),
+                                    "--no-history", "--config-repo", str(REPO_DIR)])
+    assert done.exit_code == 0, done.output
+    patch = (tmp_path / "out" / "retune.patch").read_text()
+    assert "Verified:" in (tmp_path / "out" / "retune-patch.txt").read_text()
+    retuned = CliRunner().invoke(cli, ["retune", logs, "--config-repo", str(REPO_DIR),
+                                       "--patch", str(tmp_path / "retune.diff")])
+    assert retuned.exit_code == 0, retuned.output
+    assert patch and patch == (tmp_path / "retune.diff").read_text()
+    verify(main_config(apply_patch(REPO_DIR, patch, tmp_path / "patched"), VIEWS["nagios-c0001-01"],
+                       tmp_path / "run"))
