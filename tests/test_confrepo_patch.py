@@ -167,3 +167,15 @@ def test_cli_needs_both_options_and_reports_a_bad_repository(tmp_path):
     done = runner.invoke(cli, ["retune", "data/samples/nagios-c0001-01", "--config-repo", str(tmp_path / "none"),
                                 "--patch", str(tmp_path / "p.diff")])
     assert done.exit_code == 1 and "Error: configuration repository" in done.output
+
+
+def test_a_node_that_ran_with_another_value_than_the_repository_is_refused():
+    result = plan_patch(REPO_DIR, [row("nagios-c0001-01", "hv-c0001-01", "Load", "max_check_attempts", "2", "6")])
+    assert result.diff == "" and "the node ran with max_check_attempts 2, the repository gives 4" in \
+        result.refusals[0].reason
+
+
+def test_flap_threshold_zero_is_shown_as_the_global_setting():
+    result = plan_patch(REPO_DIR, [OVERRIDE_CASE[1]])
+    low = next(d for d in result.decisions if d.directive == "low_flap_threshold")
+    assert low.old == "0 (global)" and low.new == "20"

@@ -32,6 +32,7 @@ from .objects import ConfigError, ConfigTree, Definition, ObjectView, ServiceIns
 from .suggestions import Refused, Wanted, wanted_changes
 
 OVERRIDE_FILE = "nagtune-overrides.cfg"
+FLAP_THRESHOLDS = ("low_flap_threshold", "high_flap_threshold")
 _SKIPPED_IN_OVERRIDE = {"host_name", "hostgroup_name", "name", "register", "service_description", "use"}
 
 
@@ -99,10 +100,37 @@ class _Target:
     directive: str
     value: str
     wanted: Wanted
+    decision: Decision | None = None
 
     @property
     def ikey(self):
         return (self.instance.host, self.instance.description, self.instance.definition.key)
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_current(instance: ServiceInstance, wanted: Wanted) -> None:
+    """Refuse when the node ran with another value than the repository gives: the
+    deployed configuration is not this repository's (or the suggestion is stale)."""
+    configured = instance.value(wanted.directive)
+    ran, have = _number(wanted.current), _number(configured)
+    if ran is not None and have is not None and ran != have and not (
+            wanted.directive in FLAP_THRESHOLDS and have == 0):
+        raise Refused(f"the node ran with {wanted.directive} {wanted.current}, the repository gives "
+                      f"{configured} ({instance.values[wanted.directive].source.where()}): is the repository "
+                      "what the node runs?")
+
+
+def _shown(directive: str, value: str | None) -> str | None:
+    """A flap threshold of 0 is the node's global setting: say so."""
+    if directive in FLAP_THRESHOLDS and _number(value) == 0:
+        return f"{value} (global)"
+    return value
 
 
 def _threshold(view: ObjectView, instance: ServiceInstance, wanted: Wanted) -> tuple[str, str]:
@@ -267,6 +295,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                     directive, value = _threshold(view, instance, wanted)
                 else:
                     directive, value = wanted.directive, wanted.value
+                    _check_current(instance, wanted)
                 targets.append(_Target(node, instance, directive, value, wanted))
         except (Refused, ConfigError) as exc:
             result.refusals.append(Refusal(index, node, str(row.get("host") or ""), str(row.get("service") or ""),
@@ -299,7 +328,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
         instance, directive, value = target.instance, target.directive, target.value
         current = instance.values.get(directive)
         decision = Decision(target.view, instance.host, instance.description, directive,
-                            current.value if current else None, value, "", "", "")
+                            _shown(directive, current.value if current else None), value, "", "", "")
         result.decisions.append(decision)
         if current is not None and current.value == value:
             decision.scope, decision.where, decision.why = "unchanged", "", "already the effective value"
@@ -362,7 +391,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
         editor.set_value(definition, "host_name", separator.join(remaining))
     result.decisions = [d for d in result.decisions if d.scope != "refused"]
     for target in targets:
-        decision = getattr(target, "decision", None)
+        decision = target.decision
         if decision is not None and decision.scope == "refused":
             result.refusals.append(Refusal(target.wanted.row, target.view, target.instance.host,
                                            target.instance.description, decision.why))
