@@ -179,3 +179,17 @@ def test_flap_threshold_zero_is_shown_as_the_global_setting():
     result = plan_patch(REPO_DIR, [OVERRIDE_CASE[1]])
     low = next(d for d in result.decisions if d.directive == "low_flap_threshold")
     assert low.old == "0 (global)" and low.new == "20"
+
+
+def test_appending_to_an_override_file_without_a_final_newline(tmp_path):
+    repo = tmp_path / "repo"
+    apply_patch(REPO_DIR, "", repo)
+    existing = repo / "environments/prod/c0003/nagtune-overrides.cfg"
+    existing.write_text("; kept by hand\ndefine command {\n    command_name    extra\n    command_line    /bin/true\n}")
+    result = plan_patch(repo, [OVERRIDE_CASE[4]])
+    assert "\\ No newline at end of file" in result.diff
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "apply", "-"], input=result.diff.encode(), cwd=repo, check=True)
+    view = ObjectView(ConfigTree.read(repo), ["common/cell", "environments/prod/c0003"])
+    assert view.services[("hv-c0003-01", "libvirtd")].value("_CRIT") == "2:"
+    assert existing.read_text().startswith("; kept by hand\n")

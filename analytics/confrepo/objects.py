@@ -16,6 +16,7 @@ from pathlib import Path
 _DEFINE = re.compile(r"^\s*define\s+([A-Za-z_]+)\s*\{\s*(?:[;#].*)?$")
 _CLOSE = re.compile(r"^\s*\}\s*(?:;.*)?$")
 _DIRECTIVE = re.compile(r"^(\s*)(\S+)([ \t]+)(.*)$")
+_COMMENT = re.compile(r"(?<!\\);")
 # Directives that hold comma lists: a leading `+` adds to the inherited list.
 ADDITIVE = {
     "hostgroups", "servicegroups", "contact_groups", "contacts", "parents", "host_name", "hostgroup_name",
@@ -64,7 +65,9 @@ class Definition:
 
 def _strip_comment(text: str) -> str:
     """The value before an unescaped `;` (Nagios' inline comment), trailing space removed."""
-    match = re.search(r"(?<!\\);", text)
+    if ";" not in text:
+        return text.rstrip()
+    match = _COMMENT.search(text)
     return (text[: match.start()] if match else text).rstrip()
 
 
@@ -109,6 +112,13 @@ class ConfigTree:
 
     root: Path
     files: dict[str, list[str]]
+    _parsed: dict[str, list[Definition]] = field(default_factory=dict, repr=False)
+
+    def definitions(self, path: str) -> list[Definition]:
+        """The file's definitions, parsed once per tree (a patched tree re-parses only what changed)."""
+        if path not in self._parsed:
+            self._parsed[path] = parse_lines(path, self.files[path])
+        return self._parsed[path]
 
     @classmethod
     def read(cls, root) -> "ConfigTree":
@@ -128,7 +138,8 @@ class ConfigTree:
         return cls(root, files)
 
     def with_files(self, changed: dict[str, list[str]]) -> "ConfigTree":
-        return ConfigTree(self.root, {**self.files, **changed})
+        kept = {path: parsed for path, parsed in self._parsed.items() if path not in changed}
+        return ConfigTree(self.root, {**self.files, **changed}, kept)
 
     def files_under(self, directory: str) -> list[str]:
         """The .cfg files a ``cfg_dir`` of this directory loads (recursively, in name order)."""
@@ -174,7 +185,7 @@ class ObjectView:
             for path in tree.files_under(directory):
                 if path not in seen:
                     seen.add(path)
-                    self.definitions.extend(parse_lines(path, tree.files[path]))
+                    self.definitions.extend(tree.definitions(path))
         self.templates: dict[tuple[str, str], Definition] = {}
         for definition in self.definitions:
             name = definition.get("name")
@@ -272,9 +283,9 @@ class ObjectView:
             groups = self._expand(_split_list(values["hostgroup_name"].value),
                                   {g for gs in self.hosts.values() for g in gs})
             by_group = {h for h, member_of in self.hosts.items() if member_of & groups}
-        unknown = by_name - set(self.hosts)
+        unknown = [h for h in by_name if h not in self.hosts]
         if unknown:
-            raise ConfigError(f"{definition.where()}: host {sorted(unknown)[0]!r} is not defined")
+            raise ConfigError(f"{definition.where()}: host {min(unknown)!r} is not defined")
         return by_name, by_group - by_name
 
     def _services(self) -> dict[tuple[str, str], ServiceInstance]:

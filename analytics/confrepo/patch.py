@@ -22,7 +22,6 @@ nothing else may differ, or no patch is written.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,20 +203,39 @@ class _Editor:
             text = ["\n", *text]
         self.appended.setdefault(path, []).extend(text)
 
+    def operations(self) -> dict[str, list[tuple[int, int, list[str]]]]:
+        """Per file, sorted: (first line, lines replaced, new lines) in the original's numbering."""
+        ops: dict[str, list[tuple[int, int, list[str]]]] = {}
+        for (path, index), line in self.replaced.items():
+            ops.setdefault(path, []).append((index, 1, [line]))
+        for (path, index), lines in self.inserted.items():
+            ops.setdefault(path, []).append((index, 0, list(lines)))
+        for path, lines in self.appended.items():
+            old = self.tree.files.get(path, [])
+            if old and not old[-1].endswith("\n"):
+                ending = "\r\n" if old[0].endswith("\r\n") else "\n"
+                ops.setdefault(path, []).append((len(old) - 1, 1, [old[-1] + ending, *lines]))
+            else:
+                ops.setdefault(path, []).append((len(old), 0, list(lines)))
+        merged = {}
+        for path, found in sorted(ops.items()):
+            runs: list[tuple[int, int, list[str]]] = []
+            for start, count, new in sorted(found, key=lambda op: (op[0], op[1])):
+                if runs and runs[-1][0] + runs[-1][1] == start:  # adjacent: one -/+ block, as diff shows it
+                    first, counted, lines = runs.pop()
+                    runs.append((first, counted + count, lines + new))
+                else:
+                    runs.append((start, count, new))
+            merged[path] = runs
+        return merged
+
     def files(self) -> dict[str, list[str]]:
-        paths = {p for p, _ in self.replaced} | {p for p, _ in self.inserted} | set(self.appended)
+        """The changed files' new lines."""
         out = {}
-        for path in sorted(paths):
+        for path, ops in self.operations().items():
             lines = list(self.tree.files.get(path, []))
-            for (p, index), line in self.replaced.items():
-                if p == path:
-                    lines[index] = line
-            for (p, index) in sorted((k for k in self.inserted if k[0] == path), reverse=True):
-                lines[index:index] = self.inserted[(p, index)]
-            if path in self.appended:
-                if lines and not lines[-1].endswith("\n"):
-                    lines[-1] += "\n"
-                lines.extend(self.appended[path])
+            for start, count, new in reversed(ops):
+                lines[start:start + count] = new
             out[path] = lines
         return out
 
@@ -234,22 +252,51 @@ def _directive_line(definition: Definition, lines: list[str], name: str, value: 
     return f"{indent}{name.ljust(width)}{value}{ending}"
 
 
-def unified_diff(old: dict[str, list[str]], new: dict[str, list[str]]) -> str:
+def _marked(prefix: str, line: str) -> str:
+    return prefix + line if line.endswith("\n") else f"{prefix}{line}\n\\ No newline at end of file\n"
+
+
+def _hunks(old: list[str], ops: list[tuple[int, int, list[str]]], context: int = 3) -> list[str]:
+    """Unified-diff hunks of line replacements known in advance (no sequence matching)."""
+    groups: list[list[tuple[int, int, list[str]]]] = []
+    for op in ops:
+        if groups and op[0] - (groups[-1][-1][0] + groups[-1][-1][1]) <= 2 * context:
+            groups[-1].append(op)
+        else:
+            groups.append([op])
+    out, shift = [], 0
+    for group in groups:
+        first, last = group[0][0], group[-1][0] + group[-1][1]
+        a0, a1 = max(0, first - context), min(len(old), last + context)
+        body, position = [], a0
+        for start, count, new in group:
+            body += [_marked(" ", line) for line in old[position:start]]
+            body += [_marked("-", line) for line in old[start:start + count]]
+            body += [_marked("+", line) for line in new]
+            position = start + count
+        body += [_marked(" ", line) for line in old[position:a1]]
+        old_length = a1 - a0
+        growth = sum(len(new) - count for _, count, new in group)
+        new_length, b0 = old_length + growth, a0 + shift
+        out.append(f"@@ -{a0 + 1 if old_length else a0},{old_length} "
+                   f"+{b0 + 1 if new_length else b0},{new_length} @@\n")
+        out += body
+        shift += growth
+    return out
+
+
+def unified_diff(old: dict[str, list[str]], operations: dict[str, list[tuple[int, int, list[str]]]]) -> str:
     """A diff ``git apply`` takes: a/ b/ prefixes, new files from /dev/null."""
     out = []
-    for path in sorted(new):
-        before, after = old.get(path), new[path]
-        if before == after:
-            continue
-        header = [f"diff --git a/{path} b/{path}\n"]
+    for path, ops in operations.items():
+        before = old.get(path)
+        out.append(f"diff --git a/{path} b/{path}\n")
         if before is None:
-            header.append("new file mode 100644\n")
-        body = list(difflib.unified_diff(before or [], after, "/dev/null" if before is None else f"a/{path}",
-                                         f"b/{path}", n=3))
-        for line in body:
-            out_line = line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-            header.append(out_line)
-        out.extend(header)
+            out += ["new file mode 100644\n", "--- /dev/null\n"]
+        else:
+            out.append(f"--- a/{path}\n")
+        out.append(f"+++ b/{path}\n")
+        out += _hunks(before or [], ops)
     return "".join(out)
 
 
@@ -318,6 +365,22 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                              f"suggested as both {previous!r} and {target.value!r}")
         wanted_values[target.ikey][target.directive] = target.value
 
+    takers_by_directive: dict[str, dict[tuple, list[tuple]]] = {}
+
+    def takers_of(directive: str, source: Definition) -> list[tuple]:
+        """The services of every node that take ``directive`` from ``source``."""
+        if directive not in takers_by_directive:
+            index: dict[tuple, list[tuple]] = {}
+            for key, i in instances.items():
+                if directive in i.values:
+                    index.setdefault(i.values[directive].source.key, []).append(key)
+            takers_by_directive[directive] = index
+        return takers_by_directive[directive].get(source.key, [])
+
+    made_by: dict[tuple, list[tuple]] = {}
+    for key in instances:
+        made_by.setdefault(key[2], []).append(key)
+
     def all_want(keys, directive, value) -> bool:
         return all(wanted_values.get(k, {}).get(directive) == value for k in keys)
 
@@ -335,8 +398,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
             continue
         if current is not None:
             source = current.source
-            takers = [k for k, i in instances.items()
-                      if directive in i.values and i.values[directive].source.key == source.key]
+            takers = takers_of(directive, source)
             if all_want(takers, directive, value):
                 is_template = source.key != instance.definition.key
                 decision.scope = "template" if is_template else "definition"
@@ -350,7 +412,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                       "does not cover")
         else:
             reason = f"{directive} is set nowhere in its chain"
-        own = [k for k in instances if k[2] == instance.definition.key]
+        own = made_by[instance.definition.key]
         if all_want(own, directive, value):
             decision.scope, decision.where = "definition", instance.definition.where()
             decision.why = f"{reason}; all {len(own)} services of its own definition were suggested {value}"
@@ -396,7 +458,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
             result.refusals.append(Refusal(target.wanted.row, target.view, target.instance.host,
                                            target.instance.description, decision.why))
     changed = editor.files()
-    result.diff = unified_diff(tree.files, changed)
+    result.diff = unified_diff(tree.files, editor.operations())
     result.checked_services, result.checked_nodes = _verify(tree, tree.with_files(changed), view_dirs,
                                                              views_by_dirs, wanted_values)
     return result
