@@ -6,7 +6,8 @@ import pytest
 
 from .confrepo_cases import CASES, REPO
 from .confrepo_nagios import apply_patch, main_config, resolved_services, same_value, verify
-from nagtune.analytics.confrepo import ObjectView, ConfigTree, plan_patch, read_node_map, served_views
+from nagtune.analytics.confrepo import (ConfigTree, ObjectView, plan_patch, read_node_map, served_views,
+                                         wanted_changes)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +66,8 @@ def test_patch_applies_passes_nagios_and_changes_exactly_the_suggested_values(ca
 
 
 def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
-    """Logs of a real Nagios 4 run of nagios-c0001-01 on the example repository
-    (data/config-repo-logs/make_logs.py) -> retune -> patch -> nagios4 -v -p."""
+    """Logs of real Nagios 4 runs of the example repository's three cell nodes
+    (data/config-repo-logs/make_logs.py) -> retune -> patch -> nagios4 -v -p on every node."""
     import csv
     import io
 
@@ -74,7 +75,7 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
 
     from nagtune.cli import cli
     patch = tmp_path / "retune.diff"
-    done = CliRunner().invoke(cli, ["retune", "--format", "csv", str(ROOT / "data/config-repo-logs/nagios-c0001-01"),
+    done = CliRunner().invoke(cli, ["retune", "--format", "csv", str(ROOT / "data/config-repo-logs"),
                                     "--config-repo", str(REPO_DIR), "--patch", str(patch)])
     assert done.exit_code == 0, done.output
     table = list(csv.DictReader(io.StringIO(done.stdout)))
@@ -85,9 +86,12 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
     for decision in plan_patch(REPO_DIR, table).decisions:
         if decision.scope != "unchanged":
             wanted.setdefault((decision.host, decision.service), {})[decision.directive] = decision.new
-    for r in table:  # the table's own directives, where it names one, are what changes
-        if r["directive"] == "max_check_attempts":
-            assert wanted[(r["host"], r["service"])]["max_check_attempts"] == r["suggested"]
+    for r in table:  # what each row asks for (through the one adapter) is what changes
+        for change in wanted_changes(r):
+            if change.directive:
+                effective = ObjectView(ConfigTree.read(REPO_DIR), VIEWS[r["node"]]).services[
+                    (r["host"], r["service"])].value(change.directive)
+                assert wanted[(r["host"], r["service"])].get(change.directive, effective) == change.value
     for node, dirs in VIEWS.items():
         before = resolved_services(main_config(REPO_DIR, dirs, tmp_path / "before" / node))
         config = main_config(patched, dirs, tmp_path / "after" / node)
@@ -95,8 +99,7 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
         after = resolved_services(config)
         for key in before:
             changed = {n for n in before[key] if not same_value(before[key][n], after[key].get(n))}
-            expected = {n.upper() if n.startswith("_") else n: v for n, v in wanted.get(key, {}).items()} \
-                if node == "nagios-c0001-01" else {}
+            expected = {n.upper() if n.startswith("_") else n: v for n, v in wanted.get(key, {}).items()}
             assert changed == set(expected), (node, key)
             for name, value in expected.items():
                 assert same_value(after[key][name], value)
@@ -136,7 +139,7 @@ def test_report_writes_the_same_patch_beside_the_report(tmp_path):
     from click.testing import CliRunner
 
     from nagtune.cli import cli
-    logs = str(ROOT / "data/config-repo-logs/nagios-c0001-01")
+    logs = str(ROOT / "data/config-repo-logs")
     done = CliRunner().invoke(cli, ["report", logs, "--since", "2026-11-01", "--out", str(tmp_path / "out"),
                                     "--no-history", "--config-repo", str(REPO_DIR)])
     assert done.exit_code == 0, done.output
@@ -146,5 +149,6 @@ def test_report_writes_the_same_patch_beside_the_report(tmp_path):
                                        "--patch", str(tmp_path / "retune.diff")])
     assert retuned.exit_code == 0, retuned.output
     assert patch and patch == (tmp_path / "retune.diff").read_text()
-    verify(main_config(apply_patch(REPO_DIR, patch, tmp_path / "patched"), VIEWS["nagios-c0001-01"],
-                       tmp_path / "run"))
+    patched = apply_patch(REPO_DIR, patch, tmp_path / "patched")
+    for node, dirs in VIEWS.items():
+        verify(main_config(patched, dirs, tmp_path / "run" / node))

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Real Nagios 4 logs of data/config-repo's node nagios-c0001-01.
+"""Real Nagios 4 logs of data/config-repo's cell nodes.
 
-The node loads the repository's directories (nagtune-nodes.toml) as they
+Each node loads the repository's directories (nagtune-nodes.toml) as they
 are; every check command's plugin is ``scripted_plugin.sh``, which replays a
 known sequence per service, so the retune suggestions these logs lead to are
 known in advance (see SCENARIOS below). Runs ``nagios4`` under libfaketime at
 x120 (four Nagios hours in two real minutes), stops it with SHUTDOWN_PROGRAM.
 
-    python3 data/config-repo-logs/make_logs.py     # -> data/config-repo-logs/nagios-c0001-01/
+    python3 data/config-repo-logs/make_logs.py     # -> data/config-repo-logs/nagios-cNNNN-01/
+
+The three nodes run at once (a few real minutes in all).
 
 Standard library only; needs nagios4-core and libfaketime; runs as root.
 """
@@ -25,23 +27,24 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CONFIG_REPO = HERE.parent / "config-repo"
-NODE = "nagios-c0001-01"
+NODES = ("nagios-c0001-01", "nagios-c0002-01", "nagios-c0003-01")
 START = "2026-11-02 08:00:00"
 SPEED = 120
 HOURS = 4
 OK, WARNING, CRITICAL = 0, 1, 2
 
-# host, service -> one cycle of exit codes (the sequence repeats).
+# host, service -> one cycle of exit codes (the sequence repeats); {cell} is the node's cell.
 SCENARIOS = {
-    # max_check_attempts 4, retry 1 min: CRITICAL for 5 checks goes HARD and clears
-    # one retry later: with 6 attempts these problems stay SOFT.
-    ("hv-c0001-01", "Load"): [OK] * 8 + [CRITICAL] * 5,
-    ("hv-c0001-02", "Load"): [OK] * 8 + [CRITICAL] * 5,
-    # max_check_attempts 2 (template hypervisor-disk-service): short WARNING blips.
-    ("hv-c0001-01", "Disk /var"): [OK] * 6 + [WARNING] * 3,
-    ("hv-c0001-02", "Disk /var"): [OK] * 7 + [WARNING] * 3,
+    # max_check_attempts 4 (template cell-service), retry 1 min: CRITICAL for 5 checks goes
+    # HARD and clears one retry later: more attempts keep these problems SOFT.
+    ("hv-{cell}-01", "Load"): [OK] * 8 + [CRITICAL] * 5,
+    ("hv-{cell}-02", "Load"): [OK] * 8 + [CRITICAL] * 5,
+    # max_check_attempts 2 (template hypervisor-disk-service): short CRITICAL blips on every
+    # cell's /var disks alike: one change of the template serves them all.
+    ("hv-{cell}-01", "Disk /var"): [OK] * 6 + [CRITICAL] * 3,
+    ("hv-{cell}-02", "Disk /var"): [OK] * 7 + [CRITICAL] * 3,
     # A long real problem the suggestions must keep catching.
-    ("db-c0001-01", "Postgres connections"): [OK] * 40 + [CRITICAL] * 30,
+    ("db-{cell}-01", "Postgres connections"): [OK] * 40 + [CRITICAL] * 30,
 }
 
 
@@ -54,8 +57,9 @@ def _libfaketime() -> str:
     sys.exit("libfaketime not found (apt: faketime)")
 
 
-def run(out: Path) -> None:
-    dirs = tomllib.loads((CONFIG_REPO / "nagtune-nodes.toml").read_text())["nodes"][NODE]["dirs"]
+def run(node: str, out: Path) -> None:
+    dirs = tomllib.loads((CONFIG_REPO / "nagtune-nodes.toml").read_text())["nodes"][node]["dirs"]
+    cell = node.split("-")[1]
     work = Path(tempfile.mkdtemp(prefix="nagtune-confrepo-"))
     plugins, state = work / "plugins", work / "state"
     plugins.mkdir()
@@ -63,6 +67,7 @@ def run(out: Path) -> None:
     for name in ("check_ping", "check_disk", "check_load", "check_procs", "check_nrpe", "check_ssh"):
         os.symlink(HERE / "scripted_plugin.sh", plugins / name)
     for (host, service), codes in SCENARIOS.items():
+        host = host.format(cell=cell)
         key = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{host}__{service}")
         (state / f"{key}.steps").mkdir()
         for index, code in enumerate(codes):
@@ -84,13 +89,14 @@ def run(out: Path) -> None:
         "check_external_commands=1", "log_rotation_method=n", "interval_length=60", "enable_environment_macros=1",
         "enable_flap_detection=1", "service_check_timeout=3000", "host_check_timeout=3000",
         "max_service_check_spread=2", "max_host_check_spread=2", "log_initial_states=0",
+        "log_service_retries=1", "log_host_retries=1",
         "process_performance_data=0", "illegal_macro_output_chars=`~$&|'\"<>", "date_format=us",
     ]
     config = work / "nagios.cfg"
     config.write_text("\n".join(settings) + "\n")
     checked = subprocess.run(["nagios4", "-v", str(config)], capture_output=True, text=True)
     if checked.returncode != 0:
-        sys.exit(f"nagios4 -v failed:\n{checked.stdout[-2000:]}")
+        raise RuntimeError(f"{node}: nagios4 -v failed:\n{checked.stdout[-2000:]}")
     env = dict(os.environ, TZ="UTC", LD_PRELOAD=_libfaketime(), FAKETIME=f"@{START} x{SPEED}",
                FAKETIME_DONT_RESET="1", NAGTUNE_PLUGIN_STATE=str(state))
     nagios = subprocess.Popen(["nagios4", str(config)], env=env, stdout=subprocess.DEVNULL,
@@ -113,4 +119,9 @@ def run(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    run(HERE / NODE)
+    import threading
+    threads = [threading.Thread(target=run, args=(node, HERE / node)) for node in NODES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
