@@ -13,7 +13,7 @@ from nagtune.analytics.confrepo import (ConfigError, ConfigTree, ObjectView, Pat
 from nagtune.analytics.confrepo.objects import parse_lines
 from nagtune.cli import cli
 
-from .confrepo_cases import CASES, GLOBAL_CASE, OVERRIDE_CASE, REPO, TEMPLATE_CASE, row
+from .confrepo_cases import CASES, OVERRIDE_CASE, REPO, TEMPLATE_CASE, row
 from .confrepo_nagios import apply_patch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,3 +193,26 @@ def test_appending_to_an_override_file_without_a_final_newline(tmp_path):
     view = ObjectView(ConfigTree.read(repo), ["common/cell", "environments/prod/c0003"])
     assert view.services[("hv-c0003-01", "libvirtd")].value("_CRIT") == "2:"
     assert existing.read_text().startswith("; kept by hand\n")
+
+
+def test_one_host_name_in_two_cells_is_two_services(tmp_path):
+    """c0002 also has a host called db-c0001-01: the shared SSH definition serves both; a
+    suggestion for every SSH but c0002's copy must not edit the shared definition."""
+    repo = tmp_path / "repo"
+    apply_patch(REPO_DIR, "", repo)
+    with open(repo / "environments/test/c0002/hosts.cfg", "a") as hosts:
+        hosts.write("\ndefine host {\n    use             generic-host\n    host_name       db-c0001-01\n"
+                    "    address         127.0.0.1\n    hostgroups      databases\n}\n")
+    views = {n: ObjectView(ConfigTree.read(repo), d) for n, d in
+             {"nagios-c0001-01": ["common/cell", "environments/test/c0001"],
+              "nagios-c0002-01": ["common/cell", "environments/test/c0002"],
+              "nagios-c0003-01": ["common/cell", "environments/prod/c0003"]}.items()}
+    rows = [row(node, host, "SSH", "max_check_attempts", "4", "5") for node, view in views.items()
+            for host, service in view.services if service == "SSH"
+            and (node, host) != ("nagios-c0002-01", "db-c0001-01")]
+    result = plan_patch(repo, rows)
+    assert "b/common/" not in result.diff
+    assert {d.scope for d in result.decisions} == {"override"}
+    after = ObjectView(ConfigTree.read(apply_patch(repo, result.diff, tmp_path / "after")),
+                       ["common/cell", "environments/test/c0002"])
+    assert after.services[("db-c0001-01", "SSH")].value("max_check_attempts") == "4"

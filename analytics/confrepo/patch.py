@@ -100,10 +100,16 @@ class _Target:
     value: str
     wanted: Wanted
     decision: Decision | None = None
+    dirs: tuple = ()  # the directories of the node: the same host name may live in two cells
 
     @property
     def ikey(self):
-        return (self.instance.host, self.instance.description, self.instance.definition.key)
+        return _service_key(self.dirs, self.instance)
+
+
+def _service_key(dirs: tuple, instance: ServiceInstance) -> tuple:
+    """One service of the repository: nodes loading the same directories share it."""
+    return (dirs, instance.host, instance.description, instance.definition.key)
 
 
 def _number(text):
@@ -343,7 +349,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                 else:
                     directive, value = wanted.directive, wanted.value
                     _check_current(instance, wanted)
-                targets.append(_Target(node, instance, directive, value, wanted))
+                targets.append(_Target(node, instance, directive, value, wanted, dirs=tuple(view.dirs)))
         except (Refused, ConfigError) as exc:
             result.refusals.append(Refusal(index, node, str(row.get("host") or ""), str(row.get("service") or ""),
                                            str(exc)))
@@ -353,9 +359,9 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
     for name in view_dirs:
         view_of(name)
     instances: dict[tuple, ServiceInstance] = {}
-    for view in views_by_dirs.values():
+    for dirs, view in views_by_dirs.items():
         for instance in view.services.values():
-            instances[(instance.host, instance.description, instance.definition.key)] = instance
+            instances[_service_key(dirs, instance)] = instance
 
     wanted_values: dict[tuple, dict[str, str]] = {}
     for target in targets:
@@ -379,7 +385,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
 
     made_by: dict[tuple, list[tuple]] = {}
     for key in instances:
-        made_by.setdefault(key[2], []).append(key)
+        made_by.setdefault(key[3], []).append(key)
 
     def all_want(keys, directive, value) -> bool:
         return all(wanted_values.get(k, {}).get(directive) == value for k in keys)
@@ -503,7 +509,7 @@ def _verify(before_tree, after_tree, view_dirs, before_views, wanted_values) -> 
             raise PatchError(f"the patch changes the hosts or host groups of {name}")
         for key, old in before.services.items():
             expected = _raw(old)
-            expected.update(wanted_values.get((old.host, old.description, old.definition.key), {}))
+            expected.update(wanted_values.get(_service_key(tuple(dirs), old), {}))
             got = _raw(after.services[key])
             if got != expected:
                 diff = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
