@@ -220,13 +220,20 @@ def _emit_and_patch(table, output_format, top, config_patch) -> None:
 @click.command()
 @_common
 @perfdata_graphite_options
+@click.option("--nagios-cfg", "nagios_cfg", type=click.Path(exists=True, dir_okay=False),
+              help="The node's nagios.cfg (interval_length, flap thresholds, perfdata file); "
+                   "default: nagios.cfg in each node directory.")
+@click.option("--perfdata", "perfdata_file", type=click.Path(exists=True, dir_okay=False),
+              help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
+                   "names, or service-perfdata.log in the node directory.")
 @_config_patch_options
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers, perfdata_url, perfdata_pattern, config_repo, patch_file, node_map):
+           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file, config_repo, patch_file, node_map):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
-    Reads objects.cache and service-perfdata.log from the node directories
-    when they are there, to name current values and use perfdata; with
+    Reads objects.cache, nagios.cfg and the perfdata file from the node
+    directories when they are there: every check in the perfdata file is
+    replayed through Nagios' state machine (docs/retune.md); with
     --perfdata-graphite the values come from the series a perfdata shipper
     (graphios ...) keeps in Graphite, matched to the log's services by name.
 
@@ -256,7 +263,7 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     def make_table():
         from .analytics.api import retune_logs  # pandas: only when nothing was kept
         return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
-                           processes=workers, progress=True)
+                           processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
 
     if config_repo:  # the patch needs the table itself, not a kept rendering of it
         from .analytics import ingest
@@ -267,7 +274,7 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
             raise click.ClickException(str(exc)) from None
         return _emit_and_patch(table, output_format, top, config_patch)
     _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_files=("objects.cache", "service-perfdata.log"))
+                  side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"))
 
 
 def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top,

@@ -158,8 +158,10 @@ def test_retune_in_worker_processes_chooses_the_one_process_rows(tmp_path):
                   services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)])
     events = load_events([str(logs)])
     objects = load_objects(find_side_files([str(logs)], "objects.cache"))
+    from nagtune.analytics.ingest import load_perfdata
+    perfdata = load_perfdata(find_side_files([str(logs)], "service-perfdata.log"))
     for top in (2, 5, 20):
-        expected = suggest_retunes(events, build_episodes(events), objects=objects, top=top)
+        expected = suggest_retunes(events, build_episodes(events), objects=objects, perfdata=perfdata, top=top)
         for processes in (1, 2, 3):
             got = api.retune_logs([str(logs)], top=top, processes=processes)
             pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), obj=f"top {top}, {processes}")
