@@ -82,8 +82,15 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
     assert table, "the scripted run has chatty services"
     assert "Verified:" in done.stderr
     patched = apply_patch(REPO_DIR, patch.read_text(), tmp_path / "patched")
+    # The three cells' /var disks recover alike: the shared template changes, once; each cell's
+    # Load definition changes in its cell (the template it inherits from serves more services).
+    decisions = plan_patch(REPO_DIR, table).decisions
+    assert {d.scope for d in decisions if d.service == "Disk /var"} == {"template"}
+    assert {d.scope for d in decisions if d.service == "Load"} == {"definition"}
+    assert len([d for d in decisions if d.service == "Disk /var"]) == 6
+    assert patch.read_text().count("+++ b/common/cell/templates.cfg") == 1
     wanted = {}
-    for decision in plan_patch(REPO_DIR, table).decisions:
+    for decision in decisions:
         if decision.scope != "unchanged":
             wanted.setdefault((decision.host, decision.service), {})[decision.directive] = decision.new
     for r in table:  # what each row asks for (through the one adapter) is what changes
@@ -152,3 +159,28 @@ def test_report_writes_the_same_patch_beside_the_report(tmp_path):
     patched = apply_patch(REPO_DIR, patch, tmp_path / "patched")
     for node, dirs in VIEWS.items():
         verify(main_config(patched, dirs, tmp_path / "run" / node))
+
+
+
+def test_one_nodes_logs_leave_the_shared_template_alone(tmp_path):
+    """Only nagios-c0001-01's logs: its disks were suggested, the other cells' were not, so
+    the template in common/cell stays and the cell's own definition changes."""
+    from click.testing import CliRunner
+
+    from nagtune.cli import cli
+    patch = tmp_path / "retune.diff"
+    done = CliRunner().invoke(cli, ["retune", str(ROOT / "data/config-repo-logs/nagios-c0001-01"),
+                                    "--config-repo", str(REPO_DIR), "--patch", str(patch)])
+    assert done.exit_code == 0, done.output
+    assert "b/common/" not in patch.read_text() and "b/environments/test/c0001/services.cfg" in patch.read_text()
+    patched = apply_patch(REPO_DIR, patch.read_text(), tmp_path / "patched")
+    for node, dirs in VIEWS.items():
+        before = resolved_services(main_config(REPO_DIR, dirs, tmp_path / "before" / node))
+        config = main_config(patched, dirs, tmp_path / "after" / node)
+        verify(config)
+        after = resolved_services(config)
+        changed = {key for key in before if before[key] != after[key]}
+        if node != "nagios-c0001-01":
+            assert not changed, node
+        else:
+            assert ("hv-c0001-01", "Disk /var") in changed

@@ -48,6 +48,18 @@ SCENARIOS = {
 }
 
 
+# The value each check reports with its levels, by state (the plugin's perfdata).
+PERFDATA = {
+    "Load": {OK: "load1=0.8;5;10;0;", CRITICAL: "load1=12.5;5;10;0;"},
+    "Disk /var": {OK: "/var=52%;80;90;0;100", CRITICAL: "/var=95%;80;90;0;100"},
+    "Postgres connections": {OK: "connections=40;80;95;0;", CRITICAL: "connections=99;80;95;0;"},
+}
+PERFDATA_TEMPLATE = ("DATATYPE::SERVICEPERFDATA\\tTIMET::$TIMET$\\tHOSTNAME::$HOSTNAME$\\tSERVICEDESC::$SERVICEDESC$"
+                     "\\tSERVICESTATE::$SERVICESTATE$\\tSERVICESTATETYPE::$SERVICESTATETYPE$"
+                     "\\tSERVICEATTEMPT::$SERVICEATTEMPT$\\tSERVICEOUTPUT::$SERVICEOUTPUT$"
+                     "\\tSERVICEPERFDATA::$SERVICEPERFDATA$")
+
+
 def _libfaketime() -> str:
     """The library's full path: a bare name is only found where ld.so.conf lists its directory."""
     for directory in ("/usr/lib/x86_64-linux-gnu/faketime", "/usr/lib/aarch64-linux-gnu/faketime",
@@ -72,7 +84,8 @@ def run(node: str, out: Path) -> None:
         (state / f"{key}.steps").mkdir()
         for index, code in enumerate(codes):
             word = ["OK", "WARNING", "CRITICAL"][code]
-            (state / f"{key}.steps" / str(index)).write_text(f"{code}\t{service.upper()} {word} - step {index}\n")
+            (state / f"{key}.steps" / str(index)).write_text(
+                f"{code}\t{service.upper()} {word} - step {index} | {PERFDATA[service][code]}\n")
         (state / f"{key}.len").write_text(f"{len(codes)}\n")
         (state / f"{key}.count").write_text("0\n")
     (work / "resource.cfg").write_text(f"$USER1$={plugins}\n")
@@ -90,7 +103,9 @@ def run(node: str, out: Path) -> None:
         "enable_flap_detection=1", "service_check_timeout=3000", "host_check_timeout=3000",
         "max_service_check_spread=2", "max_host_check_spread=2", "log_initial_states=0",
         "log_service_retries=1", "log_host_retries=1",
-        "process_performance_data=0", "illegal_macro_output_chars=`~$&|'\"<>", "date_format=us",
+        "process_performance_data=1", f"service_perfdata_file={work}/service-perfdata.log",
+        "service_perfdata_file_mode=a", "service_perfdata_file_processing_interval=0",
+        f"service_perfdata_file_template={PERFDATA_TEMPLATE}", "illegal_macro_output_chars=`~$&|'\"<>", "date_format=us",
     ]
     config = work / "nagios.cfg"
     config.write_text("\n".join(settings) + "\n")
@@ -112,8 +127,12 @@ def run(node: str, out: Path) -> None:
             nagios.terminate()
             nagios.wait(timeout=30)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("nagios.log", "objects.cache"):
+    for name in ("nagios.log", "objects.cache", "service-perfdata.log"):
         shutil.copy(work / name, out / name)
+    # The node's nagios.cfg as it would be deployed: the repository under /etc/nagios4, state
+    # under /var/lib/nagios4 (retune reads its intervals, flap thresholds and perfdata file name).
+    text = config.read_text().replace(f"{CONFIG_REPO}/", "/etc/nagios4/").replace(f"{work}/", "/var/lib/nagios4/")
+    (out / "nagios.cfg").write_text(text.replace(str(work), "/var/lib/nagios4"))
     shutil.rmtree(work)
     print(f"{out}: {sum(1 for _ in open(out / 'nagios.log'))} log lines")
 
