@@ -17,7 +17,9 @@ VIEWS = served_views(REPO_DIR, read_node_map(REPO_DIR))
 TREE = ConfigTree.read(REPO_DIR)
 BEFORE = {node: ObjectView(TREE, dirs) for node, dirs in VIEWS.items()}
 SERVICES = sorted((node, host, service) for node, view in BEFORE.items() for host, service in view.services)
-DIRECTIVES = ["max_check_attempts", "retry_interval", "check_interval", "notification_interval", "flap"]
+DIRECTIVES = ["max_check_attempts", "retry_interval", "check_interval", "notification_interval", "flap", "warning"]
+# Where a warning level lives, by check command (data/config-repo/common/cell/commands.cfg).
+WARNING_AT = {"check_disk": 1, "check_load": 1, "check_procs_vars": "_WARN"}
 
 
 @st.composite
@@ -30,11 +32,15 @@ def suggestions(draw):
     for node, host, service in picked:
         if not same:
             directive, value = draw(st.sampled_from(DIRECTIVES)), draw(st.integers(1, 9))
-        if directive == "flap":
+        instance = BEFORE[node].services[(host, service)]
+        if directive == "warning" and instance.value("check_command").split("!")[0] in WARNING_AT:
+            rows.append(row(node, host, service, "warning threshold (-w)", "", f"{value * 10}%"))
+        elif directive == "flap":
             rows.append(row(node, host, service, "low_flap_threshold / high_flap_threshold", "",
                             f"on, {value * 5}/{value * 5 + 10}"))
         else:
-            rows.append(row(node, host, service, directive, "", str(value)))
+            rows.append(row(node, host, service, "max_check_attempts" if directive == "warning" else directive,
+                            "", str(value)))
     return rows
 
 
@@ -42,7 +48,17 @@ def _expected(rows):
     wanted = {}
     for r in rows:
         key = (r["host"], r["service"])
-        if r["directive"] == "low_flap_threshold / high_flap_threshold":
+        if r["directive"] == "warning threshold (-w)":
+            node_services = BEFORE[r["node"]].services
+            command = node_services[key].value("check_command")
+            where = WARNING_AT[command.split("!")[0]]
+            if where == "_WARN":
+                wanted[key] = {"_WARN": r["suggested"]}
+            else:
+                parts = command.split("!")
+                parts[where] = r["suggested"]
+                wanted[key] = {"check_command": "!".join(parts)}
+        elif r["directive"] == "low_flap_threshold / high_flap_threshold":
             low, high = r["suggested"].split(", ")[1].split("/")
             wanted[key] = {"flap_detection_enabled": "1", "low_flap_threshold": low, "high_flap_threshold": high}
         else:
