@@ -162,9 +162,9 @@ def test_wanted_changes_reads_the_table_defensively():
 
 def test_cli_needs_both_options_and_reports_a_bad_repository(tmp_path):
     runner = CliRunner()
-    done = runner.invoke(cli, ["retune", "data/samples/nagios-c0001-01", "--config-repo", REPO])
+    done = runner.invoke(cli, ["retune", str(ROOT / "data/samples/nagios-c0001-01"), "--config-repo", str(REPO_DIR)])
     assert done.exit_code == 2 and "go together" in done.output
-    done = runner.invoke(cli, ["retune", "data/samples/nagios-c0001-01", "--config-repo", str(tmp_path / "none"),
+    done = runner.invoke(cli, ["retune", str(ROOT / "data/samples/nagios-c0001-01"), "--config-repo", str(tmp_path / "none"),
                                 "--patch", str(tmp_path / "p.diff")])
     assert done.exit_code == 1 and "Error: configuration repository" in done.output
 
@@ -216,3 +216,13 @@ def test_one_host_name_in_two_cells_is_two_services(tmp_path):
     after = ObjectView(ConfigTree.read(apply_patch(repo, result.diff, tmp_path / "after")),
                        ["common/cell", "environments/test/c0002"])
     assert after.services[("db-c0001-01", "SSH")].value("max_check_attempts") == "4"
+
+
+def test_a_dataframe_table_and_a_bad_node_map(tmp_path):
+    import pandas as pd
+    assert plan_patch(REPO_DIR, pd.DataFrame(TEMPLATE_CASE)).diff == (GOLDEN / "template.diff").read_text()
+    bad = tmp_path / "nodes.toml"
+    bad.write_text('[nodes."nagios-c0001-01"]\ndirs = "common/cell"\n')
+    done = CliRunner().invoke(cli, ["retune", str(ROOT / "data/config-repo-logs/nagios-c0001-01"), "--config-repo",
+                                    str(REPO_DIR), "--patch", str(tmp_path / "p.diff"), "--node-map", str(bad)])
+    assert done.exit_code == 1 and "Error: node map" in done.output and "needs dirs" in done.output

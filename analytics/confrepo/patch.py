@@ -313,8 +313,8 @@ def _raw(instance: ServiceInstance) -> dict[str, str]:
 
 
 def plan_patch(repo, rows, node_map=None) -> PatchResult:
-    """The patch, decisions and refusals for suggestion rows (mappings with node,
-    host, service, directive, current, suggested) on the repository at ``repo``."""
+    """The patch, decisions and refusals for suggestion rows (a table, or mappings with
+    node, host, service, directive, current, suggested) on the repository at ``repo``."""
     repo = Path(repo)
     if not repo.is_dir():
         raise ConfigError(f"configuration repository {repo} is not a directory")
@@ -331,7 +331,7 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
             views_by_dirs[dirs] = ObjectView(tree, list(dirs))
         return views_by_dirs[dirs]
 
-    for index, row in enumerate(rows):
+    for index, row in enumerate(suggestion_rows(rows)):
         node = str(row.get("node") or "")
         try:
             if not node:
