@@ -162,10 +162,11 @@ def test_wanted_changes_reads_the_table_defensively():
 
 def test_cli_needs_both_options_and_reports_a_bad_repository(tmp_path):
     runner = CliRunner()
-    done = runner.invoke(cli, ["retune", str(ROOT / "data/samples/nagios-c0001-01"), "--config-repo", str(REPO_DIR)])
+    logs = str(ROOT / "data/samples/nagios-c0001-01")
+    done = runner.invoke(cli, ["retune", logs, "--config-repo", str(REPO_DIR)])
     assert done.exit_code == 2 and "go together" in done.output
-    done = runner.invoke(cli, ["retune", str(ROOT / "data/samples/nagios-c0001-01"), "--config-repo", str(tmp_path / "none"),
-                                "--patch", str(tmp_path / "p.diff")])
+    done = runner.invoke(cli, ["retune", logs, "--config-repo", str(tmp_path / "none"),
+                               "--patch", str(tmp_path / "p.diff")])
     assert done.exit_code == 1 and "Error: configuration repository" in done.output
 
 

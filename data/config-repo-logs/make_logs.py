@@ -105,7 +105,8 @@ def run(node: str, out: Path) -> None:
         "log_service_retries=1", "log_host_retries=1",
         "process_performance_data=1", f"service_perfdata_file={work}/service-perfdata.log",
         "service_perfdata_file_mode=a", "service_perfdata_file_processing_interval=0",
-        f"service_perfdata_file_template={PERFDATA_TEMPLATE}", "illegal_macro_output_chars=`~$&|'\"<>", "date_format=us",
+        f"service_perfdata_file_template={PERFDATA_TEMPLATE}", "illegal_macro_output_chars=`~$&|'\"<>",
+        "date_format=us",
     ]
     config = work / "nagios.cfg"
     config.write_text("\n".join(settings) + "\n")
