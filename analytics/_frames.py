@@ -54,7 +54,7 @@ RETUNE_COLUMNS = [
     "replay_basis", "alerts_logged", "notifications_logged",
 ]
 # replay_basis: what the before/after numbers rest on (REPLAY_EXACT: every check, replayed by
-# nagtune.analytics.replay; else the logged alerts only, an estimate). alerts_logged /
+# nagtune.analytics.findings.replay; else the logged alerts only, an estimate). alerts_logged /
 # notifications_logged: the lines the log has for the service in the window.
 REPLAY_EXACT = "every check (perfdata), Nagios state machine"
 REPLAY_ESTIMATE = "logged alerts only (estimate: checks between alerts unknown)"

@@ -37,7 +37,7 @@ def _common(function):
 
 
 def _check_window(since, until) -> None:
-    from .analytics import ingest
+    from .analytics.sources import ingest
     try:
         ingest.parse_when(since)
         ingest.parse_when(until)
@@ -46,7 +46,7 @@ def _check_window(since, until) -> None:
 
 
 def _events(paths, since, until, cache_dir, environment):
-    from .analytics import ingest
+    from .analytics.sources import ingest
     _check_window(since, until)
     try:
         return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
@@ -66,8 +66,8 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
         return None
     if paths:
         raise click.UsageError("give PATHS or --store DIR, not both")
-    from .analytics import engine as engine_mod
-    from .analytics import ingest, store
+    from .analytics.run import engine as engine_mod
+    from .analytics.sources import ingest, store
     try:
         analysis = engine_mod.analyze_store(store_dir, since=since, until=until, engine=engine,
                                             scheduler=scheduler, workers=workers)
@@ -107,9 +107,9 @@ def _render(frame, output_format: str, top=None) -> str:
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
                   make_table, side_files: tuple[str, ...] = ()) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
-    logs, window, options and code (analytics/results_cache.py), found without importing pandas.
+    logs, window, options and code (analytics/run/results_cache.py), found without importing pandas.
     ``side_files``: names of files in the node directories the table reads too (their identity is keyed)."""
-    from .analytics import results_cache
+    from .analytics.run import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
     kept_key = None
     if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
@@ -125,8 +125,8 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
         if kept is not None:
             click.get_text_stream("stdout").write(kept)
             return
-    from .analytics import ingest
-    from .analytics.parallel import WorkerDied
+    from .analytics.sources import ingest
+    from .analytics.run.parallel import WorkerDied
     _check_window(since, until)
     try:
         table = make_table()
@@ -160,7 +160,7 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import rank_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import rank_logs  # pandas: only when nothing was kept
         return rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
                          environment=environment, processes=workers, progress=True)
 
@@ -182,7 +182,7 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import quiet_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import quiet_logs  # pandas: only when nothing was kept
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
                           environment=environment, processes=workers, progress=True)
 
@@ -261,12 +261,12 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
                                               output_format, top, config_patch)
 
     def make_table():
-        from .analytics.api import retune_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import retune_logs  # pandas: only when nothing was kept
         return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
                            processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
 
     if config_repo:  # the patch needs the table itself, not a kept rendering of it
-        from .analytics import ingest
+        from .analytics.sources import ingest
         _check_window(since, until)
         try:
             table = make_table()
@@ -280,11 +280,11 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
 def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top,
                                    config_patch=(None, None, None)):
     """One process: the perfdata series are matched to the services of all the events."""
-    from .analytics.api import find_side_files
-    from .analytics.episodes import build_episodes
-    from .analytics.ingest import window_end
-    from .analytics.objects import load_objects
-    from .analytics.retune import suggest_retunes
+    from .analytics.run.api import find_side_files
+    from .analytics.findings.episodes import build_episodes
+    from .analytics.sources.ingest import window_end
+    from .analytics.sources.objects import load_objects
+    from .analytics.findings.retune import suggest_retunes
     events = _events(paths, since, until, cache_dir, environment)
     episodes = build_episodes(events, window_end=window_end(events, until))
     objects_files = find_side_files(paths, "objects.cache")
@@ -297,8 +297,8 @@ def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, 
 def _graphite_perfdata(url, pattern, events, since, until):
     import pandas as pd
 
-    from .analytics.graphite_source import GraphiteError, load_perfdata_from_graphite
-    from .analytics.ingest import parse_when
+    from .analytics.sources.graphite_source import GraphiteError, load_perfdata_from_graphite
+    from .analytics.sources.ingest import parse_when
     if events.empty:
         return None
     start = parse_when(since) or events["time"].min()
@@ -329,7 +329,7 @@ def names(paths, since, until, top, output_format, cache_dir, environment, store
         return _emit(table, output_format, top)
 
     def make_table():
-        from .analytics.api import names_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import names_logs  # pandas: only when nothing was kept
         return names_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
                           processes=workers, progress=True)
 

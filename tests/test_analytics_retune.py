@@ -4,10 +4,10 @@ import re
 import pytest
 
 from nagtune.analytics._frames import RETUNE_COLUMNS
-from nagtune.analytics.api import analyze
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.ingest import load_events
-from nagtune.analytics.retune import (RetuneError, in_alert, parse_range, replay_max_check_attempts,
+from nagtune.analytics.run.api import analyze
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.sources.ingest import load_events
+from nagtune.analytics.findings.retune import (RetuneError, in_alert, parse_range, replay_max_check_attempts,
                                       replay_threshold, suggest_retunes, what_if_curve)
 from tests.analytics_scenarios import write_node
 
@@ -152,7 +152,7 @@ def test_never_suggests_missing_a_long_hard_critical(tmp_path):
     replay = replay_max_check_attempts(episodes, int(row["suggested"]), current=1)
     assert replay.loc[replay["long_problem"], "hard_after"].all()
     # A replay that would miss it is refused by the guard.
-    import nagtune.analytics.retune as retune
+    import nagtune.analytics.findings.retune as retune
     original = retune.replay_max_check_attempts
 
     def blind(*args, **kwargs):
@@ -173,7 +173,7 @@ def test_report_draws_the_threshold_what_if_curve(scenario):
     """The report's curve behind a threshold suggestion sweeps the same values:
     it passes through the suggested level, where it has fewer alerts than at
     the current one."""
-    from nagtune.analytics.report import what_if_curves
+    from nagtune.analytics.report.build import what_if_curves
 
     _, result = scenario
     curves = {(row["host"], row["service"]): found for _, row, found in what_if_curves(result, limit=len(result.retunes))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nagtune.analytics.api import analyze
-from nagtune.analytics.retune import is_long_problem
+from nagtune.analytics.run.api import analyze
+from nagtune.analytics.findings.retune import is_long_problem
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 NODES = sorted(p for p in SAMPLES.glob("nagios-*") if (p / "nagios.log").exists()) if SAMPLES.exists() else []
@@ -27,7 +27,7 @@ def analysis():
 
 @pytest.fixture(scope="module")
 def objects():
-    from nagtune.analytics.objects import load_objects
+    from nagtune.analytics.sources.objects import load_objects
     return load_objects([str(n) for n in NODES if (n / "objects.cache").exists()])
 
 

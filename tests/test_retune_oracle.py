@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pytest
 
-from nagtune.analytics import replay as engine
-from nagtune.analytics.api import retune_logs
-from nagtune.analytics.nagios_cfg import load_nagios_cfg
-from nagtune.analytics.objects import load_objects
+from nagtune.analytics.findings import replay as engine
+from nagtune.analytics.run.api import retune_logs
+from nagtune.analytics.sources.nagios_cfg import load_nagios_cfg
+from nagtune.analytics.sources.objects import load_objects
 
 from .nagios_oracle import HOST, ScriptedService, logged, run_nagios
 
@@ -150,7 +150,7 @@ def test_flap_percent_matches_nagios_flapping_lines(runs):
     before, table, after = runs
     import re
 
-    from nagtune.analytics.ingest import load_perfdata
+    from nagtune.analytics.sources.ingest import load_perfdata
     config = load_nagios_cfg(after.nagios_cfg)
     objects = load_objects(after.objects_cache)
     settings, _ = engine.settings_for(objects[objects["service"] == "flipping"].iloc[0], config)

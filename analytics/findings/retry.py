@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
-from ._frames import RETUNE_COLUMNS, empty, fill_retune_columns, rows_of
+from ...parsers import events as ev
+from .._frames import RETUNE_COLUMNS, empty, fill_retune_columns, rows_of
 from .episodes import is_long_problem
-from .objects import current_attempts, object_row
+from ..sources.objects import current_attempts, object_row
 from .quiet import SLOW  # slower than this from first SOFT to HARD is the quiet finding slow_detection
 
 DIRECTIVE = "retry_interval"

@@ -10,7 +10,7 @@ For each service the chatty ranking flags, one concrete change:
 - ``flap detection``: enable it, or lower ``low/high_flap_threshold``, so a
   service whose state flips back and forth is reported once as flapping
   instead of notifying at every flip. Replayed by recomputing Nagios' flap
-  detection over the history (see :mod:`nagtune.analytics.flapping`).
+  detection over the history (see :mod:`nagtune.analytics.findings.flapping`).
 - ``warning threshold (-w)``: when neither of those saves a notification:
   from the values the check reported (perfdata file or Graphite series, or
   numbers in the output text), the warning level that would have cut most
@@ -21,7 +21,7 @@ For each service the chatty ranking flags, one concrete change:
   while every value of a long HARD CRITICAL problem stays CRITICAL.
 
 Then, for services slow to go HARD, a shorter ``retry_interval``
-(:mod:`nagtune.analytics.retry`).
+(:mod:`nagtune.analytics.findings.retry`).
 
 When a service has both a ``max_check_attempts`` and a flap-detection
 change, the one that saves more notifications is shown (ties: attempts,
@@ -37,13 +37,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
+from ...parsers import events as ev
 from . import flapping
-from ._frames import REPLAY_EXACT, RETUNE_COLUMNS, empty, epoch_seconds, fill_retune_columns, rows_of
+from .._frames import REPLAY_EXACT, RETUNE_COLUMNS, empty, epoch_seconds, fill_retune_columns, rows_of
 from .episodes import LONG_PROBLEM, is_long_problem
 from . import replay as engine
-from .nagios_cfg import NagiosConfig, unknown_config
-from .objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
+from ..sources.nagios_cfg import NagiosConfig, unknown_config
+from ..sources.objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
 from .retry import add_to, suggest_faster_detection
 
 MAX_EXTRA_ATTEMPTS = 4
@@ -221,16 +221,16 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
                     config=None) -> pd.DataFrame:
     """One replayed change for each of the ``top`` chattiest host/services.
 
-    :param objects: frame of :func:`nagtune.analytics.objects.load_objects`
+    :param objects: frame of :func:`nagtune.analytics.sources.objects.load_objects`
         (current values); without it the current values are read off the log.
-    :param perfdata: frame of :func:`nagtune.analytics.ingest.load_perfdata`;
+    :param perfdata: frame of :func:`nagtune.analytics.sources.ingest.load_perfdata`;
         without it, values printed in the plugin output are used.
     :param weeks: window length for the ranking's rates (see :func:`rank_chatty`).
     :param window_end: the end of the analysed window, where the flap replay's
         checks stop (default: the last event).
     :returns: ``RETUNE_COLUMNS``, the chatty services' suggestions in ranking
         order, then up to ``top`` faster-detection ones
-        (:func:`nagtune.analytics.retry.suggest_faster_detection`) for services
+        (:func:`nagtune.analytics.findings.retry.suggest_faster_detection`) for services
         without a suggestion; every row's ``long_problems_after`` equals its
         ``long_problems_before``.
     """
@@ -248,7 +248,7 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
     :param ranked: ``rank_chatty(events, episodes, by="host_service", weeks=weeks)``
         where the caller has made it already (its first ``top`` rows are used);
         else it is made here.
-    :param config: the node's :class:`~nagtune.analytics.nagios_cfg.NagiosConfig`, or a
+    :param config: the node's :class:`~nagtune.analytics.sources.nagios_cfg.NagiosConfig`, or a
         dict of them by node name; None: Nagios' defaults, said in each reason.
     """
     from .chatty import rank_chatty
@@ -448,7 +448,7 @@ def _values(events, perfdata, keys: set) -> pd.DataFrame:
     """
     if perfdata is not None and len(perfdata):
         return rows_of(perfdata, keys)
-    from .ingest import values_from_output
+    from ..sources.ingest import values_from_output
     return values_from_output(rows_of(events, keys))
 
 

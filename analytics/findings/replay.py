@@ -205,7 +205,7 @@ def _may_notify(settings, state, flapping, notified, now, last_ok, unit) -> bool
 
 def settings_for(row, config, seen: dict | None = None) -> tuple[ServiceSettings, list[str]]:
     """A service's settings from its ``objects.cache`` row (None: unknown) and the
-    node's :class:`~nagtune.analytics.nagios_cfg.NagiosConfig`; and, in words,
+    node's :class:`~nagtune.analytics.sources.nagios_cfg.NagiosConfig`; and, in words,
     what had to be assumed.
 
     :param seen: values read off the log or the checks (``max_check_attempts``:
@@ -264,11 +264,11 @@ def settings_for(row, config, seen: dict | None = None) -> tuple[ServiceSettings
 
 def checks_of(perfdata, key) -> tuple[list, list] | None:
     """(epoch seconds, exit codes) of every check of ``key`` = (node, host, service)
-    in a perfdata frame (:func:`nagtune.analytics.ingest.load_perfdata`; one row per
+    in a perfdata frame (:func:`nagtune.analytics.sources.ingest.load_perfdata`; one row per
     label, so one check per distinct time), or None when it has none."""
     import numpy as np
 
-    from ._frames import epoch_seconds
+    from .._frames import epoch_seconds
     if perfdata is None or not len(perfdata):
         return None
     mine = perfdata[(perfdata["node"].astype(str) == key[0]) & (perfdata["host"].astype(str) == key[1])

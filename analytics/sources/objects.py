@@ -19,7 +19,7 @@ import os
 
 import pandas as pd
 
-from ._frames import OBJECT_COLUMNS
+from .._frames import OBJECT_COLUMNS
 
 _NUMBERS = ("max_check_attempts", "check_interval", "retry_interval", "notification_interval",
             "low_flap_threshold", "high_flap_threshold", "first_notification_delay")

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
-from . import quiet, retry, retune
-from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
+from ..findings import automation, chatty, episodes as episodes_mod, names, quiet, retry, retune
+from ..sources import ingest, objects as objects_mod
+from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
-from .store import concat as store_concat
-from ..parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
+from ..sources.store import concat as store_concat
+from ...parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
 
 
 @dataclass
@@ -414,8 +414,8 @@ def _side_input(given, paths, name: str, load):
 
 def node_configs(paths, nagios_cfg=None) -> dict:
     """The ``nagios.cfg`` of each node directory of ``paths`` by node name, or the one
-    ``nagios_cfg`` given for every node (:class:`.nagios_cfg.NagiosConfig`)."""
-    from . import nagios_cfg as cfg_mod
+    ``nagios_cfg`` given for every node (:class:`..sources.nagios_cfg.NagiosConfig`)."""
+    from ..sources import nagios_cfg as cfg_mod
     if nagios_cfg is not None:
         config = nagios_cfg if isinstance(nagios_cfg, cfg_mod.NagiosConfig) else cfg_mod.load_nagios_cfg(nagios_cfg)
         return {os.path.basename(os.path.abspath(d)): config for d in node_dirs(paths)} | {None: config}
