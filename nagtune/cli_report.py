@@ -41,8 +41,14 @@ from .options import perfdata_graphite, perfdata_graphite_options
 @click.option("--changes", "changes_shown", type=click.IntRange(min=1), default=10, show_default=True,
               help="Changes listed on the first screen (the CSV has them all).")
 @perfdata_graphite_options
+@click.option("--config-repo", default=None, metavar="DIR",
+              help="Nagios configuration repository: also write the retune suggestions as OUT/retune.patch "
+                   "(summary in OUT/retune-patch.txt).")
+@click.option("--node-map", default=None, metavar="FILE",
+              help="TOML: the directories each node loads [default: DIR/nagtune-nodes.toml].")
 def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir, store_dir, top, no_history,
-           workers, timezone, working_hours, night_hours, nagios_url, changes_shown, perfdata_url, perfdata_pattern):
+           workers, timezone, working_hours, night_hours, nagios_url, changes_shown, perfdata_url, perfdata_pattern,
+           config_repo, node_map):
     """Write the weekly threshold report for the archives of one or more Nagios nodes.
 
     ARCHIVES are node directories (nagios.log + archives/), their parent, log
@@ -82,3 +88,20 @@ def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir
                f"{len(result.tables['changes'])} changes saving {s['notifications_avoidable']:,} pages, "
                f"{s['quiet_findings']} problems nobody was told about")
     click.echo(f"{result.markdown}, {out_dir}/tables/, {out_dir}/plots/")
+    if config_repo:
+        _write_config_patch(result, out_dir, config_repo, node_map)
+
+
+def _write_config_patch(result, out_dir, config_repo, node_map) -> None:
+    """The report's retune suggestions as a patch to the configuration repository."""
+    import os
+
+    from .analytics.confrepo import ConfigError, write_patch
+    patch = os.path.join(out_dir, "retune.patch")
+    try:
+        done = write_patch(result.tables.get("retunes", []), config_repo, patch, node_map=node_map)
+        with open(os.path.join(out_dir, "retune-patch.txt"), "w", encoding="utf-8") as summary:
+            summary.write(done.summary() + "\n")
+    except (ConfigError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{patch}: {done.summary().splitlines()[0]}")
