@@ -10,7 +10,8 @@ import pandas as pd
 
 from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
 from . import quiet, retry, retune
-from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
+from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_COLUMNS,
+                      CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
 from .store import concat as store_concat
 from ..parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
@@ -289,8 +290,7 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     from . import parallel
     # Each share ranks its own top ``retune_top`` for replays: the global top is among them
     # (a share's ranking is the global one restricted to its nodes); combine picks it.
-    options = dict(objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top,
-                   weeks=chatty.weeks_between(events["time"].min(), events["time"].max()))
+    options = dict(objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top)
     parts = parallel.forked_map([functools.partial(_analyze_nodes, events, nodes, **options) for nodes in shares],
                                 [f"the analysis of nodes {nodes[0]}..{nodes[-1]}" for nodes in shares])
     return combine(parts, events=events, retune_top=retune_top)
@@ -358,22 +358,25 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
       window, the parameters and the code (:mod:`.results_cache`): a re-run
       over unchanged logs reads it back.
 
-    :param by: ``"service"`` or ``"host_service"``.
+    :param by: ``"service"`` or ``"host_service"`` (hosts ranked among them:
+        ``object == "host"``), or ``"host"`` (hosts only).
     :param progress: a progress bar over the bytes read (one process only).
     """
-    if by not in ("service", "host_service"):
-        raise ValueError(f"by must be 'service' or 'host_service', not {by!r}")
-    keys = ["node_class", "cell", "node"] + (["host"] if by == "host_service" else []) + ["service"]
+    if by not in ("service", "host_service", "host"):
+        raise ValueError(f"by must be 'service', 'host_service' or 'host', not {by!r}")
+    keys = ["node_class", "cell", "node"] + (["host"] if by != "service" else []) + (["service"] if by != "host" else [])
+    columns = {"service": CHATTY_COLUMNS, "host_service": CHATTY_HOST_SERVICE_COLUMNS, "host": CHATTY_HOST_COLUMNS}[by]
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
         events = _without_texts(events)
         found = episodes_mod.build_episodes(events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ,
                                             categorical_names=True)
-        return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
+        # Rates per each node's own span of data (chatty.hours_per_node), not the window's.
+        return chatty.rank_chatty(events, found, by=by, include_hosts=True)
 
     return _logs_table("rank", {"by": by}, stage, _concatenated(
         lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
-        lambda: empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)),
+        lambda: empty(columns)),
         paths, since, until, cache_dir, environment, cell_pattern, processes, progress, texts=False)
 
 
