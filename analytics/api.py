@@ -310,12 +310,15 @@ def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, c
     cached = results_cache.read(cache_dir, digest) if digest else None
     if cached is not None:
         return cached
-    results, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
-                                          environment=environment, cell_pattern=cell_pattern, processes=processes,
-                                          progress=progress, texts=texts)
+    results, counts = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
+                                               environment=environment, cell_pattern=cell_pattern,
+                                               processes=processes, progress=progress, texts=texts)
     table = join(results)
     if digest:
         results_cache.write(cache_dir, digest, table)
+    # What was read, for the caller to say (nagtune.analytics.coverage): small numbers only.
+    table.attrs["read"] = {key: value for key, value in counts.items()
+                           if value is None or isinstance(value, (int, float, np.integer))}
     return table
 
 

@@ -328,10 +328,10 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
 def _reasons(row, transient_minutes: float) -> str:
     """Why a row is in the ranking, in plain words, strongest reason first."""
     reasons = []
-    reasons.append(f"{row.alerts} alerts ({row.alerts_per_week:.1f}/week over {human_hours(row.hours_of_data)} "
-                   f"of data)")
+    reasons.append(f"{row.alerts} alerts, {row.alerts_per_week:.1f} alerts/week over "
+                   f"{human_hours(row.hours_of_data)} of data")
     if row.notifications:
-        reasons.append(f"{row.notifications} notifications")
+        reasons.append(f"{row.notifications} notifications, {row.notifications_per_week:.1f} notifications/week")
     if row.alerts_while_host_down:
         reasons.append(f"{row.alerts_while_host_down} service alerts " +
                        ("while the host was down (the host's noise, scored on its row)" if row.object == "service"

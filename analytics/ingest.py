@@ -60,6 +60,7 @@ from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
 from ..parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
                                 node_of_file, read_log, resolve_paths)
 from ..parsers.nagios import decode, parse_line
+from . import coverage
 from .results_cache import RELATIVE_WHEN
 from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
@@ -1068,9 +1069,11 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     file_nodes = np.array([s.node for s in states], dtype=object)
     raw, duplicates = _drop_overlaps(raw, file_nodes)
     events = _finish(raw, states, environment, cell_pattern)
+    found = coverage.data_range(events)  # before the window: where the data is, for what is said of it
+    in_all = len(events)
     events = window(events, since, until)
     events.attrs.update({"unparsed": unparsed_total, "lines": lines_total, "duplicates": duplicates,
-                         "files": len(states)})
+                         "files": len(states), "outside_window": in_all - len(events), **found})
     del raw
     release_freed_memory()
     return events

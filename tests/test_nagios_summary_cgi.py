@@ -84,3 +84,21 @@ def test_alert_counts_equal_nagios_summary_cgi(tmp_path, node):
 
     assert sum(nagios.values()) > 100  # the CGI really read the log and the archives
     assert ours == nagios
+
+
+def ranked_counts(table) -> Counter:
+    """(host, service or '') -> alerts of a ``rank --by host_service`` table (hosts' rows included)."""
+    return Counter({(row.host, row.service): int(row.alerts) for row in table.itertuples() if row.alerts})
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_rank_counts_equal_nagios_summary_cgi_row_for_row(tmp_path, node):
+    """The ranking's own ``alerts`` column, hosts and services, equals summary.cgi's Top Alert Producers."""
+    table = api.rank_logs([str(SAMPLES / node)], by="host_service", processes=1)
+    hosts = api.rank_logs([str(SAMPLES / node)], by="host", processes=1)
+    ours = ranked_counts(table)
+    cgi_copy(node, tmp_path)
+    nagios = top_alert_producers(tmp_path, 0)
+    assert sum(nagios.values()) > 100
+    assert ours == nagios
+    assert ranked_counts(hosts.assign(service="")) == Counter({k: v for k, v in nagios.items() if k[1] == ""})
