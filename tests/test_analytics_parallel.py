@@ -274,7 +274,7 @@ def test_a_retune_rerun_misses_when_objects_or_perfdata_change(samples, tmp_path
     first, imported = run_cli("retune", "--cache-dir", cache, samples)
     again, imported = run_cli("retune", "--cache-dir", cache, samples)
     assert (again, imported) == (first, "pandas not imported")
-    assert first == CliRunner().invoke(cli, ["retune", samples]).output  # what the one-process path printed
+    assert first == CliRunner().invoke(cli, ["retune", samples]).stdout  # what the one-process path printed
     with open(changed, "a") as handle:
         handle.write("\n")
     _, imported = run_cli("retune", "--cache-dir", cache, samples)
