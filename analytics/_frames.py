@@ -54,7 +54,10 @@ CHATTY_COLUMNS = ["node_class", "cell", "node", "service"] + CHATTY_METRICS + CH
 CHATTY_HOST_SERVICE_COLUMNS = ["node_class", "cell", "node", "host", "service"] + CHATTY_METRICS + CHATTY_COUNTS
 CHATTY_HOST_COLUMNS = ["node_class", "cell", "node", "host"] + CHATTY_METRICS + CHATTY_COUNTS
 
-QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration"]
+# ``occurrences``: the problems or episodes one finding stands for; ``evidence``: what it rests
+# on (``log``, ``log + objects.cache``; see docs/findings.md).
+QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration", "occurrences",
+                 "evidence"]
 
 RETUNE_COLUMNS = [
     "node", "host", "service", "directive", "current", "suggested", "alerts_before",

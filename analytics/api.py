@@ -201,16 +201,17 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     services = concat_frames([p.cell_counts[1] for p in parts])
     counts = (per_node if per_node is not None else parts[0].cell_counts[0],
               services.drop_duplicates() if services is not None else parts[0].cell_counts[1])
+    by_cell = summarize_by_cell(None, episodes, quiet_frame, counts=counts)  # of every finding
     return Analysis(
         events=events,
         episodes=episodes,
         chatty=ranked,
         chatty_host_service=ranked_hs,
-        quiet=quiet_frame,
+        quiet=quiet.cap_findings(quiet_frame),
         retunes=retunes,
         names=names.audit_names(seen.drop_duplicates()),
         automation=automation_frame,
-        by_cell=summarize_by_cell(None, episodes, quiet_frame, counts=counts),
+        by_cell=by_cell,
     )
 
 
@@ -385,12 +386,14 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
 
 def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, environment: str = "default",
                cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
-               progress: bool = False) -> pd.DataFrame:
+               progress: bool = False, cap: int | None = quiet.CAP_PER_FINDING) -> pd.DataFrame:
     """What ``nagtune quiet`` prints: :func:`.quiet.find_quiet` over the logs under ``paths``,
     in worker processes and with the results cache as :func:`rank_logs`.
 
     :param objects: an objects frame, a path to ``objects.cache``, or None to look for
         ``objects.cache`` in the node directories (its identity is part of the cache key).
+    :param cap: findings of each kind shown, the rest summarised (:func:`.quiet.cap_findings`);
+        None: all.
     """
     objects, side_files = _side_input(objects, paths, "objects.cache", objects_mod.load_objects)
     if side_files is None and cache_dir is not None:
@@ -401,7 +404,12 @@ def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, envi
         found = episodes_mod.build_episodes(events, window_end=window.end)
         return quiet.find_quiet(events, found, objects=objects)
 
-    return _logs_table("quiet", {}, stage, _concatenated(quiet.sort_findings, lambda: empty(QUIET_COLUMNS)), paths,
+    joined = _concatenated(quiet.sort_findings, lambda: empty(QUIET_COLUMNS))
+
+    def join(tables: list[pd.DataFrame]) -> pd.DataFrame:
+        return quiet.cap_findings(joined(tables), cap)
+
+    return _logs_table("quiet", {"cap": cap}, stage, join, paths,
                        since, until, cache_dir, environment, cell_pattern, processes, progress, side_files or [],
                        texts=False)
 

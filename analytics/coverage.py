@@ -140,8 +140,9 @@ def covered_seconds(counts: dict, since, until) -> float | None:
     return max(0.0, last - first)
 
 
-def lines(counts: dict, since=None, until=None, files: list[str] | None = None) -> list[str]:
-    """What was read and what could not be, one line each (no prefix)."""
+def lines(counts: dict, since=None, until=None, files: list[str] | None = None, rates: bool = True) -> list[str]:
+    """What was read and what could not be, one line each (no prefix); ``rates``: and what the
+    rates per week rest on."""
     out = []
     total, bad = int(counts.get("lines", 0)), int(counts.get("unparsed", 0))
     read = f"read {int(counts.get('files', 0))} file(s), {total:,} line(s)"
@@ -165,7 +166,8 @@ def lines(counts: dict, since=None, until=None, files: list[str] | None = None) 
         out.append(f"{data}; {window_text(since, until)}")
         if since is not None or until is not None:
             out.append(f"{int(counts.get('outside_window', 0)):,} event(s) outside the window")
-        out.append(rates_text(counts, since, until))
+        if rates:
+            out.append(rates_text(counts, since, until))
     return out
 
 

@@ -49,7 +49,7 @@ def _check_window(since, until):
     return start, end
 
 
-def _say_what_was_read(table, paths, since, until) -> None:
+def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
     """One line each on stderr: files and lines read, what could not be, data found vs window asked.
     A log of which no line could be read is an error; an empty table says where the data is."""
     from .analytics import coverage
@@ -63,7 +63,7 @@ def _say_what_was_read(table, paths, since, until) -> None:
         files = [path for _, path in resolve_paths(list(paths))] if counts.get("unparsed") else []
     except LogPathError:
         files = []
-    said = coverage.lines(counts, start, end, files)
+    said = coverage.lines(counts, start, end, files, rates=rates)
     if coverage.all_unreadable(counts):
         raise click.ClickException("no line could be read: " + "; ".join(said[1:2]).replace("line(s) unparsed",
                                                                                              "line(s), none parsed"))
@@ -165,7 +165,7 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
         table = make_table()
     except (ingest.IngestError, WorkerDied) as exc:
         raise click.ClickException(str(exc)) from None
-    _say_what_was_read(table, paths, since, until)
+    _say_what_was_read(table, paths, since, until, rates=command in ("rank", "retune"))
     text = _render(table, output_format, top)
     if kept_key:
         results_cache.write_text(cache_dir, kept_key, text)
@@ -211,10 +211,17 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
 
 @click.command()
 @_common
+@click.option("--cap", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Findings of each kind shown; the rest is one summary row per kind (0: show all).")
 def quiet(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-          workers):
+          workers, cap):
     """List problems that were not chatty enough: silent HARD problems, notifications
     off, slow detection, services OK while their host is DOWN or their siblings fail.
+
+    One finding per service (or per host problem, or per service name for slow
+    detection) with its count of occurrences, and the evidence it rests on.
+    Problems that began before the log, and services of a host in a notified
+    HARD problem, are never "silent". See docs/findings.md.
 
     Example:
 
@@ -226,9 +233,9 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     def make_table():
         from .analytics.api import quiet_logs  # pandas: only when nothing was kept
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
-                          environment=environment, processes=workers, progress=True)
+                          environment=environment, processes=workers, progress=True, cap=cap or None)
 
-    _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
+    _kept_or_made("quiet", {"cap": cap}, paths, since, until, cache_dir, environment, output_format, top, make_table,
                   side_files=("objects.cache",))
 
 
