@@ -386,8 +386,11 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     rk = key_codes[kept]
     # Where the output lies, by the reference parser's rule for the line's kind (a code per
     # head: 0 fields, 1 message, 2 program, 3 command), in C.
-    rules = np.select([np.isin(kinds, _MESSAGE_KINDS), kinds == ev.PROGRAM, kinds == ev.EXTERNAL_COMMAND],
-                      [1, 2, 3], 0).astype(np.uint8)
+    # An error without the "Error:" type ("Error in configuration file ...") keeps its whole text, as
+    # a program message does.
+    untyped_error = (kinds == ev.ERROR) & ~np.array([head.startswith(b"Error:") for head in heads], dtype=bool)
+    rules = np.select([np.isin(kinds, _MESSAGE_KINDS) & ~untyped_error, (kinds == ev.PROGRAM) | untyped_error,
+                       kinds == ev.EXTERNAL_COMMAND], [1, 2, 3], 0).astype(np.uint8)
     out_start, ee = (np.frombuffer(span, dtype=np.int64) for span in _compiled.output_spans(
         kept, key_codes, b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules))
     frame = {"epoch": epoch[kept]}

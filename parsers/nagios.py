@@ -232,6 +232,9 @@ _PARSERS: dict[str, Callable[[int, str], Event | None]] = {
 }
 
 
+_ERROR_PREFIXES = ("Error in configuration file", "Error processing", "Error while")
+
+
 def split_epoch(text: str) -> tuple[int, str] | None:
     """'[1700000000] rest' -> (1700000000, 'rest'), or None."""
     if not text.startswith("["):
@@ -262,7 +265,8 @@ def parse_line(line: bytes | str) -> Event:
     type_name, colon, rest = body.partition(":")
     parser = _PARSERS.get(type_name) if colon else None
     if parser is None:
-        return Event(time, PROGRAM, output=body)
+        # "Error in configuration file '...' - Line 12 (...)": an error without the "Error:" type.
+        return Event(time, ERROR if body.startswith(_ERROR_PREFIXES) else PROGRAM, output=body)
     event = parser(time, rest[1:]) if rest.startswith(" ") else None
     return Event(time, UNPARSED, output=text) if event is None else event
 
