@@ -29,6 +29,7 @@ OBJECT_COLUMNS = [
     "node", "object_type", "host", "service", "max_check_attempts", "check_interval",
     "retry_interval", "notification_interval", "notifications_enabled", "flap_detection_enabled",
     "low_flap_threshold", "high_flap_threshold", "active_checks_enabled", "check_command",
+    "first_notification_delay", "notification_options",
 ]
 
 EPISODE_COLUMNS = [
@@ -63,7 +64,25 @@ RETUNE_COLUMNS = [
     "node", "host", "service", "directive", "current", "suggested", "alerts_before",
     "alerts_after", "notifications_before", "notifications_after", "extra_detection_minutes",
     "long_problems_before", "long_problems_after", "reason",
+    "replay_basis", "alerts_logged", "notifications_logged",
 ]
+# replay_basis: what the before/after numbers rest on (REPLAY_EXACT: every check, replayed by
+# nagtune.analytics.findings.replay; else the logged alerts only, an estimate). alerts_logged /
+# notifications_logged: the lines the log has for the service in the window.
+REPLAY_EXACT = "every check (perfdata), Nagios state machine"
+REPLAY_ESTIMATE = "logged alerts only (estimate: checks between alerts unknown)"
+
+
+def fill_retune_columns(frame):
+    """Rows made from the logged alerts only: their basis said, their logged counts their befores."""
+    if "replay_basis" not in frame:
+        frame["replay_basis"] = REPLAY_ESTIMATE
+    frame["replay_basis"] = frame["replay_basis"].fillna(REPLAY_ESTIMATE)
+    for logged, before in (("alerts_logged", "alerts_before"), ("notifications_logged", "notifications_before")):
+        if logged not in frame:
+            frame[logged] = frame[before]
+        frame[logged] = frame[logged].fillna(frame[before]).astype("int64")
+    return frame
 
 NAME_COLUMNS = ["kind", "raw", "metric_name", "collides_with"]
 

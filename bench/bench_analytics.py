@@ -43,9 +43,9 @@ import treemem
 
 NAGTUNE = r"""
 import hashlib, sys, time
-from nagtune.analytics.ingest import load_events
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.chatty import rank_chatty
+from nagtune.analytics.sources.ingest import load_events
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.findings.chatty import rank_chatty
 t0 = time.perf_counter()
 events = load_events([sys.argv[1]])
 t1 = time.perf_counter()

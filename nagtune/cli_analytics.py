@@ -38,7 +38,7 @@ def _common(function):
 
 def _check_window(since, until):
     """(start, end) of the window asked, either None; an inverted or empty window is a usage error."""
-    from .analytics import ingest
+    from .analytics.sources import ingest
     try:
         start, end = ingest.parse_when(since), ingest.parse_when(until)
     except ingest.IngestError as exc:
@@ -52,7 +52,7 @@ def _check_window(since, until):
 def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
     """One line each on stderr: files and lines read, what could not be, data found vs window asked.
     A log of which no line could be read is an error; an empty table says where the data is."""
-    from .analytics import coverage
+    from .analytics.sources import coverage
     from .parsers.logfiles import LogPathError, resolve_paths
     counts = table.attrs.get("read")
     start, end = _check_window(since, until)
@@ -75,7 +75,7 @@ def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
 
 
 def _events(paths, since, until, cache_dir, environment):
-    from .analytics import ingest
+    from .analytics.sources import ingest
     _check_window(since, until)
     try:
         return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
@@ -96,8 +96,8 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
     if paths:
         raise click.UsageError("give PATHS or --store DIR, not both")
     _check_window(since, until)
-    from .analytics import engine as engine_mod
-    from .analytics import ingest, store
+    from .analytics.run import engine as engine_mod
+    from .analytics.sources import ingest, store
     try:
         analysis = engine_mod.analyze_store(store_dir, since=since, until=until, engine=engine,
                                             scheduler=scheduler, workers=workers)
@@ -138,9 +138,9 @@ def _render(frame, output_format: str, top=None) -> str:
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
                   make_table, side_files: tuple[str, ...] = ()) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
-    logs, window, options and code (analytics/results_cache.py), found without importing pandas.
+    logs, window, options and code (analytics/run/results_cache.py), found without importing pandas.
     ``side_files``: names of files in the node directories the table reads too (their identity is keyed)."""
-    from .analytics import results_cache
+    from .analytics.run import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
     kept_key = None
     if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
@@ -158,8 +158,8 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
                        "(--cache-dir)", err=True)
             click.get_text_stream("stdout").write(kept)
             return
-    from .analytics import ingest
-    from .analytics.parallel import WorkerDied
+    from .analytics.sources import ingest
+    from .analytics.run.parallel import WorkerDied
     _check_window(since, until)
     try:
         table = make_table()
@@ -202,7 +202,7 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import rank_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import rank_logs  # pandas: only when nothing was kept
         return rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
                          environment=environment, processes=workers, progress=True)
 
@@ -231,7 +231,7 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import quiet_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import quiet_logs  # pandas: only when nothing was kept
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
                           environment=environment, processes=workers, progress=True, cap=cap or None)
 
@@ -242,12 +242,19 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
 @click.command()
 @_common
 @perfdata_graphite_options
+@click.option("--nagios-cfg", "nagios_cfg", type=click.Path(exists=True, dir_okay=False),
+              help="The node's nagios.cfg (interval_length, flap thresholds, perfdata file); "
+                   "default: nagios.cfg in each node directory.")
+@click.option("--perfdata", "perfdata_file", type=click.Path(exists=True, dir_okay=False),
+              help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
+                   "names, or service-perfdata.log in the node directory.")
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers, perfdata_url, perfdata_pattern):
+           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
-    Reads objects.cache and service-perfdata.log from the node directories
-    when they are there, to name current values and use perfdata; with
+    Reads objects.cache, nagios.cfg and the perfdata file from the node
+    directories when they are there: every check in the perfdata file is
+    replayed through Nagios' state machine (docs/retune.md); with
     --perfdata-graphite the values come from the series a perfdata shipper
     (graphios ...) keeps in Graphite, matched to the log's services by name.
 
@@ -272,21 +279,21 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
                                               output_format, top)
 
     def make_table():
-        from .analytics.api import retune_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import retune_logs  # pandas: only when nothing was kept
         return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
-                           processes=workers, progress=True)
+                           processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
 
     _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_files=("objects.cache", "service-perfdata.log"))
+                  side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"))
 
 
 def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top):
     """One process: the perfdata series are matched to the services of all the events."""
-    from .analytics.api import find_side_files
-    from .analytics.episodes import build_episodes
-    from .analytics.ingest import window_end
-    from .analytics.objects import load_objects
-    from .analytics.retune import suggest_retunes
+    from .analytics.run.api import find_side_files
+    from .analytics.findings.episodes import build_episodes
+    from .analytics.sources.ingest import window_end
+    from .analytics.sources.objects import load_objects
+    from .analytics.findings.retune import suggest_retunes
     events = _events(paths, since, until, cache_dir, environment)
     episodes = build_episodes(events, window_end=window_end(events, until))
     objects_files = find_side_files(paths, "objects.cache")
@@ -298,8 +305,8 @@ def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, 
 def _graphite_perfdata(url, pattern, events, since, until):
     import pandas as pd
 
-    from .analytics.graphite_source import GraphiteError, load_perfdata_from_graphite
-    from .analytics.ingest import parse_when
+    from .analytics.sources.graphite_source import GraphiteError, load_perfdata_from_graphite
+    from .analytics.sources.ingest import parse_when
     if events.empty:
         return None
     start = parse_when(since) or events["time"].min()
@@ -330,7 +337,7 @@ def names(paths, since, until, top, output_format, cache_dir, environment, store
         return _emit(table, output_format, top)
 
     def make_table():
-        from .analytics.api import names_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import names_logs  # pandas: only when nothing was kept
         return names_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
                           processes=workers, progress=True)
 

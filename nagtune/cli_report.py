@@ -47,10 +47,10 @@ def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir
     """
     if not archives and not graphite and not store_dir:
         raise click.UsageError("give ARCHIVES (node directories or log files), --store DIR or --graphite URL")
-    from .analytics.graphite_source import GraphiteError
-    from .analytics.ingest import IngestError
-    from .analytics.parallel import WorkerDied
-    from .analytics.report import ReportError, make_report
+    from .analytics.sources.graphite_source import GraphiteError
+    from .analytics.sources.ingest import IngestError
+    from .analytics.run.parallel import WorkerDied
+    from .analytics.report.build import ReportError, make_report
 
     graphite_perfdata = perfdata_graphite(perfdata_url, perfdata_pattern)
     try:

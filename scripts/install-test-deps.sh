@@ -13,8 +13,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages ---------------------------------------------------------
 missing=()
-# gcc and python3-dev build nagtune's C parts (parsers/_fastscan.c, analytics/_fastingest.c,
-# analytics/_fastgroups.c) at pip install.
+# gcc and python3-dev build nagtune's C parts (parsers/_fastscan.c, analytics/sources/_fastingest.c,
+# analytics/findings/_fastgroups.c) at pip install.
 for pkg in nagios4-core faketime libcairo2 chromium gcc python3-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
@@ -74,8 +74,8 @@ for req in wanted([*project["dependencies"], *project["optional-dependencies"]["
         sys.exit(1)
 
 # The C extensions, built in place by the editable install: there, and newer than their sources.
-for source in (repo / "parsers" / "_fastscan.c", repo / "analytics" / "_fastingest.c",
-               repo / "analytics" / "_fastgroups.c"):
+for source in (repo / "parsers" / "_fastscan.c", repo / "analytics" / "sources" / "_fastingest.c",
+               repo / "analytics" / "findings" / "_fastgroups.c"):
     built = list(source.parent.glob(source.stem + ".*.so"))
     if not built or max(p.stat().st_mtime for p in built) < source.stat().st_mtime:
         sys.exit(1)

@@ -8,10 +8,10 @@ from hypothesis import given, settings, strategies as st
 
 from nagtune.analytics._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS,
                                        CHATTY_HOST_SERVICE_COLUMNS, NAME_COLUMNS, QUIET_COLUMNS)
-from nagtune.analytics.api import analyze
-from nagtune.analytics.chatty import rank_chatty
-from nagtune.analytics.names import audit_names
-from nagtune.analytics.quiet import find_quiet
+from nagtune.analytics.run.api import analyze
+from nagtune.analytics.findings.chatty import rank_chatty
+from nagtune.analytics.findings.names import audit_names
+from nagtune.analytics.findings.quiet import find_quiet
 from tests.analytics_scenarios import NODE, write_node
 
 
@@ -153,7 +153,7 @@ def test_by_cell_summary(scenario):
        timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
 def test_off_hours_are_the_clock_of_the_timezone(seconds, timezone):
     # UTC is computed from epoch seconds, other zones through pandas: both must read pandas' clock.
-    from nagtune.analytics.chatty import _off_hours
+    from nagtune.analytics.findings.chatty import _off_hours
     from nagtune.analytics._frames import epoch_seconds
     times = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
     local = times.dt.tz_convert(timezone)

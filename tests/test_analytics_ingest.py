@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from nagtune.analytics import ingest
+from nagtune.analytics.sources import ingest
 from nagtune.analytics._frames import EVENT_COLUMNS
-from nagtune.analytics.ingest import IngestError, load_events, load_perfdata, parse_buffer, values_from_output
+from nagtune.analytics.sources.ingest import IngestError, load_events, load_perfdata, parse_buffer, values_from_output
 from nagtune.parsers.events import UNPARSED
 from nagtune.parsers.logfiles import read_log
 from nagtune.parsers.nagios import parse_line
@@ -95,13 +95,13 @@ def test_the_c_utf8_check_takes_what_python_decodes(data):
 
 
 def test_the_compiled_splitter_was_built():
-    assert ingest._fastingest is not None, "analytics/_fastingest.c was not built (pip install -e . with gcc)"
+    assert ingest._fastingest is not None, "analytics/sources/_fastingest.c was not built (pip install -e . with gcc)"
 
 
 def test_nagtune_pure_python_chooses_the_regex_splitter():
     import subprocess
     import sys
-    probe = "from nagtune.analytics import ingest; print(ingest._compiled is not None)"
+    probe = "from nagtune.analytics.sources import ingest; print(ingest._compiled is not None)"
     for value, expected in (("1", "False"), ("", "True")):
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                              env={**os.environ, "NAGTUNE_PURE_PYTHON": value}).stdout.strip()

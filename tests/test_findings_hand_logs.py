@@ -24,8 +24,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from nagtune.analytics import api, ingest
-from nagtune.analytics.episodes import build_episodes
+from nagtune.analytics.run import api
+from nagtune.analytics.sources import ingest
+from nagtune.analytics.findings.episodes import build_episodes
 from nagtune.cli import cli
 
 LOGS = Path(__file__).resolve().parent / "hand_logs"

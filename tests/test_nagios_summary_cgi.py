@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from nagtune.analytics import api
+from nagtune.analytics.run import api
 
 pytestmark = pytest.mark.slow
 

@@ -27,9 +27,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nagtune.analytics import api, ingest
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.quiet import find_quiet
+from nagtune.analytics.run import api
+from nagtune.analytics.sources import ingest
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.findings.quiet import find_quiet
 
 from .test_nagios_summary_cgi import SUMMARY_CGI, ranked_counts, top_alert_producers
 

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nagtune.analytics import api
-from nagtune.analytics import report as report_mod
-from nagtune.analytics.report import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
+from nagtune.analytics.run import api
+from nagtune.analytics.report import build as report_mod
+from nagtune.analytics.report.build import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
 from nagtune.cli import cli
 
 from .report_data import HOSTILE_HOST, HOSTILE_OUTPUT, HOSTILE_SERVICE, report_inputs
@@ -330,7 +330,7 @@ def test_the_report_in_worker_processes_is_the_same_report(tmp_path, built):
 
 
 def test_a_plot_that_fails_in_its_process_is_the_reports_error(tmp_path, built, monkeypatch):
-    from nagtune.analytics import plots
+    from nagtune.analytics.report import plots
 
     def broken(*args, **kwargs):
         raise ValueError("no room on the canvas")

@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
-from ._frames import RETUNE_COLUMNS, empty, rows_of
+from ...parsers import events as ev
+from .._frames import RETUNE_COLUMNS, empty, fill_retune_columns, rows_of
 from .episodes import is_long_problem
-from .objects import current_attempts, object_row
+from ..sources.objects import current_attempts, object_row
 from .quiet import SLOW  # slower than this from first SOFT to HARD is the quiet finding slow_detection
 
 DIRECTIVE = "retry_interval"
@@ -157,7 +157,7 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
         ))
     if not rows:
         return empty(RETUNE_COLUMNS)
-    frame = order_by_gain(pd.DataFrame(rows)[RETUNE_COLUMNS])
+    frame = order_by_gain(fill_retune_columns(pd.DataFrame(rows))[RETUNE_COLUMNS])
     return (frame if top is None else frame.head(top)).reset_index(drop=True)
 
 

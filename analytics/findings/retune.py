@@ -10,7 +10,7 @@ For each service the chatty ranking flags, one concrete change:
 - ``flap detection``: enable it, or lower ``low/high_flap_threshold``, so a
   service whose state flips back and forth is reported once as flapping
   instead of notifying at every flip. Replayed by recomputing Nagios' flap
-  detection over the history (see :mod:`nagtune.analytics.flapping`).
+  detection over the history (see :mod:`nagtune.analytics.findings.flapping`).
 - ``warning threshold (-w)``: when neither of those saves a notification:
   from the values the check reported (perfdata file or Graphite series, or
   numbers in the output text), the warning level that would have cut most
@@ -21,7 +21,7 @@ For each service the chatty ranking flags, one concrete change:
   while every value of a long HARD CRITICAL problem stays CRITICAL.
 
 Then, for services slow to go HARD, a shorter ``retry_interval``
-(:mod:`nagtune.analytics.retry`).
+(:mod:`nagtune.analytics.findings.retry`).
 
 When a service has both a ``max_check_attempts`` and a flap-detection
 change, the one that saves more notifications is shown (ties: attempts,
@@ -37,11 +37,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
+from ...parsers import events as ev
 from . import flapping
-from ._frames import RETUNE_COLUMNS, empty, epoch_seconds, rows_of
+from .._frames import REPLAY_EXACT, RETUNE_COLUMNS, empty, epoch_seconds, fill_retune_columns, rows_of
 from .episodes import LONG_PROBLEM, is_long_problem
-from .objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
+from . import replay as engine
+from ..sources.nagios_cfg import NagiosConfig, unknown_config
+from ..sources.objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
 from .retry import add_to, suggest_faster_detection
 
 MAX_EXTRA_ATTEMPTS = 4
@@ -215,34 +217,39 @@ def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> t
 # ---------------------------------------------------------------- suggestions
 
 def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20,
-                    long=LONG_PROBLEM, weeks: float | None = None, window_end=None) -> pd.DataFrame:
+                    long=LONG_PROBLEM, weeks: float | None = None, window_end=None,
+                    config=None) -> pd.DataFrame:
     """One replayed change for each of the ``top`` chattiest host/services.
 
-    :param objects: frame of :func:`nagtune.analytics.objects.load_objects`
+    :param objects: frame of :func:`nagtune.analytics.sources.objects.load_objects`
         (current values); without it the current values are read off the log.
-    :param perfdata: frame of :func:`nagtune.analytics.ingest.load_perfdata`;
+    :param perfdata: frame of :func:`nagtune.analytics.sources.ingest.load_perfdata`;
         without it, values printed in the plugin output are used.
     :param weeks: window length for the ranking's rates (see :func:`rank_chatty`).
     :param window_end: the end of the analysed window, where the flap replay's
         checks stop (default: the last event).
     :returns: ``RETUNE_COLUMNS``, the chatty services' suggestions in ranking
         order, then up to ``top`` faster-detection ones
-        (:func:`nagtune.analytics.retry.suggest_faster_detection`) for services
+        (:func:`nagtune.analytics.findings.retry.suggest_faster_detection`) for services
         without a suggestion; every row's ``long_problems_after`` equals its
         ``long_problems_before``.
     """
-    return add_to(suggest_chatty_retunes(events, episodes, objects, perfdata, top, long, weeks, window_end),
+    return add_to(suggest_chatty_retunes(events, episodes, objects, perfdata, top, long, weeks, window_end,
+                                         config=config),
                   suggest_faster_detection(events, episodes, objects), top)
 
 
 def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: int = 20, long=LONG_PROBLEM,
-                           weeks: float | None = None, window_end=None, ranked=None) -> pd.DataFrame:
+                           weeks: float | None = None, window_end=None, ranked=None,
+                           config=None) -> pd.DataFrame:
     """The first part of :func:`suggest_retunes`: the chatty services' suggestions
     only, in ranking order (the engines add the faster-detection ones themselves).
 
     :param ranked: ``rank_chatty(events, episodes, by="host_service", weeks=weeks)``
         where the caller has made it already (its first ``top`` rows are used);
         else it is made here.
+    :param config: the node's :class:`~nagtune.analytics.sources.nagios_cfg.NagiosConfig`, or a
+        dict of them by node name; None: Nagios' defaults, said in each reason.
     """
     from .chatty import rank_chatty
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
@@ -265,6 +272,15 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         eps = grouped.get(key)
         if eps is None or eps.empty:
             continue
+        checks = engine.checks_of(perfdata, key)
+        if checks is not None:
+            # Every check is known: the engine replays them as Nagios ran them.
+            suggestion = _replayed_suggestion(key, checks, objects, _config_of(config, key[0]),
+                                              history.get(key), long, rows_of(perfdata, {key}), eps)
+            if suggestion is not UNREPRODUCED:
+                if suggestion is not None:
+                    rows.append(suggestion)
+                continue
         candidates = [found for found in (_attempts_suggestion(eps, objects, key, long),
                                           _flap_suggestion(history.get(key), eps, objects, key, long, end))
                       if found is not None]
@@ -276,13 +292,16 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
                 values = _values(events, perfdata, keys)
             suggestion = (_warn_suggestion(values, objects, key, eps, long)
                           or _crit_suggestion(values, objects, key, eps, long))
+        if suggestion is not None and (suggestion["alerts_before"], suggestion["notifications_before"]) == \
+                (suggestion["alerts_after"], suggestion["notifications_after"]):
+            suggestion = None  # a change whose replay changes no count is never shown
         if suggestion is not None:
             if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
                 raise RetuneError(f"replay of {suggestion['directive']} on {key} misses a long HARD CRITICAL")
             rows.append(suggestion)
     if not rows:
         return empty(RETUNE_COLUMNS)
-    return pd.DataFrame(rows)[RETUNE_COLUMNS]
+    return fill_retune_columns(pd.DataFrame(rows))[RETUNE_COLUMNS]
 
 
 def _attempts_suggestion(eps, objects, key, long) -> dict | None:
@@ -429,7 +448,7 @@ def _values(events, perfdata, keys: set) -> pd.DataFrame:
     """
     if perfdata is not None and len(perfdata):
         return rows_of(perfdata, keys)
-    from .ingest import values_from_output
+    from ..sources.ingest import values_from_output
     return values_from_output(rows_of(events, keys))
 
 
@@ -558,3 +577,202 @@ def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
                          if long_before else "no long HARD CRITICAL problem in this history; ")
                       + f"warning level {warn} unchanged"
                       + ("; current levels inferred from the states the check reported" if inferred else ""))
+
+
+# ---------------------------------------------------------------- replayed over every check
+
+def _config_of(config, node: str) -> NagiosConfig:
+    if isinstance(config, dict):
+        config = config.get(node, config.get(None))
+    return config if config is not None else unknown_config()
+
+
+def _lines_per_notification(history) -> int:
+    """Notification lines per notification of one service (its contacts), 1 if none logged."""
+    if history is None:
+        return 1
+    notes = history[history["kind"] == ev.SERVICE_NOTIFICATION]
+    if notes.empty:
+        return 1
+    return max(1, int(notes.groupby("time").size().median()))
+
+
+def _still_caught(before: engine.ServiceReplay, after: engine.ServiceReplay, long_seconds: float) -> bool:
+    """Every long HARD problem of ``before`` still goes HARD, and is still notified if it was,
+    in ``after`` (problems matched by their first failing check)."""
+    by_first = {problem["first_check"]: problem for problem in after.problems}
+    for problem in engine.long_problems(before, long_seconds):
+        twin = by_first.get(problem["first_check"])
+        if twin is None or twin["hard"] is None or (problem["notified"] and not twin["notified"]):
+            return False
+    return True
+
+
+def _replayed_row(key, directive, current, suggested, before, after, lines, logged, long_seconds,
+                  extra_minutes, reason, assumed) -> dict:
+    long_before = len(engine.long_problems(before, long_seconds))
+    said = f"; assumed: {', '.join(assumed)}" if assumed else ""
+    return dict(
+        node=key[0], host=key[1], service=key[2], directive=directive, current=current, suggested=suggested,
+        alerts_before=before.alert_count, alerts_after=after.alert_count,
+        notifications_before=before.notification_count * lines,
+        notifications_after=after.notification_count * lines,
+        extra_detection_minutes=round(extra_minutes, 1),
+        long_problems_before=long_before, long_problems_after=long_before,
+        reason=reason + said, replay_basis=REPLAY_EXACT,
+        alerts_logged=logged[0], notifications_logged=logged[1])
+
+
+def _seen_settings(eps, times, unit_seconds: float) -> dict:
+    """What the log and the checks show of a service's settings (for a node without objects.cache)."""
+    hard = eps[eps["hard"]]
+    attempts = int(hard["max_attempt"].max()) if len(hard) else None
+    gaps = np.diff(np.asarray(times, dtype=float))
+    usual = float(np.median(gaps)) / unit_seconds if len(gaps) else None
+    return {"max_check_attempts": attempts, "check_interval": round(usual, 2) if usual else None}
+
+
+def _replayed_suggestion(key, checks, objects, config, history, long, values=None, eps=None) -> dict | None:
+    """The one change, of max_check_attempts or flap detection, that saves the most
+    notifications when every check of the service is replayed (:mod:`.replay`)."""
+    times, codes = checks
+    row = object_row(objects, key)
+    seen = _seen_settings(eps, times, config.interval_length) if row is None and eps is not None else None
+    settings, assumed = engine.settings_for(row, config, seen)
+    before = engine.replay_service(codes, settings, times=times)
+    lines = _lines_per_notification(history)
+    logged = ((0, 0) if history is None else
+              (int((history["kind"] == ev.SERVICE_ALERT).sum()), int((history["kind"] == ev.SERVICE_NOTIFICATION).sum())))
+    if (before.alert_count, before.notification_count * lines) != logged:
+        # What the model leaves out shaped this service's log (a host outage, downtime, an
+        # acknowledgement, contacts with other options): its numbers would not be Nagios'.
+        return UNREPRODUCED
+    long_seconds = pd.Timedelta(long).total_seconds()
+    unit = settings.interval_length / 60.0  # minutes per interval unit
+    found = []
+    # max_check_attempts: the fewest attempts that save the most notifications.
+    best = None
+    for attempts in range(settings.max_check_attempts + 1, settings.max_check_attempts + MAX_EXTRA_ATTEMPTS + 1):
+        extra = (attempts - settings.max_check_attempts) * settings.retry_interval * unit
+        if pd.Timedelta(minutes=extra) > MAX_EXTRA_DETECTION:
+            break
+        after = engine.replay_service(codes, settings.with_(max_check_attempts=attempts), start=times[0])
+        if not _still_caught(before, after, long_seconds):
+            break
+        saved = before.notification_count - after.notification_count
+        if saved > 0 and (best is None or saved > best[0]):
+            best = (saved, attempts, after, extra)
+    if best is not None:
+        saved, attempts, after, extra = best
+        soft = sum(1 for p in before.problems if p["hard"] is not None) - \
+            sum(1 for p in after.problems if p["hard"] is not None)
+        found.append((saved, _replayed_row(
+            key, "max_check_attempts", str(settings.max_check_attempts), str(attempts), before, after, lines,
+            logged, long_seconds, extra,
+            f"{soft} HARD problems recover within {attempts - 1} retries of "
+            f"{settings.retry_interval * unit:g} min: with {attempts} attempts they stay SOFT "
+            f"({saved * lines} notifications fewer); the fewest attempts that save this many; every long HARD "
+            f"problem still goes HARD, {extra:g} min later", assumed)))
+    # Flap detection: on, or lower thresholds (the least change first).
+    for low, high in _flap_candidates(settings.flap_detection_enabled, settings.low_flap_threshold,
+                                      settings.high_flap_threshold):
+        changed = settings.with_(flap_detection_enabled=True, low_flap_threshold=low, high_flap_threshold=high)
+        after = engine.replay_service(codes, changed, times=times)
+        saved = before.notification_count - after.notification_count
+        if saved <= 0 or not _still_caught(before, after, long_seconds):
+            continue
+        current = (f"on, {settings.low_flap_threshold:g}/{settings.high_flap_threshold:g}"
+                   if settings.flap_detection_enabled else "off")
+        starts = sum(1 for _, what, _ in after.flapping if what == "STARTED")
+        found.append((saved, _replayed_row(
+            key, "low_flap_threshold / high_flap_threshold" if settings.flap_detection_enabled
+            else "flap_detection_enabled, low/high_flap_threshold", current, f"on, {low:g}/{high:g}",
+            before, after, lines, logged, long_seconds, 0.0,
+            f"percent state change over 21 checks reaches {after.max_percent:.1f}% (replayed over every "
+            f"check; {before.max_percent:.1f}% was the most before): flap detection at {low:g}/{high:g}% "
+            f"starts {starts} flapping periods and holds back their notifications ({saved * lines} fewer, "
+            f"FLAPPINGSTART/STOP included); every long HARD problem is still notified", assumed)))
+        break
+    if not found:
+        return _replayed_level(key, checks, before, settings, lines, logged, long_seconds, values, assumed)
+    # The most notifications saved; on a tie the first (attempts: the simpler change).
+    return max(found, key=lambda item: item[0])[1]
+
+
+UNREPRODUCED = "unreproduced"  # the replay of every check does not give the logged counts
+DRIVES_STATE = 0.95  # a label whose levels explain this share of the checks' states drives them
+HEADROOM = 0.10  # a new level lies this share of its value past the values it must not alert on
+
+
+def _driving_label(values, key, times, codes):
+    """(label, per-check values, warn, crit) of the perfdata label whose own warn;crit
+    levels give the state the check reported at (nearly) every check, or None."""
+    if values is None or values.empty or "warn" not in values:
+        return None
+    mine = values[(values["node"].astype(str) == key[0]) & (values["host"].astype(str) == key[1])
+                  & (values["service"].astype(str) == key[2])]
+    seconds = {second: index for index, second in enumerate(times)}
+    best = None
+    for label, rows in mine.groupby(mine["label"].astype(str), observed=True):
+        warn, crit = str(rows["warn"].iloc[-1]), str(rows["crit"].iloc[-1])
+        try:
+            parse_range(warn), parse_range(crit)
+        except ValueError:
+            continue
+        per_check = np.full(len(times), np.nan)
+        where = [seconds.get(float(second)) for second in epoch_seconds(rows["time"])]
+        for index, value in zip(where, rows["value"].to_numpy(dtype=float)):
+            if index is not None:
+                per_check[index] = value
+        known = ~np.isnan(per_check)
+        if known.sum() < len(times) * DRIVES_STATE:
+            continue
+        agree = (states_for(per_check[known], warn, crit) == np.asarray(codes)[known]).mean()
+        if agree >= DRIVES_STATE and (best is None or agree > best[0]):
+            best = (agree, label, per_check, warn, crit)
+    return None if best is None else best[1:]
+
+
+def _with_headroom(level: float, direction: str) -> float:
+    margin = abs(level) * HEADROOM or HEADROOM
+    return float(f"{(level + margin) if direction == 'above' else (level - margin):.3g}")
+
+
+def _replayed_level(key, checks, before, settings, lines, logged, long_seconds, values, assumed) -> dict | None:
+    """A warning level from the label that drives the state, replayed through the engine:
+    the WARNING values' highest (or lowest) plus headroom, below the critical level."""
+    times, codes = checks
+    found = _driving_label(values, key, times, codes)
+    if found is None:
+        return None
+    label, per_check, warn, crit = found
+    low, high, inside = parse_range(warn)
+    if inside:
+        return None  # an inside range (@a:b) has no single side to move
+    if not math.isinf(low) and low != 0 and not math.isinf(high):
+        return None  # a two-sided range (10:20): no single level to move
+    direction = "below" if math.isinf(high) else "above"
+    state_now = states_for(np.nan_to_num(per_check), warn, crit)
+    warned = per_check[state_now == 1]
+    if not len(warned):
+        return None
+    crit_low, crit_high, _ = parse_range(crit)
+    for quantile in (1.0, 0.99, 0.9, 0.75):
+        level = _with_headroom(float(np.quantile(warned, quantile)), direction)
+        if (direction == "above" and level >= crit_high) or (direction == "below" and level <= crit_low):
+            continue  # past the critical level: it would no longer be a warning band
+        spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
+        after_codes = np.where(np.isnan(per_check), codes, states_for(np.nan_to_num(per_check), spec, crit))
+        after = engine.replay_service(after_codes, settings, times=times)
+        if (after.alert_count, after.notification_count) == (before.alert_count, before.notification_count):
+            continue  # a no-op is never shown
+        if not _still_caught(before, after, long_seconds):
+            continue
+        if after.notification_count > before.notification_count or after.alert_count > before.alert_count:
+            continue
+        return _replayed_row(
+            key, "warning threshold (-w)", warn, spec, before, after, lines, logged, long_seconds, 0.0,
+            f"{label} drives the state (its perfdata levels {warn};{crit} give the reported state at every "
+            f"check); -w {spec} is the {quantile:.0%} quantile of its WARNING values plus {HEADROOM:.0%} "
+            f"headroom, critical level {crit} unchanged; every long HARD problem still notified", assumed)
+    return None

@@ -46,11 +46,10 @@ def moves_with_the_clock(when) -> bool:
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """SHA-256 over nagtune's own source files (the installed package: parsers, analytics, the rest)."""
-    from .. import parsers
+    from ... import analytics, parsers
     import nagtune
     digest = hashlib.sha256()
-    roots = sorted({os.path.dirname(os.path.abspath(m.__file__)) for m in (nagtune, parsers)}
-                   | {os.path.dirname(os.path.abspath(__file__))})
+    roots = sorted({os.path.dirname(os.path.abspath(m.__file__)) for m in (nagtune, parsers, analytics)})
     for root in roots:
         for folder, directories, files in os.walk(root):
             directories[:] = sorted(d for d in directories if d != "__pycache__")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..parsers import events as ev
-from ..parsers.names import NameRegistry
-from ._frames import NAME_COLUMNS, empty
+from ...parsers import events as ev
+from ...parsers.names import NameRegistry
+from .._frames import NAME_COLUMNS, empty
 
 
 def audit_names(events: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,7 @@ How it stays fast without a Python object per line:
 1. Files are read whole (``.gz`` decompressed in C, read ahead in a thread)
    and batched into buffers of 8 MB, parsed in one thread per core and taken
    back in the order they were read.
-2. A UTF-8 buffer goes to the C splitter (``analytics/_fastingest.c``, built
+2. A UTF-8 buffer goes to the C splitter (``analytics/sources/_fastingest.c``, built
    by ``pip install``, GIL released): it cuts every stamped line into epoch,
    *head* (the type and the fields before the plugin output: host, service,
    state, type, attempt, contact, command) and output span, and gives each
@@ -55,14 +55,14 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
-from ..parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ..parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
+from ...parsers import events as ev
+from ...parsers.identity import DEFAULT_CELL_PATTERN, identify
+from ...parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
                                 node_of_file, read_log, resolve_paths)
-from ..parsers.nagios import decode, parse_line
+from ...parsers.nagios import decode, parse_line
 from . import coverage
-from .results_cache import RELATIVE_WHEN
-from ._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
+from ..run.results_cache import RELATIVE_WHEN
+from .._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
 try:  # built by `pip install` where a C compiler is found; the same rows, several times faster
     from . import _fastingest

@@ -1,6 +1,6 @@
 /* Per-object grouping of event rows in C: the sorts and interval joins that the
  * episode builder and the ranking do on millions of rows. Optional: without
- * it, nagtune.analytics._groups does the same with numpy and pandas (same
+ * it, nagtune.analytics.findings._groups does the same with numpy and pandas (same
  * answers, several times slower).
  *
  * Keys are int64 (one per host or service object), times int64 (ns). Every
@@ -39,7 +39,7 @@
  * (INT64_MIN: none); severity (int8) the worst; max_attempt the highest
  * attempt of its problem rows (0 when missing); alerts how many of its rows
  * are alerts; before_window (uint8) whether its first row is its key's first
- * and not an alert (a state snapshot). analytics/episodes.py keeps the numpy
+ * and not an alert (a state snapshot). analytics/findings/episodes.py keeps the numpy
  * version the tests hold this to.
  *
  * flap_percent(keys, times, recorded, states, ok, default_interval, history,
@@ -47,7 +47,7 @@
  * change after each recorded row (0 on the others), its unlogged checks put
  * back, for rows sorted by key then time (times in seconds; recorded, ok:
  * one byte per row; states: int64 codes). The very arithmetic, in the same
- * order, of the numpy version in analytics/flapping.py (percent_at_alerts),
+ * order, of the numpy version in analytics/findings/flapping.py (percent_at_alerts),
  * which the tests hold this to bit for bit.
  *
  * All run without the GIL. tests/test_analytics_groups.py holds them to

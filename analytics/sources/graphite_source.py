@@ -37,9 +37,9 @@ import urllib.request
 import numpy as np
 import pandas as pd
 
-from ..parsers import metrics as m
-from ..parsers.names import metric_prefix
-from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, EVENT_STRINGS, VALUE_COLUMNS, epoch_seconds
+from ...parsers import metrics as m
+from ...parsers.names import metric_prefix
+from .._frames import EVENT_CATEGORIES, EVENT_COLUMNS, EVENT_STRINGS, VALUE_COLUMNS, epoch_seconds
 
 # Levels after the family, per family, as MetricNamer writes them (host_service granularity).
 FAMILY_LEVELS = {

@@ -19,10 +19,10 @@ import os
 
 import pandas as pd
 
-from ._frames import OBJECT_COLUMNS
+from .._frames import OBJECT_COLUMNS
 
 _NUMBERS = ("max_check_attempts", "check_interval", "retry_interval", "notification_interval",
-            "low_flap_threshold", "high_flap_threshold")
+            "low_flap_threshold", "high_flap_threshold", "first_notification_delay")
 _FLAGS = ("notifications_enabled", "flap_detection_enabled", "active_checks_enabled")
 
 
@@ -65,6 +65,7 @@ def parse_objects(text: str, node: str = "") -> pd.DataFrame:
     for column in _FLAGS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int8")
     frame["check_command"] = frame["check_command"].fillna("")
+    frame["notification_options"] = frame["notification_options"].fillna("")
     # Custom variables (_SCENARIO, _OWNER ...) follow the fixed columns, as written.
     custom = sorted(c for c in frame.columns if c.startswith("_"))
     return frame[OBJECT_COLUMNS + custom].reset_index(drop=True)
@@ -78,7 +79,8 @@ def load_objects(path) -> pd.DataFrame:
     :returns: ``OBJECT_COLUMNS``: node, object_type (host/service), host,
         service, max_check_attempts, check_interval, retry_interval (minutes),
         notification_interval, notifications_enabled, flap_detection_enabled,
-        low/high_flap_threshold, active_checks_enabled, check_command, then the
+        low/high_flap_threshold, active_checks_enabled, check_command,
+        first_notification_delay, notification_options, then the
         objects' custom variables (``_NAME``) as columns.
     """
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)

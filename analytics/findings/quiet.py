@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
-from ._frames import QUIET_COLUMNS, empty
+from ...parsers import events as ev
+from .._frames import QUIET_COLUMNS, empty
 
 LONG = pd.Timedelta(hours=1)
 SLOW = pd.Timedelta(minutes=15)
@@ -203,7 +203,7 @@ def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFra
                long=LONG, slow=SLOW, host_down=HOST_DOWN, siblings: int = SIBLINGS) -> pd.DataFrame:
     """Problems that made too little noise, one row per finding, longest first.
 
-    :param objects: optional frame of :func:`nagtune.analytics.objects.load_objects`,
+    :param objects: optional frame of :func:`nagtune.analytics.sources.objects.load_objects`,
         to see ``notifications_enabled 0``.
     :returns: ``QUIET_COLUMNS``; ``detail`` says what happened in words,
         ``duration`` how long it lasted.

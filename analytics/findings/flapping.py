@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import _groups
-from ._frames import epoch_seconds
+from .._frames import epoch_seconds
 
 HISTORY = 21  # Nagios' MAX_STATE_HISTORY_ENTRIES
 LOW_CURVE, HIGH_CURVE = 0.75, 1.25  # weights of the oldest and the newest change

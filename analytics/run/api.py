@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import automation, chatty, episodes as episodes_mod, ingest, names, objects as objects_mod
-from . import quiet, retry, retune
-from ._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_COLUMNS,
-                      CHATTY_HOST_SERVICE_COLUMNS,
+from ..findings import automation, chatty, episodes as episodes_mod, names, quiet, retry, retune
+from ..sources import ingest, objects as objects_mod
+from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_COLUMNS,
+                       CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
-from .store import concat as store_concat
-from ..parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
+from ..sources.store import concat as store_concat
+from ...parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
 
 
 @dataclass
@@ -426,9 +426,36 @@ def _side_input(given, paths, name: str, load):
     return given, None
 
 
+def node_configs(paths, nagios_cfg=None) -> dict:
+    """The ``nagios.cfg`` of each node directory of ``paths`` by node name, or the one
+    ``nagios_cfg`` given for every node (:class:`..sources.nagios_cfg.NagiosConfig`)."""
+    from ..sources import nagios_cfg as cfg_mod
+    if nagios_cfg is not None:
+        config = nagios_cfg if isinstance(nagios_cfg, cfg_mod.NagiosConfig) else cfg_mod.load_nagios_cfg(nagios_cfg)
+        return {os.path.basename(os.path.abspath(d)): config for d in node_dirs(paths)} | {None: config}
+    return {os.path.basename(os.path.abspath(d)): cfg_mod.load_nagios_cfg(os.path.join(d, "nagios.cfg"))
+            for d in node_dirs(paths) if os.path.isfile(os.path.join(d, "nagios.cfg"))}
+
+
+def configured_perfdata_files(configs: dict) -> dict:
+    """Node name -> the ``service_perfdata_file`` its nagios.cfg names, where that file exists."""
+    return {node: config.perfdata_file for node, config in configs.items()
+            if node is not None and config.perfdata_file and os.path.isfile(config.perfdata_file)}
+
+
+def load_node_perfdata(files_by_node: dict) -> pd.DataFrame | None:
+    """Perfdata files, each read as its node's (whatever the file's name or directory)."""
+    frames = []
+    for node, path in files_by_node.items():
+        frame = ingest.load_perfdata(path)
+        frame["node"] = pd.Categorical([node] * len(frame))
+        frames.append(frame)
+    return concat_frames(frames)
+
+
 def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top: int = RETUNE_TOP,
                 cache_dir=None, environment: str = "default", cell_pattern: str = ingest.DEFAULT,
-                processes: int | None = None, progress: bool = False) -> pd.DataFrame:
+                processes: int | None = None, progress: bool = False, nagios_cfg=None) -> pd.DataFrame:
     """What ``nagtune retune`` prints: :func:`.retune.suggest_retunes` over the logs under
     ``paths``, in worker processes and with the results cache as :func:`rank_logs`.
 
@@ -439,10 +466,19 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
 
     :param objects, perfdata: frames, paths, or None to look for ``objects.cache``
         and ``service-perfdata.log`` in the node directories (their identity is
-        part of the cache key; a frame has none, so not with a ``cache_dir``).
+        part of the cache key; a frame has none, so not with a ``cache_dir``);
+        without ``service-perfdata.log``, the ``service_perfdata_file`` each
+        node's ``nagios.cfg`` names.
+    :param nagios_cfg: a ``nagios.cfg`` for every node; None: each node
+        directory's own, else Nagios' defaults (said in the suggestions).
     """
+    configs = node_configs(paths, nagios_cfg)
     objects, object_files = _side_input(objects, paths, "objects.cache", objects_mod.load_objects)
     perfdata, perf_files = _side_input(perfdata, paths, "service-perfdata.log", ingest.load_perfdata)
+    if perfdata is None and configured_perfdata_files(configs):
+        by_node = configured_perfdata_files(configs)
+        perfdata, perf_files = load_node_perfdata(by_node), sorted(by_node.values())
+    config_files = sorted({config.path for config in configs.values() if config.path})
     if cache_dir is not None and (object_files is None or perf_files is None):
         raise ValueError("retune_logs: give objects and perfdata as paths (or None) with a cache_dir: "
                          "a frame has no identity")
@@ -453,7 +489,8 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
         ranked = chatty.rank_chatty(events, found, by="host_service", top=top, weeks=window.weeks)
         return ranked, concat_frames([
             retune.suggest_chatty_retunes(events, found, objects=objects, perfdata=perfdata, top=top,
-                                          weeks=window.weeks, window_end=window.end, ranked=ranked),
+                                          weeks=window.weeks, window_end=window.end, ranked=ranked,
+                                          config=configs),
             retry.suggest_faster_detection(events, found, objects=objects)])
 
     def join(results) -> pd.DataFrame:
@@ -466,7 +503,8 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
         return order_retunes(suggestions, ranked, top).reset_index(drop=True)
 
     return _logs_table("retune", {"top": top}, stage, join, paths, since, until, cache_dir, environment,
-                       cell_pattern, processes, progress, [*(object_files or []), *(perf_files or [])])
+                       cell_pattern, processes, progress,
+                       [*(object_files or []), *(perf_files or []), *config_files])
 
 
 def names_logs(paths, since=None, until=None, cache_dir=None, environment: str = "default",

@@ -33,7 +33,9 @@ import os
 
 import pandas as pd
 
-from . import api, episodes as episodes_mod, ingest, retune, store
+from . import api
+from ..findings import episodes as episodes_mod, retune
+from ..sources import ingest, store
 
 ENGINES = ("pandas", "dask")
 

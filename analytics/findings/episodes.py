@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
+from ...parsers import events as ev
 from . import _groups
-from ._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_strings, naive_utc, object_keys,
+from .._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_strings, naive_utc, object_keys,
                       release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
@@ -209,7 +209,7 @@ def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.D
 def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categorical_names: bool = False) -> pd.DataFrame:
     """Problem episodes of every host and service in ``events``.
 
-    :param events: frame from :func:`nagtune.analytics.ingest.load_events`.
+    :param events: frame from :func:`nagtune.analytics.sources.ingest.load_events`.
     :param window_end: end of the analysed window; problems not recovered by
         then are ``open`` and end there. Default: the last event's time.
     :param columns: only these columns (in the usual order), and none of the

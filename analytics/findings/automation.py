@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._frames import AUTOMATION_COLUMNS, empty
+from .._frames import AUTOMATION_COLUMNS, empty
 from .quiet import human
 
 MIN_DAYS = 3

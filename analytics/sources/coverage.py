@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
+from ...parsers import events as ev
 
 SIGNAL_KINDS = (ev.SERVICE_ALERT, ev.HOST_ALERT, ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION)
 # Counts that add up over groups of nodes; the others are the earliest or the latest.
@@ -88,7 +88,7 @@ class Unreadable:
 def first_unreadable(files: list[str], limit_bytes: int = 256 << 20) -> Unreadable | None:
     """The first line of ``files`` (in order) the parser cannot read, reading at most
     ``limit_bytes``: only called when the ingest counted unparsed lines."""
-    from ..parsers.nagios import parse_line
+    from ...parsers.nagios import parse_line
     seen = 0
     for path in files:
         try:

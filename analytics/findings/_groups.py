@@ -2,7 +2,7 @@
 
 Keys are int64 (one per host or service object, :func:`._frames.object_keys`),
 times int64 nanoseconds (or seconds: any one unit). Each function runs in C
-(``analytics/_fastgroups.c``, built by ``pip install``, GIL released) and
+(``analytics/findings/_fastgroups.c``, built by ``pip install``, GIL released) and
 falls back to numpy and pandas with the same answers where it was not built
 or ``NAGTUNE_PURE_PYTHON=1``; ``tests/test_analytics_groups.py`` holds both
 to brute force.

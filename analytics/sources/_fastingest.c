@@ -1,6 +1,6 @@
 /* The analytics ingest's per-line work in C: cut a buffer of Nagios log lines
  * into columns without a Python object per line. Optional: without it,
- * nagtune.analytics.ingest parses with its regular expression (same rows).
+ * nagtune.analytics.sources.ingest parses with its regular expression (same rows).
  *
  * split(buffer, bounds) reads every "\n"-terminated line (bytes after the
  * last "\n" are not a line; bounds are the int64 ends of the files joined in

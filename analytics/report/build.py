@@ -28,8 +28,10 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from ..parsers.names import metric_component
-from . import history, parallel, plots, retune
+from ...parsers.names import metric_component
+from . import history, plots
+from ..findings import retune
+from ..run import parallel
 
 TOP = 15  # chatty services in the bar chart and the new/resolved comparison
 TIMELINE_TOP = 10
@@ -502,7 +504,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     # The plots (half the report's time) are drawn in a forked child while this
     # process writes the tables: the two share nothing but the analysis.
     if processes is None:
-        from .api import default_analysis_processes
+        from ..run.api import default_analysis_processes
         processes = default_analysis_processes(analysis.events)
     drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
                                                 summary, history_dir if keep_history else None),
@@ -554,7 +556,7 @@ class ReportError(ValueError):
 def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(start, end) in UTC. ``until`` defaults to ``newest`` (the last line seen), else now;
     ``since`` is a date, or a duration (``7d``) counted back from the end."""
-    from .ingest import IngestError, parse_when
+    from ..sources.ingest import IngestError, parse_when
 
     try:
         # The window is [start, end): one second past the newest line keeps that line in.
@@ -580,16 +582,17 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         checks' values from (see :func:`.graphite_source.load_perfdata_from_graphite`)
         instead of perfdata files.
     """
-    from . import api, coverage, ingest
+    from ..run import api
+    from ..sources import coverage, ingest
 
     def values_from_graphite(events, start, end, fallback):
         if perfdata_graphite is None:
             return fallback
-        from .graphite_source import load_perfdata_from_graphite
+        from ..sources.graphite_source import load_perfdata_from_graphite
         return load_perfdata_from_graphite(perfdata_graphite[0], start, end, events, perfdata_graphite[1])
 
     if graphite:
-        from .graphite_source import load_events_from_graphite
+        from ..sources.graphite_source import load_events_from_graphite
 
         start, end = resolve_window(since, until)
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
@@ -597,7 +600,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
                                processes=processes)
         return analysis, start, end, f"Graphite at {graphite}"
     if store_dir:
-        from . import store
+        from ..sources import store
 
         try:
             newest = max((info["max_ns"] for name, info in store.load_manifest(store_dir)["partitions"].items()

@@ -29,8 +29,8 @@ from typing import Callable
 
 import pandas as pd
 
-from . import coverage, ingest
-from .chatty import weeks_between
+from ..sources import coverage, ingest
+from ..findings.chatty import weeks_between
 
 MAX_PROCESSES = 4
 PROCESS_BYTES = 256 << 20  # bytes to read (gzip counted GZIP_RATIO times) from which worker processes pay

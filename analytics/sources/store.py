@@ -38,9 +38,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
-from ..parsers.logfiles import node_dirs
+from ...parsers.logfiles import node_dirs
 from . import ingest
-from ._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
+from .._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
 from .objects import load_objects
 
 STORE_VERSION = 1

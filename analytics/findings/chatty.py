@@ -11,36 +11,47 @@ What makes an alert noise, per service (or per host and service, or per host):
   HARD, or were HARD for less than ``transient_minutes``;
 - ``flap_percent``: the peak of Nagios' weighted percent state change over
   the last 21 recorded check states, recomputed from the log (see
-  :func:`nagtune.analytics.flapping.percent_at_alerts`);
+  :func:`nagtune.analytics.findings.flapping.percent_at_alerts`);
 - ``off_hours_share``: share of alerts at night (before 08:00, from 20:00)
   or at weekends, in ``timezone``;
 - ``alerts_per_problem``: alerts per real problem (HARD and lasting).
 
-``score = log1p(soft/4 + hard + 2 * notifications, per week) * (0.5 + noise)``
-where noise (0..1) weighs transient share 0.35, flapping 0.25, alerts per
-problem 0.25 and off hours 0.15, so volume ranks and noise breaks ties and
-lifts the services whose alerts are not worth waking anyone for.
+``score = log1p(volume per week) * (NOISE_FLOOR + noise)``: volume weighs
+SOFT alerts, HARD alerts and notifications (``*_WEIGHT`` below); noise (0..1)
+weighs transient share, flapping, alerts per problem and off hours
+(``NOISE_WEIGHTS``), so volume ranks and noise breaks ties and lifts the
+services whose alerts are not worth waking anyone for. The table of
+components is in docs/analytics.md ("The chatty score").
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..parsers import events as ev
+from ...parsers import events as ev
 from . import _groups, flapping
-from ._frames import (CHATTY_COLUMNS, CHATTY_HOST_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, codes_in,
-                      empty, epoch_seconds, keys_of_codes, object_keys)
-
-# The score's weights (see the module doc).
-WEIGHT_TRANSIENT = 0.35
-WEIGHT_FLAPPING = 0.25
-WEIGHT_ALERTS_PER_PROBLEM = 0.25
-WEIGHT_OFF_HOURS = 0.15
-SOFT_WEIGHT = 0.25  # a SOFT line pages nobody
-NOTIFICATION_WEIGHT = 2.0  # a notification woke someone
+from .._frames import (CHATTY_COLUMNS, CHATTY_HOST_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, codes_in,
+                       empty, epoch_seconds, keys_of_codes, object_keys)
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 HIGH_FLAP_THRESHOLD = flapping.DEFAULT_HIGH  # Nagios' default high_service_flap_threshold
+
+# The score's components (docs/analytics.md, "The chatty score").
+# Volume: alerts per week weighted by whom they reach. SOFT lines page nobody;
+# a notification reaches a person.
+SOFT_ALERT_WEIGHT = 0.25
+HARD_ALERT_WEIGHT = 1.0
+NOTIFICATION_WEIGHT = 2.0
+# Noise, 0..1: the weights sum to 1; each component is a share, or capped at 1.
+NOISE_WEIGHTS = {
+    "transient_share": 0.35,
+    "flapping": 0.25,            # flap_percent / FLAPPING_FULL, capped at 1
+    "alerts_per_problem": 0.25,  # alerts_per_problem / ALERTS_PER_PROBLEM_FULL, capped at 1
+    "off_hours_share": 0.15,
+}
+FLAPPING_FULL = 2 * HIGH_FLAP_THRESHOLD  # flap percent at which flapping counts fully
+ALERTS_PER_PROBLEM_FULL = 20.0           # alerts per real problem at which that counts fully
+NOISE_FLOOR = 0.5  # a service with no noise keeps half its volume score: volume ranks first
 
 
 def _hard_host_episodes(episodes: pd.DataFrame) -> pd.DataFrame | None:
@@ -301,15 +312,16 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
     table["notifications_per_week"] = table["notifications"] / weeks
     table["transient_share"] = np.where(table["problems"] > 0, table["transient"] / table["problems"].clip(lower=1), 0.0)
     table["alerts_per_problem"] = own_alerts / table["real"].clip(lower=1)
-    noise = (WEIGHT_TRANSIENT * table["transient_share"]
-             + WEIGHT_FLAPPING * (table["flap_percent"] / (2 * HIGH_FLAP_THRESHOLD)).clip(upper=1.0)
-             + WEIGHT_ALERTS_PER_PROBLEM * (table["alerts_per_problem"] / 20.0).clip(upper=1.0)
-             + WEIGHT_OFF_HOURS * table["off_hours_share"])
-    # SOFT lines page nobody: they count a quarter of a HARD alert; a notification counts double.
-    # A host's row carries the service alerts its HARD problems caused, as SOFT-like noise.
+    noise = (NOISE_WEIGHTS["transient_share"] * table["transient_share"]
+             + NOISE_WEIGHTS["flapping"] * (table["flap_percent"] / FLAPPING_FULL).clip(upper=1.0)
+             + NOISE_WEIGHTS["alerts_per_problem"]
+             * (table["alerts_per_problem"] / ALERTS_PER_PROBLEM_FULL).clip(upper=1.0)
+             + NOISE_WEIGHTS["off_hours_share"] * table["off_hours_share"])
+    # A host's row carries the service alerts its HARD problems caused, as SOFT lines.
     soft = own_alerts - table["own_hard"] + (0 if with_service else table["alerts_while_host_down"])
-    volume = (SOFT_WEIGHT * soft + table["own_hard"] + NOTIFICATION_WEIGHT * table["notifications"]) / weeks
-    table["score"] = np.log1p(volume) * (0.5 + noise)
+    volume = (SOFT_ALERT_WEIGHT * soft + HARD_ALERT_WEIGHT * table["own_hard"]
+              + NOTIFICATION_WEIGHT * table["notifications"]) / weeks
+    table["score"] = np.log1p(volume) * (NOISE_FLOOR + noise)
     table["object"] = what
     table["reasons"] = [_reasons(row, transient_minutes) for row in table.itertuples()]
     for column in ("score", "alerts_per_week", "notifications_per_week", "flap_percent", "alerts_per_problem",
