@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ try:  # built by `pip install` where a C compiler is found; same answers, severa
     from . import _fastscan
 except ImportError:
     _fastscan = None
+    if not os.environ.get("NAGTUNE_PURE_PYTHON"):
+        warnings.warn("nagtune.parsers._fastscan is not built: the pure-Python scanner (about 2x the CPU) is in use;"
+                      " reinstall with a C compiler and Python headers", RuntimeWarning, stacklevel=2)
 
 # Two groups only (epoch, countable text): findall is several times faster
 # with few groups, and the text of a line without its output repeats a lot.
@@ -114,6 +118,21 @@ class ScanResult:
                 if key is not None:
                     counts[(minute_index * 60, key)] += value
         return counts
+
+    def names(self, namer: MetricNamer) -> dict:
+        """Each shipped text's Graphite name (the namer runs once per distinct text)."""
+        return {text: namer.name(key) for text, key in self.keys.items() if key is not None}
+
+    def graphite_plaintext(self, namer: MetricNamer) -> bytes:
+        """The Graphite plaintext of every named per-minute count, sorted by name and time:
+        the one path from a scan to Graphite text (``nagtune parse --metrics`` and the
+        collector's points). Counts become columns and text in C where it was built;
+        Python runs per distinct text and per point only to sort."""
+        point_names, values, minutes = named_columns(self.by_minute, self.names(namer))
+        if not point_names:
+            return b""
+        point_names, minutes, values = zip(*sorted(zip(point_names, minutes, values)))
+        return plaintext(list(point_names), list(values), list(minutes))
 
     def points(self, namer: MetricNamer) -> list[MetricPoint]:
         """Named per-minute points, sorted by name and time."""

@@ -65,6 +65,8 @@ spec = importlib.util.spec_from_file_location("_fastingest", sys.argv[1])
 sanitized = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sanitized)
 from nagtune.analytics.sources import ingest
+from nagtune.parsers import grammar
+sanitized.set_types(grammar.splitter_types())
 
 def parsed(buffers, splitter, with_texts=True):
     ingest._compiled = splitter

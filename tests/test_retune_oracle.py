@@ -39,6 +39,13 @@ FLIPPING = [2, 2, 2, 0, 0, 0] * 4 + [0] * 26
 SPIKY = ([50.0] * 12 + [85.0] * 6) * 2 + [50.0] * 6
 
 
+# A standing 40-minute problem re-notified every 5 minutes (checks every 2: no check falls on
+# a notification time, so scheduling jitter cannot move a reminder by a check).
+NAGGING = [2] * 20 + [0] * 5
+# One problem, HARD after three retries 5 minutes apart: slow to detect.
+SLOW = [0, 0] + [2] * 8 + [0] * 4
+
+
 def _plugin_codes(values, warn_above: float, crit_above: float) -> list[int]:
     """What a plugin run with -w warn_above -c crit_above exits with for each value."""
     return [2 if value > crit_above else 1 if value > warn_above else 0 for value in values]
@@ -55,6 +62,10 @@ def services(changes: dict | None = None) -> list[ScriptedService]:
         ScriptedService("spiky", _plugin_codes(SPIKY, spiky_warn, 95.0), values=SPIKY, warn=f"~:{spiky_warn:g}",
                         crit="~:95", ok_value=50.0,
                         directives={"max_check_attempts": 3, "check_interval": 1, "retry_interval": 3}),
+        ScriptedService("nagging", NAGGING, directives={"max_check_attempts": 1, "check_interval": 2,
+                                                        "notification_interval": 5}),
+        ScriptedService("slow", SLOW, directives={"max_check_attempts": 4, "check_interval": 5,
+                                                  "retry_interval": 5}),
     ]
     for service in found:
         service.directives.update(changes.get(service.name, {}))
@@ -68,6 +79,8 @@ def _directives(row) -> dict:
     if "flap" in row["directive"]:
         low, high = row["suggested"].removeprefix("on, ").split("/")
         return {"flap_detection_enabled": 1, "low_flap_threshold": float(low), "high_flap_threshold": float(high)}
+    if row["directive"] in ("notification_interval", "retry_interval"):
+        return {row["directive"]: float(row["suggested"])}
     if row["directive"] == "warning threshold (-w)":
         return {"spiky_warn": float(row["suggested"].removeprefix("~:"))}
     raise AssertionError(f"no oracle for {row['directive']}")
@@ -111,7 +124,7 @@ def test_current_values_are_read_from_the_node(runs):
     assert flipping.flap_detection_enabled is False and flipping.max_check_attempts == 1
 
 
-@pytest.mark.parametrize("service", ["transient", "flipping", "spiky"])
+@pytest.mark.parametrize("service", ["transient", "flipping", "spiky", "nagging", "slow"])
 def test_before_counts_are_what_nagios_logged(runs, service):
     before, table, _ = runs
     row = table.loc[service]
@@ -173,3 +186,35 @@ def test_warning_level_suggestion_matches_the_second_nagios(runs):
     lines = logged(after, "spiky")
     assert (row["alerts_after"], row["notifications_after"]) == (len(lines["alerts"]), len(lines["notifications"]))
     assert (row["alerts_after"], row["notifications_after"]) != (row["alerts_before"], row["notifications_before"])
+
+
+def test_notification_interval_suggestion_matches_the_second_nagios(runs):
+    _, table, after = runs
+    row = table.loc["nagging"]
+    assert (row["directive"], row["current"], row["suggested"]) == ("notification_interval", "5", "60")
+    lines = logged(after, "nagging")
+    assert (row["alerts_after"], row["notifications_after"]) == (len(lines["alerts"]), len(lines["notifications"]))
+    assert row["notifications_after"] == 2  # the problem's first notification and its recovery
+
+
+def _seconds(line: str) -> int:
+    return int(line[1:line.index("]")])
+
+
+def test_retry_interval_suggestion_matches_the_second_nagios(runs):
+    before, table, after = runs
+    row = table.loc["slow"]
+    assert (row["directive"], row["current"], row["suggested"]) == ("retry_interval", "5", "3")
+    lines = logged(after, "slow")
+    assert (row["alerts_after"], row["notifications_after"]) == (len(lines["alerts"]), len(lines["notifications"]))
+
+    def detection(run) -> float:
+        text = [line for line in run.log.read_text().splitlines() if "SERVICE ALERT: oracle-host;slow;" in line]
+        first_soft = next(_seconds(line) for line in text if ";CRITICAL;SOFT;1;" in line)
+        hard = next(_seconds(line) for line in text if ";CRITICAL;HARD;" in line)
+        return (hard - first_soft) / 60.0
+
+    # Nagios runs a retry a second or two late under a busy machine: a minute's tolerance
+    # is far below the 6 minutes the change gains.
+    assert detection(before) - detection(after) == pytest.approx(-row["extra_detection_minutes"], abs=1.0)
+    assert detection(after) == pytest.approx(3 * 3.0, abs=1.0)

@@ -28,8 +28,9 @@ import pandas as pd
 
 from ...parsers import events as ev
 from .._frames import RETUNE_COLUMNS, empty, fill_retune_columns, rows_of
-from .episodes import is_long_problem
+from .episodes import LONG_PROBLEM, is_long_problem
 from ..sources.objects import current_attempts, object_row
+from .replay import checks_of as engine_checks
 from .quiet import SLOW  # slower than this from first SOFT to HARD is the quiet finding slow_detection
 
 DIRECTIVE = "retry_interval"
@@ -99,10 +100,54 @@ def _contacts(notes: pd.DataFrame) -> int:
     return int(problems.groupby("time").size().median())
 
 
+def _replayed_faster(key, checks, objects, config, history, eps):
+    """The faster-detection row replayed through the engine over every check, None when
+    no shorter retry gains anything, or ``UNREPRODUCED`` when the replay of the settings
+    in force does not give the logged counts (the caller falls back to the estimate)."""
+    from . import replay as engine
+    from .retune import UNREPRODUCED, _lines_per_notification, _replayed_row, _seen_settings
+    times, codes = checks
+    row = object_row(objects, key)
+    seen = _seen_settings(eps, times, config.interval_length) if row is None else None
+    settings, assumed = engine.settings_for(row, config, seen)
+    before = engine.replay_service(codes, settings, times=times)
+    lines = _lines_per_notification(history)
+    logged = (int((history["kind"] == ev.SERVICE_ALERT).sum()), int((history["kind"] == ev.SERVICE_NOTIFICATION).sum()))
+    if (before.alert_count, before.notification_count * lines) != logged:
+        return UNREPRODUCED
+    unit = settings.interval_length / 60.0
+    current = settings.retry_interval * unit
+    faster = [r for r in CANDIDATES if r < current]
+    if settings.max_check_attempts < 2 or not faster:
+        return None
+    retry = next((r for r in faster if (settings.max_check_attempts - 1) * pd.Timedelta(minutes=r) <= TARGET),
+                 faster[-1])
+    after = engine.replay_service(codes, settings.with_(retry_interval=retry / unit), start=times[0])
+    hard_after = {p["first_check"]: p["hard"] - p["start"] for p in after.problems if p["hard"] is not None}
+    gains = [(p["hard"] - p["start"]) - hard_after[p["first_check"]] for p in before.problems
+             if p["hard"] is not None and p["first_check"] in hard_after]
+    if not gains or sum(gains) <= 0:
+        return None
+    gained = sum(gains) / len(gains) / 60.0
+    slowest = max((p["hard"] - p["start"]) / 60.0 for p in before.problems if p["hard"] is not None)
+    newly = sum(1 for p in after.problems if p["hard"] is not None) - len(hard_after.keys() & {
+        p["first_check"] for p in before.problems if p["hard"] is not None})
+    return _replayed_row(
+        key, DIRECTIVE, f"{current:g}", f"{retry:g}", before, after, lines, logged, LONG_PROBLEM.total_seconds(), -gained,
+        f"HARD problems took up to {slowest:g} min from the first SOFT result to HARD with "
+        f"{settings.max_check_attempts} attempts {current:g} min apart: with retry_interval {retry:g} they go "
+        f"HARD after {(settings.max_check_attempts - 1) * retry:g} min, {gained:.0f} min earlier on average"
+        + (f"; {newly} problems that stayed SOFT now go HARD" if newly else "")
+        + "; replayed over every check", assumed)
+
+
 def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objects=None,
-                             top: int | None = None) -> pd.DataFrame:
+                             top: int | None = None, perfdata=None, config=None) -> pd.DataFrame:
     """A shorter ``retry_interval`` for each service slow to go HARD, replayed.
 
+    :param perfdata, config: the perfdata frame and nagios.cfg(s) (see
+        :func:`nagtune.analytics.retune.suggest_chatty_retunes`): a service whose
+        every check is known is replayed through :mod:`nagtune.analytics.replay`.
     :returns: ``RETUNE_COLUMNS`` with ``directive == "retry_interval"``,
         ``extra_detection_minutes`` negative (minutes earlier, on average over
         the service's HARD problems), the services that gain most first, at
@@ -121,6 +166,14 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
     for key, eps in rows_of(service_eps, keys).groupby(["node", "host", "service"], observed=True):
         key = tuple(map(str, key))
         lines = history.get(key, mine.iloc[:0])
+        checks = engine_checks(perfdata, key)
+        if checks is not None:
+            from .retune import UNREPRODUCED, _config_of
+            found = _replayed_faster(key, checks, objects, _config_of(config, key[0]), lines, eps)
+            if found is not UNREPRODUCED:
+                if found is not None:
+                    rows.append(found)
+                continue
         current, source = _retry_in_force(object_row(objects, key),
                                           _soft_gaps(lines[lines["kind"] == ev.SERVICE_ALERT]))
         attempts, _ = current_attempts(objects, *key, eps)

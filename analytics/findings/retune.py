@@ -236,7 +236,7 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
     """
     return add_to(suggest_chatty_retunes(events, episodes, objects, perfdata, top, long, weeks, window_end,
                                          config=config),
-                  suggest_faster_detection(events, episodes, objects), top)
+                  suggest_faster_detection(events, episodes, objects, perfdata=perfdata, config=config), top)
 
 
 def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: int = 20, long=LONG_PROBLEM,
@@ -693,12 +693,25 @@ def _replayed_suggestion(key, checks, objects, config, history, long, values=Non
             f"starts {starts} flapping periods and holds back their notifications ({saved * lines} fewer, "
             f"FLAPPINGSTART/STOP included); every long HARD problem is still notified", assumed)))
         break
+    # notification_interval: re-notify a standing problem at most hourly; its first notification is kept.
+    if 0 < settings.notification_interval * unit < RENOTIFY_MINUTES:
+        changed = settings.with_(notification_interval=RENOTIFY_MINUTES / unit)
+        after = engine.replay_service(codes, changed, times=times)
+        saved = before.notification_count - after.notification_count
+        if saved > 0 and _still_caught(before, after, long_seconds):
+            found.append((saved, _replayed_row(
+                key, "notification_interval", f"{settings.notification_interval * unit:g}", f"{RENOTIFY_MINUTES:g}",
+                before, after, lines, logged, long_seconds, 0.0,
+                f"standing HARD problems are notified again every {settings.notification_interval * unit:g} min: "
+                f"re-notifying at most hourly sends {saved * lines} notifications fewer; every problem's first "
+                f"notification and its recovery still go out", assumed)))
     if not found:
         return _replayed_level(key, checks, before, settings, lines, logged, long_seconds, values, assumed)
     # The most notifications saved; on a tie the first (attempts: the simpler change).
     return max(found, key=lambda item: item[0])[1]
 
 
+RENOTIFY_MINUTES = 60.0  # a standing problem is worth a reminder once an hour, not more
 UNREPRODUCED = "unreproduced"  # the replay of every check does not give the logged counts
 DRIVES_STATE = 0.95  # a label whose levels explain this share of the checks' states drives them
 HEADROOM = 0.10  # a new level lies this share of its value past the values it must not alert on

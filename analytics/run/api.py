@@ -125,7 +125,7 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         retune.suggest_chatty_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
                                       weeks=weeks, window_end=window_end, ranked=ranked_host_service)
         if retune_top else empty(RETUNE_COLUMNS),
-        retry.suggest_faster_detection(events, episodes, objects=objects)])
+        retry.suggest_faster_detection(events, episodes, objects=objects, perfdata=perfdata)])
     return Part(
         episodes=episodes,
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
@@ -491,7 +491,7 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
             retune.suggest_chatty_retunes(events, found, objects=objects, perfdata=perfdata, top=top,
                                           weeks=window.weeks, window_end=window.end, ranked=ranked,
                                           config=configs),
-            retry.suggest_faster_detection(events, found, objects=objects)])
+            retry.suggest_faster_detection(events, found, objects=objects, perfdata=perfdata, config=configs)])
 
     def join(results) -> pd.DataFrame:
         suggestions = concat_frames([found for _, found in results if found is not None])

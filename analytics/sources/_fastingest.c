@@ -12,19 +12,28 @@
  * A line is *fast* when it starts with "[" + exactly 10 digits + "] ". Its
  * *head* is what parse_line needs to classify it: for a known TYPE with N
  * fields, TYPE and the text up to (not including) the N-th ";" (or the line
- * end); for another TYPE, "TYPE:" or "TYPE: "; without ":", nothing. A head
- * repeats enormously (host x service x state), so each distinct (head, is a
- * ";" after it) gets one key and the caller parses each key once. Any other
- * line starting with "[" is *slow* (a short stamp, 12 digits): its span is
+ * end); for another TYPE, "TYPE:" or "TYPE: "; without ":", nothing. The
+ * known TYPEs, their N and where their host (and service) sit among the
+ * fields are not written here: set_types(rows) receives them at import from
+ * nagtune.parsers.grammar, rows of (tag, fields, host_field, objects), and
+ * split refuses to run before. Where a line's host (and service) field is
+ * present and not empty, it is cut out of the head and keyed in its own
+ * table; the head keeps "\x01" (and ";\x02") in its place. So a head
+ * repeats across hosts and services, each distinct (head, is a ";" after
+ * it) gets one key and the caller parses each key once. Any other line
+ * starting with "[" is *slow* (a short stamp, 12 digits): its span is
  * returned for the reference parser. Lines not starting with "[" are not
  * events. Trailing "\r"s are not part of a line (parse_line drops them).
  *
  * Returns (part_lines, rows, epochs, keys, head_starts, line_ends, first_semis,
- * heads, head_seps, slow_rows, slow_starts, slow_ends): columns as bytes
- * holding native int64 (keys: int32) for numpy.frombuffer (part_lines: the
- * lines of each part; rows: line numbers in the buffer); heads a list of
- * bytes per key; head_seps one byte (0/1) per key. first_semis is the first
- * ";" after "TYPE: " (the line end if none): where the output of an
+ * heads, head_seps, slow_rows, slow_starts, slow_ends, head_ends, host_keys,
+ * service_keys, hosts, services): columns as bytes holding native int64
+ * (keys, host_keys, service_keys: int32, -1 where nothing was cut) for
+ * numpy.frombuffer (part_lines: the lines of each part; rows: line numbers
+ * in the buffer; head_ends: where each line's head ends in the buffer);
+ * heads a list of bytes per key (with the placeholders); head_seps one byte
+ * (0/1) per key; hosts and services the names per key. first_semis is the
+ * first ";" after "TYPE: " (the line end if none): where the output of an
  * EXTERNAL COMMAND-like line starts.
  *
  * gather(buffer, starts, ends[, extra]) -> (offsets, values): the bytes
@@ -57,32 +66,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TYPE -> the fields before the output (keep in step with ingest._LINE). */
-static const struct {
-    const char *name;
-    Py_ssize_t fields;
-} KNOWN_TYPES[] = {
-    {"SERVICE ALERT", 5}, {"CURRENT SERVICE STATE", 5}, {"INITIAL SERVICE STATE", 5},
-    {"SERVICE NOTIFICATION", 5}, {"SERVICE EVENT HANDLER", 5}, {"GLOBAL SERVICE EVENT HANDLER", 5},
-    {"HOST ALERT", 4}, {"CURRENT HOST STATE", 4}, {"INITIAL HOST STATE", 4},
-    {"HOST NOTIFICATION", 4}, {"HOST EVENT HANDLER", 4}, {"GLOBAL HOST EVENT HANDLER", 4},
-    {"SERVICE FLAPPING ALERT", 3}, {"SERVICE DOWNTIME ALERT", 3}, {"PASSIVE SERVICE CHECK", 3},
-    {"EXTERNAL COMMAND", 3},
-    {"HOST FLAPPING ALERT", 2}, {"HOST DOWNTIME ALERT", 2}, {"PASSIVE HOST CHECK", 2},
-};
+/* TYPE -> the fields before the output and where the object (host, then service)
+ * sits among them: received at import from nagtune.parsers.grammar (set_types). */
+typedef struct {
+    char *name;
+    Py_ssize_t size, fields, host_field, objects;
+} LineType;
 
-#define N_TYPES (sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]))
-static Py_ssize_t TYPE_SIZES[N_TYPES]; /* strlen of each name, set at import */
+#define MAX_TYPES 64
+#define MAX_OBJECT_SEMIS 8 /* host field + object fields */
+static LineType TYPES[MAX_TYPES];
+static size_t N_TYPES = 0;
 
-static Py_ssize_t
-fields_of(const char *type, Py_ssize_t size)
+static const LineType *
+type_of(const char *type, Py_ssize_t size)
 {
     /* Every line asks: lengths first, the bytes only when one matches. */
     for (size_t i = 0; i < N_TYPES; i++) {
-        if (TYPE_SIZES[i] == size && memcmp(KNOWN_TYPES[i].name, type, size) == 0)
-            return KNOWN_TYPES[i].fields;
+        if (TYPES[i].size == size && memcmp(TYPES[i].name, type, size) == 0)
+            return &TYPES[i];
     }
-    return 0;
+    return NULL;
+}
+
+static PyObject *
+set_types(PyObject *self, PyObject *args)
+{
+    PyObject *rows;
+    if (!PyArg_ParseTuple(args, "O", &rows))
+        return NULL;
+    PyObject *seq = PySequence_Fast(rows, "set_types: a sequence of (tag, fields, host_field, objects)");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > MAX_TYPES) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "set_types: too many line types");
+        return NULL;
+    }
+    LineType made[MAX_TYPES];
+    memset(made, 0, sizeof made);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *name;
+        Py_ssize_t size, fields, host_field, objects;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "s#nnn", &name, &size, &fields, &host_field,
+                              &objects)
+            || fields < 1 || host_field < -1 || host_field >= fields || objects < 1
+            || (host_field >= 0 && (host_field + objects > fields || host_field + objects > MAX_OBJECT_SEMIS))) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "set_types: a row's fields do not fit");
+            for (Py_ssize_t j = 0; j < i; j++)
+                free(made[j].name);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        made[i].name = malloc((size_t)size + 1);
+        if (made[i].name == NULL) {
+            for (Py_ssize_t j = 0; j < i; j++)
+                free(made[j].name);
+            Py_DECREF(seq);
+            return PyErr_NoMemory();
+        }
+        memcpy(made[i].name, name, (size_t)size + 1);
+        made[i].size = size;
+        made[i].fields = fields;
+        made[i].host_field = host_field;
+        made[i].objects = objects;
+    }
+    Py_DECREF(seq);
+    for (size_t i = 0; i < N_TYPES; i++)
+        free(TYPES[i].name);
+    memcpy(TYPES, made, sizeof made);
+    N_TYPES = (size_t)n;
+    Py_RETURN_NONE;
 }
 
 /* ---- growable columns (plain malloc: filled without the GIL) ---------------- */
@@ -124,9 +180,11 @@ column_bytes(const Column *column)
 
 /* ---- distinct heads ---------------------------------------------------------- */
 
+/* A head is one span of the buffer, or two when the line's object (host, service) is cut
+ * out of it (objects: how many fields were cut, 0 when none). */
 typedef struct {
-    int64_t start, size;
-    int sep;
+    int64_t start, size, start2, size2;
+    int sep, objects;
 } Head;
 
 typedef struct {
@@ -137,9 +195,8 @@ typedef struct {
 } HeadTable;
 
 static uint64_t
-hash_head(const char *data, Py_ssize_t size, int sep)
+hash_bytes(uint64_t hash, const char *data, Py_ssize_t size)
 {
-    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)size ^ ((uint64_t)sep << 63);
     while (size >= 8) {
         uint64_t word;
         memcpy(&word, data, 8);
@@ -152,7 +209,33 @@ hash_head(const char *data, Py_ssize_t size, int sep)
     memcpy(&word, data, (size_t)size);
     hash = (hash ^ word) * 0xC4CEB9FE1A85EC53ULL;
     hash ^= hash >> 29;
+    return hash;
+}
+
+static uint64_t
+hash_head(const char *data, const Head *head)
+{
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)head->size ^ ((uint64_t)head->sep << 63)
+                    ^ ((uint64_t)head->objects << 60);
+    hash = hash_bytes(hash, data + head->start, (Py_ssize_t)head->size);
+    if (head->objects)
+        hash = hash_bytes(hash ^ (uint64_t)head->size2, data + head->start2, (Py_ssize_t)head->size2);
     return hash | 1;
+}
+
+/* A text's hash: what hash_spans gives (kept as it was: caches hold these numbers). */
+static uint64_t
+span_hash(const char *data, Py_ssize_t size)
+{
+    return hash_bytes(0x9E3779B97F4A7C15ULL ^ (uint64_t)size, data, size) | 1;
+}
+
+static int
+same_head(const char *data, const Head *a, const Head *b)
+{
+    return a->size == b->size && a->sep == b->sep && a->objects == b->objects && a->size2 == b->size2
+           && memcmp(data + a->start, data + b->start, (size_t)a->size) == 0
+           && (!a->objects || memcmp(data + a->start2, data + b->start2, (size_t)a->size2) == 0);
 }
 
 static int
@@ -169,7 +252,7 @@ heads_grow(HeadTable *table, const char *data)
     const Head *heads = (const Head *)table->heads.data;
     size_t count = table->heads.used / sizeof(Head);
     for (size_t key = 0; key < count; key++) {
-        uint64_t hash = hash_head(data + heads[key].start, (Py_ssize_t)heads[key].size, heads[key].sep);
+        uint64_t hash = hash_head(data, &heads[key]);
         size_t slot = hash & (capacity - 1);
         while (hashes[slot] != 0)
             slot = (slot + 1) & (capacity - 1);
@@ -184,27 +267,23 @@ heads_grow(HeadTable *table, const char *data)
     return 0;
 }
 
-/* The key of data[start:start+size] with sep, added when new; -1 when out of memory. */
+/* The key of a head, added when new; -1 when out of memory. */
 static int32_t
-head_key(HeadTable *table, const char *data, int64_t start, int64_t size, int sep)
+head_key(HeadTable *table, const char *data, const Head *head)
 {
-    uint64_t hash = hash_head(data + start, (Py_ssize_t)size, sep);
+    uint64_t hash = hash_head(data, head);
     size_t mask = table->capacity - 1;
     size_t slot = hash & mask;
     const Head *heads = (const Head *)table->heads.data;
     while (table->hashes[slot] != 0) {
-        if (table->hashes[slot] == hash) {
-            const Head *seen = &heads[table->keys[slot]];
-            if (seen->size == size && seen->sep == sep && memcmp(data + seen->start, data + start, (size_t)size) == 0)
-                return table->keys[slot];
-        }
+        if (table->hashes[slot] == hash && same_head(data, &heads[table->keys[slot]], head))
+            return table->keys[slot];
         slot = (slot + 1) & mask;
     }
     size_t count = table->heads.used / sizeof(Head);
     if (count >= INT32_MAX)
         return -1;
-    Head head = {start, size, sep};
-    if (column_put(&table->heads, &head, sizeof head) < 0)
+    if (column_put(&table->heads, head, sizeof *head) < 0)
         return -1;
     table->hashes[slot] = hash;
     table->keys[slot] = (int32_t)count;
@@ -213,17 +292,27 @@ head_key(HeadTable *table, const char *data, int64_t start, int64_t size, int se
     return (int32_t)count;
 }
 
+/* The key of one span (a host or service name). */
+static int32_t
+span_key(HeadTable *table, const char *data, int64_t start, int64_t end)
+{
+    Head span = {start, end - start, 0, 0, 0, 0};
+    return head_key(table, data, &span);
+}
+
 /* ---- split ------------------------------------------------------------------- */
 
-enum { ROWS, EPOCHS, KEYS, HEAD_STARTS, LINE_ENDS, FIRST_SEMIS, SLOW_ROWS, SLOW_STARTS, SLOW_ENDS, N_COLUMNS };
+enum { ROWS, EPOCHS, KEYS, HEAD_STARTS, LINE_ENDS, FIRST_SEMIS, HEAD_ENDS, HOST_KEYS, SERVICE_KEYS,
+       SLOW_ROWS, SLOW_STARTS, SLOW_ENDS, N_COLUMNS };
 #define N_LINE_COLUMNS SLOW_ROWS /* one value per fast line: sized by the line count, filled in place */
+#define WIDTH(i) ((i) == KEYS || (i) == HOST_KEYS || (i) == SERVICE_KEYS ? 4 : 8)
 
 /* The per-line columns: bytes objects made (with the GIL) for every line of the buffer,
  * written without the GIL, cut to the lines written. No growth, no copy into bytes. */
 typedef struct {
     PyObject *bytes[N_LINE_COLUMNS];
-    int64_t *rows, *epochs, *head_starts, *line_ends, *first_semis;
-    int32_t *keys;
+    int64_t *rows, *epochs, *head_starts, *line_ends, *first_semis, *head_ends;
+    int32_t *keys, *host_keys, *service_keys;
     int64_t used;
 } LineColumns;
 
@@ -252,7 +341,7 @@ nth_semicolon(const char *data, int64_t from, int64_t end, Py_ssize_t count)
  * returns the number of lines, or -1 when out of memory. */
 static int64_t
 split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t parts, int64_t *part_lines,
-            LineColumns *out, Column *columns, HeadTable *table)
+            LineColumns *out, Column *columns, HeadTable *table, HeadTable *hosts, HeadTable *services)
 {
     int64_t line = 0, position = 0;
     Py_ssize_t part = 0;
@@ -286,7 +375,8 @@ split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t pa
         const char *colon = memchr(data + type_start, ':', (size_t)(end - type_start));
         int64_t colon_at = colon ? colon - data : end;
         int space = colon != NULL && colon_at + 1 < end && data[colon_at + 1] == ' ';
-        Py_ssize_t fields = space ? fields_of(data + type_start, (Py_ssize_t)(colon_at - type_start)) : 0;
+        const LineType *type = space ? type_of(data + type_start, (Py_ssize_t)(colon_at - type_start)) : NULL;
+        Py_ssize_t fields = type ? type->fields : 0;
         int64_t after_type = colon_at + 2;
         int64_t first_semi = after_type < end ? nth_semicolon(data, after_type, end, 1) : end;
         int64_t head_end;
@@ -295,7 +385,39 @@ split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t pa
         else
             head_end = colon != NULL ? colon_at + 1 + space : type_start;
         int sep = head_end < end && data[head_end] == ';';
-        int32_t key = head_key(table, data, type_start, head_end - type_start, sep);
+        Head head = {type_start, head_end - type_start, 0, 0, sep, 0};
+        int32_t host_key = -1, service_key = -1;
+        if (type && type->host_field >= 0) {
+            /* The object's fields are keyed apart: the head keeps the rest (kind, state, ...). */
+            int64_t semis[MAX_OBJECT_SEMIS];
+            Py_ssize_t want = type->host_field + type->objects, found = 0;
+            for (int64_t at = after_type; found < want && at < head_end;) {
+                const char *semi = memchr(data + at, ';', (size_t)(head_end - at));
+                if (semi == NULL)
+                    break;
+                semis[found++] = semi - data;
+                at = semi - data + 1;
+            }
+            if (found < want && head_end < end && data[head_end] == ';' && found + 1 == want)
+                semis[found++] = head_end;
+            if (found == want) {
+                int64_t host_start = type->host_field ? semis[type->host_field - 1] + 1 : after_type;
+                int64_t host_end = semis[type->host_field];
+                int64_t service_start = host_end + 1, service_end = type->objects > 1 ? semis[want - 1] : host_end;
+                if (host_end > host_start && (type->objects == 1 || service_end > service_start)) {
+                    host_key = span_key(hosts, data, host_start, host_end);
+                    if (type->objects > 1)
+                        service_key = span_key(services, data, service_start, service_end);
+                    if (host_key < 0 || (type->objects > 1 && service_key < 0))
+                        return -1;
+                    head.size = host_start - type_start;
+                    head.start2 = semis[want - 1];
+                    head.size2 = head_end - head.start2;
+                    head.objects = (int)type->objects;
+                }
+            }
+        }
+        int32_t key = head_key(table, data, &head);
         if (key < 0)
             return -1;
         int64_t row = out->used++; /* at most one per "\n": the columns were sized so */
@@ -305,8 +427,29 @@ split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t pa
         out->head_starts[row] = type_start;
         out->line_ends[row] = end;
         out->first_semis[row] = first_semi;
+        out->head_ends[row] = head_end;
+        out->host_keys[row] = host_key;
+        out->service_keys[row] = service_key;
     }
     return line;
+}
+
+/* The names of a span table (hosts or services) as a list of bytes, by key. */
+static PyObject *
+span_names(const HeadTable *table, const char *data)
+{
+    const Head *spans = (const Head *)table->heads.data;
+    Py_ssize_t count = (Py_ssize_t)(table->heads.used / sizeof(Head));
+    PyObject *names = PyList_New(count);
+    for (Py_ssize_t key = 0; names != NULL && key < count; key++) {
+        PyObject *name = PyBytes_FromStringAndSize(data + spans[key].start, spans[key].size);
+        if (name == NULL) {
+            Py_CLEAR(names);
+            break;
+        }
+        PyList_SET_ITEM(names, key, name);
+    }
+    return names;
 }
 
 static PyObject *
@@ -319,10 +462,15 @@ split(PyObject *self, PyObject *args)
     memset(columns, 0, sizeof columns);
     LineColumns out;
     memset(&out, 0, sizeof out);
-    HeadTable table = {0};
-    PyObject *result = NULL, *heads = NULL, *seps = NULL, *part_lines = NULL;
+    HeadTable table = {0}, hosts = {0}, services = {0};
+    PyObject *result = NULL, *heads = NULL, *seps = NULL, *part_lines = NULL, *host_names = NULL,
+             *service_names = NULL;
     Py_ssize_t parts = bounds.len / (Py_ssize_t)sizeof(int64_t);
     int64_t lines = -1;
+    if (N_TYPES == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "split: set_types was not called");
+        goto done;
+    }
     if (bounds.len % sizeof(int64_t) || (parts == 0 && view.len > 0)) {
         PyErr_SetString(PyExc_ValueError, "split: bounds must be the int64 ends of the buffer's parts");
         goto done;
@@ -338,7 +486,7 @@ split(PyObject *self, PyObject *args)
         newlines++;
     Py_END_ALLOW_THREADS
     for (int i = 0; i < N_LINE_COLUMNS; i++) {
-        out.bytes[i] = PyBytes_FromStringAndSize(NULL, newlines * (i == KEYS ? 4 : 8));
+        out.bytes[i] = PyBytes_FromStringAndSize(NULL, newlines * WIDTH(i));
         if (out.bytes[i] == NULL)
             goto done;
     }
@@ -348,9 +496,13 @@ split(PyObject *self, PyObject *args)
     out.head_starts = (int64_t *)PyBytes_AS_STRING(out.bytes[HEAD_STARTS]);
     out.line_ends = (int64_t *)PyBytes_AS_STRING(out.bytes[LINE_ENDS]);
     out.first_semis = (int64_t *)PyBytes_AS_STRING(out.bytes[FIRST_SEMIS]);
-    if (heads_grow(&table, view.buf) == 0) {
+    out.head_ends = (int64_t *)PyBytes_AS_STRING(out.bytes[HEAD_ENDS]);
+    out.host_keys = (int32_t *)PyBytes_AS_STRING(out.bytes[HOST_KEYS]);
+    out.service_keys = (int32_t *)PyBytes_AS_STRING(out.bytes[SERVICE_KEYS]);
+    if (heads_grow(&table, view.buf) == 0 && heads_grow(&hosts, view.buf) == 0 && heads_grow(&services, view.buf) == 0) {
         Py_BEGIN_ALLOW_THREADS
-        lines = split_lines(view.buf, (int64_t)view.len, bounds.buf, parts, counts, &out, columns, &table);
+        lines = split_lines(view.buf, (int64_t)view.len, bounds.buf, parts, counts, &out, columns, &table, &hosts,
+                            &services);
         Py_END_ALLOW_THREADS
     }
     if (lines < 0) {
@@ -364,18 +516,37 @@ split(PyObject *self, PyObject *args)
     if (heads == NULL || seps == NULL)
         goto done;
     for (Py_ssize_t key = 0; key < count; key++) {
-        PyObject *head = PyBytes_FromStringAndSize((const char *)view.buf + distinct[key].start, distinct[key].size);
+        const Head *one = &distinct[key];
+        /* A head whose object was cut out reads "TYPE: ...\x01[;\x02]...": the parser sees
+         * placeholders where the host and service were, taken per line from their own keys. */
+        Py_ssize_t size = (Py_ssize_t)(one->size + (one->objects ? (one->objects > 1 ? 3 : 1) + one->size2 : 0));
+        PyObject *head = PyBytes_FromStringAndSize(NULL, size);
         if (head == NULL)
             goto done;
+        char *text = PyBytes_AS_STRING(head);
+        memcpy(text, (const char *)view.buf + one->start, (size_t)one->size);
+        if (one->objects) {
+            char *at = text + one->size;
+            *at++ = '\x01';
+            if (one->objects > 1) {
+                *at++ = ';';
+                *at++ = '\x02';
+            }
+            memcpy(at, (const char *)view.buf + one->start2, (size_t)one->size2);
+        }
         PyList_SET_ITEM(heads, key, head);
-        PyBytes_AS_STRING(seps)[key] = (char)distinct[key].sep;
+        PyBytes_AS_STRING(seps)[key] = (char)one->sep;
     }
+    host_names = span_names(&hosts, view.buf);
+    service_names = span_names(&services, view.buf);
+    if (host_names == NULL || service_names == NULL)
+        goto done;
     PyObject *made[N_COLUMNS];
     int complete = 1;
     for (int i = 0; i < N_COLUMNS; i++) {
         if (i < N_LINE_COLUMNS) {
             /* Cut to the lines written (the object moves: it is ours alone). */
-            if (_PyBytes_Resize(&out.bytes[i], out.used * (i == KEYS ? 4 : 8)) < 0)
+            if (_PyBytes_Resize(&out.bytes[i], out.used * WIDTH(i)) < 0)
                 out.bytes[i] = NULL; /* freed by _PyBytes_Resize */
             made[i] = out.bytes[i];
             out.bytes[i] = NULL;
@@ -385,9 +556,10 @@ split(PyObject *self, PyObject *args)
         complete = complete && made[i] != NULL;
     }
     if (complete)
-        result = Py_BuildValue("(OOOOOOOOOOOO)", part_lines, made[ROWS], made[EPOCHS], made[KEYS],
+        result = Py_BuildValue("(OOOOOOOOOOOOOOOOO)", part_lines, made[ROWS], made[EPOCHS], made[KEYS],
                                made[HEAD_STARTS], made[LINE_ENDS], made[FIRST_SEMIS], heads, seps,
-                               made[SLOW_ROWS], made[SLOW_STARTS], made[SLOW_ENDS]);
+                               made[SLOW_ROWS], made[SLOW_STARTS], made[SLOW_ENDS], made[HEAD_ENDS],
+                               made[HOST_KEYS], made[SERVICE_KEYS], host_names, service_names);
     for (int i = 0; i < N_COLUMNS; i++)
         Py_XDECREF(made[i]);
 done:
@@ -396,11 +568,16 @@ done:
     Py_XDECREF(part_lines);
     Py_XDECREF(heads);
     Py_XDECREF(seps);
+    Py_XDECREF(host_names);
+    Py_XDECREF(service_names);
     for (int i = 0; i < N_COLUMNS; i++)
         free(columns[i].data);
-    free(table.hashes);
-    free(table.keys);
-    free(table.heads.data);
+    HeadTable *tables[] = {&table, &hosts, &services};
+    for (int i = 0; i < 3; i++) {
+        free(tables[i]->hashes);
+        free(tables[i]->keys);
+        free(tables[i]->heads.data);
+    }
     PyBuffer_Release(&view);
     PyBuffer_Release(&bounds);
     return result;
@@ -586,8 +763,8 @@ hash_spans(PyObject *self, PyObject *args)
     /* The heads' hash: it tells texts apart for the overlap check without copying them (not a
        cryptographic hash: the texts compared are one node's own lines). */
     for (Py_ssize_t i = 0; i < s.n; i++)
-        out[i] = end[i] > start[i] ? hash_head(span_bytes(&s, start[i]), (Py_ssize_t)(end[i] - start[i]), 0)
-                                   : hash_head("", 0, 0);
+        out[i] = end[i] > start[i] ? span_hash(span_bytes(&s, start[i]), (Py_ssize_t)(end[i] - start[i]))
+                                   : span_hash("", 0);
     Py_END_ALLOW_THREADS
 done:
     spans_close(&s);
@@ -653,6 +830,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"set_types", set_types, METH_VARARGS,
+     "set_types(rows) -> None: the line types (tag, fields, host_field, objects) split knows."},
     {"split", split, METH_VARARGS,
      "split(buffer, bounds) -> line columns, distinct heads and slow lines: see the C file's header."},
     {"gather", gather, METH_VARARGS,
@@ -677,7 +856,5 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__fastingest(void)
 {
-    for (size_t i = 0; i < N_TYPES; i++)
-        TYPE_SIZES[i] = (Py_ssize_t)strlen(KNOWN_TYPES[i].name);
     return PyModule_Create(&module);
 }

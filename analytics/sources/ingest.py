@@ -7,20 +7,23 @@ How it stays fast without a Python object per line:
    back in the order they were read.
 2. A UTF-8 buffer goes to the C splitter (``analytics/sources/_fastingest.c``, built
    by ``pip install``, GIL released): it cuts every stamped line into epoch,
-   *head* (the type and the fields before the plugin output: host, service,
-   state, type, attempt, contact, command) and output span, and gives each
-   distinct head one key. Heads repeat enormously (a few thousand distinct
-   heads in a million lines), so each is parsed once by the reference parser
-   :func:`nagtune.parsers.nagios.parse_line` (and remembered across batches);
-   its fields become category codes taken per line with numpy, and the
-   outputs (found by C, ``output_spans``, by a rule code per head) are
-   copied by C straight into an Arrow string column, or only hashed when the
-   texts are not wanted. A batch keeps its codes and its own few category
-   values (:class:`_Batch`); the categoricals are made once, when the
-   batches are joined.
+   *head* (the type and the fields before the plugin output: state, type,
+   attempt, contact, command) and output span. The host and service fields
+   (where :mod:`nagtune.parsers.grammar` says they are) are cut out of the
+   head and keyed apart, so a head repeats whatever the fleet's size, and
+   each distinct head gets one key. Each is parsed once by the reference
+   parser :func:`nagtune.parsers.nagios.parse_line` (and remembered across
+   batches); its fields become category codes taken per line with numpy,
+   host and service codes come from their own keys, and the outputs (found
+   by C, ``output_spans``, by a rule code per head) are copied by C straight
+   into an Arrow string column, or only hashed when the texts are not
+   wanted. A batch keeps its codes and its own few category values
+   (:class:`_Batch`); the categoricals are made once, when the batches are
+   joined.
 3. Acknowledgement and custom notifications and ``ACKNOWLEDGE_*`` commands,
-   whose author and comment sit in the output, are rare human actions: those
-   few lines are given whole to the reference parser. Lines with an unusual
+   whose author and comment sit in the output, are rare human actions: a
+   notification's output is split there as the reference parser splits it,
+   a command's whole line goes to the reference parser. Lines with an unusual
    stamp (``[5]``, 12 digits) too.
 4. Bytes that are not UTF-8 (they become ``\\xNN`` as in the reference
    parser), a build without a C compiler, or ``NAGTUNE_PURE_PYTHON=1``: one
@@ -47,6 +50,7 @@ import os
 import re
 import time as _time
 import uuid
+import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from ...parsers import events as ev
+from ...parsers import grammar
 from ...parsers.identity import DEFAULT_CELL_PATTERN, identify
 from ...parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
                                 node_of_file, read_log, resolve_paths)
@@ -68,6 +73,12 @@ try:  # built by `pip install` where a C compiler is found; the same rows, sever
     from . import _fastingest
 except ImportError:
     _fastingest = None
+    if not os.environ.get("NAGTUNE_PURE_PYTHON"):
+        warnings.warn("nagtune.analytics._fastingest is not built: logs are parsed by a regular expression"
+                      " (over 10x the CPU); reinstall with a C compiler and Python headers", RuntimeWarning,
+                      stacklevel=2)
+else:
+    _fastingest.set_types(grammar.splitter_types())
 
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds the memory of the batches in flight
@@ -88,16 +99,12 @@ RAW_COLUMNS = ["epoch"] + RAW_CATEGORIES + ["attempt"] + TEXT_COLUMNS
 TEXT_HASH = "_text_hash"
 
 _FIELDS = r"[^;\n]*(?:;[^;\n]*){0,%d}"
+# A known type's fields before its output (the grammar table's count, most first), then
+# any other type (message kinds, Nagios' own chatter), or no type at all.
 _LINE = re.compile(
     r"^\[([0-9]{1,12})\] ("
-    r"(?:SERVICE ALERT|CURRENT SERVICE STATE|INITIAL SERVICE STATE|SERVICE NOTIFICATION"
-    r"|SERVICE EVENT HANDLER|GLOBAL SERVICE EVENT HANDLER): " + _FIELDS % 4
-    + r"|(?:HOST ALERT|CURRENT HOST STATE|INITIAL HOST STATE|HOST NOTIFICATION"
-    r"|HOST EVENT HANDLER|GLOBAL HOST EVENT HANDLER): " + _FIELDS % 3
-    + r"|(?:SERVICE FLAPPING ALERT|SERVICE DOWNTIME ALERT|PASSIVE SERVICE CHECK"
-    r"|EXTERNAL COMMAND): " + _FIELDS % 2
-    + r"|(?:HOST FLAPPING ALERT|HOST DOWNTIME ALERT|PASSIVE HOST CHECK): " + _FIELDS % 1
-    # Any other type (message kinds, Nagios' own chatter), or no type at all.
+    + "|".join(f"(?:{'|'.join(map(re.escape, tags))}): " + _FIELDS % (fields - 1)
+               for fields, tags in sorted(grammar.tags_by_fields().items(), reverse=True))
     + r"|[^:\n]*: ?|"
     r")(;?)([^\n]*)$",
     re.MULTILINE,
@@ -334,6 +341,24 @@ def _parse_whole(line: bytes):
     return parse_line(b"[0] " + line)
 
 
+_NOTIFICATION_KINDS = (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION)
+
+
+class _Human(NamedTuple):
+    output: str
+    author: str
+    comment: str
+
+
+def _split_human(output: bytes) -> _Human:
+    """An acknowledgement's or custom notification's output, author and comment, as
+    :func:`parse_line` splits them (only when both follow the output)."""
+    text = output.decode("utf-8")
+    if text.count(";") >= 2:
+        return _Human(*text.split(";", 2))
+    return _Human(text, "", "")
+
+
 def _arrow_strings(offsets: bytes, values: bytes, n: int):
     """Arrow strings over the buffers of :func:`_fastingest.gather` (no copy), as pandas keeps them."""
     import pyarrow as pa
@@ -363,39 +388,72 @@ def _spans_of(texts: list[str], rows: np.ndarray, n: int, base: int = 0):
     return starts, ends, b"".join(encoded)
 
 
+_HOST_MARK, _SERVICE_MARK = "\x01", "\x02"  # what the splitter puts in a head for its host and service
+
+
+def _object_codes(per_head: np.ndarray, rk: np.ndarray, kept: np.ndarray, mark: str, line_keys: bytes,
+                  names: list[bytes]) -> list:
+    """[codes per kept line, categories] of the host or service column: a head's own value,
+    or, where the splitter cut the object out (its key for the line is not -1; the head
+    holds ``mark`` there), the line's name."""
+    values = np.concatenate([per_head.astype(object), np.array([n.decode("utf-8") for n in names], dtype=object)])
+    both, uniques = pd.factorize(values)
+    head_codes = both[:len(per_head)]
+    codes = head_codes[rk]
+    line_key = np.frombuffer(line_keys, dtype=np.int32)[kept]
+    cut = line_key >= 0
+    if cut.any():
+        codes[cut] = both[len(per_head):][line_key[cut]]
+        used = np.bincount(codes, minlength=len(uniques)) > 0
+        if not used.all():  # the mark itself, and names of dropped lines: not categories
+            remap = np.cumsum(used) - 1
+            codes = remap[codes]
+            uniques = uniques[used]
+    return [narrow_codes(codes, uniques), uniques]
+
+
 def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     """A UTF-8 buffer of files' complete lines -> (raw :class:`_Batch`, each row's line number
     in the buffer, lines per file). The C splitter cuts lines and finds distinct heads;
     Python parses each head once, and per line only lines with an unusual stamp and the
     rare human actions (author/comment)."""
-    part_lines, *columns, heads, head_seps, slow_rows, slow_starts, slow_ends = _compiled.split(data, bounds)
+    (part_lines, *columns, heads, head_seps, slow_rows, slow_starts, slow_ends, head_ends, host_keys,
+     service_keys, host_names, service_names) = _compiled.split(data, bounds)
     rows, epoch, key_codes, b0, ends, first_semi = (
         np.frombuffer(c, dtype=np.int32 if i == 2 else np.int64) for i, c in enumerate(columns))
     seps = np.frombuffer(head_seps, dtype=np.uint8).astype(bool)
-    # Every batch looks up its thousand-odd heads: straight from the cache, not through the
-    # wrapper's Python call (3 us each: 0.4 s per 10 M lines).
+    # Every batch looks up its heads: straight from the cache, not through the wrapper's
+    # Python call. The splitter cut the host and service out of the heads (placeholders
+    # stand in), so their number does not grow with the fleet.
     memo = _parse_head.memo
     records = [memo(head, sep) if len(head) <= MEMO_BYTES else _parse_head(head, sep)
                for head, sep in zip(heads, seps.tolist())]
     fields = list(zip(*records)) if records else [()] * (len(RAW_CATEGORIES) + 2)
     by_column = {column: np.array(values, dtype=object) for column, values in zip(RAW_CATEGORIES, fields)}
-    head_length = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
     kinds = by_column["kind"]
     # datetime64[ns] ends in 2262, before the largest 10-digit epoch: a later line is unparsed.
     kept = np.flatnonzero((kinds != ev.UNPARSED)[key_codes] & (epoch <= MAX_EPOCH))
     rk = key_codes[kept]
     # Where the output lies, by the reference parser's rule for the line's kind (a code per
-    # head: 0 fields, 1 message, 2 program, 3 command), in C.
+    # head: 0 fields, 1 message, 2 program, 3 command), in C. Heads differ in length per line
+    # once the object is cut out: the span pass gets each line's head start as its end less
+    # its key's length.
+    head_length = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
+    span_b0 = np.frombuffer(head_ends, dtype=np.int64) - head_length[key_codes]
     # An error without the "Error:" type ("Error in configuration file ...") keeps its whole text, as
     # a program message does.
     untyped_error = (kinds == ev.ERROR) & ~np.array([head.startswith(b"Error:") for head in heads], dtype=bool)
     rules = np.select([np.isin(kinds, _MESSAGE_KINDS) & ~untyped_error, (kinds == ev.PROGRAM) | untyped_error,
                        kinds == ev.EXTERNAL_COMMAND], [1, 2, 3], 0).astype(np.uint8)
     out_start, ee = (np.frombuffer(span, dtype=np.int64) for span in _compiled.output_spans(
-        kept, key_codes, b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules))
+        kept, key_codes, span_b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules))
     frame = {"epoch": epoch[kept]}
     categories = {}
+    objects = {"host": (_HOST_MARK, host_keys, host_names), "service": (_SERVICE_MARK, service_keys, service_names)}
     for column in RAW_CATEGORIES:
+        if column in objects:
+            categories[column] = _object_codes(by_column[column], rk, kept, *objects[column])
+            continue
         codes, values = pd.factorize(by_column[column])
         # Narrowed per head, then taken per line: no int64 codes of every line to narrow after.
         categories[column] = [narrow_codes(codes, values)[rk], values]
@@ -413,7 +471,11 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
         out_start, ee = out_start.copy(), ee.copy()  # C's bytes are read-only
     if len(human):
         line_starts = b0[kept[human]]
-        events = [_parse_whole(data[start:ee[row]]) for start, row in zip(line_starts.tolist(), human.tolist())]
+        notified = np.isin(kinds, _NOTIFICATION_KINDS)[rk[human]].tolist()
+        # A notification's author and comment follow its output: split there, as parse_line
+        # does; a command's sit among its arguments: the whole line to parse_line.
+        events = [_split_human(data[out_start[row]:ee[row]]) if notice else _parse_whole(data[start:ee[row]])
+                  for start, row, notice in zip(line_starts.tolist(), human.tolist(), notified)]
         starts, stops, extra = _spans_of([e.output for e in events], human, len(rk), len(data))
         out_start[human] = starts[human]
         ee[human] = stops[human]
