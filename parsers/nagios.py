@@ -21,7 +21,8 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Callable
 
 from .events import (
-    EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, PROGRAM, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING, Event,
+    ERROR, EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, PROGRAM, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING,
+    Event,
 )
 from .grammar import LINE_TYPES, LineType
 
