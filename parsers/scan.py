@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from bisect import bisect_left
 from itertools import chain, compress, groupby, islice, repeat
-from operator import itemgetter, le
+from operator import add, itemgetter, le
 from dataclasses import dataclass, field
 
 from . import events as ev
@@ -129,10 +129,13 @@ class ScanResult:
         collector's points). Counts become columns and text in C where it was built;
         Python runs per distinct text and per point only to sort."""
         point_names, values, minutes = named_columns(self.by_minute, self.names(namer))
-        if not point_names:
-            return b""
-        point_names, minutes, values = zip(*sorted(zip(point_names, minutes, values)))
-        return plaintext(list(point_names), list(values), list(minutes))
+        # Sorted by name, then time: the distinct names are sorted as strings, each point
+        # by one integer (its name's rank, then its minute), all in C-level maps.
+        rank = {name: index for index, name in enumerate(sorted(set(point_names)))}
+        keys = list(map(add, map((1 << 41).__mul__, map(rank.__getitem__, point_names)), minutes))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return plaintext(list(map(point_names.__getitem__, order)), list(map(values.__getitem__, order)),
+                         list(map(minutes.__getitem__, order)))
 
     def points(self, namer: MetricNamer) -> list[MetricPoint]:
         """Named per-minute points, sorted by name and time."""

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 
 # CI shares its machine: how fast hypothesis *generates* inputs says nothing about the code
 # (a loaded 2-core runner failed a parser property for slow generation once). Every property
-# still runs its examples; only that timing check is off.
+# still runs its examples; only the timing checks (generation speed, per-example deadline) are off.
 settings.register_profile("nagtune", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("nagtune")
 

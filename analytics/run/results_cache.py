@@ -110,10 +110,16 @@ def read(cache_dir: str | None, digest: str):
         return None
     import pandas as pd
     path = os.path.join(_folder(cache_dir), digest + ".parquet")
+    if not os.path.exists(path):
+        return None
     try:
         table = pd.read_parquet(path)
-    except (OSError, ValueError):
-        return None  # not there, or unreadable (a crash while writing leaves no file: see write)
+    except Exception:  # noqa: BLE001 - damaged (pyarrow raises several kinds): computed again, replaced
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        return None
     os.utime(path)  # recently used: kept longest
     return table
 

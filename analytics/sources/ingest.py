@@ -623,14 +623,28 @@ class _Cache:
                 for part, key in state.cached["parts"]:
                     by_part.setdefault(part, []).append((key, index))
         frames = []
+        damaged: set[int] = set()
         # In the order they were written (names start with the time): a file's rows in read order.
         for part, pairs in sorted(by_part.items()):
-            table = pd.read_parquet(os.path.join(self.directory, part))
+            try:
+                table = pd.read_parquet(os.path.join(self.directory, part))
+            except Exception:  # noqa: BLE001 - pyarrow raises several kinds for a damaged file
+                damaged.update(index for _, index in pairs)
+                continue
             mapping = dict(pairs)
             mask = table["_key"].isin(list(mapping))
             table = table[mask]
             table["_file"] = table["_key"].map(mapping).astype(np.int32)
             frames.append(table.drop(columns="_key"))
+        if damaged:
+            # A part that cannot be read (disk error, truncated copy) is rebuilt: the files
+            # it held rows of are parsed again from their start, none of their rows is kept
+            # from other parts, and the next write removes the part nobody names any more.
+            for index in damaged:
+                state = states[index]
+                state.cached, state.read_from = None, 0
+                self.manifest["files"].pop(state.real, None)
+            frames = [frame[~frame["_file"].isin(list(damaged))] for frame in frames]
         return frames
 
     def write(self, states: list[_FileState], frame: pd.DataFrame, consumed: dict[int, tuple[int, int, int]]) -> None:

@@ -22,7 +22,17 @@ after the last ingest, and a new day's archives add only that day's
 partitions. Files whose path, size and mtime are in the manifest are not
 even read. A partition is replaced atomically (write, then rename), and
 the manifest is saved after its partitions: an ingest killed anywhere
-re-reads some files next time and adds nothing twice.
+re-reads some files next time and adds nothing twice. A new store gets its
+(empty) manifest before any partition, and a store left without one by an
+ingest killed before that (only nagtune's own folders in it) is resumed.
+
+**Healing.** A partition that cannot be read (a disk error, a truncated
+copy) is moved to ``STORE/quarantine/`` and rebuilt: every ingest checks the
+footer of every partition, and a reader or a merge that meets a damaged one
+moves it there too; its node's source files are then forgotten by the
+manifest, so an ingest over them reads them again (the multiset union adds
+nothing to the node's sound partitions and rebuilds the lost one). When they
+are not in that ingest, the summary names the node whose logs to ingest again.
 """
 from __future__ import annotations
 
@@ -45,6 +55,8 @@ from .objects import load_objects
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
+QUARANTINE = "quarantine"
+_OWN_ENTRIES = {"events", "perfdata", "objects", QUARANTINE}  # what an ingest writes besides the manifest
 # Files parsed per batch (on-disk bytes; a gzip counts as this many times its size).
 BATCH_BYTES = 256 << 20
 GZIP_RATIO = 8
@@ -58,6 +70,14 @@ class StoreError(ValueError):
     """A store that cannot be used (not a nagtune store, newer version, unreadable)."""
 
 
+class DamagedPartition(StoreError):
+    """A partition file that cannot be read; it was moved to the quarantine."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 @dataclass
 class IngestSummary:
     """What one :func:`ingest_paths` call did."""
@@ -69,11 +89,20 @@ class IngestSummary:
     rows_added: int = 0
     perfdata_rows_added: int = 0
     partitions_written: list = field(default_factory=list)  # "events/day=…/node=…"
+    quarantined: list = field(default_factory=list)  # damaged partitions moved to STORE/quarantine
+    nodes_to_ingest_again: list = field(default_factory=list)  # their source files were not in this ingest
 
     def __str__(self) -> str:
-        return (f"{self.files_read} files read, {self.files_unchanged} unchanged; {self.lines:,} lines, "
+        text = (f"{self.files_read} files read, {self.files_unchanged} unchanged; {self.lines:,} lines, "
                 f"{self.unparsed:,} unparsed; {self.rows_added:,} events and {self.perfdata_rows_added:,} "
                 f"perfdata rows added in {len(self.partitions_written)} partitions")
+        if self.quarantined:
+            text += (f"; {len(self.quarantined)} damaged partition(s) moved to {QUARANTINE}/ and rebuilt "
+                     f"from their source files")
+        if self.nodes_to_ingest_again:
+            text += (f"; ingest the logs of {', '.join(sorted(self.nodes_to_ingest_again))} again to rebuild "
+                     f"their damaged partitions (their files were not in this ingest)")
+        return text
 
 
 # ---------------------------------------------------------------- manifest
@@ -86,7 +115,9 @@ def load_manifest(store: str) -> dict:
     """The store's manifest (files seen, partitions with rows and time span); empty for a new store."""
     path = _manifest_path(store)
     if not os.path.exists(path):
-        if os.path.isdir(store) and os.listdir(store):
+        # An ingest killed before its first manifest write leaves only its own folders: resumed.
+        if os.path.isdir(store) and any(name not in _OWN_ENTRIES and not name.startswith(".tmp-")
+                                        for name in os.listdir(store)):
             raise StoreError(f"{store!r} is not empty and has no {MANIFEST}: not a nagtune store")
         return {"version": STORE_VERSION, "files": {}, "partitions": {}}
     try:
@@ -175,16 +206,79 @@ def _multiset_new(existing: pd.DataFrame | None, new: pd.DataFrame, columns: lis
 
 
 def _read_file(path: str, columns: list[str] | None = None) -> pd.DataFrame:
-    return pq.read_table(path, columns=columns).to_pandas()
+    try:
+        return pq.read_table(path, columns=columns).to_pandas()
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a damaged file
+        store, name = _split_partition_path(path)
+        moved = _quarantine(store, name)
+        raise DamagedPartition(
+            f"partition {path} is damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+            f"moved to {moved}: run nagtune ingest over the logs of node {_parse_name(name)[2]!r} again "
+            f"to rebuild it", name) from None
+
+
+def _split_partition_path(path: str) -> tuple[str, str]:
+    """(store, partition name) of a ``.../part.parquet`` path."""
+    parts = os.path.normpath(path).split(os.sep)[:-1]  # without part.parquet
+    depth = 3 if len(parts) >= 3 and parts[-2].startswith("day=") else 2
+    return os.sep.join(parts[:-depth]) or os.sep, "/".join(parts[-depth:])
+
+
+def _quarantine(store: str, name: str) -> str:
+    """Move a damaged partition file out of the store's way; where it went."""
+    source = _partition_file(store, name)
+    target = os.path.join(store, QUARANTINE, name.replace("/", "__") + f".{os.getpid()}.parquet")
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(source, target)
+    except OSError:
+        return source + " (could not move it: delete it)"
+    return target
+
+
+def _heal(store: str, manifest: dict, summary: IngestSummary, targets) -> None:
+    """Forget what the manifest says about damaged or missing partitions, so their files are read again."""
+    damaged = []
+    for name in list(manifest["partitions"]):
+        path = _partition_file(store, name)
+        try:
+            pq.read_metadata(path)
+        except FileNotFoundError:
+            damaged.append(name)  # moved away by a reader that met it damaged, or deleted by hand
+        except Exception:  # noqa: BLE001 - any unreadable footer
+            _quarantine(store, name)
+            summary.quarantined.append(name)
+            damaged.append(name)
+    _forget(manifest, damaged, summary, targets)
+
+
+def _forget(manifest: dict, names, summary: IngestSummary, targets) -> None:
+    nodes = set()
+    for name in names:
+        manifest["partitions"].pop(name, None)
+        nodes.add(_parse_name(name)[2])
+    if not nodes:
+        return
+    for path, info in list(manifest["files"].items()):
+        if info.get("node") in nodes:
+            del manifest["files"][path]
+    given = {node for node, _ in targets}
+    summary.nodes_to_ingest_again.extend(sorted(nodes - given - set(summary.nodes_to_ingest_again)))
 
 
 def _merge_partition(store: str, name: str, new: pd.DataFrame, columns: list[str], content: list[str],
                      manifest: dict) -> int:
     """Add to partition ``name`` the rows of ``new`` it lacks; returns how many were added."""
     path = _partition_file(store, name)
-    existing = _read_file(path) if os.path.exists(path) else None
+    existing = _read_file(path) if os.path.exists(path) else None  # DamagedPartition: see ingest_paths
     added = new[_multiset_new(existing, new, content)]
     if not len(added):
+        if existing is not None and len(existing) and name not in manifest["partitions"]:
+            times = _nanoseconds(existing["time"])  # written by an ingest killed before its manifest
+            manifest["partitions"][name] = {"rows": len(existing), "min_ns": int(times.min()),
+                                            "max_ns": int(times.max())}
         return 0
     merged = concat([existing, added] if existing is not None else [added], columns)
     # Time order; lines of one second keep their order (stored ones first, they were written first).
@@ -257,7 +351,23 @@ def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: 
     targets = ingest.resolve_paths(paths)
     manifest = load_manifest(store)
     os.makedirs(store, exist_ok=True)
+    if not os.path.exists(_manifest_path(store)):
+        _save_manifest(store, manifest)  # first: an ingest killed early leaves a store the next one resumes
     summary = IngestSummary()
+    _heal(store, manifest, summary, targets)
+    try:
+        _ingest(paths, targets, store, manifest, summary, environment, cell_pattern, progress, batch_bytes)
+    except DamagedPartition as exc:  # met while merging: forget its node's files and read them again
+        summary.quarantined.append(exc.name)
+        _forget(manifest, [exc.name], summary, targets)
+        _save_manifest(store, manifest)
+        again = ingest_paths(paths, store, environment, cell_pattern, progress, batch_bytes)
+        again.quarantined[:0] = summary.quarantined
+        return again
+    return summary
+
+
+def _ingest(paths, targets, store, manifest, summary, environment, cell_pattern, progress, batch_bytes) -> None:
     by_node: dict[str, list[str]] = {}
     for node, path in targets:
         try:
@@ -288,7 +398,6 @@ def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: 
         bar.close()
     _ingest_side_files(paths, store, manifest, summary, node_dirs)
     _save_manifest(store, manifest)
-    return summary
 
 
 def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary, node_dirs) -> None:
