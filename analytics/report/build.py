@@ -874,7 +874,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         instead of perfdata files.
     """
     from ..run import api
-    from ..sources import ingest
+    from ..sources import coverage, ingest
 
     def values_from_graphite(events, start, end, fallback):
         if perfdata_graphite is None:
@@ -911,8 +911,8 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     if not paths:
         raise ReportError("give log archives (node directories or files), --store DIR or --graphite URL")
     events = ingest.load_events(paths, cache_dir=cache_dir)
-    newest = events["time"].max() if len(events) else None
-    start, end = resolve_window(since, until, newest)
+    # The newest alert or notification: a trailing error line a month later must not empty the window.
+    start, end = resolve_window(since, until, coverage.newest_signal(events))
     # Keep only the window's rows before analysing: holding the whole history
     # beside the window's copy would double the peak memory of the report.
     events = ingest.window(events, start, end)
