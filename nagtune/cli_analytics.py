@@ -190,6 +190,33 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
                   side_files=("objects.cache",))
 
 
+def _config_patch_options(function):
+    options = [
+        click.option("--config-repo", default=None, metavar="DIR",
+                     help="Nagios configuration repository: write the suggestions as a patch to it (--patch)."),
+        click.option("--patch", "patch_file", default=None, metavar="FILE",
+                     help="Where the unified diff goes (git apply FILE in the repository); summary on stderr."),
+        click.option("--node-map", default=None, metavar="FILE",
+                     help="TOML: the directories each node loads [default: DIR/nagtune-nodes.toml, else "
+                          "from the node's name]."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _emit_and_patch(table, output_format, top, config_patch) -> None:
+    """Print the suggestions; with --config-repo also write them as a patch, summary on stderr."""
+    _emit(table, output_format, top)
+    if config_patch[0]:
+        from .analytics.confrepo import ConfigError, write_patch
+        try:
+            result = write_patch(table.head(top) if top else table, *config_patch)
+        except (ConfigError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(result.summary(), err=True)
+
+
 @click.command()
 @_common
 @perfdata_graphite_options
@@ -199,8 +226,9 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
 @click.option("--perfdata", "perfdata_file", type=click.Path(exists=True, dir_okay=False),
               help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
                    "names, or service-perfdata.log in the node directory.")
+@_config_patch_options
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file):
+           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file, config_repo, patch_file, node_map):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
     Reads objects.cache, nagios.cfg and the perfdata file from the node
@@ -222,23 +250,35 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     graphite = perfdata_graphite(perfdata_url, perfdata_pattern)
     if graphite and store_dir:
         raise click.UsageError("--perfdata-graphite reads PATHS' services, not a --store")
+    if bool(config_repo) != bool(patch_file):
+        raise click.UsageError("--config-repo and --patch go together")
+    config_patch = (config_repo, patch_file, node_map)
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "retunes")
     if table is not None:
-        return _emit(table, output_format, top)
+        return _emit_and_patch(table, output_format, top, config_patch)
     if graphite:
         return _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite,
-                                              output_format, top)
+                                              output_format, top, config_patch)
 
     def make_table():
         from .analytics.run.api import retune_logs  # pandas: only when nothing was kept
         return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
                            processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
 
+    if config_repo:  # the patch needs the table itself, not a kept rendering of it
+        from .analytics.sources import ingest
+        _check_window(since, until)
+        try:
+            table = make_table()
+        except ingest.IngestError as exc:
+            raise click.ClickException(str(exc)) from None
+        return _emit_and_patch(table, output_format, top, config_patch)
     _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
                   side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"))
 
 
-def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top):
+def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top,
+                                   config_patch=(None, None, None)):
     """One process: the perfdata series are matched to the services of all the events."""
     from .analytics.run.api import find_side_files
     from .analytics.findings.episodes import build_episodes
@@ -250,7 +290,8 @@ def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, 
     objects_files = find_side_files(paths, "objects.cache")
     objects = load_objects(objects_files) if objects_files else None
     perfdata = _graphite_perfdata(*graphite, events, since, until)
-    _emit(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top)
+    _emit_and_patch(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top,
+                    config_patch)
 
 
 def _graphite_perfdata(url, pattern, events, since, until):

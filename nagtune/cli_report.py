@@ -29,8 +29,13 @@ from .options import perfdata_graphite, perfdata_graphite_options
               help="Processes for the analysis (a share of whole nodes each) and the plots; 1: all in this one. "
                    "[default: cores, at most 4, from 1,000,000 events in the window]")
 @perfdata_graphite_options
+@click.option("--config-repo", default=None, metavar="DIR",
+              help="Nagios configuration repository: also write the retune suggestions as OUT/retune.patch "
+                   "(summary in OUT/retune-patch.txt).")
+@click.option("--node-map", default=None, metavar="FILE",
+              help="TOML: the directories each node loads [default: DIR/nagtune-nodes.toml].")
 def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir, store_dir, top, no_history,
-           workers, perfdata_url, perfdata_pattern):
+           workers, perfdata_url, perfdata_pattern, config_repo, node_map):
     """Write the weekly threshold report for the archives of one or more Nagios nodes.
 
     ARCHIVES are node directories (nagios.log + archives/), their parent, log
@@ -65,3 +70,20 @@ def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir
     click.echo(f"{result.html}: {s['alerts']:,} alerts, {s['chatty_services']} chatty services, "
                f"{s['quiet_findings']} not-chatty-enough findings, {s['retune_suggestions']} retune suggestions")
     click.echo(f"{result.markdown}, {out_dir}/tables/, {out_dir}/plots/")
+    if config_repo:
+        _write_config_patch(result, out_dir, config_repo, node_map)
+
+
+def _write_config_patch(result, out_dir, config_repo, node_map) -> None:
+    """The report's retune suggestions as a patch to the configuration repository."""
+    import os
+
+    from .analytics.confrepo import ConfigError, write_patch
+    patch = os.path.join(out_dir, "retune.patch")
+    try:
+        done = write_patch(result.tables.get("retunes", []), config_repo, patch, node_map=node_map)
+        with open(os.path.join(out_dir, "retune-patch.txt"), "w", encoding="utf-8") as summary:
+            summary.write(done.summary() + "\n")
+    except (ConfigError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{patch}: {done.summary().splitlines()[0]}")

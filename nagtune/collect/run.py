@@ -8,10 +8,13 @@ Order of a run, and why it gives "nothing lost, nothing counted twice":
    StatsD spool left by a crash after its commit: send, remove;
 3. read the new bytes (``tail.py``) and scan them;
 4. add the counts to the open-minute totals of the state; the points to ship
-   are the FULL totals of every minute this run touched;
-5. Graphite: send; on failure write them to the spool (atomic). StatsD: write
-   this run's new counts to its spool (atomic);
-6. commit the state (offset, open totals, name registry) atomically;
+   are the FULL totals of every minute this run touched, and again those of
+   the minutes the previous run sent (carbon may have lost what it confirmed);
+5. Graphite: send, counted as delivered only when carbon closed the
+   connection after reading it all; on any doubt write them to the spool
+   (atomic). StatsD: write this run's new counts to its spool (atomic);
+6. commit the state (offset, open totals, name registry) atomically; a run
+   that changed nothing writes nothing;
 7. StatsD: send the spool written in 5, then remove it.
 
 A run killed anywhere before 6 is repeated whole by the next run from the
