@@ -65,6 +65,7 @@ from ...parsers.identity import DEFAULT_CELL_PATTERN, identify
 from ...parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
                                 node_of_file, read_log, resolve_paths)
 from ...parsers.nagios import decode, parse_line
+from . import coverage
 from ..run.results_cache import RELATIVE_WHEN
 from .._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
 
@@ -439,8 +440,11 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     # its key's length.
     head_length = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
     span_b0 = np.frombuffer(head_ends, dtype=np.int64) - head_length[key_codes]
-    rules = np.select([np.isin(kinds, _MESSAGE_KINDS), kinds == ev.PROGRAM, kinds == ev.EXTERNAL_COMMAND],
-                      [1, 2, 3], 0).astype(np.uint8)
+    # An error without the "Error:" type ("Error in configuration file ...") keeps its whole text, as
+    # a program message does.
+    untyped_error = (kinds == ev.ERROR) & ~np.array([head.startswith(b"Error:") for head in heads], dtype=bool)
+    rules = np.select([np.isin(kinds, _MESSAGE_KINDS) & ~untyped_error, (kinds == ev.PROGRAM) | untyped_error,
+                       kinds == ev.EXTERNAL_COMMAND], [1, 2, 3], 0).astype(np.uint8)
     out_start, ee = (np.frombuffer(span, dtype=np.int64) for span in _compiled.output_spans(
         kept, key_codes, span_b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules))
     frame = {"epoch": epoch[kept]}
@@ -1144,9 +1148,11 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     file_nodes = np.array([s.node for s in states], dtype=object)
     raw, duplicates = _drop_overlaps(raw, file_nodes)
     events = _finish(raw, states, environment, cell_pattern)
+    found = coverage.data_range(events)  # before the window: where the data is, for what is said of it
+    in_all = len(events)
     events = window(events, since, until)
     events.attrs.update({"unparsed": unparsed_total, "lines": lines_total, "duplicates": duplicates,
-                         "files": len(states)})
+                         "files": len(states), "outside_window": in_all - len(events), **found})
     del raw
     release_freed_memory()
     return events
