@@ -42,10 +42,23 @@ CHATTY_METRICS = [
     "score", "alerts_per_week", "notifications_per_week", "transient_share", "flap_percent",
     "off_hours_share", "alerts_per_problem", "reasons",
 ]
-CHATTY_COLUMNS = ["node_class", "cell", "node", "service"] + CHATTY_METRICS
-CHATTY_HOST_SERVICE_COLUMNS = ["node_class", "cell", "node", "host", "service"] + CHATTY_METRICS
+# Raw counts and what the rates rest on, after the metrics (added, never renamed):
+# ``alerts`` and ``notifications`` are the log's lines (summary.cgi's counts);
+# ``alerts_while_host_down`` of them were written while the host was in a HARD
+# problem (counted, and attributed to the host's row too); ``hours_of_data`` is
+# the span the node's log covers inside the window, which the rates are per;
+# ``object`` says ``service`` or ``host``.
+CHATTY_COUNTS = ["alerts", "notifications", "alerts_while_host_down", "hours_of_data", "object"]
+# A service ranking (hosts summed) lists hosts next to services: ``host`` names
+# the host of a host row and is empty on service rows.
+CHATTY_COLUMNS = ["node_class", "cell", "node", "service"] + CHATTY_METRICS + CHATTY_COUNTS + ["host"]
+CHATTY_HOST_SERVICE_COLUMNS = ["node_class", "cell", "node", "host", "service"] + CHATTY_METRICS + CHATTY_COUNTS
+CHATTY_HOST_COLUMNS = ["node_class", "cell", "node", "host"] + CHATTY_METRICS + CHATTY_COUNTS
 
-QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration"]
+# ``occurrences``: the problems or episodes one finding stands for; ``evidence``: what it rests
+# on (``log``, ``log + objects.cache``; see docs/findings.md).
+QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration", "occurrences",
+                 "evidence"]
 
 RETUNE_COLUMNS = [
     "node", "host", "service", "directive", "current", "suggested", "alerts_before",
@@ -90,8 +103,8 @@ def empty(columns: list[str]) -> pd.DataFrame:
 
 def naive_utc(times: pd.Series) -> pd.Series:
     """A datetime Series as naive UTC; naive times are taken as UTC already."""
-    # Times with a zone (every events frame's) lose it without a copy: pd.to_datetime of them
-    # cost 0.2 s per 6.5 M rows for nothing.
+    # Times with a zone (every events frame's) lose it without a copy; pd.to_datetime would
+    # convert every row for nothing.
     return times.dt.tz_convert(None) if isinstance(times.dtype, pd.DatetimeTZDtype) \
         else pd.to_datetime(times, utc=True).dt.tz_convert(None)
 

@@ -36,13 +36,42 @@ def _common(function):
     return function
 
 
-def _check_window(since, until) -> None:
+def _check_window(since, until):
+    """(start, end) of the window asked, either None; an inverted or empty window is a usage error."""
     from .analytics.sources import ingest
     try:
-        ingest.parse_when(since)
-        ingest.parse_when(until)
+        start, end = ingest.parse_when(since), ingest.parse_when(until)
     except ingest.IngestError as exc:
         raise click.ClickException(f"{exc} (--since/--until)") from None
+    if start is not None and end is not None and start >= end:
+        raise click.UsageError(f"--since {since} ({start:%Y-%m-%d %H:%M} UTC) is not before --until {until} "
+                               f"({end:%Y-%m-%d %H:%M} UTC): the window is empty")
+    return start, end
+
+
+def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
+    """One line each on stderr: files and lines read, what could not be, data found vs window asked.
+    A log of which no line could be read is an error; an empty table says where the data is."""
+    from .analytics.sources import coverage
+    from .parsers.logfiles import LogPathError, resolve_paths
+    counts = table.attrs.get("read")
+    start, end = _check_window(since, until)
+    if counts is None:
+        click.echo("nagtune: the table of an earlier run over the same files and window (--cache-dir)", err=True)
+        return
+    try:
+        files = [path for _, path in resolve_paths(list(paths))] if counts.get("unparsed") else []
+    except LogPathError:
+        files = []
+    said = coverage.lines(counts, start, end, files, rates=rates)
+    if coverage.all_unreadable(counts):
+        raise click.ClickException("no line could be read: " + "; ".join(said[1:2]).replace("line(s) unparsed",
+                                                                                             "line(s), none parsed"))
+    for line in said:
+        click.echo(f"nagtune: {line}", err=True)
+    if len(table) == 0:
+        table.attrs["empty_reason"] = coverage.empty_reason(counts, start, end)
+        click.echo(f"nagtune: {table.attrs['empty_reason']}", err=True)
 
 
 def _events(paths, since, until, cache_dir, environment):
@@ -66,6 +95,7 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
         return None
     if paths:
         raise click.UsageError("give PATHS or --store DIR, not both")
+    _check_window(since, until)
     from .analytics.run import engine as engine_mod
     from .analytics.sources import ingest, store
     try:
@@ -87,6 +117,7 @@ def _render(frame, output_format: str, top=None) -> str:
     if top is not None:
         frame = frame.head(top)
     frame = frame.copy()
+    frame.attrs = dict(frame.attrs)
     for column in frame.columns:
         if pd.api.types.is_timedelta64_dtype(frame[column]):
             frame[column] = frame[column].dt.total_seconds() if output_format != "table" else \
@@ -99,7 +130,7 @@ def _render(frame, output_format: str, top=None) -> str:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         return json.dumps(records, indent=1, ensure_ascii=False) + "\n"
     if frame.empty:
-        return "(nothing found)\n"
+        return f"({frame.attrs.get('empty_reason', 'nothing found')})\n"
     with pd.option_context("display.max_colwidth", 200, "display.width", 250):
         return frame.to_string(index=False) + "\n"
 
@@ -123,6 +154,8 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
                                      targets, found, since=since, until=until)
         kept = results_cache.read_text(cache_dir, kept_key)
         if kept is not None:
+            click.echo("nagtune: the output of an earlier run over the very same files, window and options "
+                       "(--cache-dir)", err=True)
             click.get_text_stream("stdout").write(kept)
             return
     from .analytics.sources import ingest
@@ -132,6 +165,7 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
         table = make_table()
     except (ingest.IngestError, WorkerDied) as exc:
         raise click.ClickException(str(exc)) from None
+    _say_what_was_read(table, paths, since, until, rates=command in ("rank", "retune"))
     text = _render(table, output_format, top)
     if kept_key:
         results_cache.write_text(cache_dir, kept_key, text)
@@ -140,11 +174,17 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
 
 @click.command()
 @_common
-@click.option("--by", type=click.Choice(["service", "host_service"]), default="service", show_default=True,
-              help="Rank per node and service, or per node, host and service.")
+@click.option("--by", type=click.Choice(["service", "host_service", "host"]), default="service", show_default=True,
+              help="Rank per node and service, or per node, host and service (hosts ranked among them in both), "
+                   "or hosts only.")
 def rank(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers,
          by):
-    """Rank services by how chatty they are, noisiest first, with the reasons.
+    """Rank services and hosts by how chatty they are, noisiest first, with the reasons.
+
+    Columns alerts and notifications are the log's counts (summary.cgi's);
+    rates are per week of each node's own span of data in the window
+    (hours_of_data). Service alerts written during a HARD host problem are
+    counted (alerts_while_host_down) and scored on the host's row.
 
     PATHS are node directories (nagios.log, archives/), their parents, log
     files (plain or .gz) or globs.
@@ -155,6 +195,8 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
 
         nagtune rank --store /srv/nagtune-store --engine dask --since 30d
     """
+    if by == "host" and store_dir:
+        raise click.UsageError("--by host reads PATHS, not a --store")
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until,
                         "chatty" if by == "service" else "chatty_host_service")
     if table is not None:
@@ -169,10 +211,17 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
 
 @click.command()
 @_common
+@click.option("--cap", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Findings of each kind shown; the rest is one summary row per kind (0: show all).")
 def quiet(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-          workers):
+          workers, cap):
     """List problems that were not chatty enough: silent HARD problems, notifications
     off, slow detection, services OK while their host is DOWN or their siblings fail.
+
+    One finding per service (or per host problem, or per service name for slow
+    detection) with its count of occurrences, and the evidence it rests on.
+    Problems that began before the log, and services of a host in a notified
+    HARD problem, are never "silent". See docs/findings.md.
 
     Example:
 
@@ -184,9 +233,9 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     def make_table():
         from .analytics.run.api import quiet_logs  # pandas: only when nothing was kept
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
-                          environment=environment, processes=workers, progress=True)
+                          environment=environment, processes=workers, progress=True, cap=cap or None)
 
-    _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
+    _kept_or_made("quiet", {"cap": cap}, paths, since, until, cache_dir, environment, output_format, top, make_table,
                   side_files=("objects.cache",))
 
 

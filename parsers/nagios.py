@@ -21,7 +21,8 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Callable
 
 from .events import (
-    EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, PROGRAM, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING, Event,
+    ERROR, EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, PROGRAM, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING,
+    Event,
 )
 from .grammar import LINE_TYPES, LineType
 
@@ -225,6 +226,9 @@ def _parser_of(line_type: LineType) -> Callable[[int, str], Event | None]:
 _PARSERS: dict[str, Callable[[int, str], Event | None]] = {t.tag: _parser_of(t) for t in LINE_TYPES}
 
 
+_ERROR_PREFIXES = ("Error in configuration file", "Error processing", "Error while")
+
+
 def split_epoch(text: str) -> tuple[int, str] | None:
     """'[1700000000] rest' -> (1700000000, 'rest'), or None."""
     if not text.startswith("["):
@@ -255,7 +259,8 @@ def parse_line(line: bytes | str) -> Event:
     type_name, colon, rest = body.partition(":")
     parser = _PARSERS.get(type_name) if colon else None
     if parser is None:
-        return Event(time, PROGRAM, output=body)
+        # "Error in configuration file '...' - Line 12 (...)": an error without the "Error:" type.
+        return Event(time, ERROR if body.startswith(_ERROR_PREFIXES) else PROGRAM, output=body)
     event = parser(time, rest[1:]) if rest.startswith(" ") else None
     return Event(time, UNPARSED, output=text) if event is None else event
 

@@ -11,7 +11,14 @@ state was, so they can:
 - open one that began while Nagios was down (a restart says CRITICAL).
 
 A problem with no recovery by ``window_end`` is ``open``; its ``end`` is
-``window_end`` (by default the time of the last event).
+``window_end`` (by default the time of the last event). ``ended_by`` says
+what ended it: ``recovery`` (an OK/UP alert or snapshot), ``restart`` (Nagios
+started again after its last line and nothing more was logged about it: its
+end is unknown, so it ends at the restart), ``gap`` (it never went HARD and
+nothing was logged about it for ``SOFT_GAP``: it ends at its last line), or
+``window_end`` (still open). ``starts_before_window`` is also True when the
+object's first line is a HARD alert past attempt 1: its SOFT attempts, which
+Nagios always logs, lie before the log.
 
 Host problems have ``service == ""``. Service problems say in ``host_down``
 whether their host was DOWN/UNREACHABLE at some point during them.
@@ -27,7 +34,7 @@ from .._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_s
                       release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
-EXTRA_COLUMNS = ["host_down", "starts_before_window", "first_hard", "kind"]
+EXTRA_COLUMNS = ["host_down", "starts_before_window", "first_hard", "kind", "ended_by"]
 ALL_COLUMNS = EPISODE_COLUMNS + EXTRA_COLUMNS
 
 SEVERITY = {"OK": 0, "UP": 0, "WARNING": 1, "UNKNOWN": 2, "CRITICAL": 3, "UNREACHABLE": 2, "DOWN": 3}
@@ -53,6 +60,7 @@ def empty_episodes() -> pd.DataFrame:
         frame[c] = pd.Series(dtype=bool)
     for c in ("max_attempt", "alerts", "notifications"):
         frame[c] = pd.Series(dtype="int64")
+    frame["ended_by"] = pd.Series(dtype="object")
     return frame
 
 
@@ -63,6 +71,50 @@ def _as_categories(events: pd.DataFrame) -> pd.DataFrame:
         if column in out and not isinstance(out[column].dtype, pd.CategoricalDtype):
             out = out.assign(**{column: out[column].astype("category")})
     return out
+
+
+# A problem that never went HARD and has no line for this long before the window's end lost its
+# end: Nagios logs every SOFT attempt and every recovery, even from SOFT, within
+# max_check_attempts x retry_interval (minutes on any sane configuration).
+SOFT_GAP = pd.Timedelta(hours=1)
+
+
+def restarts(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(node codes, times in ns) of each Nagios start: a ``LOG VERSION`` line not written by a log
+    rotation in the same second (Nagios writes ``LOG VERSION`` at start-up and after each rotation)."""
+    kinds = events["kind"]
+    version = np.flatnonzero(category_mask(kinds, (ev.LOG_VERSION,)))
+    rotation = np.flatnonzero(category_mask(kinds, (ev.LOG_ROTATION,)))
+    node = events["node"].cat.codes.to_numpy().astype(np.int64)
+    seconds = events["time"].to_numpy().view(np.int64) // 1_000_000_000
+    rotated = set(zip(node[rotation].tolist(), seconds[rotation].tolist()))
+    start = np.array([(n, s) not in rotated for n, s in zip(node[version].tolist(), seconds[version].tolist())],
+                     dtype=bool)
+    chosen = version[start] if len(version) else version
+    return node[chosen], events["time"].to_numpy().view(np.int64)[chosen]
+
+
+def _first_restart_after(events: pd.DataFrame, eps: pd.DataFrame, time_ns: np.ndarray) -> np.ndarray:
+    """Per episode not recovered, the time (ns) of the first Nagios start on its node after its last
+    line, else -1: what happened to it next is not in the log, so it ends there, end unknown."""
+    found = np.full(len(eps), -1, dtype=np.int64)
+    node_codes, times = restarts(events)
+    if not len(times):
+        return found
+    episode_node = eps["node"].cat.codes.to_numpy().astype(np.int64)  # the events' categories
+    last = eps["end_time"].to_numpy().view(np.int64)
+    candidates = np.flatnonzero(~eps["recovered"].to_numpy(dtype=bool))
+    order = np.lexsort((times, node_codes))
+    node_codes, times = node_codes[order], times[order]
+    for code in np.unique(episode_node[candidates]):
+        mine = candidates[episode_node[candidates] == code]
+        starts = times[node_codes == code]
+        if not len(starts):
+            continue
+        position = np.searchsorted(starts, last[mine], side="right")
+        has = position < len(starts)
+        found[mine[has]] = starts[position[has]]
+    return found
 
 
 def _code_table(values: pd.Series, of_value) -> np.ndarray:
@@ -125,6 +177,12 @@ def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_
     result["_key"] = key[first]
     result["_hostkey"] = key[first] >> host_shift
     result["starts_before_window"] = before_window.astype(bool)
+    # The object's first line in the data is this problem's first: a HARD alert past attempt 1
+    # then began before the log (its SOFT attempts, always logged, are not there).
+    first_of_object = (first == 0) | (key[first] != key[np.maximum(first - 1, 0)])
+    first_row = rows[first]
+    result["_began_before_log"] = first_of_object & columns["hard_of"][columns["types"][first_row]].astype(bool) \
+        & (columns["attempts"][first_row] > 1)
     return result
 
 
@@ -220,6 +278,19 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
     if not parts:
         return empty_episodes()[wanted]
     eps = pd.concat(parts, ignore_index=True)
+    eps["starts_before_window"] = eps["starts_before_window"].to_numpy(dtype=bool) \
+        | eps.pop("_began_before_log").to_numpy(dtype=bool)
+    restart = _first_restart_after(events, eps, time_ns)
+    soft_gap = ~eps["recovered"].to_numpy() & eps["first_hard"].isna().to_numpy() & \
+        (np.asarray(window_end.to_datetime64() if hasattr(window_end, "to_datetime64") else window_end,
+                    dtype="datetime64[ns]") - eps["end_time"].to_numpy() > SOFT_GAP.to_timedelta64())
+    ended_by = np.where(eps["recovered"].to_numpy(), "recovery", "window_end").astype(object)
+    ended_by[soft_gap] = "gap"
+    ended_by[restart >= 0] = "restart"  # the first evidence that Nagios' view of it was lost
+    cut = ended_by != "window_end"
+    eps["ended_by"] = ended_by
+    eps["recovered"] = cut
+    eps["end_time"] = np.where(restart >= 0, restart, eps["end_time"].to_numpy().view(np.int64)).view("datetime64[ns]")
     eps["open"] = ~eps["recovered"].to_numpy()
     end = eps["end_time"].where(eps["recovered"], window_end)
     eps["end"] = end.where(end >= eps["start"], eps["start"])

@@ -429,7 +429,8 @@ def _flap_suggestion(history, eps, objects, key, long, end) -> dict | None:
         long_problems_before=long_before,
         long_problems_after=int((replay.problems["long_problem"] & replay.problems["caught_after"]).sum()),
         reason=(f"state flips often enough for flap detection at {new_low:g}/{new_high:g}% to hold back the "
-                f"notifications of {quiet_problems} problems; replayed over every check: {replay.flap_periods} "
+                f"notifications of {quiet_problems} problems; replayed over the logged alerts with the checks "
+                f"between them filled in at the check interval (an estimate): {replay.flap_periods} "
                 f"flapping periods ({replay.flap_notifications} FLAPPINGSTART/STOP notifications), "
                 f"{saved} notifications fewer; "
                 + (f"all {long_before} long HARD CRITICAL problems are still notified, at most "

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..findings import automation, chatty, episodes as episodes_mod, names, quiet, retry, retune
 from ..sources import ingest, objects as objects_mod
-from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS,
+from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_COLUMNS,
+                       CHATTY_HOST_SERVICE_COLUMNS,
                       QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
 from ..sources.store import concat as store_concat
 from ...parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
@@ -200,16 +201,17 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     services = concat_frames([p.cell_counts[1] for p in parts])
     counts = (per_node if per_node is not None else parts[0].cell_counts[0],
               services.drop_duplicates() if services is not None else parts[0].cell_counts[1])
+    by_cell = summarize_by_cell(None, episodes, quiet_frame, counts=counts)  # of every finding
     return Analysis(
         events=events,
         episodes=episodes,
         chatty=ranked,
         chatty_host_service=ranked_hs,
-        quiet=quiet_frame,
+        quiet=quiet.cap_findings(quiet_frame),
         retunes=retunes,
         names=names.audit_names(seen.drop_duplicates()),
         automation=automation_frame,
-        by_cell=summarize_by_cell(None, episodes, quiet_frame, counts=counts),
+        by_cell=by_cell,
     )
 
 
@@ -289,8 +291,7 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     from . import parallel
     # Each share ranks its own top ``retune_top`` for replays: the global top is among them
     # (a share's ranking is the global one restricted to its nodes); combine picks it.
-    options = dict(objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top,
-                   weeks=chatty.weeks_between(events["time"].min(), events["time"].max()))
+    options = dict(objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top)
     parts = parallel.forked_map([functools.partial(_analyze_nodes, events, nodes, **options) for nodes in shares],
                                 [f"the analysis of nodes {nodes[0]}..{nodes[-1]}" for nodes in shares])
     return combine(parts, events=events, retune_top=retune_top)
@@ -310,12 +311,15 @@ def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, c
     cached = results_cache.read(cache_dir, digest) if digest else None
     if cached is not None:
         return cached
-    results, _ = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
-                                          environment=environment, cell_pattern=cell_pattern, processes=processes,
-                                          progress=progress, texts=texts)
+    results, counts = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
+                                               environment=environment, cell_pattern=cell_pattern,
+                                               processes=processes, progress=progress, texts=texts)
     table = join(results)
     if digest:
         results_cache.write(cache_dir, digest, table)
+    # What was read, for the caller to say (nagtune.analytics.coverage): small numbers only.
+    table.attrs["read"] = {key: value for key, value in counts.items()
+                           if value is None or isinstance(value, (int, float, np.integer))}
     return table
 
 
@@ -358,33 +362,38 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
       window, the parameters and the code (:mod:`.results_cache`): a re-run
       over unchanged logs reads it back.
 
-    :param by: ``"service"`` or ``"host_service"``.
+    :param by: ``"service"`` or ``"host_service"`` (hosts ranked among them:
+        ``object == "host"``), or ``"host"`` (hosts only).
     :param progress: a progress bar over the bytes read (one process only).
     """
-    if by not in ("service", "host_service"):
-        raise ValueError(f"by must be 'service' or 'host_service', not {by!r}")
-    keys = ["node_class", "cell", "node"] + (["host"] if by == "host_service" else []) + ["service"]
+    if by not in ("service", "host_service", "host"):
+        raise ValueError(f"by must be 'service', 'host_service' or 'host', not {by!r}")
+    keys = ["node_class", "cell", "node"] + (["host"] if by != "service" else []) + (["service"] if by != "host" else [])
+    columns = {"service": CHATTY_COLUMNS, "host_service": CHATTY_HOST_SERVICE_COLUMNS, "host": CHATTY_HOST_COLUMNS}[by]
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
         events = _without_texts(events)
         found = episodes_mod.build_episodes(events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ,
                                             categorical_names=True)
-        return chatty.rank_chatty(events, found, by=by, weeks=window.weeks)
+        # Rates per each node's own span of data (chatty.hours_per_node), not the window's.
+        return chatty.rank_chatty(events, found, by=by, include_hosts=True)
 
     return _logs_table("rank", {"by": by}, stage, _concatenated(
         lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
-        lambda: empty(CHATTY_COLUMNS if by == "service" else CHATTY_HOST_SERVICE_COLUMNS)),
+        lambda: empty(columns)),
         paths, since, until, cache_dir, environment, cell_pattern, processes, progress, texts=False)
 
 
 def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, environment: str = "default",
                cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
-               progress: bool = False) -> pd.DataFrame:
+               progress: bool = False, cap: int | None = quiet.CAP_PER_FINDING) -> pd.DataFrame:
     """What ``nagtune quiet`` prints: :func:`.quiet.find_quiet` over the logs under ``paths``,
     in worker processes and with the results cache as :func:`rank_logs`.
 
     :param objects: an objects frame, a path to ``objects.cache``, or None to look for
         ``objects.cache`` in the node directories (its identity is part of the cache key).
+    :param cap: findings of each kind shown, the rest summarised (:func:`.quiet.cap_findings`);
+        None: all.
     """
     objects, side_files = _side_input(objects, paths, "objects.cache", objects_mod.load_objects)
     if side_files is None and cache_dir is not None:
@@ -395,7 +404,12 @@ def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, envi
         found = episodes_mod.build_episodes(events, window_end=window.end)
         return quiet.find_quiet(events, found, objects=objects)
 
-    return _logs_table("quiet", {}, stage, _concatenated(quiet.sort_findings, lambda: empty(QUIET_COLUMNS)), paths,
+    joined = _concatenated(quiet.sort_findings, lambda: empty(QUIET_COLUMNS))
+
+    def join(tables: list[pd.DataFrame]) -> pd.DataFrame:
+        return quiet.cap_findings(joined(tables), cap)
+
+    return _logs_table("quiet", {"cap": cap}, stage, join, paths,
                        since, until, cache_dir, environment, cell_pattern, processes, progress, side_files or [],
                        texts=False)
 

@@ -8,10 +8,13 @@ Order of a run, and why it gives "nothing lost, nothing counted twice":
    StatsD spool left by a crash after its commit: send, remove;
 3. read the new bytes (``tail.py``) and scan them;
 4. add the counts to the open-minute totals of the state; the points to ship
-   are the FULL totals of every minute this run touched;
-5. Graphite: send; on failure write them to the spool (atomic). StatsD: write
-   this run's new counts to its spool (atomic);
-6. commit the state (offset, open totals, name registry) atomically;
+   are the FULL totals of every minute this run touched, and again those of
+   the minutes the previous run sent (carbon may have lost what it confirmed);
+5. Graphite: send, counted as delivered only when carbon closed the
+   connection after reading it all; on any doubt write them to the spool
+   (atomic). StatsD: write this run's new counts to its spool (atomic);
+6. commit the state (offset, open totals, name registry) atomically; a run
+   that changed nothing writes nothing;
 7. StatsD: send the spool written in 5, then remove it.
 
 A run killed anywhere before 6 is repeated whole by the next run from the
@@ -34,6 +37,7 @@ from collections import Counter
 from contextlib import contextmanager
 from itertools import compress
 from operator import itemgetter
+from typing import Any
 
 from . import tail
 from .config import Config
@@ -80,7 +84,7 @@ class RunReport:
 
 
 def make_outputs(config: Config, stdout=None) -> list:
-    outputs = []
+    outputs: list = []
     for kind in dict.fromkeys(config.outputs):
         if kind == "graphite":
             from ..outputs.graphite import GraphiteOutput
@@ -202,7 +206,7 @@ _first, _second = itemgetter(0), itemgetter(1)
 
 
 def aggregate(state: CollectState, result, namer, now: int,
-              config: Config, report: RunReport, deltas_needed: bool = True) -> tuple[Points, Counter]:
+              config: Config, report: RunReport, deltas_needed: bool = True) -> tuple[Points, Counter | None]:
     """Add this run's counts to the open totals.
 
     Returns the full totals of every (name, minute) touched, and the new
@@ -382,7 +386,7 @@ class Collector:
         report.rotations = the_plan.rotations
         report.messages += the_plan.warnings
         reader = tail.Reader(the_plan)
-        result = _Nothing
+        result: Any = _Nothing
         for chunk in reader.chunks():
             if result is _Nothing:
                 from ..parsers.scan import ScanResult
@@ -580,7 +584,7 @@ class Collector:
 
         statsd_files = []
         for output in additive:
-            counters = sorted(deltas.items())
+            counters = sorted((deltas or {}).items())  # deltas are made when an output is additive
             counters += [(name, value) for name, value, _ in _self_points(namer, minute, _self_counts(report))
                          if value]
             if counters:
