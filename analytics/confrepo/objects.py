@@ -304,9 +304,10 @@ class ObjectView:
             ordered += sorted(by_name - set(ordered))  # wildcards
         # Nagios prepends each member as it meets it: the groups' `members` as written, then
         # the hosts naming the group in their `hostgroups`, in definition order.
-        groups = _split_list(values["hostgroup_name"].value) if "hostgroup_name" in values else []
-        met = [h for group in groups for h in self.listed_members.get(group.lstrip("!"), [])] + self.host_order
-        ordered += [h for h in reversed(list(dict.fromkeys(met))) if h in by_group]
+        if by_group:
+            groups = _split_list(values["hostgroup_name"].value)
+            met = [h for group in groups for h in self.listed_members.get(group.lstrip("!"), [])] + self.host_order
+            ordered += [h for h in reversed(list(dict.fromkeys(met))) if h in by_group]
         return list(dict.fromkeys(ordered))
 
     def _services(self) -> dict[tuple[str, str], ServiceInstance]:
