@@ -162,7 +162,7 @@ def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=
     x = x or curve.columns[0]
     with plt.rc_context(RC):
         # Fixed margins, not the constrained layout: a report draws a dozen of these and the
-        # layout pass was 40% of each (0.26 -> 0.16 s). One title line, counts up to 6 digits.
+        # layout pass would be a large share of each. One title line, counts up to 6 digits.
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.14)
         ax.plot(curve[x].astype(float), curve[y].astype(float), marker="o", ms=3, color="#1f77b4",
