@@ -5,10 +5,15 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from nagtune.collect.lock import RunLock
 from nagtune.collect.state import state_key
 
 from .collect_helpers import NODE, PREFIX, alert_lines, collect, expected_totals
+
+# Real collector processes racing for the lock and waiting on each other: the full lane only.
+pytestmark = pytest.mark.slow
 
 
 def test_second_run_while_locked_skips_with_one_line_and_exit_0(tmp_path):

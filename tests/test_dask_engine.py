@@ -19,6 +19,9 @@ from nagtune.analytics.sources import store
 from nagtune.cli import cli
 from nagtune.synth import generate_fleet
 
+# A real LocalCluster (scheduler and worker processes on loopback): the full lane only.
+pytestmark = pytest.mark.slow
+
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
 TABLES = ("chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell", "episodes")
 
