@@ -108,20 +108,11 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
         raise click.ClickException(str(exc)) from None
     frame = getattr(analysis, table)
     if table in ("chatty", "chatty_host_service"):
-        frame = _with_hosts(analysis, frame, "service" if table == "chatty" else "host_service")
+        # The store's analysis (pandas or Dask, which keeps no events here) ranks services only.
+        click.echo("nagtune: from a store, services are ranked without the hosts; give PATHS to rank hosts too",
+                   err=True)
     _say_what_the_store_held(store_dir, analysis, frame, since, until)
     return frame
-
-
-def _with_hosts(analysis, frame, by: str):
-    """The ranking with the hosts among the services, as `nagtune rank PATHS` gives it. The Dask
-    engine keeps no events here: its ranking stays the services' alone, and says so."""
-    if analysis.events is None:
-        click.echo("nagtune: hosts are not ranked from a Dask analysis; run without --engine dask for them",
-                   err=True)
-        return frame
-    from .analytics.findings.chatty import rank_chatty
-    return rank_chatty(analysis.events, analysis.episodes, by=by, include_hosts=True)
 
 
 def _say_what_the_store_held(store_dir, analysis, frame, since, until) -> None:
