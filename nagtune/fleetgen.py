@@ -169,7 +169,7 @@ def _build_objects(rng: random.Random, node: str, node_class: str, hosts: int):
             count = min(len(CONTROL_SERVICES), rng.randint(max(low, 40), max(high, 60)))
             services = CONTROL_SERVICES[:7] + tuple(rng.sample(CONTROL_SERVICES[7:], count - 7))
         else:
-            count = rng.randint(low, high)
+            count = min(rng.randint(low, high), len(HYPERVISOR_BASE) + len(HYPERVISOR_POOL))
             base = HYPERVISOR_BASE[:min(count, len(HYPERVISOR_BASE))]
             services = base + tuple(rng.sample(HYPERVISOR_POOL, max(0, count - len(base))))
         for service in services:

@@ -24,6 +24,7 @@ import os
 import warnings
 import re
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import lru_cache
 from bisect import bisect_left
@@ -39,7 +40,7 @@ from .metrics import (
 from .nagios import _notification_state, decode, parse_line
 
 try:  # built by `pip install` where a C compiler is found; same answers, several times faster
-    from . import _fastscan
+    from . import _fastscan  # type: ignore[attr-defined]  # C, no stub
 except ImportError:
     _fastscan = None
     if not os.environ.get("NAGTUNE_PURE_PYTHON"):
@@ -184,19 +185,19 @@ def _classify(text: bytes):
         host, state, state_type = parts
         return MetricKey(HOST_ALERTS, decode(host), "", state.decode(), state_type.decode())
     if kind == b"SERVICE NOTIFICATION":
-        _, host, service, state_text = parts
+        _, host, raw_service, state_text = parts
         parsed = _notification_state(decode(state_text), _SERVICE_STATES, "OK")
-        family, service = SERVICE_NOTIFICATIONS, decode(service)
+        family, service_name = SERVICE_NOTIFICATIONS, decode(raw_service)
     elif kind == b"HOST NOTIFICATION":
         _, host, state_text = parts
         parsed = _notification_state(decode(state_text), _HOST_STATES, "UP")
-        family, service = HOST_NOTIFICATIONS, ""
+        family, service_name = HOST_NOTIFICATIONS, ""
     else:
         event = parse_line(b"[0] " + text)
         return _BAD if event.kind == ev.UNPARSED else metric_key(event)
     if parsed is None:
         return _BAD
-    return MetricKey(family, decode(host), service, parsed[1], parsed[0])
+    return MetricKey(family, decode(host), service_name, parsed[1], parsed[0])
 
 
 @contextmanager
@@ -314,6 +315,12 @@ def _count_runs(epochs: list, texts: list) -> dict:
     return by_minute
 
 
+# Bound by use_compiled() below: the C kernels when built, else the pure-Python ones.
+_tally: Callable[[bytes], tuple[dict, list, int, int]]
+named_columns: Callable[[dict, dict], tuple[list, list, list]]
+plaintext: Callable[[list, list, list], bytes]
+
+
 def use_compiled(wanted: bool) -> bool:
     """Choose the scanner: the C one (when it was built) or the pure-Python one.
     Returns whether the C one is in use. Tests run both; NAGTUNE_PURE_PYTHON=1
@@ -412,7 +419,7 @@ def reference_scan(lines) -> ScanResult:
                 result.unparsed += 1
             continue
         key = metric_key(event)
-        if key is not None:
+        if key is not None and event.time is not None:  # a parsed line has its time
             block = result.by_minute.setdefault(event.time // 60, Counter())
             block[key] += 1
             result.keys[key] = key

@@ -157,3 +157,14 @@ def test_perfdata_and_same_seed_same_bytes(node, tmp_path):
     for name in ("nagios.log", "objects.cache", "service-perfdata.log", "nagios.cfg"):
         with open(os.path.join(path, name), "rb") as a, open(os.path.join(again, name), "rb") as b:
             assert a.read() == b.read(), name
+
+
+@pytest.mark.parametrize("node_class", ["global", "mixed"])
+def test_global_and_mixed_nodes(tmp_path, node_class):
+    """A global node has fewer hosts with more services each than a cell."""
+    shape = generate_node(str(tmp_path / "n"), "nagios-global01", node_class, hosts=40, lines=3_000, days=1, seed=2)
+    per_host = shape.pairs / shape.hosts
+    assert per_host >= (40 if node_class == "global" else 25)
+    events = [parse_line(line) for line in _lines(str(tmp_path / "n" / "nagios.log"))]
+    assert not [e for e in events if e.kind == "unparsed"]
+    assert sum(e.kind == "service_alert" for e in events) > 1_000

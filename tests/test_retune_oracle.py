@@ -46,6 +46,13 @@ NAGGING = [2] * 20 + [0] * 5
 SLOW = [0, 0] + [2] * 8 + [0] * 4
 
 
+# first_notification_delay 9: a 6-minute problem is never notified, a 16-minute one is (on the
+# first check 9 minutes after the last OK one; checks every 2 minutes, none on that boundary).
+DELAYED = [0, 0] + [2] * 3 + [0] * 3 + [2] * 8 + [0] * 3
+# notification_options c,r: a HARD WARNING is not notified, nor is its recovery; a CRITICAL is.
+PAGER_ONLY = [1] * 4 + [0] + [2] * 2 + [0] * 3
+
+
 def _plugin_codes(values, warn_above: float, crit_above: float) -> list[int]:
     """What a plugin run with -w warn_above -c crit_above exits with for each value."""
     return [2 if value > crit_above else 1 if value > warn_above else 0 for value in values]
@@ -66,6 +73,10 @@ def services(changes: dict | None = None) -> list[ScriptedService]:
                                                         "notification_interval": 5}),
         ScriptedService("slow", SLOW, directives={"max_check_attempts": 4, "check_interval": 5,
                                                   "retry_interval": 5}),
+        ScriptedService("delayed", DELAYED, directives={"max_check_attempts": 1, "check_interval": 2,
+                                                        "first_notification_delay": 9}),
+        ScriptedService("pager-only", PAGER_ONLY, directives={"max_check_attempts": 1, "check_interval": 2,
+                                                              "notification_options": "c,r"}),
     ]
     for service in found:
         service.directives.update(changes.get(service.name, {}))
@@ -218,3 +229,31 @@ def test_retry_interval_suggestion_matches_the_second_nagios(runs):
     # is far below the 6 minutes the change gains.
     assert detection(before) - detection(after) == pytest.approx(-row["extra_detection_minutes"], abs=1.0)
     assert detection(after) == pytest.approx(3 * 3.0, abs=1.0)
+
+
+@pytest.mark.parametrize("service", ["delayed", "pager-only", "transient", "flipping", "spiky", "nagging", "slow"])
+def test_engine_replays_each_run_as_nagios_logged_it(runs, service):
+    """Every check of both runs replayed with the settings read from that run's node gives
+    exactly the alert, notification and FLAPPING lines Nagios wrote (first_notification_delay,
+    notification_options, re-notification, flap detection, SOFT/HARD)."""
+    from nagtune.analytics.sources.ingest import load_perfdata
+    for run in runs[0], runs[2]:
+        config = load_nagios_cfg(run.nagios_cfg)
+        objects = load_objects(run.objects_cache)
+        settings, _ = engine.settings_for(objects[objects["service"] == service].iloc[0], config)
+        perf = load_perfdata(run.perfdata)
+        times, codes = engine.checks_of(perf, (str(perf["node"].iloc[0]), HOST, service))
+        replayed = engine.replay_service(codes, settings, times=times)
+        lines = logged(run, service)
+        assert [(state, kind) for _, state, kind, _ in replayed.alerts] == \
+            [tuple(line.split(";")[2:4]) for line in lines["alerts"]]
+        assert len(replayed.notifications) == len(lines["notifications"])
+        assert [what for _, what, _ in replayed.flapping] == [line.split(";")[2] for line in lines["flapping"]]
+
+
+def test_notification_settings_are_honoured(runs):
+    before = runs[0]
+    delayed = logged(before, "delayed")["notifications"]
+    assert [line.split(";")[3] for line in delayed] == ["CRITICAL", "OK"]
+    pager = logged(before, "pager-only")["notifications"]
+    assert all(";WARNING;" not in line for line in pager)

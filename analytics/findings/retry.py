@@ -146,8 +146,8 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
     """A shorter ``retry_interval`` for each service slow to go HARD, replayed.
 
     :param perfdata, config: the perfdata frame and nagios.cfg(s) (see
-        :func:`nagtune.analytics.retune.suggest_chatty_retunes`): a service whose
-        every check is known is replayed through :mod:`nagtune.analytics.replay`.
+        :func:`nagtune.analytics.findings.retune.suggest_chatty_retunes`): a service whose
+        every check is known is replayed through :mod:`nagtune.analytics.findings.replay`.
     :returns: ``RETUNE_COLUMNS`` with ``directive == "retry_interval"``,
         ``extra_detection_minutes`` negative (minutes earlier, on average over
         the service's HARD problems), the services that gain most first, at

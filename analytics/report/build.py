@@ -3,12 +3,18 @@
 Everything shown comes from the analysis frames; this module only chooses,
 formats and lays out. Output in ``out_dir``::
 
-    report.html        self-contained (PNGs inline as base64, no scripts, no links out)
-    report.md          the same content for a wiki or a merge request
-    tables/NAME.csv    every table in full (spreadsheet formulas neutralised)
-    tables/NAME.json   the same, as JSON records
-    plots/NAME.png     every plot
-    history/           snapshots for next week's comparison (see :mod:`.history`)
+    report.html          self-contained (PNGs inline as base64, no scripts); links to the
+                         full CSV of each table and, with ``nagios_url``, to Nagios' pages
+    report.md            the same content for a wiki or a merge request
+    tables/NAME.parquet  every table in full (compressed, typed)
+    tables/NAME.csv      every table shown in the page, in full (spreadsheet formulas
+                         neutralised); NAME.csv.gz above ``CSV_PLAIN_ROWS`` rows
+    plots/NAME.png       every plot
+    history/             snapshots for next week's comparison (see :mod:`.history`)
+
+The first section is the decision: "Changes for this week" (:mod:`.changes`),
+then "Problems nobody was told about", the on-call burden (:mod:`.burden`)
+and week over week; everything else is below.
 
 Hostile text (plugin output, service names) is escaped for each medium:
 Jinja2 autoescaping in HTML, entities and ``\\|`` in Markdown, a leading
@@ -29,25 +35,36 @@ import numpy as np
 import pandas as pd
 
 from ...parsers.names import metric_component
-from . import history, plots
 from ..findings import retune
 from ..run import parallel
+from . import burden, changes, history, plots
 
 TOP = 15  # chatty services in the bar chart and the new/resolved comparison
+CSV_PLAIN_ROWS = 50_000  # a longer CSV is written gzipped (a 1,000-node week stays small on disk)
 TIMELINE_TOP = 10
 HTML_ROWS = 25  # rows of a table shown in HTML/Markdown; the CSV has them all
 WHAT_IF_MAX = 12  # what-if plots, one per threshold suggestion
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_KEYS = [
-    "nodes", "cells", "alerts", "notifications", "episodes", "hard_episodes", "transient_share",
+    "notifications", "night_pages", "weekend_pages", "contacts_paged", "most_pages_per_contact",
+    "notifications_avoidable", "night_pages_avoidable", "soft_lines_added",
+    "nodes", "cells", "alerts", "episodes", "hard_episodes", "transient_share",
     "open_problems", "chatty_services", "quiet_findings", "retune_suggestions",
-    "alerts_avoidable", "notifications_avoidable", "name_collisions", "automation_candidates",
+    "name_collisions", "automation_candidates", "coverage_hours", "window_hours",
 ]
 SUMMARY_LABELS = {
+    "notifications": "pages (notification lines, one per contact)",
+    "night_pages": "pages at night (team's time zone)",
+    "weekend_pages": "pages at weekends (team's time zone)",
+    "contacts_paged": "contacts paged",
+    "most_pages_per_contact": "most pages of one contact",
+    "night_pages_avoidable": "night pages the changes would have saved (estimate)",
+    "soft_lines_added": "SOFT alert lines the changes add to the log (not pages)",
+    "coverage_hours": "hours of the window the data covers",
+    "window_hours": "hours in the window",
     "nodes": "Nagios nodes",
     "cells": "cells",
     "alerts": "alert lines (service + host)",
-    "notifications": "notifications sent",
     "episodes": "problem episodes",
     "hard_episodes": "episodes that reached HARD",
     "transient_share": "share of episodes that never reached HARD",
@@ -55,8 +72,7 @@ SUMMARY_LABELS = {
     "chatty_services": "services ranked chatty",
     "quiet_findings": "not-chatty-enough findings",
     "retune_suggestions": "retune suggestions",
-    "alerts_avoidable": "alert lines the suggestions would have avoided",
-    "notifications_avoidable": "notifications the suggestions would have avoided",
+    "notifications_avoidable": "pages the changes would have saved",
     "name_collisions": "service names that collide as metric names",
     "automation_candidates": "automation candidates",
 }
@@ -75,35 +91,55 @@ class Report:
 # --- numbers ------------------------------------------------------------------
 
 
-def summarize(analysis, window_start, window_end) -> dict:
-    """The summary numbers of one window, straight from the analysis frames."""
+def summarize(analysis, window_start, window_end, page_frame: pd.DataFrame | None = None,
+              changes_all: pd.DataFrame | None = None) -> dict:
+    """The summary numbers of one window, straight from the analysis frames.
+
+    :param page_frame: :func:`.burden.pages` of the window (night and weekend
+        pages, contacts); default: counted in UTC.
+    :param changes_all: :func:`.changes.changes_for_week` with no limit: the
+        pages saved are those of changes that save pages, never a negative sum.
+    """
     ev, ep = analysis.events, analysis.episodes
     kinds = ev["kind"].astype(str) if len(ev) else pd.Series(dtype=str)
     names = analysis.names
     collides = names["collides_with"].fillna("").astype(str).str.len().gt(0) if len(names) else pd.Series(dtype=bool)
-    retunes = analysis.retunes
-    avoidable = notes_avoidable = 0
-    if len(retunes):
-        avoidable = int((pd.to_numeric(retunes["alerts_before"]) - pd.to_numeric(retunes["alerts_after"])).sum())
-        notes_avoidable = int((pd.to_numeric(retunes["notifications_before"])
-                               - pd.to_numeric(retunes["notifications_after"])).sum())
+    if page_frame is None:
+        page_frame = burden.pages(ev, burden.OnCallHours())
+    if changes_all is None:
+        changes_all = changes.changes_for_week(analysis.retunes, ev, burden.night_share(page_frame), limit=None)
+    per_contact = page_frame.groupby("contact", observed=True).size() if len(page_frame) else pd.Series(dtype="int64")
     hard = int(ep["hard"].astype(bool).sum()) if len(ep) else 0
+    window_start, window_end = pd.Timestamp(window_start), pd.Timestamp(window_end)
+    if len(ev):
+        covered = (ev["time"].max() - ev["time"].min()).total_seconds() / 3600
+    else:
+        covered = 0.0
     return {
-        "window_start": pd.Timestamp(window_start).isoformat(),
-        "window_end": pd.Timestamp(window_end).isoformat(),
+        "window_start": window_start.isoformat(),
+        "window_end": window_end.isoformat(),
+        "data_start": ev["time"].min().isoformat() if len(ev) else None,
+        "data_end": ev["time"].max().isoformat() if len(ev) else None,
+        "coverage_hours": round(covered, 1),
+        "window_hours": round((window_end - window_start).total_seconds() / 3600, 1),
+        "notifications": int(kinds.isin(["service_notification", "host_notification"]).sum()),
+        "night_pages": int(page_frame["night"].sum()) if len(page_frame) else 0,
+        "weekend_pages": int(page_frame["weekend"].sum()) if len(page_frame) else 0,
+        "contacts_paged": int(len(per_contact)),
+        "most_pages_per_contact": int(per_contact.max()) if len(per_contact) else 0,
+        "notifications_avoidable": int(changes_all["pages_saved"].sum()) if len(changes_all) else 0,
+        "night_pages_avoidable": int(changes_all["night_pages_saved"].sum()) if len(changes_all) else 0,
+        "soft_lines_added": int(changes_all["soft_lines_added"].sum()) if len(changes_all) else 0,
         "nodes": int(ev["node"].nunique()) if len(ev) else 0,
         "cells": int(ev["cell"].nunique()) if len(ev) else 0,
         "alerts": int(kinds.isin(["service_alert", "host_alert"]).sum()),
-        "notifications": int(kinds.isin(["service_notification", "host_notification"]).sum()),
         "episodes": int(len(ep)),
         "hard_episodes": hard,
         "transient_share": round(1 - hard / len(ep), 4) if len(ep) else 0.0,
         "open_problems": int(ep["open"].astype(bool).sum()) if len(ep) else 0,
         "chatty_services": int(len(analysis.chatty)),
         "quiet_findings": int(len(analysis.quiet)),
-        "retune_suggestions": int(len(retunes)),
-        "alerts_avoidable": avoidable,
-        "notifications_avoidable": notes_avoidable,
+        "retune_suggestions": int(len(analysis.retunes)),
         "name_collisions": int(collides.sum()),
         "automation_candidates": int(len(analysis.automation)),
     }
@@ -230,12 +266,30 @@ def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(frame: pd.DataFrame, directory: str, name: str) -> None:
-    """``NAME.csv`` (formulas neutralised) and ``NAME.json`` (records, ISO times)."""
+def _parquet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns of mixed values as text: Parquet wants one type per column."""
+    out = frame
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            values = frame[column].dropna()
+            if len(values) and not all(isinstance(v, str) for v in values.head(1000)):
+                out = out.copy() if out is frame else out
+                out[column] = frame[column].map(lambda v: None if v is None or v is pd.NA
+                                                or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return out
+
+
+def write_table(frame: pd.DataFrame, directory: str, name: str, csv: bool = True) -> str | None:
+    """``NAME.parquet`` (zstd), and with ``csv`` ``NAME.csv`` (formulas neutralised;
+    ``NAME.csv.gz`` above ``CSV_PLAIN_ROWS`` rows). Returns the CSV's file name, or None."""
     os.makedirs(directory, exist_ok=True)
     stem = os.path.join(directory, metric_component(name))
-    _csv_frame(frame).to_csv(stem + ".csv", index=False)
-    _with_times_as_text(frame, "json").to_json(stem + ".json", orient="records", date_format="iso", date_unit="s")
+    _parquet_frame(frame).to_parquet(stem + ".parquet", index=False, compression="zstd")
+    if not csv:
+        return None
+    target = stem + (".csv" if len(frame) <= CSV_PLAIN_ROWS else ".csv.gz")
+    _csv_frame(frame).to_csv(target, index=False)
+    return os.path.basename(target)
 
 
 # --- formatting for HTML / Markdown -------------------------------------------
@@ -267,11 +321,45 @@ def fmt(value) -> str:
 
 
 def rows_of(frame: pd.DataFrame, columns: list[str] | None = None, limit: int = HTML_ROWS) -> dict:
-    """Header and formatted cells of the first ``limit`` rows (text; escaping is the template's job)."""
-    columns = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    """Header and formatted cells of the first ``limit`` rows (text; escaping is the template's job).
+
+    A column ``_href_NAME`` beside ``NAME`` makes that column's cells links:
+    each cell is then ``{"text": ..., "href": ...}`` (href None: plain text).
+    """
+    columns = [c for c in (columns or [c for c in frame.columns if not str(c).startswith("_href_")])
+               if c in frame.columns]
     shown = frame.head(limit)
     cells = [[fmt(v) for v in row] for row in shown[columns].astype(object).itertuples(index=False)]
+    for index, column in enumerate(columns):
+        links = f"_href_{column}"
+        if links in shown.columns:
+            for row, href in zip(cells, shown[links]):
+                row[index] = {"text": row[index], "href": href if isinstance(href, str) and href else None}
     return {"columns": columns, "rows": cells, "total": len(frame), "shown": len(shown)}
+
+
+def nagios_link(pattern: str | None, node, host, service="", cell="") -> str | None:
+    """The Nagios page of one service: ``pattern`` with ``{node}``, ``{host}``, ``{service}``
+    and ``{cell}`` replaced by their URL-quoted values (None without a pattern)."""
+    if not pattern:
+        return None
+    from urllib.parse import quote
+
+    values = {"node": node, "host": host, "service": service, "cell": cell}
+    return pattern.format_map({k: quote(str(v if v is not None else ""), safe="") for k, v in values.items()})
+
+
+def check_url_pattern(pattern: str | None) -> None:
+    """A ``--nagios-url`` pattern that can be filled in, else :class:`ReportError`."""
+    if not pattern:
+        return
+    if not pattern.startswith(("http://", "https://")):
+        raise ReportError(f"--nagios-url {pattern}: give an http:// or https:// URL pattern")
+    try:
+        nagios_link(pattern, "n", "h", "s", "c")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ReportError(f"--nagios-url {pattern}: only {{node}}, {{host}}, {{service}} and {{cell}} "
+                          f"can be filled in ({exc})") from None
 
 
 def md_cell(text: str) -> str:
@@ -336,8 +424,12 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
     if str(row["directive"]).startswith("warning threshold"):
         if "values" not in cache:
             # Only the suggestions' services: reading numbers out of every line costs.
-            keys = set(zip(*(analysis.retunes[c].astype(str) for c in ("node", "host", "service"))))
-            values = retune._values(analysis.events, None, keys)
+            from ..sources.ingest import values_from_output
+
+            wanted = set(_keys(analysis.retunes))
+            events = analysis.events
+            events = events[events["service"].astype(str).isin(set(analysis.retunes["service"].astype(str))).to_numpy()]
+            values = values_from_output(events[_keys(events).isin(wanted).to_numpy()])
             cache["values"] = {k: g for k, g in values.groupby(["node", "host", "service"], observed=True)}
         mine = cache["values"].get(key)
         if mine is None or mine.empty:
@@ -368,28 +460,69 @@ def what_if_curves(analysis, limit: int = WHAT_IF_MAX) -> list[tuple[int, pd.Ser
 # --- the report -----------------------------------------------------------------
 
 
-def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict) -> list[dict]:
-    """Section id, title, explanation, plots and tables, in reading order."""
+def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burden.OnCallHours) -> list[dict]:
+    """Section id, title, explanation, plots and tables, in reading order: the decision first."""
+    changes_frame = tables["changes"]
+    shown_saving = int(changes_frame["pages_saved"].sum()) if len(changes_frame) else 0
+    night_saving = int(changes_frame["night_pages_saved"].sum()) if len(changes_frame) else 0
+    summary = wow["summary"]
+    total = summary["notifications"]
+    night_start, night_end = hours.night
+    if len(changes_frame):
+        decision = (f"These {len(changes_frame)} changes save {shown_saving:,} of this week's {total:,} pages "
+                    f"(about {night_saving:,} of them at night, {night_start:02d}:00-{night_end:02d}:00 "
+                    f"{hours.timezone}), replayed on this week's history; paged: the contacts those pages went to. "
+                    f"Each line is one edit: the directive "
+                    f"from its current value to the new one, where it applies (one host, or the same service "
+                    f"across a node, a cell or a node class), and the minutes later a real problem would be "
+                    f"seen. Larger max_check_attempts also write "
+                    f"{int(changes_frame['soft_lines_added'].sum()):,} more SOFT alert lines to the log; "
+                    f"those are not pages.")
+    else:
+        decision = ("No change saves pages this week: " + (
+            "nothing paged anyone." if total == 0 else
+            "no replayed change removes a notification without missing a long HARD CRITICAL problem."))
     return [
+        {"id": "changes", "title": "Changes for this week", "text": decision, "plots": [],
+         "tables": [("Changes, most pages saved first", "changes", [
+             "rank", "service", "change", "where", "pages_saved", "night_pages_saved", "paged", "pages_before",
+             "detection_delay", "soft_lines_added", "evidence"])]},
+        {"id": "quiet", "title": "Problems nobody was told about",
+         "text": "Long HARD problems without a notification, notifications switched off, slow detection, "
+                 "services that stay OK while their host or siblings fail.",
+         "plots": [], "tables": [("Findings", "quiet", None)]},
+        {"id": "burden", "title": "On-call burden",
+         "text": f"Who was paged: one page is one notification line (Nagios writes one per contact). Times in "
+                 f"{hours.timezone}; night {night_start:02d}:00-{night_end:02d}:00, working hours "
+                 f"{hours.working[0]:02d}:00-{hours.working[1]:02d}:00 Monday to Friday; a night belongs to "
+                 f"the date it starts on.",
+         "plots": [], "tables": [("Pages per contact", "pages_per_contact", None),
+                                 ("Pages per contact group", "pages_per_contact_group", None),
+                                 ("Worst nights", "worst_nights", None)]},
         {"id": "week-over-week", "title": "Week over week",
-         "text": "What changed since the previous report in this directory: services that entered "
-                 "or left the top chatty list, and what last week's suggestions did."
-                 + ("" if wow["previous"] else " No earlier report in this directory yet: this run starts the history."),
+         "text": ("Compared with the report of the week starting " + wow["previous_start"] + ". "
+                  if wow["previous"] else "No earlier report in this directory yet: this run starts the history. ")
+                 + f"A service is listed as new or resolved only when its number of problems changed by more than "
+                   f"noise: "
+                   f"a two-sided conditional binomial test of the two weeks' counts (Poisson, scaled by the "
+                   f"windows' lengths) at the {history.LEVEL:g} level divided by the number of services compared "
+                   f"(Bonferroni), with at least {history.MIN_COUNT} lines in the two weeks together. Chronic: in "
+                   f"the top {wow['top']} list {history.CHRONIC_WEEKS} or more reports running. The effect of a "
+                   f"suggestion is shown only where this week's objects.cache has the suggested setting.",
          "plots": ["trend"],
-         "tables": [("New offenders", "new_offenders", None), ("Resolved offenders", "resolved_offenders", None),
-                    ("Effect of last week's suggestions", "suggestion_effects", None)]},
+         "tables": [("Numbers of the week", "summary", None),
+                    ("New offenders", "new_offenders", None), ("Resolved offenders", "resolved_offenders", None),
+                    ("Chronic offenders", "chronic_offenders", None),
+                    ("Last week's suggestions", "suggestion_effects", None)]},
         {"id": "chatty", "title": "Top chatty services",
-         "text": "Services ranked by noise score across nodes and cells; the reasons column says why each is here.",
+         "text": "Services ranked across nodes and cells; pages per week is notification lines per week. "
+                 "The reasons column says why each is here.",
          "plots": ["chatty", "hour_of_week", "timeline"],
-         "tables": [("Per service", "chatty", ["node_class", "cell", "node", "service", "score",
-                                                "alerts_per_week", "notifications_per_week", "transient_share",
+         "tables": [("Per service", "chatty", ["node_class", "cell", "node", "service", "notifications_per_week",
+                                                "alerts_per_week", "score", "transient_share",
                                                 "flap_percent", "off_hours_share", "alerts_per_problem", "reasons"]),
                     ("Per host and service", "chatty_host_service", None)]},
-        {"id": "quiet", "title": "Not chatty enough",
-         "text": "Problems nobody heard about: long HARD problems without notification, notifications off, "
-                 "slow detection, services that stay OK while their host or siblings fail.",
-         "plots": [], "tables": [("Findings", "quiet", None)]},
-        {"id": "retunes", "title": "Retune suggestions",
+        {"id": "retunes", "title": "Every retune suggestion",
          "text": "One concrete change per flagged service, replayed on this window's history: alerts and "
                  "notifications before and after, minutes later each real problem would be seen "
                  "(negative: sooner, for the retry_interval suggestions of services slow to go HARD). "
@@ -397,12 +530,12 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict) -> list[dict
                  "value (the object config's when given, else what the log shows) to the suggested one. "
                  "Never suggested: a change whose replay misses a long HARD CRITICAL problem.",
          "plots": [name for name in wow["what_if_plots"]],
-         "tables": [("Suggestions", "retunes", ["node", "host", "service", "change", "alerts_before", "alerts_after",
-                                                "notifications_before", "notifications_after",
+         "tables": [("Suggestions", "retunes", ["node", "host", "service", "change", "notifications_before",
+                                                "notifications_after", "alerts_before", "alerts_after",
                                                 "extra_detection_minutes", "long_problems_before",
                                                 "long_problems_after", "reason"])]},
         {"id": "names", "title": "Name audit",
-         "text": "Proposed machine-readable name of each service and host; collisions first.",
+         "text": "The metric name the collector ships for each service and host; collisions first.",
          "plots": [], "tables": [("Names", "names", None)]},
         {"id": "automation", "title": "Automation candidates",
          "text": "Recurring problems (same service, same hour) and problems a person acknowledged that then "
@@ -425,11 +558,12 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 
 
 def _draw_plots(analysis, plots_dir: str, window_start, window_end, top: int, summary: dict,
-                history_dir: str | None) -> tuple[dict[str, str], list[str]]:
+                history_dir: str | None, timezone: str = "UTC") -> tuple[dict[str, str], list[str]]:
     """Every plot of the report: {name: PNG path} of those drawn, and the what-if plots' names."""
     made: dict[str, str | None] = {}
     made["chatty"] = plots.chatty_bar(analysis.chatty, os.path.join(plots_dir, "chatty.png"), top=top)
-    made["hour_of_week"] = plots.hour_of_week_heatmap(analysis.events, os.path.join(plots_dir, "hour_of_week.png"))
+    made["hour_of_week"] = plots.hour_of_week_heatmap(analysis.events, os.path.join(plots_dir, "hour_of_week.png"),
+                                                      timezone)
     timeline_rows = analysis.chatty_host_service.head(TIMELINE_TOP)
     made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
                                             window_start, window_end)
@@ -452,85 +586,156 @@ def _draw_plots(analysis, plots_dir: str, window_start, window_end, top: int, su
     return {k: v for k, v in made.items() if v}, what_if_plots
 
 
+def _with_links(frame: pd.DataFrame, column: str, pattern: str | None) -> pd.DataFrame:
+    """``frame`` with ``_href_COLUMN``: each row's Nagios page (rows with node, host, service)."""
+    if not pattern or frame.empty or not {"node", "host", "service"} <= set(frame.columns):
+        return frame
+    cells = frame["cell"] if "cell" in frame.columns else pd.Series("", index=frame.index)
+    links = [nagios_link(pattern, n, h, s, c) for n, h, s, c in zip(frame["node"], frame["host"], frame["service"],
+                                                                    cells)]
+    return frame.assign(**{f"_href_{column}": links})
+
+
+def _change_rows(retunes: pd.DataFrame, change_list: pd.DataFrame) -> pd.DataFrame:
+    """The suggestion rows behind each listed change (rank, node, host, service, ...)."""
+    if change_list.empty or retunes.empty:
+        return pd.DataFrame(columns=["rank", "node", "host", "service", "change", "notifications_before",
+                                     "notifications_after"])
+    rows = retunes.astype({c: str for c in ("node", "host", "service", "directive")})
+    rows["suggested"] = rows["suggested"].map(changes._text)
+    saved = pd.to_numeric(rows["notifications_before"]) - pd.to_numeric(rows["notifications_after"])
+    rows = rows[(saved > 0).to_numpy()]
+    out = rows.merge(change_list[["rank", "service", "directive", "suggested"]],
+                     on=["service", "directive", "suggested"], how="inner")
+    return out[["rank", "node", "host", "service", "change", "notifications_before", "notifications_after",
+                "alerts_before", "alerts_after", "extra_detection_minutes", "reason"]].sort_values(
+        ["rank", "node", "host"], kind="stable").reset_index(drop=True)
+
+
+SHOWN_TABLES = {"changes", "change_rows", "quiet", "pages_per_contact", "pages_per_contact_group", "worst_nights",
+                "summary", "new_offenders", "resolved_offenders", "chronic_offenders", "suggestion_effects", "chatty",
+                "chatty_host_service", "retunes", "names", "automation", "by_cell", "by_class"}
+
+
 def build_report(analysis, out_dir: str, window_start, window_end, source: str = "logs",
-                 top: int = TOP, keep_history: bool = True, processes: int | None = None) -> Report:
+                 top: int = TOP, keep_history: bool = True, processes: int | None = None,
+                 hours: burden.OnCallHours | None = None, objects=None, nagios_url: str | None = None,
+                 changes_shown: int = changes.CHANGES_SHOWN) -> Report:
     """Write the report for ``analysis`` (one window) into ``out_dir``; see the module doc.
 
     :param processes: above 1, the plots are drawn in a forked process while
         this one writes the tables; default: so from ``api.PROCESS_EVENTS`` events.
+    :param hours: the team's time zone, night and working hours (default UTC,
+        night 22-7, working 9-18).
+    :param objects: this week's objects.cache (path(s) or a frame from
+        :func:`.objects.load_objects`): contact groups, and whether last
+        week's suggestions were applied.
+    :param nagios_url: a URL pattern of each service's Nagios page, with
+        ``{node}``, ``{host}``, ``{service}``, ``{cell}`` (see :func:`nagios_link`).
     """
+    hours = hours or burden.OnCallHours()
+    check_url_pattern(nagios_url)
     window_start, window_end = pd.Timestamp(window_start), pd.Timestamp(window_end)
     plots_dir = os.path.join(out_dir, "plots")
     tables_dir = os.path.join(out_dir, "tables")
     history_dir = os.path.join(out_dir, "history")
     os.makedirs(plots_dir, exist_ok=True)
 
-    summary = summarize(analysis, window_start, window_end)
-    alerts_now = history.alert_counts(analysis.events)
-    before = history.previous(history_dir, window_start) if keep_history else None
-
+    objects_frame, groups = _objects_and_groups(objects)
+    page_frame = burden.pages(analysis.events, hours)
+    night = burden.night_share(page_frame)
     retunes = analysis.retunes.copy()
-    retunes.insert(3, "change", [
-        f"{d} {c} -> {s}" if pd.notna(c) and str(c) != "" else f"{d} -> {s}"
-        for d, c, s in zip(retunes["directive"], retunes["current"], retunes["suggested"])])
+    retunes.insert(3, "change", [changes.change_text(d, c, s) for d, c, s in zip(
+        retunes["directive"], retunes["current"], retunes["suggested"])])
+    all_changes = changes.changes_for_week(analysis.retunes, analysis.events, night, limit=None)
+    change_list = all_changes.head(changes_shown)
+    summary = summarize(analysis, window_start, window_end, page_frame, all_changes)
+    alerts_now = history.alert_counts(analysis.events, analysis.episodes)
+    earlier = history.snapshots(history_dir, window_start) if keep_history else []
+    before = earlier[-1] if earlier else None
+    ratio = 1.0
+    if before is not None and before.summary.get("window_hours"):
+        ratio = summary["window_hours"] / float(before.summary["window_hours"]) or 1.0
 
     summary_rows = history.changes(summary, before.summary if before else None, SUMMARY_KEYS)
+    single = change_list[change_list["scope"] == "host"] if len(change_list) else change_list
+    change_links = change_list
+    if nagios_url and len(single):
+        # A change on one host links to that service's Nagios page.
+        first = _change_rows(retunes, change_list).drop_duplicates("rank").set_index("rank")
+        change_links = change_list.assign(_href_where=[
+            nagios_link(nagios_url, first.at[r, "node"], first.at[r, "host"], first.at[r, "service"])
+            if scope == "host" and r in first.index else None
+            for r, scope in zip(change_list["rank"], change_list["scope"])])
     tables: dict[str, pd.DataFrame] = {
-        "summary": pd.DataFrame(summary_rows, columns=["name", "value", "previous", "change"], dtype=object),
+        "changes": change_links,
+        "change_rows": _change_rows(retunes, all_changes),
+        "quiet": _with_links(analysis.quiet, "service", nagios_url),
+        "pages_per_contact": burden.per_contact(page_frame),
+        "pages_per_contact_group": burden.per_contact_group(page_frame, groups),
+        "worst_nights": burden.worst_nights(page_frame),
+        "summary": pd.DataFrame([{**r, "name": SUMMARY_LABELS.get(r["name"], r["name"])} for r in summary_rows],
+                                columns=["name", "value", "previous", "change"], dtype=object),
         "chatty": analysis.chatty,
-        "chatty_host_service": analysis.chatty_host_service,
-        "quiet": analysis.quiet,
-        "retunes": retunes,
+        "chatty_host_service": _with_links(analysis.chatty_host_service, "service", nagios_url),
+        "retunes": _with_links(retunes, "service", nagios_url),
         "names": analysis.names.sort_values("collides_with", key=lambda s: s.fillna("").astype(str).eq(""),
                                             kind="stable") if len(analysis.names) else analysis.names,
         "automation": analysis.automation,
         "by_cell": analysis.by_cell,
         "by_class": by_class(analysis.by_cell),
         "episodes": analysis.episodes,
-        "hour_of_week": pd.DataFrame(plots.hour_of_week(analysis.events), columns=[f"{h:02d}" for h in range(24)],
+        "hour_of_week": pd.DataFrame(plots.hour_of_week(analysis.events, hours.timezone),
+                                     columns=[f"{h:02d}" for h in range(24)],
                                      index=pd.Index(plots.DAYS, name="day")).reset_index(),
     }
     if before is not None:
         tables["new_offenders"], tables["resolved_offenders"] = history.new_and_resolved(
-            analysis.chatty, before.chatty, top)
-        tables["suggestion_effects"] = history.suggestion_effects(before, analysis.retunes, alerts_now)
+            analysis.chatty, before.chatty, top, alerts_now, before.alerts, ratio)
+        tables["suggestion_effects"] = history.suggestion_effects(before, alerts_now, objects_frame, ratio)
     else:
-        empty_chatty = analysis.chatty.head(0)
         tables["new_offenders"], tables["resolved_offenders"] = history.new_and_resolved(
-            empty_chatty, empty_chatty, top)
-        tables["suggestion_effects"] = pd.DataFrame(columns=[
-            "node", "host", "service", "directive", "was", "suggested", "alerts_last_week",
-            "alerts_this_week", "change", "applied"])
+            analysis.chatty, analysis.chatty.head(0), top)
+        tables["suggestion_effects"] = history.suggestion_effects(
+            history.Snapshot(window_start, {}, analysis.chatty.head(0), analysis.retunes.head(0), alerts_now),
+            alerts_now, objects_frame)
+    tables["chronic_offenders"] = history.chronic(analysis.chatty, earlier, top)
     # The plots (half the report's time) are drawn in a forked child while this
     # process writes the tables: the two share nothing but the analysis.
     if processes is None:
         from ..run.api import default_analysis_processes
         processes = default_analysis_processes(analysis.events)
     drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
-                                                summary, history_dir if keep_history else None),
+                                                summary, history_dir if keep_history else None, hours.timezone),
                               "the plots", fork=processes > 1)
+    csv_files = {}
     try:
         for name, frame in tables.items():
-            write_table(frame, tables_dir, name)
+            plain = frame[[c for c in frame.columns if not str(c).startswith("_href_")]]
+            csv_files[name] = write_table(plain, tables_dir, name, csv=name in SHOWN_TABLES)
         plot_paths, what_if_plots = drawing.result()
     finally:
         drawing.close()
 
-    plot_titles = {"chatty": "Top chatty services by noise score", "hour_of_week": "Alerts by hour of week",
-                   "timeline": "States of the top chatty services", "trend": "Week over week"}
-    wow = {"previous": before.summary if before else None, "what_if_plots": what_if_plots}
-    sections = _sections(analysis, tables, wow)
+    plot_titles = {"chatty": "Top services by pages per week", "hour_of_week": "Alerts by hour of week",
+                   "timeline": "States of the chattiest hosts and services", "trend": "Week over week"}
+    wow = {"previous": before.summary if before else None, "what_if_plots": what_if_plots, "summary": summary,
+           "previous_start": before.summary["window_start"][:16].replace("T", " ") if before else None, "top": top}
+    sections = _sections(analysis, tables, wow, hours)
     for section in sections:
         section["plots"] = [{"name": p, "file": f"plots/{p}.png", "title": plot_titles.get(p, p),
                              "data": _png_data(plot_paths.get(p))} for p in section["plots"] if p in plot_paths]
-        section["tables"] = [{"title": title, "name": name, **rows_of(tables[name], columns)}
+        section["tables"] = [{"title": title, "name": name, "csv": csv_files.get(name),
+                              **rows_of(tables[name], columns)}
                              for title, name, columns in section["tables"]]
+    for table in sections[0]["tables"]:
+        table["detail"] = csv_files.get("change_rows")
     context = {
-        "summary": [{**row, "label": SUMMARY_LABELS[row["name"]]} for row in summary_rows],
         "window_start": fmt(window_start), "window_end": fmt(window_end),
-        "previous_start": wow["previous"]["window_start"][:16].replace("T", " ") if wow["previous"] else None,
-        "source": source, "sections": sections,
-        "table_files": sorted(tables),
+        "coverage": _coverage_text(summary),
+        "previous_start": wow["previous_start"],
+        "source": source, "sections": sections, "timezone": hours.timezone,
+        "table_files": sorted(f for f in csv_files.values() if f),
     }
     html_path = os.path.join(out_dir, "report.html")
     md_path = os.path.join(out_dir, "report.md")
@@ -544,6 +749,92 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         json.dump(summary, handle, indent=1)
     return Report(out_dir=out_dir, html=html_path, markdown=md_path, summary=summary, tables=tables,
                   plots=plot_paths)
+
+
+def _coverage_text(summary: dict) -> str:
+    """How much of the window the data covers, said plainly when it is not all of it."""
+    if not summary.get("data_start"):
+        return "No events in this window."
+    covered, window = summary["coverage_hours"], summary["window_hours"]
+    first = pd.Timestamp(summary["data_start"]).strftime("%Y-%m-%d %H:%M")
+    last = pd.Timestamp(summary["data_end"]).strftime("%Y-%m-%d %H:%M")
+    text = f"Data from {first} to {last} UTC: {covered:,.1f} of the window's {window:,.0f} hours"
+    if window and covered < 0.9 * window:
+        text += f" (only {covered / window:.0%}: weekly rates are extrapolated)"
+    return text + "."
+
+
+def _objects_and_groups(objects) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """(objects frame or None, contact groups) from objects.cache path(s) or a frame."""
+    from ..sources.objects import ObjectsError, load_objects
+
+    if objects is None or (isinstance(objects, (list, tuple)) and not objects):
+        return None, burden.read_contact_groups([])
+    if isinstance(objects, pd.DataFrame):
+        return objects, burden.read_contact_groups([])
+    paths = [objects] if isinstance(objects, (str, os.PathLike)) else list(objects)
+    paths = [os.path.join(p, "objects.cache") if os.path.isdir(p) else p for p in map(str, paths)]
+    try:
+        frame = load_objects(paths)
+    except ObjectsError as exc:
+        raise ReportError(str(exc)) from None
+    return frame, burden.read_contact_groups(paths)
+
+
+# --- one service up close --------------------------------------------------------
+
+
+@dataclass
+class ServiceLook:
+    """Everything the report knows about one service (see :func:`look_at`)."""
+
+    service: str
+    hosts: pd.DataFrame  # node, host: where it runs
+    events: pd.DataFrame  # its alert and notification lines
+    episodes: pd.DataFrame  # its problems
+    pages: pd.DataFrame  # its notification lines with contact, night, weekend
+    retunes: pd.DataFrame  # the suggestions for it
+    quiet: pd.DataFrame  # problems nobody was told about
+    timeline: str | None = None  # PNG of its states, when out_dir is given
+
+    def __repr__(self) -> str:
+        return (f"{self.service} on {len(self.hosts)} host(s): {len(self.events):,} lines, "
+                f"{len(self.episodes):,} problems, {len(self.pages):,} pages "
+                f"({int(self.pages['night'].sum()) if len(self.pages) else 0} at night), "
+                f"{len(self.retunes)} suggestion(s), {len(self.quiet)} silent finding(s)")
+
+
+def look_at(analysis, service: str, host: str | None = None, node: str | None = None,
+            hours: burden.OnCallHours | None = None, out_dir: str | None = None) -> ServiceLook:
+    """One call for one service: its lines, problems, pages, suggestions and silent findings.
+
+    :param host, node: narrow to one host or node (default: everywhere it runs).
+    :param out_dir: also draw its state timeline there.
+    """
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame is None or frame.empty or "service" not in frame:
+            return frame.head(0) if frame is not None else pd.DataFrame()
+        keep = frame["service"].astype(str) == service
+        if host is not None and "host" in frame:
+            keep &= frame["host"].astype(str) == host
+        if node is not None and "node" in frame:
+            keep &= frame["node"].astype(str) == node
+        return frame[keep.to_numpy()]
+
+    events = mine(analysis.events)
+    if events.empty:
+        raise ReportError(f"no lines of service {service!r}" + (f" on host {host!r}" if host else "")
+                          + (f" on node {node!r}" if node else "") + " in this window")
+    pages = burden.pages(events, hours or burden.OnCallHours())
+    hosts = events[["node", "host"]].astype(str).drop_duplicates().reset_index(drop=True)
+    timeline = None
+    if out_dir:
+        rows = hosts.assign(service=service)
+        start, end = events["time"].min(), events["time"].max() + pd.Timedelta(minutes=1)
+        timeline = plots.state_timeline(analysis.events, rows, os.path.join(
+            out_dir, f"timeline-{metric_component(service)}.png"), start, end)
+    return ServiceLook(service=service, hosts=hosts, events=events, episodes=mine(analysis.episodes),
+                       pages=pages, retunes=mine(analysis.retunes), quiet=mine(analysis.quiet), timeline=timeline)
 
 
 # --- from archives or Graphite to a written report -------------------------------
@@ -638,15 +929,28 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
 def make_report(paths=None, out_dir: str = "report", since="7d", until=None, graphite: str | None = None,
                 prefix: str = "nagios", objects=None, perfdata=None, cache_dir=None, top: int = TOP,
                 keep_history: bool = True, store_dir: str | None = None,
-                perfdata_graphite: tuple[str, str] | None = None, processes: int | None = None) -> Report:
+                perfdata_graphite: tuple[str, str] | None = None, processes: int | None = None,
+                hours: burden.OnCallHours | None = None, nagios_url: str | None = None,
+                changes_shown: int = changes.CHANGES_SHOWN) -> Report:
     """Everything ``nagtune report`` does: analyse one window and write the report.
 
     :param processes: forked processes for the analysis (a share of whole nodes
         each) and the plots; default one per core (at most 4) from
         ``api.PROCESS_EVENTS`` events in the window, else everything here.
+    :param hours, nagios_url, changes_shown: see :func:`build_report`.
     """
+    from ..run import api
+
+    check_url_pattern(nagios_url)
     analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir,
                                                   store_dir=store_dir, perfdata_graphite=perfdata_graphite,
                                                   processes=processes)
+    if objects is None and paths and not graphite and not store_dir:
+        objects = api.find_side_files(paths, "objects.cache") or None
+    elif objects is None and store_dir:
+        from ..sources import store
+
+        objects = store.load_objects_frame(store_dir)
     return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history,
-                        processes=processes)
+                        processes=processes, hours=hours, objects=objects, nagios_url=nagios_url,
+                        changes_shown=changes_shown)

@@ -14,8 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # Nagios' own colours, darkened enough to read on white.
 STATE_COLOURS = {
@@ -43,38 +43,46 @@ def _save(fig, path: str) -> str:
 
 
 def chatty_bar(chatty: pd.DataFrame, path: str, top: int = 15) -> str | None:
-    """Horizontal bars of the top ``top`` chatty services' scores, alerts/week written beside."""
-    if chatty.empty:
+    """Horizontal bars of the top ``top`` services by pages per week (notification lines), alert lines beside.
+
+    Pages per week is a unit a team lead can weigh; the ranking's score is
+    not drawn (it has no unit). Services that paged nobody are left out.
+    """
+    if chatty.empty or "notifications_per_week" not in chatty:
         return None
-    rows = chatty.head(top).iloc[::-1]
+    pages = pd.to_numeric(chatty["notifications_per_week"], errors="coerce").fillna(0)
+    rows = chatty.assign(_pages=pages)
+    rows = rows[rows["_pages"] > 0].sort_values("_pages", ascending=False, kind="stable").head(top).iloc[::-1]
+    if rows.empty:
+        return None
     labels = [_short(f"{s}  @ {n}") for s, n in zip(rows["service"], rows["node"])]
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(10, 1.2 + 0.38 * len(rows)), layout="constrained")
-        bars = ax.barh(range(len(rows)), rows["score"].astype(float), color="#d9534f")
+        bars = ax.barh(range(len(rows)), rows["_pages"].astype(float), color="#d9534f")
         ax.set_yticks(range(len(rows)), labels)
-        for bar, per_week in zip(bars, rows["alerts_per_week"].astype(float)):
+        for bar, per_week in zip(bars, pd.to_numeric(rows["alerts_per_week"], errors="coerce").fillna(0)):
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
-                    f"  {per_week:,.0f} alerts/week", va="center", fontsize=8)
-        ax.set_xlabel("noise score (higher = chattier)")
-        ax.set_title(f"Top {len(rows)} chatty services (service @ Nagios node)")
+                    f"  {per_week:,.0f} alert lines/week", va="center", fontsize=8)
+        ax.set_xlabel("pages per week (notification lines, one per contact)")
+        ax.set_title(f"Top {len(rows)} services by pages per week (service @ Nagios node)")
         ax.margins(x=0.25)
         ax.grid(axis="x", alpha=0.3)
         return _save(fig, path)
 
 
-def hour_of_week(events: pd.DataFrame) -> np.ndarray:
-    """7 x 24 alert counts (Monday first, hours in UTC)."""
+def hour_of_week(events: pd.DataFrame, timezone: str = "UTC") -> np.ndarray:
+    """7 x 24 alert counts (Monday first, hours in ``timezone``)."""
     alerts = events.loc[events["kind"].isin(ALERT_KINDS), "time"]
     grid = np.zeros((7, 24), dtype=np.int64)
     if len(alerts):
-        times = pd.to_datetime(alerts, utc=True)
+        times = pd.to_datetime(alerts, utc=True).dt.tz_convert(timezone)
         np.add.at(grid, (times.dt.day_of_week.to_numpy(), times.dt.hour.to_numpy()), 1)
     return grid
 
 
-def hour_of_week_heatmap(events: pd.DataFrame, path: str) -> str | None:
-    """When alerts fire: a day x hour heatmap of alert lines (UTC)."""
-    grid = hour_of_week(events)
+def hour_of_week_heatmap(events: pd.DataFrame, path: str, timezone: str = "UTC") -> str | None:
+    """When alerts fire: a day x hour heatmap of alert lines (hours in ``timezone``)."""
+    grid = hour_of_week(events, timezone)
     if not grid.any():
         return None
     with plt.rc_context(RC):
@@ -82,7 +90,7 @@ def hour_of_week_heatmap(events: pd.DataFrame, path: str) -> str | None:
         image = ax.imshow(grid, aspect="auto", cmap="YlOrRd", interpolation="nearest")
         ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)])
         ax.set_yticks(range(7), DAYS)
-        ax.set_xlabel("hour of day (UTC)")
+        ax.set_xlabel(f"hour of day ({timezone})")
         ax.set_ylabel("day of week")
         ax.set_title("Alerts by hour of week")
         fig.colorbar(image, ax=ax, label="alert lines")
@@ -154,7 +162,7 @@ def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=
     x = x or curve.columns[0]
     with plt.rc_context(RC):
         # Fixed margins, not the constrained layout: a report draws a dozen of these and the
-        # layout pass was 40% of each (0.26 -> 0.16 s). One title line, counts up to 6 digits.
+        # layout pass would be a large share of each. One title line, counts up to 6 digits.
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.14)
         ax.plot(curve[x].astype(float), curve[y].astype(float), marker="o", ms=3, color="#1f77b4",
@@ -187,13 +195,13 @@ def trend(weeks: pd.DataFrame, path: str) -> str | None:
     labels = pd.to_datetime(weeks["window_start"], utc=True).dt.strftime("%Y-%m-%d")
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
-        for column, colour in (("alerts", "#d62728"), ("notifications", "#f0a30a"), ("episodes", "#1f77b4")):
+        for column, colour in (("notifications", "#d62728"), ("night_pages", "#1f3f77")):
             if column in weeks.columns:
                 ax.plot(range(len(weeks)), weeks[column].astype(float), marker="o", color=colour, label=column)
         ax.set_xticks(range(len(weeks)), labels)
         ax.set_xlabel("week starting (UTC)")
         ax.set_ylabel("count per week")
-        ax.set_title("Week over week")
+        ax.set_title("Pages per week (notification lines) and night pages")
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)

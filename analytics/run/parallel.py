@@ -304,8 +304,8 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     for directory in caches:
         _used(directory)
     context = multiprocessing.get_context("fork")
-    # The processes share the cores: parse threads of their own would only contend for them
-    # (one thread each: 1.03-1.1x faster, 10% less CPU, for two processes on two cores).
+    # The processes share the cores: parse threads of their own would only contend for them,
+    # so each process parses in one thread.
     threads = max(1, (os.cpu_count() or 1) // len(groups))
     workers = []
     try:

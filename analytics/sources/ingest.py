@@ -74,7 +74,7 @@ try:  # built by `pip install` where a C compiler is found; the same rows, sever
 except ImportError:
     _fastingest = None
     if not os.environ.get("NAGTUNE_PURE_PYTHON"):
-        warnings.warn("nagtune.analytics._fastingest is not built: logs are parsed by a regular expression"
+        warnings.warn("nagtune.analytics.sources._fastingest is not built: logs are parsed by a regular expression"
                       " (over 10x the CPU); reinstall with a C compiler and Python headers", RuntimeWarning,
                       stacklevel=2)
 else:
@@ -1045,8 +1045,8 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     pending_write = None
     if workers is None:
         # Threads pay when parsing dominates. With many small files the reading thread's
-        # per-file work does, and parse threads only contend with it for the GIL
-        # (10% slower on 91 k hourly archives of 3 KB; 1.4x on 3.6 k files of 300 KB).
+        # per-file work does, and parse threads only contend with it for the GIL: they
+        # slow down many small hourly archives and speed up fewer large files.
         sizes = [(GZIP_RATIO if states[i].gz else 1) * size for i, size in zip(todo, to_read)]
         big_files = bool(sizes) and sum(sizes) / len(sizes) >= THREADS_FILE_BYTES
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if big_files else 1
@@ -1178,17 +1178,17 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
         return pd.Categorical.from_codes(narrow_codes(codes, categories)[node_codes], categories=categories, validate=False)
 
     # Epoch seconds are at most MAX_EPOCH: in nanoseconds they fit int64, read as UTC times
-    # without pandas' per-unit conversion (0.65 s per 10 M rows; this is 0.08).
+    # without pandas' per-unit conversion, which walks every row.
     nanoseconds = np.multiply(raw["epoch"].to_numpy(), 1_000_000_000, dtype=np.int64)
     out = pd.DataFrame({
-        # Typed as UTC at once: a naive index localised to UTC was two more copies (0.5 s per 10 M).
+        # Typed as UTC at once: localising a naive index to UTC would copy it twice more.
         "time": pd.arrays.DatetimeArray._from_sequence(nanoseconds.view("datetime64[ns]"), dtype=_UTC_NS),
         "node": pd.Categorical.from_codes(node_codes, categories=nodes, validate=False) if nodes else pd.Categorical([]),
         "node_class": per_node("node_class"),
         "cell": per_node("cell"),
         "environment": per_node("environment"),
         # .array, never .to_numpy(): strings would become 10 M Python objects and back. Given
-        # here, not set one by one: each set column was a copy (0.4 s per 10 M rows).
+        # here, not set one by one: each column set afterwards would be a copy.
         **{column: raw[column].array for column in RAW_CATEGORIES + ["attempt"] + TEXT_COLUMNS if column in raw},
     }, copy=False)
     # Node by node, in time order; lines of one second stay in file order (files oldest first).

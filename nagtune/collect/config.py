@@ -20,6 +20,8 @@ Example ``/etc/nagtune/collect.toml``::
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 DEFAULT_STATE_DIR = "/var/lib/nagtune"
 OUTPUT_KINDS = ("graphite", "statsd", "stdout")
 GRANULARITIES = ("host_service", "service", "host", "node")
@@ -66,6 +68,11 @@ class Config:
     A plain class, not a dataclass: the cron path does not pay for importing
     :mod:`dataclasses` (and :mod:`inspect`).
     """
+
+    if TYPE_CHECKING:  # the attributes are set from _DEFAULTS: any of its keys
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __init__(self, **settings) -> None:
         for key, default in _DEFAULTS.items():

@@ -37,6 +37,7 @@ from collections import Counter
 from contextlib import contextmanager
 from itertools import compress
 from operator import itemgetter
+from typing import Any
 
 from . import tail
 from .config import Config
@@ -83,7 +84,7 @@ class RunReport:
 
 
 def make_outputs(config: Config, stdout=None) -> list:
-    outputs = []
+    outputs: list = []
     for kind in dict.fromkeys(config.outputs):
         if kind == "graphite":
             from ..outputs.graphite import GraphiteOutput
@@ -205,7 +206,7 @@ _first, _second = itemgetter(0), itemgetter(1)
 
 
 def aggregate(state: CollectState, result, namer, now: int,
-              config: Config, report: RunReport, deltas_needed: bool = True) -> tuple[Points, Counter]:
+              config: Config, report: RunReport, deltas_needed: bool = True) -> tuple[Points, Counter | None]:
     """Add this run's counts to the open totals.
 
     Returns the full totals of every (name, minute) touched, and the new
@@ -385,7 +386,7 @@ class Collector:
         report.rotations = the_plan.rotations
         report.messages += the_plan.warnings
         reader = tail.Reader(the_plan)
-        result = _Nothing
+        result: Any = _Nothing
         for chunk in reader.chunks():
             if result is _Nothing:
                 from ..parsers.scan import ScanResult
@@ -583,7 +584,7 @@ class Collector:
 
         statsd_files = []
         for output in additive:
-            counters = sorted(deltas.items())
+            counters = sorted((deltas or {}).items())  # deltas are made when an output is additive
             counters += [(name, value) for name, value, _ in _self_points(namer, minute, _self_counts(report))
                          if value]
             if counters:

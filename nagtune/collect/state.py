@@ -30,6 +30,7 @@ import json
 import os
 import re
 import stat as stat_mod
+from collections.abc import Callable
 
 try:  # hashlib would load OpenSSL (~3 ms) for a hash that lives in _blake2
     from _blake2 import blake2b
@@ -158,13 +159,13 @@ class CollectState:
         # metric name -> {minute epoch: total lines} for the minutes still open; read from
         # its file on first use (a run with nothing new never parses it)
         self._totals = {} if totals is None else totals
-        self._load_totals = None
+        self._load_totals: Callable[[], dict[str, dict[int, int]]] | None = None
         self.newest_minute = newest_minute  # newest event minute seen (before clamping)
         self.floor = floor  # oldest open minute; lines before it are counted into it
         # NameRegistry dicts of host and service names; read from their file on first use
         self._hosts = {} if hosts is None else hosts
         self._services = {} if services is None else services
-        self._load_names = None
+        self._load_names: Callable[[], tuple[dict, dict]] | None = None
         self.generation = generation  # commits so far; spool files of a later generation were never committed
         # {"key": naming settings, "names": {what: name}}: the self-metric names of the
         # last run, so a run with nothing new names them without the parsers
@@ -418,8 +419,9 @@ class StateStore:
             state = CollectState.from_json(raw.decode("utf-8"))
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise self._corrupt(self.path, exc) from None
-        if state.totals_generation is not None:
-            state._load_totals = lambda: self._load_totals(state.totals_generation)
+        generation = state.totals_generation
+        if generation is not None:
+            state._load_totals = lambda: self._load_totals(generation)
         if state.hosts or state.services:  # version 1
             self._loaded_names = ({}, {})
         else:
@@ -458,8 +460,9 @@ class StateStore:
                          json.dumps(totals, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
             state.totals_generation = state.generation
         atomic_write(self.path, state.to_json().encode("ascii"))
-        if previous != state.totals_generation:  # older totals, and any of a run killed before its commit
-            keep = os.path.basename(self.totals_path(state.totals_generation))
+        generation = state.totals_generation
+        if generation is not None and previous != generation:  # older totals, and any of a run killed before its commit
+            keep = os.path.basename(self.totals_path(generation))
             pattern = re.compile(re.escape(self.key) + r"\.totals\.[0-9]+\.json")
             for name in os.listdir(self.state_dir):
                 if name != keep and pattern.fullmatch(name):

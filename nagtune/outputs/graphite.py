@@ -19,6 +19,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class PointColumns(Protocol):
+        """Points as columns (:class:`nagtune.collect.run.Points`)."""
+
+        names: list[str]
+
+        def graphite_payload(self) -> bytes: ...
 
 DEFAULT_PORT = 2003
 DEFAULT_BATCH = 1000  # kept for the config file's [graphite] batch; one connection carries a payload
@@ -31,22 +42,21 @@ class SendError(Exception):
 _SAFE = re.compile(r"[^\s]+")
 
 
-def format_points(points: Iterable[tuple[str, int, int]]) -> bytes:
+def format_points(points: Iterable[tuple[str, int, int]] | PointColumns) -> bytes:
     """``name value timestamp\\n`` lines, ASCII.
 
     ``points`` may also be columns (``names``, ``values``, ``minutes``) with a
     ``graphite_payload()`` method, as :class:`nagtune.collect.run.Points`:
     then the scanner's formatter makes the bytes, without a tuple per point.
     """
-    columns = hasattr(points, "graphite_payload")
-    if not columns:
-        points = list(points)
-    for name in set(points.names) if columns else {p[0] for p in points}:  # each distinct name once
+    columns = cast("PointColumns", points) if hasattr(points, "graphite_payload") else None
+    rows = None if columns is not None else list(cast("Iterable[tuple[str, int, int]]", points))
+    for name in set(columns.names) if columns is not None else {p[0] for p in rows or ()}:  # each distinct name once
         if not _SAFE.fullmatch(name):
             raise ValueError(f"unsafe metric name {name!r}")
-    if columns:
-        return points.graphite_payload()
-    return "".join([f"{n} {int(v)} {int(t)}\n" for n, v, t in points]).encode("ascii")
+    if columns is not None:
+        return columns.graphite_payload()
+    return "".join([f"{n} {int(v)} {int(t)}\n" for n, v, t in rows or ()]).encode("ascii")
 
 
 def batches(payload: bytes, batch_size: int = DEFAULT_BATCH) -> list[bytes]:
