@@ -374,8 +374,11 @@ def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, 
     objects_files = find_side_files(paths, "objects.cache")
     objects = load_objects(objects_files) if objects_files else None
     perfdata = _graphite_perfdata(*graphite, events, since, until)
-    _emit_and_patch(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top,
-                    config_patch)
+    table = suggest_retunes(events, episodes, objects=objects, perfdata=perfdata)
+    table.attrs["read"] = {key: value for key, value in events.attrs.items()
+                           if value is None or isinstance(value, (int, float))}
+    _say_what_was_read(table, paths, since, until, rates=True)
+    _emit_and_patch(table, output_format, top, config_patch)
 
 
 def _graphite_perfdata(url, pattern, events, since, until):
