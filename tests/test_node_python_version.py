@@ -15,6 +15,7 @@ tests/test_node_zipapp.py runs the collector itself under a real Python 3.8.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,39 @@ def test_the_typing_check_passes_annotations_under_the_future_import():
               "def f(x: list[int] | None, *a: dict[str, int], **k: tuple[int, ...]) -> set[str] | None: ...\n"
               "y: list[int] = [1]\nz = 3 | 4\n")
     assert runtime_newer_typing(source) == []
+
+
+# --- the pure-Python scanner's pattern on Python < 3.11 ----------------------------------
+# re has possessive quantifiers from 3.11 on; below, the scanner compiles the same
+# pattern with greedy ones (scan._greedy). Here, on the test command's Python, both
+# must find the same matches on any log (a real 3.8 runs the collector in test_node_zipapp).
+
+from hypothesis import given, settings  # noqa: E402
+
+from nagtune.parsers import scan as scan_module  # noqa: E402
+from tests.test_parser_properties import log_buffer  # noqa: E402
+
+SAMPLES = sorted((REPO / "data" / "samples").glob("*/nagios.log"))
+
+
+def _matches(pattern: bytes, buffer: bytes) -> list:
+    return [(m.span(), m.groups()) for m in re.finditer(pattern, buffer, re.MULTILINE)]
+
+
+def test_the_greedy_pattern_has_no_possessive_quantifier_left():
+    greedy = scan_module._greedy(scan_module._STAMPED)
+    assert greedy != scan_module._STAMPED
+    assert not re.search(rb"[+*}?]\+", greedy.replace(rb"\+", b"")), greedy
+
+
+def test_greedy_and_possessive_patterns_match_alike_on_the_samples():
+    assert SAMPLES
+    for path in SAMPLES:
+        buffer = path.read_bytes()
+        assert _matches(scan_module._greedy(scan_module._STAMPED), buffer) == _matches(scan_module._STAMPED, buffer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(log_buffer)
+def test_greedy_and_possessive_patterns_match_alike(buffer):
+    assert _matches(scan_module._greedy(scan_module._STAMPED), buffer) == _matches(scan_module._STAMPED, buffer)
