@@ -11,7 +11,8 @@
 # file runs on any CPU and Python version; the pure-Python scanner gives the
 # same points. Standard library zipapp; needs pip and the package index (or
 # a pip configured with find-links) on the BUILD machine only.
-# Usage: bash scripts/build-node.sh [OUTPUT]   (default: dist/nagtune-node.pyz)
+# Usage: [BYTECODE_PYTHON=/usr/bin/python3.X] bash scripts/build-node.sh [OUTPUT]
+#        (default OUTPUT: dist/nagtune-node.pyz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,14 @@ compiled = [str(p.relative_to(app)) for p in app.rglob("*") if p.suffix in (".so
 if compiled:
     sys.exit(f"build-node: not pure Python: {', '.join(compiled)}")
 PY
+
+# A zipapp cannot cache bytecode, so each run compiles every module it imports
+# (the start-up cost is in docs/rollout.md). BYTECODE_PYTHON=/usr/bin/python3.9 puts that
+# interpreter's .pyc files beside the sources: used by that Python version,
+# ignored (sources compiled as before) by any other.
+if [ -n "${BYTECODE_PYTHON:-}" ]; then
+  "$BYTECODE_PYTHON" -m compileall -q -b "$app"
+fi
 
 cat >"$app/__main__.py" <<'PY'
 """nagtune-node.pyz: python3 nagtune-node.pyz collect|parse ARGS (see nagtune --help)."""

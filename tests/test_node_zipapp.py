@@ -128,3 +128,25 @@ def test_the_zipapp_refuses_central_commands_in_one_line(tmp_path, node_pyz, int
     lines = run.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: nagtune rank "), run.stderr
     assert "nagtune[analytics]" in lines[0]
+
+
+def test_bytecode_for_the_nodes_python_is_used_by_it(tmp_path):
+    """BYTECODE_PYTHON=python3.8: 3.8 loads the modules from the .pyc files in the
+    zipapp (a zipapp cannot cache bytecode itself); another Python still runs it."""
+    interpreter = python38()
+    output = tmp_path / "nagtune-node.pyz"
+    build = subprocess.run(["bash", str(REPO / "scripts" / "build-node.sh"), str(output)],
+                           env={**os.environ, "BYTECODE_PYTHON": interpreter},
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "nagtune/collect/run.pyc" in zipfile.ZipFile(output).namelist()
+    probe = "import nagtune.collect.run as m, sys; print(m.__file__.rsplit('/', 1)[-1])"
+    for python, loaded_from in ((interpreter, "run.pyc"), (python3(), "run.py")):
+        result = subprocess.run([python, "-I", "-c", f"import sys; sys.path.insert(0, {str(output)!r}); {probe}"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.stdout.strip() == loaded_from, result.stderr
+        run = subprocess.run([python, "-I", str(output), "collect", "--dry-run", "--node", "nagios-c0001-01",
+                              "--state-dir", str(tmp_path / "state"),
+                              str(REPO / "data" / "samples" / "nagios-c0001-01" / "nagios.log")],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and ".service_alerts." in run.stdout, run.stderr
