@@ -29,6 +29,7 @@ OBJECT_COLUMNS = [
     "node", "object_type", "host", "service", "max_check_attempts", "check_interval",
     "retry_interval", "notification_interval", "notifications_enabled", "flap_detection_enabled",
     "low_flap_threshold", "high_flap_threshold", "active_checks_enabled", "check_command",
+    "first_notification_delay", "notification_options",
 ]
 
 EPISODE_COLUMNS = [
@@ -41,16 +42,47 @@ CHATTY_METRICS = [
     "score", "alerts_per_week", "notifications_per_week", "transient_share", "flap_percent",
     "off_hours_share", "alerts_per_problem", "reasons",
 ]
-CHATTY_COLUMNS = ["node_class", "cell", "node", "service"] + CHATTY_METRICS
-CHATTY_HOST_SERVICE_COLUMNS = ["node_class", "cell", "node", "host", "service"] + CHATTY_METRICS
+# Raw counts and what the rates rest on, after the metrics (added, never renamed):
+# ``alerts`` and ``notifications`` are the log's lines (summary.cgi's counts);
+# ``alerts_while_host_down`` of them were written while the host was in a HARD
+# problem (counted, and attributed to the host's row too); ``hours_of_data`` is
+# the span the node's log covers inside the window, which the rates are per;
+# ``object`` says ``service`` or ``host``.
+CHATTY_COUNTS = ["alerts", "notifications", "alerts_while_host_down", "hours_of_data", "object"]
+# A service ranking (hosts summed) lists hosts next to services: ``host`` names
+# the host of a host row and is empty on service rows.
+CHATTY_COLUMNS = ["node_class", "cell", "node", "service"] + CHATTY_METRICS + CHATTY_COUNTS + ["host"]
+CHATTY_HOST_SERVICE_COLUMNS = ["node_class", "cell", "node", "host", "service"] + CHATTY_METRICS + CHATTY_COUNTS
+CHATTY_HOST_COLUMNS = ["node_class", "cell", "node", "host"] + CHATTY_METRICS + CHATTY_COUNTS
 
-QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration"]
+# ``occurrences``: the problems or episodes one finding stands for; ``evidence``: what it rests
+# on (``log``, ``log + objects.cache``; see docs/findings.md).
+QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration", "occurrences",
+                 "evidence"]
 
 RETUNE_COLUMNS = [
     "node", "host", "service", "directive", "current", "suggested", "alerts_before",
     "alerts_after", "notifications_before", "notifications_after", "extra_detection_minutes",
     "long_problems_before", "long_problems_after", "reason",
+    "replay_basis", "alerts_logged", "notifications_logged",
 ]
+# replay_basis: what the before/after numbers rest on (REPLAY_EXACT: every check, replayed by
+# nagtune.analytics.findings.replay; else the logged alerts only, an estimate). alerts_logged /
+# notifications_logged: the lines the log has for the service in the window.
+REPLAY_EXACT = "every check (perfdata), Nagios state machine"
+REPLAY_ESTIMATE = "logged alerts only (estimate: checks between alerts unknown)"
+
+
+def fill_retune_columns(frame):
+    """Rows made from the logged alerts only: their basis said, their logged counts their befores."""
+    if "replay_basis" not in frame:
+        frame["replay_basis"] = REPLAY_ESTIMATE
+    frame["replay_basis"] = frame["replay_basis"].fillna(REPLAY_ESTIMATE)
+    for logged, before in (("alerts_logged", "alerts_before"), ("notifications_logged", "notifications_before")):
+        if logged not in frame:
+            frame[logged] = frame[before]
+        frame[logged] = frame[logged].fillna(frame[before]).astype("int64")
+    return frame
 
 NAME_COLUMNS = ["kind", "raw", "metric_name", "collides_with"]
 
@@ -71,8 +103,8 @@ def empty(columns: list[str]) -> pd.DataFrame:
 
 def naive_utc(times: pd.Series) -> pd.Series:
     """A datetime Series as naive UTC; naive times are taken as UTC already."""
-    # Times with a zone (every events frame's) lose it without a copy: pd.to_datetime of them
-    # cost 0.2 s per 6.5 M rows for nothing.
+    # Times with a zone (every events frame's) lose it without a copy; pd.to_datetime would
+    # convert every row for nothing.
     return times.dt.tz_convert(None) if isinstance(times.dtype, pd.DatetimeTZDtype) \
         else pd.to_datetime(times, utc=True).dt.tz_convert(None)
 

@@ -3,9 +3,11 @@
     python bench/bench_analytics.py                  # 10,000,000 seeded synthetic lines, 20 nodes
     python bench/bench_analytics.py --lines 1000000  # smaller
 
-The archive set comes from ``nagtune.synth.generate_fleet`` (hourly archives,
-gzipped, plus a live nagios.log per node), seeded, written once per
---lines/--nodes/--seed under --out. Each contender runs as its own process;
+The archive set comes from ``nagtune.fleetgen.generate_fleet`` (one global,
+one mixed and 2,000-host cell nodes, daily archives, the older gzipped, a
+live nagios.log per node; ``--shape small``: ``nagtune.synth``'s 20-host
+nodes in hourly archives), seeded, written once per
+--shape/--lines/--nodes/--seed under --out. Each contender runs as its own process;
 peak RSS is the kernel's (``wait4``). Contenders, all over the same files:
 
 - nagtune rank: ``nagtune rank --by host_service --format csv`` (through
@@ -43,9 +45,9 @@ import treemem
 
 NAGTUNE = r"""
 import hashlib, sys, time
-from nagtune.analytics.ingest import load_events
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.chatty import rank_chatty
+from nagtune.analytics.sources.ingest import load_events
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.findings.chatty import rank_chatty
 t0 = time.perf_counter()
 events = load_events([sys.argv[1]])
 t1 = time.perf_counter()
@@ -124,13 +126,20 @@ def grown_live_logs(directory: str):
             os.truncate(live, size)
 
 
-def fleet(out: str, lines: int, nodes: int, seed: int) -> str:
-    directory = os.path.join(out, f"fleet-{lines}-{nodes}-{seed}")
+def fleet(out: str, lines: int, nodes: int, seed: int, shape: str = "realistic") -> str:
+    """The fleet's directory, written once: fleetgen's nodes (one global, one mixed, the rest
+    2,000-host cells; daily archives, the older gzipped) or synth's small 20-host ones."""
+    directory = os.path.join(out, f"fleet-{shape}-{lines}-{nodes}-{seed}")
     marker = os.path.join(directory, ".complete")
     if not os.path.exists(marker):
         shutil.rmtree(directory, ignore_errors=True)
-        from nagtune.synth import generate_fleet
-        generate_fleet(directory, nodes, lines, seed=seed, gzip_archives=True)
+        if shape == "realistic":
+            from nagtune.fleetgen import generate_fleet
+            for node_shape in generate_fleet(directory, nodes, lines, seed=seed):
+                print(node_shape.describe())
+        else:
+            from nagtune.synth import generate_fleet
+            generate_fleet(directory, nodes, lines, seed=seed, gzip_archives=True)
         open(marker, "w").close()
     return directory
 
@@ -140,11 +149,13 @@ def main(argv=None) -> None:
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shape", choices=("realistic", "small"), default="realistic",
+                        help="realistic: nagtune.fleetgen's nodes; small: nagtune.synth's 20-host nodes")
     parser.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "nagtune-bench-analytics"))
     parser.add_argument("--skip-naive", action="store_true", help="Do not run the naive pandas ingest.")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    directory = fleet(args.out, args.lines, args.nodes, args.seed)
+    directory = fleet(args.out, args.lines, args.nodes, args.seed, args.shape)
     generated = time.perf_counter() - started
     files = sum(len(f) for _, _, f in os.walk(directory))
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(directory) for f in fs)

@@ -68,7 +68,7 @@ def maxrss_mb() -> float:
 def run_dask(store_dir: str, workers: int, memory_limit: str, **window) -> dict:
     from distributed import Client, LocalCluster
 
-    from nagtune.analytics import engine
+    from nagtune.analytics.run import engine
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                       dashboard_address=":0", silence_logs=50) as cluster, Client(cluster) as client:
@@ -82,7 +82,7 @@ def run_dask(store_dir: str, workers: int, memory_limit: str, **window) -> dict:
 
 def run_pandas(store_dir: str, **window) -> dict:
     """In a child process, so its peak RSS is its own."""
-    code = ("import json,resource,sys,time\nfrom nagtune.analytics import engine\n"
+    code = ("import json,resource,sys,time\nfrom nagtune.analytics.run import engine\n"
             "t=time.perf_counter()\n"
             f"a=engine.analyze_store({store_dir!r}, engine='pandas', **{window!r})\n"
             "print(json.dumps({'seconds': time.perf_counter()-t, 'peak_mb': "
@@ -94,7 +94,7 @@ def run_pandas(store_dir: str, **window) -> dict:
 
 
 def event_bytes_per_row(store_dir: str) -> float:
-    from nagtune.analytics import store
+    from nagtune.analytics.sources import store
     node = store.nodes(store_dir)[1]
     frame = store.read_node(store_dir, node)
     return frame.memory_usage(deep=True).sum() / max(1, len(frame))
@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/nagtune-bench-dask")
     args = parser.parse_args()
 
-    from nagtune.analytics import store
+    from nagtune.analytics.sources import store
     from nagtune.synth import START
 
     logs = os.path.join(args.workdir, f"logs-{args.lines}-{args.nodes}-{args.days:g}-{args.seed}")

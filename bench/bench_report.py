@@ -10,7 +10,7 @@ modest (``--lines-per-node`` problem lines, ``--hosts`` hosts per node) so
 1,000 nodes fit a 2-core machine; the total line count is printed.
 
 Two separate processes, each with its own peak memory:
-1. ingest alone: ``analytics.ingest.load_events`` over every archive;
+1. ingest alone: ``analytics.sources.ingest.load_events`` over every archive;
 2. the full report, as ``nagtune report FLEET --since 7d --out DIR`` runs it:
    ingest again (no cache), every analytics stage (in forked processes, a
    share of whole nodes each, as the report's default does from a million
@@ -37,7 +37,7 @@ import treemem
 
 INGEST = """
 import json, sys, time
-from nagtune.analytics import ingest
+from nagtune.analytics.sources import ingest
 start = time.perf_counter()
 events = ingest.load_events([sys.argv[1]])
 print(json.dumps({"events": len(events), "lines": int(events.attrs.get("lines", 0)),
@@ -46,7 +46,9 @@ print(json.dumps({"events": len(events), "lines": int(events.attrs.get("lines", 
 
 REPORT = """
 import json, sys, time
-from nagtune.analytics import api, ingest, report
+from nagtune.analytics.run import api
+from nagtune.analytics.sources import ingest
+from nagtune.analytics.report import build as report
 t0 = time.perf_counter()
 events = ingest.load_events([sys.argv[1]])
 t1 = time.perf_counter()

@@ -63,9 +63,9 @@ def _without_numpy_hugepages() -> None:
     """Before numpy is imported: no ``madvise(MADV_HUGEPAGE)`` on its big arrays.
 
     Where the kernel's transparent_hugepage/defrag is ``madvise`` (its default),
-    each such array makes a page fault compact memory on the spot: on 2 cores
-    that was 2 of the 6 s of system time of a 10 M-line ``nagtune rank``, 5% of
-    its wall time (four pairs, 1.05-1.07x). A value the user set is kept.
+    each such array makes a page fault compact memory on the spot, a large
+    share of a big ``nagtune rank``'s system time on a small machine. A value
+    the user set is kept.
     """
     import os
 

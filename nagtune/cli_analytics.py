@@ -36,17 +36,46 @@ def _common(function):
     return function
 
 
-def _check_window(since, until) -> None:
-    from .analytics import ingest
+def _check_window(since, until):
+    """(start, end) of the window asked, either None; an inverted or empty window is a usage error."""
+    from .analytics.sources import ingest
     try:
-        ingest.parse_when(since)
-        ingest.parse_when(until)
+        start, end = ingest.parse_when(since), ingest.parse_when(until)
     except ingest.IngestError as exc:
         raise click.ClickException(f"{exc} (--since/--until)") from None
+    if start is not None and end is not None and start >= end:
+        raise click.UsageError(f"--since {since} ({start:%Y-%m-%d %H:%M} UTC) is not before --until {until} "
+                               f"({end:%Y-%m-%d %H:%M} UTC): the window is empty")
+    return start, end
+
+
+def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
+    """One line each on stderr: files and lines read, what could not be, data found vs window asked.
+    A log of which no line could be read is an error; an empty table says where the data is."""
+    from .analytics.sources import coverage
+    from .parsers.logfiles import LogPathError, resolve_paths
+    counts = table.attrs.get("read")
+    start, end = _check_window(since, until)
+    if counts is None:
+        click.echo("nagtune: the table of an earlier run over the same files and window (--cache-dir)", err=True)
+        return
+    try:
+        files = [path for _, path in resolve_paths(list(paths))] if counts.get("unparsed") else []
+    except LogPathError:
+        files = []
+    said = coverage.lines(counts, start, end, files, rates=rates)
+    if coverage.all_unreadable(counts):
+        raise click.ClickException("no line could be read: " + "; ".join(said[1:2]).replace("line(s) unparsed",
+                                                                                             "line(s), none parsed"))
+    for line in said:
+        click.echo(f"nagtune: {line}", err=True)
+    if len(table) == 0:
+        table.attrs["empty_reason"] = coverage.empty_reason(counts, start, end)
+        click.echo(f"nagtune: {table.attrs['empty_reason']}", err=True)
 
 
 def _events(paths, since, until, cache_dir, environment):
-    from .analytics import ingest
+    from .analytics.sources import ingest
     _check_window(since, until)
     try:
         return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
@@ -66,8 +95,9 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
         return None
     if paths:
         raise click.UsageError("give PATHS or --store DIR, not both")
-    from .analytics import engine as engine_mod
-    from .analytics import ingest, store
+    _check_window(since, until)
+    from .analytics.run import engine as engine_mod
+    from .analytics.sources import ingest, store
     try:
         analysis = engine_mod.analyze_store(store_dir, since=since, until=until, engine=engine,
                                             scheduler=scheduler, workers=workers)
@@ -87,6 +117,7 @@ def _render(frame, output_format: str, top=None) -> str:
     if top is not None:
         frame = frame.head(top)
     frame = frame.copy()
+    frame.attrs = dict(frame.attrs)
     for column in frame.columns:
         if pd.api.types.is_timedelta64_dtype(frame[column]):
             frame[column] = frame[column].dt.total_seconds() if output_format != "table" else \
@@ -99,7 +130,7 @@ def _render(frame, output_format: str, top=None) -> str:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         return json.dumps(records, indent=1, ensure_ascii=False) + "\n"
     if frame.empty:
-        return "(nothing found)\n"
+        return f"({frame.attrs.get('empty_reason', 'nothing found')})\n"
     with pd.option_context("display.max_colwidth", 200, "display.width", 250):
         return frame.to_string(index=False) + "\n"
 
@@ -107,9 +138,9 @@ def _render(frame, output_format: str, top=None) -> str:
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
                   make_table, side_files: tuple[str, ...] = ()) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
-    logs, window, options and code (analytics/results_cache.py), found without importing pandas.
+    logs, window, options and code (analytics/run/results_cache.py), found without importing pandas.
     ``side_files``: names of files in the node directories the table reads too (their identity is keyed)."""
-    from .analytics import results_cache
+    from .analytics.run import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
     kept_key = None
     if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
@@ -123,15 +154,18 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
                                      targets, found, since=since, until=until)
         kept = results_cache.read_text(cache_dir, kept_key)
         if kept is not None:
+            click.echo("nagtune: the output of an earlier run over the very same files, window and options "
+                       "(--cache-dir)", err=True)
             click.get_text_stream("stdout").write(kept)
             return
-    from .analytics import ingest
-    from .analytics.parallel import WorkerDied
+    from .analytics.sources import ingest
+    from .analytics.run.parallel import WorkerDied
     _check_window(since, until)
     try:
         table = make_table()
     except (ingest.IngestError, WorkerDied) as exc:
         raise click.ClickException(str(exc)) from None
+    _say_what_was_read(table, paths, since, until, rates=command in ("rank", "retune"))
     text = _render(table, output_format, top)
     if kept_key:
         results_cache.write_text(cache_dir, kept_key, text)
@@ -140,11 +174,17 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
 
 @click.command()
 @_common
-@click.option("--by", type=click.Choice(["service", "host_service"]), default="service", show_default=True,
-              help="Rank per node and service, or per node, host and service.")
+@click.option("--by", type=click.Choice(["service", "host_service", "host"]), default="service", show_default=True,
+              help="Rank per node and service, or per node, host and service (hosts ranked among them in both), "
+                   "or hosts only.")
 def rank(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers,
          by):
-    """Rank services by how chatty they are, noisiest first, with the reasons.
+    """Rank services and hosts by how chatty they are, noisiest first, with the reasons.
+
+    Columns alerts and notifications are the log's counts (summary.cgi's);
+    rates are per week of each node's own span of data in the window
+    (hours_of_data). Service alerts written during a HARD host problem are
+    counted (alerts_while_host_down) and scored on the host's row.
 
     PATHS are node directories (nagios.log, archives/), their parents, log
     files (plain or .gz) or globs.
@@ -155,12 +195,14 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
 
         nagtune rank --store /srv/nagtune-store --engine dask --since 30d
     """
+    if by == "host" and store_dir:
+        raise click.UsageError("--by host reads PATHS, not a --store")
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until,
                         "chatty" if by == "service" else "chatty_host_service")
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import rank_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import rank_logs  # pandas: only when nothing was kept
         return rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
                          environment=environment, processes=workers, progress=True)
 
@@ -169,10 +211,17 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
 
 @click.command()
 @_common
+@click.option("--cap", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Findings of each kind shown; the rest is one summary row per kind (0: show all).")
 def quiet(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-          workers):
+          workers, cap):
     """List problems that were not chatty enough: silent HARD problems, notifications
     off, slow detection, services OK while their host is DOWN or their siblings fail.
+
+    One finding per service (or per host problem, or per service name for slow
+    detection) with its count of occurrences, and the evidence it rests on.
+    Problems that began before the log, and services of a host in a notified
+    HARD problem, are never "silent". See docs/findings.md.
 
     Example:
 
@@ -182,23 +231,58 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     if table is not None:
         return _emit(table, output_format, top)
     def make_table():
-        from .analytics.api import quiet_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import quiet_logs  # pandas: only when nothing was kept
         return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
-                          environment=environment, processes=workers, progress=True)
+                          environment=environment, processes=workers, progress=True, cap=cap or None)
 
-    _kept_or_made("quiet", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
+    _kept_or_made("quiet", {"cap": cap}, paths, since, until, cache_dir, environment, output_format, top, make_table,
                   side_files=("objects.cache",))
+
+
+def _config_patch_options(function):
+    options = [
+        click.option("--config-repo", default=None, metavar="DIR",
+                     help="Nagios configuration repository: write the suggestions as a patch to it (--patch)."),
+        click.option("--patch", "patch_file", default=None, metavar="FILE",
+                     help="Where the unified diff goes (git apply FILE in the repository); summary on stderr."),
+        click.option("--node-map", default=None, metavar="FILE",
+                     help="TOML: the directories each node loads [default: DIR/nagtune-nodes.toml, else "
+                          "from the node's name]."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _emit_and_patch(table, output_format, top, config_patch) -> None:
+    """Print the suggestions; with --config-repo also write them as a patch, summary on stderr."""
+    _emit(table, output_format, top)
+    if config_patch[0]:
+        from .analytics.confrepo import ConfigError, write_patch
+        try:
+            result = write_patch(table.head(top) if top else table, *config_patch)
+        except (ConfigError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(result.summary(), err=True)
 
 
 @click.command()
 @_common
 @perfdata_graphite_options
+@click.option("--nagios-cfg", "nagios_cfg", type=click.Path(exists=True, dir_okay=False),
+              help="The node's nagios.cfg (interval_length, flap thresholds, perfdata file); "
+                   "default: nagios.cfg in each node directory.")
+@click.option("--perfdata", "perfdata_file", type=click.Path(exists=True, dir_okay=False),
+              help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
+                   "names, or service-perfdata.log in the node directory.")
+@_config_patch_options
 def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers, perfdata_url, perfdata_pattern):
+           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file, config_repo, patch_file, node_map):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
-    Reads objects.cache and service-perfdata.log from the node directories
-    when they are there, to name current values and use perfdata; with
+    Reads objects.cache, nagios.cfg and the perfdata file from the node
+    directories when they are there: every check in the perfdata file is
+    replayed through Nagios' state machine (docs/retune.md); with
     --perfdata-graphite the values come from the series a perfdata shipper
     (graphios ...) keeps in Graphite, matched to the log's services by name.
 
@@ -215,42 +299,55 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     graphite = perfdata_graphite(perfdata_url, perfdata_pattern)
     if graphite and store_dir:
         raise click.UsageError("--perfdata-graphite reads PATHS' services, not a --store")
+    if bool(config_repo) != bool(patch_file):
+        raise click.UsageError("--config-repo and --patch go together")
+    config_patch = (config_repo, patch_file, node_map)
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "retunes")
     if table is not None:
-        return _emit(table, output_format, top)
+        return _emit_and_patch(table, output_format, top, config_patch)
     if graphite:
         return _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite,
-                                              output_format, top)
+                                              output_format, top, config_patch)
 
     def make_table():
-        from .analytics.api import retune_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import retune_logs  # pandas: only when nothing was kept
         return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
-                           processes=workers, progress=True)
+                           processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
 
+    if config_repo:  # the patch needs the table itself, not a kept rendering of it
+        from .analytics.sources import ingest
+        _check_window(since, until)
+        try:
+            table = make_table()
+        except ingest.IngestError as exc:
+            raise click.ClickException(str(exc)) from None
+        return _emit_and_patch(table, output_format, top, config_patch)
     _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_files=("objects.cache", "service-perfdata.log"))
+                  side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"))
 
 
-def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top):
+def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top,
+                                   config_patch=(None, None, None)):
     """One process: the perfdata series are matched to the services of all the events."""
-    from .analytics.api import find_side_files
-    from .analytics.episodes import build_episodes
-    from .analytics.ingest import window_end
-    from .analytics.objects import load_objects
-    from .analytics.retune import suggest_retunes
+    from .analytics.run.api import find_side_files
+    from .analytics.findings.episodes import build_episodes
+    from .analytics.sources.ingest import window_end
+    from .analytics.sources.objects import load_objects
+    from .analytics.findings.retune import suggest_retunes
     events = _events(paths, since, until, cache_dir, environment)
     episodes = build_episodes(events, window_end=window_end(events, until))
     objects_files = find_side_files(paths, "objects.cache")
     objects = load_objects(objects_files) if objects_files else None
     perfdata = _graphite_perfdata(*graphite, events, since, until)
-    _emit(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top)
+    _emit_and_patch(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top,
+                    config_patch)
 
 
 def _graphite_perfdata(url, pattern, events, since, until):
     import pandas as pd
 
-    from .analytics.graphite_source import GraphiteError, load_perfdata_from_graphite
-    from .analytics.ingest import parse_when
+    from .analytics.sources.graphite_source import GraphiteError, load_perfdata_from_graphite
+    from .analytics.sources.ingest import parse_when
     if events.empty:
         return None
     start = parse_when(since) or events["time"].min()
@@ -281,7 +378,7 @@ def names(paths, since, until, top, output_format, cache_dir, environment, store
         return _emit(table, output_format, top)
 
     def make_table():
-        from .analytics.api import names_logs  # pandas: only when nothing was kept
+        from .analytics.run.api import names_logs  # pandas: only when nothing was kept
         return names_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
                           processes=workers, progress=True)
 

@@ -47,6 +47,13 @@ OPTIONS = (
            help="Warn when points are older than this (set it to your whisper retention); 0: no check."),
     Option("--wait", "wait", "float", default=0.0, show_default=True, metavar="SECONDS",
            help="If another run holds this log's lock, wait this long for it; else skip at once (exit 0)."),
+    Option("--max-series", "max_series", "int", default=50000, show_default=True, metavar="N",
+           help="Warn (once, until it drops again) when more series than this have open minutes."),
+    Option("--spool-max-mb", "spool_max_mb", "int", default=256, show_default=True, metavar="MIB",
+           help="Cap of each output's spool of this log; past it the oldest batches are dropped, with a warning."),
+    Option("--flush-jitter", "flush_jitter", "float", default=30.0, show_default=True, metavar="SECONDS",
+           help="After an outage, wait a random 0..SECONDS before sending the spool, so a fleet does not "
+                "flush at the same second."),
     Option("--dry-run", "dry_run", "flag", default=False,
            help="Print what would be sent, as Graphite plaintext, to stdout; send, spool and move nothing."),
     Option("--backfill", "backfill", "flag", default=False,
@@ -77,6 +84,7 @@ _FLAG_KEYS = {
     "cell_pattern": "cell_pattern", "state_dir": "state_dir", "spool_dir": "spool_dir",
     "from_end": "from_end", "open_minutes": "open_window", "max_age": "max_age", "wait": "wait",
     "statsd_max_datagram": "statsd_max_datagram", "graphite_timeout": "graphite_timeout",
+    "max_series": "max_series", "spool_max_mb": "spool_max_mb", "flush_jitter": "flush_jitter",
 }
 
 

@@ -1,5 +1,5 @@
 """``nagtune ingest``: log archives into the partitioned Parquet store; a thin layer over
-:func:`nagtune.analytics.store.ingest_paths`."""
+:func:`nagtune.analytics.sources.store.ingest_paths`."""
 from __future__ import annotations
 
 import click
@@ -30,8 +30,8 @@ def ingest(archives, store_dir, environment, cell_pattern, progress):
 
         nagtune ingest /srv/nagios-archives/* --store /srv/nagtune-store
     """
-    from .analytics.ingest import IngestError
-    from .analytics.store import StoreError, ingest_paths
+    from .analytics.sources.ingest import IngestError
+    from .analytics.sources.store import StoreError, ingest_paths
 
     try:
         summary = ingest_paths(list(archives), store_dir, environment=environment, cell_pattern=cell_pattern,

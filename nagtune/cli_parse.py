@@ -10,7 +10,7 @@ import click
 from .options import identity_options, naming_options, node_identity
 from .parsers.events import Event
 from .parsers.logfiles import open_log
-from .parsers.metrics import MetricNamer, plaintext
+from .parsers.metrics import MetricNamer
 from .parsers.nagios import iter_lines, parse_line
 from .parsers.scan import ScanResult, scan_stream
 
@@ -63,7 +63,7 @@ def parse(logs, metrics, output_format, node, environment, node_class, cell, cel
         result = ScanResult()
         for path in logs:
             result.merge(_scan(path))
-        out.write(plaintext(result.points(namer)))
+        out.write(result.graphite_plaintext(namer).decode("ascii"))
         for safe, owner, newcomer in namer.collisions:
             click.echo(f"warning: {newcomer!r} and {owner!r} both make {safe!r}; {newcomer!r} gets a suffix", err=True)
         if result.unparsed:

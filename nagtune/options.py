@@ -145,7 +145,7 @@ def perfdata_graphite(url, pattern) -> tuple[str, str] | None:
         raise click.UsageError("--perfdata-pattern needs --perfdata-graphite URL")
     if not url:
         return None  # before the import below: it brings pandas, which a kept output does without
-    from .analytics.graphite_source import PERFDATA_PATTERN, check_pattern
+    from .analytics.sources.graphite_source import PERFDATA_PATTERN, check_pattern
     try:
         check_pattern(pattern or PERFDATA_PATTERN)
     except ValueError as exc:

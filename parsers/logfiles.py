@@ -181,10 +181,10 @@ def resolve_paths(paths) -> list[tuple[str, str]]:
             else:
                 raise LogPathError(f"no such file or directory: {item!r}")
     # Oldest first within a node: archives in rotation order, live logs last.
-    order = {}
+    order: dict[str, list[str]] = {}
     for node, file in result:
         order.setdefault(node, []).append(file)
-    ordered = []
+    ordered: list[tuple[str, str]] = []
     for node, files in order.items():
         files.sort(key=lambda f: (archive_order(f)[0] == 1, archive_order(f)))
         ordered.extend((node, f) for f in files)

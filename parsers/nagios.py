@@ -21,14 +21,10 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Callable
 
 from .events import (
-    CURRENT_HOST_STATE, CURRENT_SERVICE_STATE, DOWNTIME_STATES, ERROR, EXTERNAL_COMMAND,
-    FLAPPING_STATES, HOST_ALERT, HOST_DOWNTIME, HOST_EVENT_HANDLER, HOST_FLAPPING,
-    HOST_NOTIFICATION, HOST_STATES, INITIAL_HOST_STATE, INITIAL_SERVICE_STATE, LOG_ROTATION,
-    LOG_VERSION, NOTIFICATION_TYPES, PASSIVE_HOST_CHECK, PASSIVE_SERVICE_CHECK, PROGRAM,
-    SERVICE_ALERT, SERVICE_DOWNTIME, SERVICE_EVENT_HANDLER, SERVICE_FLAPPING,
-    SERVICE_NOTIFICATION, SERVICE_STATES, STATE_TYPES, TIMEPERIOD_TRANSITION, UNPARSED,
-    WARNING, Event,
+    ERROR, EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, PROGRAM, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING,
+    Event,
 )
+from .grammar import LINE_TYPES, LineType
 
 MAX_EPOCH_DIGITS = 12
 
@@ -204,32 +200,33 @@ def _message(kind: str):
     return parse
 
 
-_PARSERS: dict[str, Callable[[int, str], Event | None]] = {
-    "SERVICE ALERT": _alert(SERVICE_ALERT, _SERVICE_STATES, True),
-    "HOST ALERT": _alert(HOST_ALERT, _HOST_STATES, False),
-    "CURRENT SERVICE STATE": _alert(CURRENT_SERVICE_STATE, _SERVICE_STATES, True),
-    "CURRENT HOST STATE": _alert(CURRENT_HOST_STATE, _HOST_STATES, False),
-    "INITIAL SERVICE STATE": _alert(INITIAL_SERVICE_STATE, _SERVICE_STATES, True),
-    "INITIAL HOST STATE": _alert(INITIAL_HOST_STATE, _HOST_STATES, False),
-    "SERVICE NOTIFICATION": _notification(SERVICE_NOTIFICATION, _SERVICE_STATES, "OK", True),
-    "HOST NOTIFICATION": _notification(HOST_NOTIFICATION, _HOST_STATES, "UP", False),
-    "SERVICE FLAPPING ALERT": _toggle(SERVICE_FLAPPING, FLAPPING_STATES, True),
-    "HOST FLAPPING ALERT": _toggle(HOST_FLAPPING, FLAPPING_STATES, False),
-    "SERVICE DOWNTIME ALERT": _toggle(SERVICE_DOWNTIME, DOWNTIME_STATES, True),
-    "HOST DOWNTIME ALERT": _toggle(HOST_DOWNTIME, DOWNTIME_STATES, False),
-    "SERVICE EVENT HANDLER": _event_handler(SERVICE_EVENT_HANDLER, _SERVICE_STATES, True),
-    "HOST EVENT HANDLER": _event_handler(HOST_EVENT_HANDLER, _HOST_STATES, False),
-    "GLOBAL SERVICE EVENT HANDLER": _event_handler(SERVICE_EVENT_HANDLER, _SERVICE_STATES, True),
-    "GLOBAL HOST EVENT HANDLER": _event_handler(HOST_EVENT_HANDLER, _HOST_STATES, False),
-    "PASSIVE SERVICE CHECK": _passive(PASSIVE_SERVICE_CHECK, _PASSIVE_CODES, True),
-    "PASSIVE HOST CHECK": _passive(PASSIVE_HOST_CHECK, _PASSIVE_HOST_CODES, False),
-    "EXTERNAL COMMAND": _external_command,
-    "LOG ROTATION": _message(LOG_ROTATION),
-    "LOG VERSION": _message(LOG_VERSION),
-    "TIMEPERIOD TRANSITION": _message(TIMEPERIOD_TRANSITION),
-    "Warning": _message(WARNING),
-    "Error": _message(ERROR),
-}
+_PASSIVE_CODES_OF = {"OK": _PASSIVE_CODES, "UP": _PASSIVE_HOST_CODES}
+
+
+def _parser_of(line_type: LineType) -> Callable[[int, str], Event | None]:
+    """The parse function of one row of the grammar table."""
+    states = frozenset(line_type.states)
+    form = line_type.form
+    if form == "alert":
+        return _alert(line_type.kind, states, line_type.with_service)
+    if form == "notification":
+        return _notification(line_type.kind, states, "OK" if line_type.with_service else "UP",
+                             line_type.with_service)
+    if form == "toggle":
+        return _toggle(line_type.kind, line_type.states, line_type.with_service)
+    if form == "handler":
+        return _event_handler(line_type.kind, states, line_type.with_service)
+    if form == "passive":
+        return _passive(line_type.kind, _PASSIVE_CODES_OF[line_type.states[0]], line_type.with_service)
+    if form == "command":
+        return _external_command
+    return _message(line_type.kind)
+
+
+_PARSERS: dict[str, Callable[[int, str], Event | None]] = {t.tag: _parser_of(t) for t in LINE_TYPES}
+
+
+_ERROR_PREFIXES = ("Error in configuration file", "Error processing", "Error while")
 
 
 def split_epoch(text: str) -> tuple[int, str] | None:
@@ -262,7 +259,8 @@ def parse_line(line: bytes | str) -> Event:
     type_name, colon, rest = body.partition(":")
     parser = _PARSERS.get(type_name) if colon else None
     if parser is None:
-        return Event(time, PROGRAM, output=body)
+        # "Error in configuration file '...' - Line 12 (...)": an error without the "Error:" type.
+        return Event(time, ERROR if body.startswith(_ERROR_PREFIXES) else PROGRAM, output=body)
     event = parser(time, rest[1:]) if rest.startswith(" ") else None
     return Event(time, UNPARSED, output=text) if event is None else event
 

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import lru_cache
 from bisect import bisect_left
 from itertools import chain, compress, groupby, islice, repeat
-from operator import itemgetter, le
+from operator import add, itemgetter, le
 from dataclasses import dataclass, field
 
 from . import events as ev
@@ -39,9 +41,12 @@ from .metrics import (
 from .nagios import _notification_state, decode, parse_line
 
 try:  # built by `pip install` where a C compiler is found; same answers, several times faster
-    from . import _fastscan
+    from . import _fastscan  # type: ignore[attr-defined]  # C, no stub
 except ImportError:
     _fastscan = None
+    if not os.environ.get("NAGTUNE_PURE_PYTHON"):
+        warnings.warn("nagtune.parsers._fastscan is not built: the pure-Python scanner (about 2x the CPU) is in use;"
+                      " reinstall with a C compiler and Python headers", RuntimeWarning, stacklevel=2)
 
 # Two groups only (epoch, countable text): findall is several times faster
 # with few groups, and the text of a line without its output repeats a lot.
@@ -124,6 +129,24 @@ class ScanResult:
                     counts[(minute_index * 60, key)] += value
         return counts
 
+    def names(self, namer: MetricNamer) -> dict:
+        """Each shipped text's Graphite name (the namer runs once per distinct text)."""
+        return {text: namer.name(key) for text, key in self.keys.items() if key is not None}
+
+    def graphite_plaintext(self, namer: MetricNamer) -> bytes:
+        """The Graphite plaintext of every named per-minute count, sorted by name and time:
+        the one path from a scan to Graphite text (``nagtune parse --metrics`` and the
+        collector's points). Counts become columns and text in C where it was built;
+        Python runs per distinct text and per point only to sort."""
+        point_names, values, minutes = named_columns(self.by_minute, self.names(namer))
+        # Sorted by name, then time: the distinct names are sorted as strings, each point
+        # by one integer (its name's rank, then its minute), all in C-level maps.
+        rank = {name: index for index, name in enumerate(sorted(set(point_names)))}
+        keys = list(map(add, map((1 << 41).__mul__, map(rank.__getitem__, point_names)), minutes))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return plaintext(list(map(point_names.__getitem__, order)), list(map(values.__getitem__, order)),
+                         list(map(minutes.__getitem__, order)))
+
     def points(self, namer: MetricNamer) -> list[MetricPoint]:
         """Named per-minute points, sorted by name and time."""
         named: Counter = Counter()
@@ -171,19 +194,19 @@ def _classify(text: bytes):
         host, state, state_type = parts
         return MetricKey(HOST_ALERTS, decode(host), "", state.decode(), state_type.decode())
     if kind == b"SERVICE NOTIFICATION":
-        _, host, service, state_text = parts
+        _, host, raw_service, state_text = parts
         parsed = _notification_state(decode(state_text), _SERVICE_STATES, "OK")
-        family, service = SERVICE_NOTIFICATIONS, decode(service)
+        family, service_name = SERVICE_NOTIFICATIONS, decode(raw_service)
     elif kind == b"HOST NOTIFICATION":
         _, host, state_text = parts
         parsed = _notification_state(decode(state_text), _HOST_STATES, "UP")
-        family, service = HOST_NOTIFICATIONS, ""
+        family, service_name = HOST_NOTIFICATIONS, ""
     else:
         event = parse_line(b"[0] " + text)
         return _BAD if event.kind == ev.UNPARSED else metric_key(event)
     if parsed is None:
         return _BAD
-    return MetricKey(family, decode(host), service, parsed[1], parsed[0])
+    return MetricKey(family, decode(host), service_name, parsed[1], parsed[0])
 
 
 @contextmanager
@@ -301,6 +324,12 @@ def _count_runs(epochs: list, texts: list) -> dict:
     return by_minute
 
 
+# Bound by use_compiled() below: the C kernels when built, else the pure-Python ones.
+_tally: Callable[[bytes], tuple[dict, list, int, int]]
+named_columns: Callable[[dict, dict], tuple[list, list, list]]
+plaintext: Callable[[list, list, list], bytes]
+
+
 def use_compiled(wanted: bool) -> bool:
     """Choose the scanner: the C one (when it was built) or the pure-Python one.
     Returns whether the C one is in use. Tests run both; NAGTUNE_PURE_PYTHON=1
@@ -399,7 +428,7 @@ def reference_scan(lines) -> ScanResult:
                 result.unparsed += 1
             continue
         key = metric_key(event)
-        if key is not None:
+        if key is not None and event.time is not None:  # a parsed line has its time
             block = result.by_minute.setdefault(event.time // 60, Counter())
             block[key] += 1
             result.keys[key] = key

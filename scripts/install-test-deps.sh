@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on Debian bookworm, as root:
-# Debian packages, the project with its test extras, and Etsy StatsD in
-# .test-tools/. Safe to rerun; when all is there it only checks (about a
-# second). Exits non-zero if any step fails.
+# Debian packages, the checkout's own virtualenv .venv with the project
+# installed editable with its test extras, and Etsy StatsD in .test-tools/.
+# Safe to rerun; when all is there it only checks (about a second). Exits
+# non-zero if any step fails.
+#
+# .venv sees no system site-packages: two checkouts on one machine never
+# import each other's nagtune. PYTHON chooses the interpreter it is made
+# from (default: python3 on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
+BASE_PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
+VENV="$PWD/.venv"
 STATSD_VERSION=0.9.0
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages ---------------------------------------------------------
 missing=()
-# gcc and python3-dev build nagtune's C parts (parsers/_fastscan.c, analytics/_fastingest.c,
-# analytics/_fastgroups.c) at pip install.
-for pkg in nagios4-core faketime libcairo2 chromium gcc python3-dev; do
+# gcc and python3-dev build nagtune's C parts (parsers/_fastscan.c, analytics/sources/_fastingest.c,
+# analytics/findings/_fastgroups.c) at pip install.
+# python3-venv: Debian's python3 makes virtualenvs only with it (ensurepip).
+for pkg in nagios4-core faketime libcairo2 chromium gcc python3-dev python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 # A node and npm already on PATH stay: NodeSource's nodejs bundles npm and
@@ -40,6 +47,19 @@ if ! dpkg-query -W -f='${Status}' nagios4-cgi 2>/dev/null | grep -q "install ok 
   [ ${#missing[@]} -gt 0 ] || as_root apt-get update
   as_root apt-get install -y --no-install-recommends nagios4-cgi
 fi
+
+# --- the checkout's virtualenv -------------------------------------------------
+# Made anew when missing, broken, or seeing system site-packages.
+venv_ok() {
+  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "" 2>/dev/null \
+    && grep -qiE '^include-system-site-packages *= *false' "$VENV/pyvenv.cfg"
+}
+if ! venv_ok; then
+  echo "install-test-deps: $BASE_PYTHON -m venv $VENV"
+  rm -rf "$VENV"
+  "$BASE_PYTHON" -m venv "$VENV"
+fi
+PYTHON="$VENV/bin/python"
 
 # --- the project and its test extras -------------------------------------------
 # Up to date when nagtune is installed editable from THIS checkout (CI runs
@@ -76,16 +96,16 @@ for req in wanted([*project["dependencies"], *project["optional-dependencies"]["
         sys.exit(1)
 
 # The C extensions, built in place by the editable install: there, and newer than their sources.
-for source in (repo / "parsers" / "_fastscan.c", repo / "analytics" / "_fastingest.c",
-               repo / "analytics" / "_fastgroups.c"):
+for source in (repo / "parsers" / "_fastscan.c", repo / "analytics" / "sources" / "_fastingest.c",
+               repo / "analytics" / "findings" / "_fastgroups.c"):
     built = list(source.parent.glob(source.stem + ".*.so"))
     if not built or max(p.stat().st_mtime for p in built) < source.stat().st_mtime:
         sys.exit(1)
 PY
 }
 if ! python_deps_ok; then
-  echo "install-test-deps: pip install -e .[test]"
-  "$PYTHON" -m pip install -e ".[test]"
+  echo "install-test-deps: $VENV: pip install -e .[test]"
+  "$PYTHON" -m pip install -q -e ".[test]"
   python_deps_ok || { echo "install-test-deps: requirements still unmet after pip install" >&2; exit 1; }
 fi
 

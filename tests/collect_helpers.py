@@ -65,7 +65,7 @@ def collect(log, state_dir, *args: str, env: dict | None = None, prefix_cmd: tup
             timeout: float = 60) -> subprocess.CompletedProcess:
     """One cron run: ``nagtune collect`` in a process of its own."""
     command = [*prefix_cmd, sys.executable, "-m", "nagtune.cli_collect", str(log),
-               "--state-dir", str(state_dir), "--node", NODE, "--prefix", PREFIX, *args]
+               "--state-dir", str(state_dir), "--node", NODE, "--prefix", PREFIX, "--flush-jitter", "0", *args]
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(command, capture_output=True, timeout=timeout, env=full_env)
 
@@ -112,3 +112,74 @@ def assert_carbon_has(carbon, data: bytes, **kwargs) -> None:
 def append(path: Path, data: bytes) -> None:
     with open(path, "ab") as handle:
         handle.write(data)
+
+
+class Sink:
+    """A loopback TCP server standing in for carbon, in a thread.
+
+    ``mode="capture"`` reads every connection to its end, keeps the bytes and
+    closes (as carbon does after EOF); ``mode="reset"`` accepts, waits for the
+    first byte, and resets the connection (SO_LINGER 0) with the rest unread,
+    as a carbon that dies after accepting.
+    """
+
+    def __init__(self, mode: str = "capture") -> None:
+        import socket
+        import threading
+
+        self.mode = mode
+        self.received: list[bytes] = []
+        self.connections = 0
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = self._server.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import socket
+        import struct
+
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                if self.mode == "reset":  # the first bytes arrived (the sender thinks it is done): reset
+                    conn.settimeout(10)
+                    try:
+                        conn.recv(1)
+                    except OSError:
+                        pass
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    continue
+                chunks = []
+                while True:
+                    block = conn.recv(65536)
+                    if not block:
+                        break
+                    chunks.append(block)
+                self.received.append(b"".join(chunks))
+
+    @property
+    def lines(self) -> list[bytes]:
+        return b"".join(self.received).splitlines()
+
+    def args(self) -> tuple[str, ...]:
+        return ("--output", "graphite", "--graphite", f"127.0.0.1:{self.port}", "--graphite-timeout", "3")
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connection refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

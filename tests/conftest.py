@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-# CI shares its machine: how fast hypothesis *generates* inputs says nothing about the code
-# (a loaded 2-core runner failed a parser property for slow generation once). Every property
-# still runs its examples; only that timing check is off.
-settings.register_profile("nagtune", suppress_health_check=[HealthCheck.too_slow])
+# CI shares its machine: how fast hypothesis generates inputs or runs one example says
+# nothing about the code on a busy 2-core runner. Every property still runs its examples;
+# only the timing checks are off (no per-example deadline, no too-slow health check).
+settings.register_profile("nagtune", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("nagtune")
 
 try:
@@ -59,3 +59,14 @@ def statsd(tmp_path, carbon) -> Iterator[StatsD]:
 def graphite_render(tmp_path, carbon) -> Iterator[GraphiteRender]:
     """The Graphite render API over ``carbon``'s whisper dir: url, render()."""
     yield from _run(lambda: GraphiteRender(tmp_path / "graphite-render", carbon.storage_dir))
+
+
+SERVER_FIXTURES = {"carbon", "statsd", "graphite_render"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that starts a real server is slow, marked or not: `scripts/test.sh --fast`
+    (`-m "not slow"`) then never starts one."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)

@@ -2,8 +2,8 @@
 import pandas as pd
 
 from nagtune.analytics._frames import EPISODE_COLUMNS
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.ingest import load_events
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.sources.ingest import load_events
 
 T = 1_700_000_000
 
@@ -152,8 +152,8 @@ def test_only_the_columns_asked_for_are_the_same_columns_and_the_same_ranking():
     work of the others; the ranking over it is the ranking over all of them. On the real
     Nagios samples, which have downtime, flapping, notifications and host problems."""
     import pytest
-    from nagtune.analytics import chatty
-    from nagtune.analytics.episodes import ALL_COLUMNS
+    from nagtune.analytics.findings import chatty
+    from nagtune.analytics.findings.episodes import ALL_COLUMNS
     events = load_events(["data/samples"])
     full = build_episodes(events)
     assert full["in_downtime"].any() and full["flapping"].any() and full["notifications"].any()

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nagtune.analytics import flapping
-from nagtune.analytics.api import analyze
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.flapping import (check_history, flapping_flags, nagios_flap_percent, percent_at_alerts,
+from nagtune.analytics.findings import flapping
+from nagtune.analytics.run.api import analyze
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.findings.flapping import (check_history, flapping_flags, nagios_flap_percent, percent_at_alerts,
                                         replay_flap_thresholds)
-from nagtune.analytics.ingest import load_events
-from nagtune.analytics.objects import load_objects
-from nagtune.analytics.retune import MAX_EXTRA_DETECTION, is_long_problem, suggest_retunes
+from nagtune.analytics.sources.ingest import load_events
+from nagtune.analytics.sources.objects import load_objects
+from nagtune.analytics.findings.retune import MAX_EXTRA_DETECTION, is_long_problem, suggest_retunes
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 PRINTED = re.compile(r"\(([0-9.]+)% change")
@@ -125,7 +125,7 @@ def test_ranking_percent_is_the_replays_at_every_alert(samples):
     events, _ = samples
     alerts = events[events["kind"] == "service_alert"]
     from nagtune.analytics._frames import epoch_seconds, object_keys
-    from nagtune.analytics._groups import order_by_key_then_time
+    from nagtune.analytics.findings._groups import order_by_key_then_time
     key = object_keys(alerts, with_service=True)
     order = order_by_key_then_time(key, epoch_seconds(alerts["time"]))
     ranked = percent_at_alerts(alerts.iloc[order], key[order])

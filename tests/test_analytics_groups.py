@@ -1,11 +1,11 @@
-"""The per-object sorts and interval joins (analytics/_groups.py), C and numpy, held to brute force."""
+"""The per-object sorts and interval joins (analytics/findings/_groups.py), C and numpy, held to brute force."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from nagtune.analytics import _groups
+from nagtune.analytics.findings import _groups
 
 # Few keys and few distinct times: ties, shared boundaries and empty groups are the cases that matter.
 KEYS = st.integers(-3, 3).map(lambda k: k * (1 << 40) + 7)
@@ -15,7 +15,7 @@ TIMES = st.integers(0, 12)
 @pytest.fixture(params=["c", "numpy"], scope="module")
 def kernels(request):
     if request.param == "c":
-        assert _groups._fastgroups is not None, "analytics/_fastgroups.c was not built (pip install -e . with gcc)"
+        assert _groups._fastgroups is not None, "analytics/findings/_fastgroups.c was not built (pip install -e . with gcc)"
     _groups.use_compiled(request.param == "c")
     yield request.param
     _groups.use_compiled(True)
@@ -118,7 +118,7 @@ def test_a_combined_key_sorts_as_its_tuple(rows, huge):
                                        st.integers(-1, 6)), max_size=40))
 def test_episode_runs_in_c_are_the_numpy_runs(observations):
     # Rows of a few objects in key-then-time order, states/kinds/types as codes (-1 missing).
-    from nagtune.analytics.episodes import _runs_in_numpy
+    from nagtune.analytics.findings.episodes import _runs_in_numpy
     observations = sorted(observations, key=lambda o: o[0])
     n = len(observations)
     keys = np.array([o[0] for o in observations], dtype=np.int64) * (1 << 20)
@@ -136,8 +136,8 @@ def test_episode_runs_in_c_are_the_numpy_runs(observations):
 
 def test_episodes_in_c_are_the_numpy_episodes():
     import pandas as pd
-    from nagtune.analytics.episodes import build_episodes
-    from nagtune.analytics.ingest import load_events
+    from nagtune.analytics.findings.episodes import build_episodes
+    from nagtune.analytics.sources.ingest import load_events
     from pathlib import Path
     events = load_events([str(Path(__file__).resolve().parent.parent / "data" / "samples")])
     with_c = build_episodes(events)
@@ -167,8 +167,8 @@ def test_flap_percent_in_c_is_the_numpy_percent_bit_for_bit(alerts):
     """The C flap history (one pass per service) against percent_at_alerts' numpy arithmetic:
     the same float64 bits on every row, so a ranking never changes with the build."""
     import pandas as pd
-    from nagtune.analytics import flapping
-    assert _groups._fastgroups is not None, "analytics/_fastgroups.c was not built"
+    from nagtune.analytics.findings import flapping
+    assert _groups._fastgroups is not None, "analytics/findings/_fastgroups.c was not built"
     keys = np.array(sorted(k for k, _, _, _ in alerts), dtype=np.int64)
     per_key_time: dict = {}
     times = []

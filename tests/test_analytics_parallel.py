@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from pandas.testing import assert_frame_equal
 
-from nagtune.analytics import api, parallel, results_cache
-from nagtune.analytics.chatty import rank_chatty
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.ingest import IngestError, load_events, resolve_paths, window_end
+from nagtune.analytics.run import api, parallel, results_cache
+from nagtune.analytics.findings.chatty import rank_chatty
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.sources.ingest import IngestError, load_events, resolve_paths, window_end
 from nagtune.cli import cli
 
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
@@ -29,7 +29,7 @@ def samples(tmp_path):
 
 def one_process(paths, by, since=None, until=None):
     events = load_events(paths, since=since, until=until)
-    return rank_chatty(events, build_episodes(events, window_end=window_end(events, until)), by=by)
+    return rank_chatty(events, build_episodes(events, window_end=window_end(events, until)), by=by, include_hosts=True)
 
 
 def assert_same_table(got, expected):
@@ -88,7 +88,7 @@ def test_the_window_every_group_is_told_is_the_whole_window(samples):
     assert len(set(windows)) == 1
     assert windows[0].end == events["time"].max()
     span = (events["time"].max() - events["time"].min()) / pd.Timedelta(days=7)
-    assert windows[0].weeks == pytest.approx(max(span, 1 / 7))
+    assert windows[0].weeks == pytest.approx(max(span, 1 / 168))  # at least chatty.MIN_HOURS_OF_DATA
     assert counts["lines"] == events.attrs["lines"] and counts["files"] == events.attrs["files"]
 
 
@@ -142,7 +142,7 @@ def test_cli_rank_twice_with_a_cache_dir_prints_the_same(samples, tmp_path):
     outputs = [CliRunner().invoke(cli, ["rank", "--format", "csv", "--cache-dir", cache, samples])
                for _ in range(2)]
     assert all(result.exit_code == 0 for result in outputs), outputs[0].output
-    assert outputs[0].output == outputs[1].output
+    assert outputs[0].stdout == outputs[1].stdout
     assert os.listdir(os.path.join(cache, "results"))
 
 
@@ -182,7 +182,7 @@ def test_a_rerun_of_nagtune_rank_prints_what_it_kept_without_pandas(samples, tmp
 
 @pytest.mark.parametrize("when", ["7d", " 12h ", "1.5w", "30m", "2026-11-20", "1700000000", "7 days", None])
 def test_what_moves_with_the_clock_is_what_parse_when_reads_relative_to_now(when):
-    from nagtune.analytics.ingest import parse_when
+    from nagtune.analytics.sources.ingest import parse_when
     moves = results_cache.moves_with_the_clock(when)
     if when is None or when == "7 days":
         assert not moves
@@ -198,8 +198,8 @@ def test_a_missing_path_with_a_cache_dir_is_one_line(tmp_path):
 
 KILLED_PARENT = r"""
 import os, sys, time
-from nagtune.analytics import parallel
-from nagtune.analytics.ingest import resolve_paths
+from nagtune.analytics.run import parallel
+from nagtune.analytics.sources.ingest import resolve_paths
 
 def stage(events, window):
     with open(os.path.join(sys.argv[2], str(os.getpid())), "w"):
@@ -235,9 +235,9 @@ def test_workers_die_with_their_parent(samples, tmp_path):
 
 
 def one_process_quiet(paths, since=None, until=None):
-    from nagtune.analytics.api import find_side_files
-    from nagtune.analytics.objects import load_objects
-    from nagtune.analytics.quiet import find_quiet
+    from nagtune.analytics.run.api import find_side_files
+    from nagtune.analytics.sources.objects import load_objects
+    from nagtune.analytics.findings.quiet import find_quiet
     events = load_events(paths, since=since, until=until)
     files = find_side_files(paths, "objects.cache")
     return find_quiet(events, build_episodes(events, window_end=window_end(events, until)),
@@ -274,7 +274,7 @@ def test_a_retune_rerun_misses_when_objects_or_perfdata_change(samples, tmp_path
     first, imported = run_cli("retune", "--cache-dir", cache, samples)
     again, imported = run_cli("retune", "--cache-dir", cache, samples)
     assert (again, imported) == (first, "pandas not imported")
-    assert first == CliRunner().invoke(cli, ["retune", samples]).output  # what the one-process path printed
+    assert first == CliRunner().invoke(cli, ["retune", samples]).stdout  # what the one-process path printed
     with open(changed, "a") as handle:
         handle.write("\n")
     _, imported = run_cli("retune", "--cache-dir", cache, samples)
@@ -390,7 +390,7 @@ def test_group_caches_no_run_used_for_a_week_are_removed(samples, tmp_path):
 def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path):
     import fcntl
     import threading
-    from nagtune.analytics import ingest
+    from nagtune.analytics.sources import ingest
     directory = tmp_path / "group"
     directory.mkdir()
     held_a_lock_on_a_file_that_is_there = []
@@ -410,7 +410,7 @@ def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path)
 
 def test_names_in_worker_processes_find_collisions_across_nodes(tmp_path):
     """Two services that claim one metric name on nodes read by different workers still collide."""
-    from nagtune.analytics.names import audit_names
+    from nagtune.analytics.findings.names import audit_names
     for node, service in (("nagios-c0001-01", "HTTP Check"), ("nagios-c0002-01", "HTTP_Check"),
                           ("nagios-c0003-01", "http check"), ("nagios-c0004-01", "Disk /var")):
         directory = tmp_path / node

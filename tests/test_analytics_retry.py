@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from nagtune.analytics import engine, store
-from nagtune.analytics.api import analyze
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.ingest import load_events
-from nagtune.analytics.objects import load_objects
-from nagtune.analytics.retry import replay_retry_interval, suggest_faster_detection
-from nagtune.analytics.retune import suggest_retunes
+from nagtune.analytics.run import engine
+from nagtune.analytics.sources import store
+from nagtune.analytics.run.api import analyze
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.sources.ingest import load_events
+from nagtune.analytics.sources.objects import load_objects
+from nagtune.analytics.findings.retry import replay_retry_interval, suggest_faster_detection
+from nagtune.analytics.findings.retune import suggest_retunes
 from tests.analytics_scenarios import write_node
 
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
@@ -148,7 +149,7 @@ def test_nothing_to_gain_is_not_suggested(tmp_path, minutes):
 def test_retune_in_worker_processes_chooses_the_one_process_rows(tmp_path):
     """nagtune retune over groups of nodes: each group replays its own top and gives all its
     faster-detection rows; the global choice is the one process's, row for row."""
-    from nagtune.analytics import api
+    from nagtune.analytics.run import api
     from nagtune.parsers.logfiles import find_side_files
     import shutil
     logs = tmp_path / "logs"
@@ -158,8 +159,10 @@ def test_retune_in_worker_processes_chooses_the_one_process_rows(tmp_path):
                   services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)])
     events = load_events([str(logs)])
     objects = load_objects(find_side_files([str(logs)], "objects.cache"))
+    from nagtune.analytics.sources.ingest import load_perfdata
+    perfdata = load_perfdata(find_side_files([str(logs)], "service-perfdata.log"))
     for top in (2, 5, 20):
-        expected = suggest_retunes(events, build_episodes(events), objects=objects, top=top)
+        expected = suggest_retunes(events, build_episodes(events), objects=objects, perfdata=perfdata, top=top)
         for processes in (1, 2, 3):
             got = api.retune_logs([str(logs)], top=top, processes=processes)
             pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), obj=f"top {top}, {processes}")

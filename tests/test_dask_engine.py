@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
 
-from nagtune.analytics import engine, store
+from nagtune.analytics.run import engine
+from nagtune.analytics.sources import store
 from nagtune.cli import cli
 from nagtune.synth import generate_fleet
 

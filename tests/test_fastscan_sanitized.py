@@ -7,8 +7,8 @@ it in a child process over a few hundred mutated copies of the real c0001
 log (bytes flipped to separators, NULs, invalid UTF-8; a 1 MB notification
 line), and checks that it reads each as the Python scanner does. Any
 invalid memory access aborts the child. The same for
-``analytics/_fastingest.c``, whose rows must equal the regex path's, and for
-``analytics/_fastgroups.c`` on random keys, times and codes (against numpy).
+``analytics/sources/_fastingest.c``, whose rows must equal the regex path's, and for
+``analytics/findings/_fastgroups.c`` on random keys, times and codes (against numpy).
 """
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ import numpy as np
 spec = importlib.util.spec_from_file_location("_fastingest", sys.argv[1])
 sanitized = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sanitized)
-from nagtune.analytics import ingest
+from nagtune.analytics.sources import ingest
+from nagtune.parsers import grammar
+sanitized.set_types(grammar.splitter_types())
 
 def parsed(buffers, splitter, with_texts=True):
     ingest._compiled = splitter
@@ -106,7 +108,7 @@ import numpy as np
 spec = importlib.util.spec_from_file_location("_fastgroups", sys.argv[1])
 sanitized = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sanitized)
-from nagtune.analytics import _groups
+from nagtune.analytics.findings import _groups
 
 rng = np.random.default_rng(int(sys.argv[3]))
 for case in range(int(sys.argv[4])):
@@ -172,9 +174,9 @@ def test_the_c_scanner_is_memory_safe_on_hostile_bytes(tmp_path):
 
 @pytest.mark.slow
 def test_the_c_ingest_splitter_is_memory_safe_on_hostile_bytes(tmp_path):
-    _run_sanitized(INGEST_CHILD, *_sanitized_build(tmp_path, ROOT / "analytics" / "_fastingest.c"))
+    _run_sanitized(INGEST_CHILD, *_sanitized_build(tmp_path, ROOT / "analytics" / "sources" / "_fastingest.c"))
 
 
 @pytest.mark.slow
 def test_the_c_group_kernels_are_memory_safe(tmp_path):
-    _run_sanitized(GROUPS_CHILD, *_sanitized_build(tmp_path, ROOT / "analytics" / "_fastgroups.c"))
+    _run_sanitized(GROUPS_CHILD, *_sanitized_build(tmp_path, ROOT / "analytics" / "findings" / "_fastgroups.c"))

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from nagtune.analytics.episodes import build_episodes
-from nagtune.analytics.graphite_source import load_perfdata_from_graphite, loose_name
-from nagtune.analytics.ingest import load_events, load_perfdata
-from nagtune.analytics.retune import suggest_retunes
+from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.sources.graphite_source import load_perfdata_from_graphite, loose_name
+from nagtune.analytics.sources.ingest import load_events, load_perfdata
+from nagtune.analytics.findings.retune import suggest_retunes
 from nagtune.cli import cli
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from nagtune.analytics import chatty, episodes, ingest
-from nagtune.analytics.graphite_source import (GraphiteError, counts_to_events, find_nodes,
+from nagtune.analytics.findings import chatty, episodes
+from nagtune.analytics.sources import ingest
+from nagtune.analytics.sources.graphite_source import (GraphiteError, counts_to_events, find_nodes,
                                                load_events_from_graphite)
 from nagtune.cli import cli
 from nagtune.parsers.names import metric_component

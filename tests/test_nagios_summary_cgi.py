@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from nagtune.analytics import api
+from nagtune.analytics.run import api
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +84,71 @@ def test_alert_counts_equal_nagios_summary_cgi(tmp_path, node):
 
     assert sum(nagios.values()) > 100  # the CGI really read the log and the archives
     assert ours == nagios
+
+
+def ranked_counts(table) -> Counter:
+    """(host, service or '') -> alerts of a ``rank --by host_service`` table (hosts' rows included)."""
+    return Counter({(row.host, row.service): int(row.alerts) for row in table.itertuples() if row.alerts})
+
+
+HAND_LOGS = Path(__file__).resolve().parent / "hand_logs"
+HAND_NODES = ["restarts", "host_outage", "snapshots"]  # see tests/test_findings_hand_logs.py
+
+
+def objects_cache_for(log: Path, where: Path) -> Path:
+    """An objects.cache naming the log's hosts and services (the CGI reads its objects first):
+    the timeperiods, commands and contacts of a sample node, then one host and service
+    definition per name in the log."""
+    sample = (SAMPLES / "nagios-global01" / "objects.cache").read_text()
+    text = log.read_text()
+    hosts = set(re.findall(r"\] (?:HOST ALERT|CURRENT HOST STATE|HOST NOTIFICATION): (?:[^;]*;)?([^;]+);(?:UP|DOWN|UNREACHABLE)", text))
+    services = set(re.findall(r"\] (?:SERVICE ALERT|CURRENT SERVICE STATE): ([^;]+);([^;]+);", text))
+    hosts |= {host for host, _ in services}
+    common = "\tcheck_period\t24x7\n\tcontact_groups\tops\n\tnotification_period\t24x7\n\tmax_check_attempts\t3\n"
+    parts = [sample[:sample.index("define host {")]]
+    parts += [f"define host {{\n\thost_name\t{h}\n\talias\t{h}\n\taddress\t127.0.0.1\n\tcheck_command\tscripted!{h}\n"
+              f"{common}\t}}\n\n" for h in sorted(hosts)]
+    parts += [f"define service {{\n\thost_name\t{h}\n\tservice_description\t{s}\n\tcheck_command\tscripted!{h}\n"
+              f"{common}\t}}\n\n" for h, s in sorted(services)]
+    cache = where / "objects.cache"
+    cache.write_text("".join(parts))
+    return cache
+
+
+def cgi_config(log_dir: Path, where: Path) -> None:
+    """A nagios.cfg and cgi.cfg for the CGI to read ``log_dir``'s nagios.log (and archives, if any)."""
+    archives = log_dir / "archives"
+    archives.mkdir(exist_ok=True)
+    cache = objects_cache_for(log_dir / "nagios.log", where)
+    (where / "nagios.cfg").write_text(
+        f"log_file={log_dir}/nagios.log\nlog_archive_path={archives}\nlog_rotation_method=d\n"
+        f"object_cache_file={cache}\nstatus_file={where}/status.dat\n")
+    (where / "cgi.cfg").write_text(
+        f"main_config_file={where}/nagios.cfg\nphysical_html_path=/usr/share/nagios4/htdocs\n"
+        "url_html_path=/nagios4\nuse_authentication=0\n")
+
+
+@pytest.mark.parametrize("name", HAND_NODES)
+def test_rank_counts_equal_summary_cgi_on_hand_written_logs(tmp_path, name):
+    """Restarts, a host outage (alerts under a HARD DOWN host) and snapshots: every alert is
+    counted where summary.cgi counts it, hosts and services."""
+    copy = tmp_path / name
+    shutil.copytree(HAND_LOGS / name, copy)
+    cgi_config(copy, tmp_path)
+    table = api.rank_logs([str(copy)], by="host_service", processes=1)
+    nagios = top_alert_producers(tmp_path, 1)
+    assert sum(nagios.values()) >= 4  # the CGI read the log
+    assert ranked_counts(table) == nagios
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_rank_counts_equal_nagios_summary_cgi_row_for_row(tmp_path, node):
+    """The ranking's own ``alerts`` column, hosts and services, equals summary.cgi's Top Alert Producers."""
+    table = api.rank_logs([str(SAMPLES / node)], by="host_service", processes=1)
+    hosts = api.rank_logs([str(SAMPLES / node)], by="host", processes=1)
+    ours = ranked_counts(table)
+    cgi_copy(node, tmp_path)
+    nagios = top_alert_producers(tmp_path, 0)
+    assert sum(nagios.values()) > 100
+    assert ours == nagios
+    assert ranked_counts(hosts.assign(service="")) == Counter({k: v for k, v in nagios.items() if k[1] == ""})

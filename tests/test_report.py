@@ -15,19 +15,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nagtune.analytics import api
-from nagtune.analytics import report as report_mod
-from nagtune.analytics.report import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
+from nagtune.analytics.run import api
+from nagtune.analytics.report import build as report_mod
+from nagtune.analytics.report.build import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
 from nagtune.cli import cli
 
 from .report_data import HOSTILE_HOST, HOSTILE_OUTPUT, HOSTILE_SERVICE, report_inputs
 
-SECTIONS = ["summary", "week-over-week", "chatty", "quiet", "retunes", "names", "automation", "breakdown", "data"]
-MD_HEADINGS = ["## Summary", "## Week over week", "## Top chatty services", "## Not chatty enough",
-               "## Retune suggestions", "## Name audit", "## Automation candidates", "## Per cell and per class",
-               "## Data"]
-TABLES = ["summary", "chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell",
-          "by_class", "episodes", "hour_of_week", "new_offenders", "resolved_offenders", "suggestion_effects"]
+SECTIONS = ["changes", "quiet", "burden", "week-over-week", "chatty", "retunes", "names", "automation", "breakdown",
+            "data"]
+MD_HEADINGS = ["## Changes for this week", "## Problems nobody was told about", "## On-call burden",
+               "## Week over week", "## Top chatty services", "## Every retune suggestion", "## Name audit",
+               "## Automation candidates", "## Per cell and per class", "## Data"]
+TABLES = ["changes", "change_rows", "pages_per_contact", "pages_per_contact_group", "worst_nights", "summary",
+          "chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell", "by_class",
+          "new_offenders", "resolved_offenders", "chronic_offenders", "suggestion_effects"]
+PARQUET_ONLY = ["episodes", "hour_of_week"]
 PLOT_SIZES = {"hour_of_week.png": (1000, 360), "trend.png": (800, 360)}
 
 
@@ -62,7 +65,10 @@ def test_every_section_is_present(built):
         assert f"\n{heading}\n" in markdown, heading
     for name in TABLES:
         assert (built["out"] / "tables" / f"{name}.csv").is_file(), name
-        assert (built["out"] / "tables" / f"{name}.json").is_file(), name
+        assert f'href="tables/{name}.csv"' in html or name == "change_rows" or \
+            not pd.read_csv(built["out"] / "tables" / f"{name}.csv").shape[0], name
+    for name in TABLES + PARQUET_ONLY:
+        assert (built["out"] / "tables" / f"{name}.parquet").is_file(), name
 
 
 def test_summary_numbers_equal_the_analytics_api(built, analysis):
@@ -79,8 +85,12 @@ def test_summary_numbers_equal_the_analytics_api(built, analysis):
     assert written["quiet_findings"] == len(frames.quiet)
     assert written["retune_suggestions"] == len(frames.retunes)
     summary_csv = pd.read_csv(built["out"] / "tables" / "summary.csv")
-    assert list(summary_csv["name"]) == SUMMARY_KEYS
-    assert dict(zip(summary_csv["name"], summary_csv["value"])) == pytest.approx({k: written[k] for k in SUMMARY_KEYS})
+    assert list(summary_csv["name"]) == [report_mod.SUMMARY_LABELS[k] for k in SUMMARY_KEYS]
+    assert list(summary_csv["value"]) == pytest.approx([written[k] for k in SUMMARY_KEYS])
+    # Pages saved are a sum of savings, each above 0: never a negative "saving".
+    changes = pd.read_csv(built["out"] / "tables" / "changes.csv")
+    assert (changes["pages_saved"] > 0).all()
+    assert written["notifications_avoidable"] >= changes["pages_saved"].sum() > 0
 
 
 def _unneutralise(value):
@@ -94,10 +104,16 @@ def _unneutralise(value):
                                              ("automation", "automation"), ("episodes", "episodes")])
 def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
     expected = getattr(analysis[0], attribute)
+    as_parquet = pd.read_parquet(built["out"] / "tables" / f"{name}.parquet")
+    if name == "episodes":  # not shown in the page: Parquet only
+        assert not (built["out"] / "tables" / "episodes.csv").exists()
+        assert len(as_parquet) == len(expected) > 0
+        pd.testing.assert_frame_equal(as_parquet.reset_index(drop=True), expected.reset_index(drop=True),
+                                      check_dtype=False, check_categorical=False)
+        return
     csv = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False)
     csv_text = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False, dtype=str)
-    as_json = pd.read_json(built["out"] / "tables" / f"{name}.json", orient="records")
-    assert len(csv) == len(expected) == len(as_json)
+    assert len(csv) == len(expected) == len(as_parquet)
     for column in expected.columns:
         assert column in csv.columns, column
         if len(expected) == 0:
@@ -115,7 +131,7 @@ def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
             got = [_unneutralise(v) for v in csv_text[column]]
             assert got == ["" if pd.isna(v) else str(v) for v in want], column
     if len(expected) and "service" in expected.columns:
-        assert list(as_json["service"].fillna("")) == [str(v) if pd.notna(v) else "" for v in expected["service"]]
+        assert list(as_parquet["service"].fillna("")) == [str(v) if pd.notna(v) else "" for v in expected["service"]]
 
 
 def test_no_csv_cell_can_run_as_a_formula(built):
@@ -153,7 +169,9 @@ def test_html_parses_and_shows_hostile_text_as_text(built):
     assert not [a for a in parser.attrs if a[1].startswith("on")], "no event-handler attributes"
     for tag, key, value in parser.attrs:
         if key in ("src", "href"):
-            assert value.startswith(("data:image/png;base64,", "#")), (tag, key, value[:40])
+            # Inline images, anchors, and the tables beside the page: nothing else without --nagios-url.
+            assert value.startswith(("data:image/png;base64,", "#")) or \
+                re.fullmatch(r"tables/[a-z0-9_-]+\.csv(\.gz)?", value), (tag, key, value[:40])
     assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "nav", "a",
                                 "section", "div", "span", "figure", "img", "table", "thead", "tbody", "tr", "th",
                                 "td"}
@@ -235,8 +253,9 @@ def test_week_over_week(tmp_path, built):
     assert not set(map(tuple, resolved[["node", "service"]].values)) & set(map(tuple, now_top[["node", "service"]].values))
     effects = pd.read_csv(out / "tables" / "suggestion_effects.csv", keep_default_na=False)
     assert len(effects) == len(first_retunes)
-    assert list(effects["alerts_last_week"]) == list(first_retunes["alerts_before"])
-    assert set(effects["applied"]) <= {"yes", "no", "unknown"}
+    # The same objects.cache both weeks: nothing was applied, so no "effect" is shown.
+    assert set(effects["applied"]) <= {"not applied"}
+    assert (effects[["pages_last_week", "pages_this_week", "change", "beyond_noise"]] == "").all().all()
     html = (out / "report.html").read_text()
     assert "Compared with the report of the week starting" in html
     # Running the same window again replaces its snapshot instead of adding one.
@@ -330,7 +349,7 @@ def test_the_report_in_worker_processes_is_the_same_report(tmp_path, built):
 
 
 def test_a_plot_that_fails_in_its_process_is_the_reports_error(tmp_path, built, monkeypatch):
-    from nagtune.analytics import plots
+    from nagtune.analytics.report import plots
 
     def broken(*args, **kwargs):
         raise ValueError("no room on the canvas")

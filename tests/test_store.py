@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from nagtune.analytics import api, engine, ingest, store
+from nagtune.analytics.run import api, engine
+from nagtune.analytics.sources import ingest, store
 from nagtune.cli import cli
 from nagtune.parsers.logfiles import archive_order
 from nagtune.synth import generate_fleet, generate_node
@@ -226,7 +227,7 @@ def test_cli_store_errors_are_one_line(tmp_path, args, message):
 
 
 def test_report_from_the_store_equals_the_report_from_the_logs(tmp_path):
-    from nagtune.analytics.report import make_report
+    from nagtune.analytics.report.build import make_report
     target = str(tmp_path / "s")
     store.ingest_paths(SAMPLES, target)
     from_logs = make_report(SAMPLES, str(tmp_path / "logs"), since="3d", keep_history=False)

@@ -20,6 +20,8 @@ Example ``/etc/nagtune/collect.toml``::
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 DEFAULT_STATE_DIR = "/var/lib/nagtune"
 OUTPUT_KINDS = ("graphite", "statsd", "stdout")
 GRANULARITIES = ("host_service", "service", "host", "node")
@@ -47,6 +49,9 @@ _DEFAULTS = {
     "open_window": 120,  # minutes kept open (re-sent as totals) behind the newest event
     "max_age": 0,  # seconds; warn about points older than this (whisper's retention); 0: off
     "wait": 0.0,  # seconds to wait for a running collector of the same log
+    "max_series": 50000,  # open series above which a run warns (state size, carbon load)
+    "spool_max_mb": 256,  # per log and output; past it the oldest batches are dropped
+    "flush_jitter": 30.0,  # seconds; a spool backlog is sent after a random delay up to this
     "graphite_host": "127.0.0.1",
     "graphite_port": 2003,
     "graphite_timeout": 5.0,
@@ -63,6 +68,11 @@ class Config:
     A plain class, not a dataclass: the cron path does not pay for importing
     :mod:`dataclasses` (and :mod:`inspect`).
     """
+
+    if TYPE_CHECKING:  # the attributes are set from _DEFAULTS: any of its keys
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __init__(self, **settings) -> None:
         for key, default in _DEFAULTS.items():
@@ -97,6 +107,8 @@ _TYPES = {
     "state_dir": (str, "a path"), "spool_dir": (str, "a path"), "from_end": (bool, "true or false"),
     "open_window": (int, "a number of minutes"), "max_age": (int, "a number of seconds"),
     "wait": ((int, float), "a number of seconds"),
+    "max_series": (int, "a number of series"), "spool_max_mb": (int, "a number of MiB"),
+    "flush_jitter": ((int, float), "a number of seconds"),
     "graphite_host": (str, "a hostname"), "graphite_port": (int, "a port number"),
     "graphite_timeout": ((int, float), "a number of seconds"), "graphite_batch": (int, "a number of lines"),
     "statsd_host": (str, "a hostname"), "statsd_port": (int, "a port number"),
@@ -165,6 +177,8 @@ def build(file_settings: dict, flags: dict, source: str = "config") -> Config:
         raise ConfigError(f"open_window must be at least 1 minute, not {config.open_window}")
     if not 64 <= config.statsd_max_datagram <= 65507:
         raise ConfigError(f"--statsd-max-datagram must be between 64 and 65507 bytes, not {config.statsd_max_datagram}")
+    if config.max_series < 1 or config.spool_max_mb < 1 or config.flush_jitter < 0:
+        raise ConfigError("--max-series and --spool-max-mb must be at least 1, --flush-jitter at least 0")
     if config.spool_dir is None:
         import os
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
+
+from .state import StateError
 
 
 class Busy(Exception):
@@ -23,7 +26,15 @@ class RunLock:
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock; wait up to ``wait`` seconds for it, else raise :class:`Busy`."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            raise StateError(f"cannot open lock file {self.path}: {exc.strerror or exc} "
+                             f"(a symbolic link is refused)") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StateError(f"lock file {self.path} is not a regular file; refusing it")
         deadline = time.monotonic() + wait
         delay = 0.01
         while True:

@@ -174,6 +174,8 @@ def stat_log(log_path: str) -> os.stat_result:
         raise _oserror(log_path, exc) from None
     if stat_mod.S_ISDIR(st.st_mode):
         raise LogError(f"cannot read {log_path}: {os.strerror(errno.EISDIR)}")
+    if not stat_mod.S_ISREG(st.st_mode):  # a FIFO would block the run holding the lock; /dev/zero never ends
+        raise LogError(f"cannot read {log_path}: not a regular file (a FIFO, device or socket)")
     return st
 
 
@@ -269,11 +271,13 @@ class Reader:
                 yield tail + b"\n"
 
     def _live(self, segment: Segment, chunk_size: int) -> Iterator[bytes]:
-        fd = os.open(segment.path, os.O_RDONLY)
+        fd = os.open(segment.path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb", buffering=0) as handle:
             st = os.fstat(fd)
             if stat_mod.S_ISDIR(st.st_mode):
                 raise LogError(f"cannot read {segment.path}: {os.strerror(errno.EISDIR)}")
+            if not stat_mod.S_ISREG(st.st_mode):
+                raise LogError(f"cannot read {segment.path}: not a regular file (a FIFO, device or socket)")
             end = st.st_size  # read what was there when we looked; more is for next run
             handle.seek(segment.start)
             counted = self.bytes_read
