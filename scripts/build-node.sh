@@ -71,7 +71,13 @@ fi
 
 cat >"$app/__main__.py" <<'PY'
 """nagtune-node.pyz: python3 nagtune-node.pyz collect|parse ARGS (see nagtune --help)."""
-from nagtune.cli import main
+import os
+
+# This file carries no C scanner by design (one file for every CPU and Python):
+# the pure-Python one is the choice here, not a failed build to warn about.
+os.environ.setdefault("NAGTUNE_PURE_PYTHON", "1")
+
+from nagtune.cli import main  # noqa: E402
 
 main()
 PY
