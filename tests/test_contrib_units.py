@@ -1,4 +1,5 @@
 """contrib/: the systemd units and the cron file an operator installs on each node."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,9 @@ def settings(path: Path) -> dict[str, list[str]]:
 def verify(*paths: Path) -> subprocess.CompletedProcess:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.fail("systemd-analyze is missing (Debian package systemd): run scripts/install-test-deps.sh",
-                    pytrace=False)
+        pytest.fail(
+            "systemd-analyze is missing (Debian package systemd): run scripts/install-test-deps.sh", pytrace=False
+        )
     return subprocess.run([analyze, "verify", *map(str, paths)], capture_output=True, text=True, timeout=120)
 
 
@@ -40,9 +42,11 @@ def test_systemd_analyze_verify_passes_without_a_word():
 def test_systemd_analyze_verify_catches_a_broken_unit(tmp_path):
     """The check above can fail: the same units with one misspelt key and one bad calendar."""
     for unit in UNITS:
-        (tmp_path / unit.name).write_text(unit.read_text()
-                                          .replace("NoNewPrivileges=", "NoNewPrivilege=")
-                                          .replace("OnCalendar=minutely", "OnCalendar=every-minute"))
+        (tmp_path / unit.name).write_text(
+            unit.read_text()
+            .replace("NoNewPrivileges=", "NoNewPrivilege=")
+            .replace("OnCalendar=minutely", "OnCalendar=every-minute")
+        )
     result = verify(*(tmp_path / unit.name for unit in UNITS))
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "NoNewPrivilege" in output and "every-minute" in output
@@ -53,8 +57,13 @@ def test_the_service_runs_as_nagios_with_its_state_dir_and_hardening():
     assert service["User"] == ["nagios"]
     assert service["StateDirectory"] == ["nagtune"]
     assert service["ReadWritePaths"] == ["/var/lib/nagtune"]
-    for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
-                       ("PrivateTmp", "yes"), ("CapabilityBoundingSet", "")):
+    for key, value in (
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("CapabilityBoundingSet", ""),
+    ):
         assert service[key] == [value], key
     assert service["SuccessExitStatus"] == ["75"]  # spooled: the next run sends it
     assert " collect " in service["ExecStart"][0]
@@ -88,7 +97,9 @@ def test_the_cron_delay_is_the_same_each_minute_and_under_45_seconds(tmp_path):
     (entry,) = cron_entries()
     command = entry.split(None, 6)[6].replace("\\%", "%")
     delay_part = command.split(";", 1)[0].replace("sleep ", "echo ", 1)
-    delays = {subprocess.run(["/bin/sh", "-c", delay_part], capture_output=True, text=True, check=True).stdout.strip()
-              for _ in range(3)}
+    delays = {
+        subprocess.run(["/bin/sh", "-c", delay_part], capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(3)
+    }
     assert len(delays) == 1
     assert 0 <= int(delays.pop()) < 45

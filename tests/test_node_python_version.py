@@ -12,6 +12,7 @@ whatever interpreter runs the tests:
 
 tests/test_node_zipapp.py runs the collector itself under a real Python 3.8.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,10 +28,15 @@ REPO = Path(__file__).resolve().parent.parent
 # The modules a Nagios node runs: the parsers, the collector, its outputs, the
 # logster class and the CLI entry of `nagtune collect` / `nagtune parse`.
 NODE_MODULES = sorted(
-    [*(REPO / "parsers").glob("*.py"),
-     *(REPO / "nagtune" / "collect").glob("*.py"),
-     *(REPO / "nagtune" / "outputs").glob("*.py"),
-     *(REPO / "nagtune" / name for name in ("__init__.py", "cli.py", "cli_collect.py", "cli_parse.py", "options.py"))]
+    [
+        *(REPO / "parsers").glob("*.py"),
+        *(REPO / "nagtune" / "collect").glob("*.py"),
+        *(REPO / "nagtune" / "outputs").glob("*.py"),
+        *(
+            REPO / "nagtune" / name
+            for name in ("__init__.py", "cli.py", "cli_collect.py", "cli_parse.py", "options.py")
+        ),
+    ]
 )
 
 TARGET = "3.8"
@@ -53,13 +59,25 @@ def test_vermin_finds_nothing_newer_than_3_8():
     # No --eval-annotations: every node module has `from __future__ import annotations`
     # (checked below), so Python 3.8 never evaluates them.
     result = subprocess.run(
-        [*VERMIN, f"--target={TARGET}-", "--violations", "--no-tips",
-         # tomllib is 3.11+; the one import of it falls back to tomli (a dependency below
-         # 3.11), a guard vermin does not understand.
-         "--no-parse-comments", "--exclude", "tomllib", *map(str, NODE_MODULES)],
-        capture_output=True, text=True, timeout=300,
+        [
+            *VERMIN,
+            f"--target={TARGET}-",
+            "--violations",
+            "--no-tips",
+            # tomllib is 3.11+; the one import of it falls back to tomli (a dependency below
+            # 3.11), a guard vermin does not understand.
+            "--no-parse-comments",
+            "--exclude",
+            "tomllib",
+            *map(str, NODE_MODULES),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert result.returncode == 0, f"vermin: node-side code needs a Python newer than {TARGET}:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"vermin: node-side code needs a Python newer than {TARGET}:\n{result.stdout}{result.stderr}"
+    )
 
 
 def test_vermin_catches_a_3_9_feature(tmp_path):
@@ -68,7 +86,9 @@ def test_vermin_catches_a_3_9_feature(tmp_path):
     sample.write_text("import functools\n\n@functools.cache\ndef f():\n    return 1\n")
     result = subprocess.run(
         [*VERMIN, f"--target={TARGET}-", "--violations", "--no-tips", str(sample)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0 and "functools.cache" in result.stdout, result.stdout
 
@@ -96,11 +116,20 @@ def runtime_newer_typing(source: str) -> list[str]:
     (no __future__ import), ``list[...]``/``Iterable[...]`` or ``X | None`` evaluated."""
     tree = ast.parse(source)
     problems = []
-    has_annotations = any(isinstance(node, ast.AnnAssign) or (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                          and (node.returns is not None or any(a.annotation is not None for a in node.args.args)))
-                          for node in ast.walk(tree))
-    future = any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
-                 and any(alias.name == "annotations" for alias in node.names) for node in tree.body)
+    has_annotations = any(
+        isinstance(node, ast.AnnAssign)
+        or (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (node.returns is not None or any(a.annotation is not None for a in node.args.args))
+        )
+        for node in ast.walk(tree)
+    )
+    future = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(alias.name == "annotations" for alias in node.names)
+        for node in tree.body
+    )
     if has_annotations and not future:
         problems.append("annotations without `from __future__ import annotations` are evaluated on 3.8")
     in_annotation = _annotation_nodes(tree)
@@ -113,9 +142,11 @@ def runtime_newer_typing(source: str) -> list[str]:
                 problems.append(f"line {node.lineno}: {name}[...] evaluated at run time needs 3.9")
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             sides = (node.left, node.right)
-            if any((isinstance(side, ast.Constant) and side.value is None)
-                   or (isinstance(side, ast.Name) and side.id in BUILTIN_GENERICS | {"int", "str", "bytes", "float"})
-                   for side in sides):
+            if any(
+                (isinstance(side, ast.Constant) and side.value is None)
+                or (isinstance(side, ast.Name) and side.id in BUILTIN_GENERICS | {"int", "str", "bytes", "float"})
+                for side in sides
+            ):
                 problems.append(f"line {node.lineno}: X | Y of types evaluated at run time needs 3.10")
     return problems
 
@@ -125,20 +156,25 @@ def test_no_typing_evaluated_at_run_time(path):
     assert runtime_newer_typing(path.read_text()) == []
 
 
-@pytest.mark.parametrize("source", [
-    "def f(x: list[int]) -> None: ...\n",                                      # no __future__ import
-    "from __future__ import annotations\nPoint = tuple[int, float]\n",         # alias evaluated
-    "from __future__ import annotations\nisinstance(1, int | None)\n",         # union evaluated
-    "from __future__ import annotations\nfrom collections.abc import Iterable\nX = Iterable[str]\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x: list[int]) -> None: ...\n",  # no __future__ import
+        "from __future__ import annotations\nPoint = tuple[int, float]\n",  # alias evaluated
+        "from __future__ import annotations\nisinstance(1, int | None)\n",  # union evaluated
+        "from __future__ import annotations\nfrom collections.abc import Iterable\nX = Iterable[str]\n",
+    ],
+)
 def test_the_typing_check_catches(source):
     assert runtime_newer_typing(source)
 
 
 def test_the_typing_check_passes_annotations_under_the_future_import():
-    source = ("from __future__ import annotations\n"
-              "def f(x: list[int] | None, *a: dict[str, int], **k: tuple[int, ...]) -> set[str] | None: ...\n"
-              "y: list[int] = [1]\nz = 3 | 4\n")
+    source = (
+        "from __future__ import annotations\n"
+        "def f(x: list[int] | None, *a: dict[str, int], **k: tuple[int, ...]) -> set[str] | None: ...\n"
+        "y: list[int] = [1]\nz = 3 | 4\n"
+    )
     assert runtime_newer_typing(source) == []
 
 
