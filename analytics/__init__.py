@@ -12,6 +12,7 @@ Data flows one way, one folder per job:
 - :mod:`.run` — running the work: :func:`.run.api.analyze` (all stages at
   once), worker processes, the Dask engine, the results cache.
 - :mod:`.report` — the weekly report: build, plots, history, templates.
+- :mod:`.confrepo` — retune suggestions as a patch to the configuration repository.
 - :mod:`.confrepo` — retune suggestions as a patch to the Nagios
   configuration repository (no pandas; docs/config-patch.md).
 - :mod:`._frames` — the column lists every stage returns, shared by all.

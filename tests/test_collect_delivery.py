@@ -98,7 +98,7 @@ def test_self_metrics_are_per_minute_totals(tmp_path):
     for i, count in enumerate((20, 35, 7)):
         append(log, alert_lines(count, start=now - 3000 + i * 400, seed=i))
         out = io.BytesIO()
-        Collector(config, stdout=out, clock=lambda: now + i).run()
+        Collector(config, stdout=out, clock=lambda i=i: now + i).run()
         seen.append([line for line in out.getvalue().splitlines() if b".nagtune.lines " in line])
     minute = now - now % 60
     assert [lines[-1].split()[1:] for lines in seen] == [

@@ -108,14 +108,19 @@ def test_reader_follows_nagios_inheritance_rules():
     assert view.hosts["hv-c0001-01"] == {"hypervisors"}
 
 
-def test_host_name_definition_beats_hostgroup_definition_whatever_the_order(tmp_path):
+@pytest.mark.parametrize("group_first", [True, False])
+def test_host_name_definition_beats_hostgroup_definition_whatever_the_order(tmp_path, group_first):
+    # Nagios' own rule is subtler (test_confrepo_resolver_oracle.py): the group definition keeps
+    # its first host (the latest-defined member, h2) as if named; h1 is one of its copies.
     (tmp_path / "a").mkdir()
+    by_group = "define service {\n hostgroup_name g\n service_description S\n max_check_attempts 2\n}\n"
+    by_name = "define service {\n host_name h1\n service_description S\n max_check_attempts 7\n}\n"
     (tmp_path / "a" / "1.cfg").write_text(
-        "define host {\n host_name h1\n hostgroups g\n}\ndefine hostgroup {\n hostgroup_name g\n}\n"
-        "define service {\n host_name h1\n service_description S\n max_check_attempts 7\n}\n"
-        "define service {\n hostgroup_name g\n service_description S\n max_check_attempts 2\n}\n")
+        "define host {\n host_name h1\n hostgroups g\n}\ndefine host {\n host_name h2\n hostgroups g\n}\n"
+        "define hostgroup {\n hostgroup_name g\n}\n" + (by_group + by_name if group_first else by_name + by_group))
     view = ObjectView(ConfigTree.read(tmp_path), ["a"])
     assert view.services[("h1", "S")].value("max_check_attempts") == "7"
+    assert view.services[("h2", "S")].value("max_check_attempts") == "2"
 
 
 def test_comments_and_escaped_semicolons():

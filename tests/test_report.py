@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nagtune.analytics.run import api
 from nagtune.analytics.report import build as report_mod
 from nagtune.analytics.report.build import FORMULA_START, SUMMARY_KEYS, analyze_window, summarize
+from nagtune.analytics.run import api
 from nagtune.cli import cli
 
 from .report_data import HOSTILE_HOST, HOSTILE_OUTPUT, HOSTILE_SERVICE, report_inputs

@@ -190,6 +190,13 @@ def test_an_effect_is_shown_only_where_objects_cache_has_the_suggestion():
     assert effects.loc["h1", "change"] == -36 and effects.loc["h1", "beyond_noise"] == "yes"
     assert effects.loc["h2", "applied"] == "not applied"
     assert pd.isna(effects.loc["h2", "change"]) and effects.loc["h2", "beyond_noise"] == ""
+    flap = retunes.assign(directive="flap_detection_enabled, low/high_flap_threshold", current="off",
+                          suggested="on, 5/20")
+    flap_objects = objects.assign(flap_detection_enabled=[1, 1], low_flap_threshold=[5.0, 10.0],
+                                  high_flap_threshold=[20.0, 20.0])
+    flap_effects = history.suggestion_effects(history.Snapshot(before.window_start, {}, pd.DataFrame(), flap,
+                                                               pd.DataFrame()), alerts_now, flap_objects)
+    assert list(flap_effects.set_index("host").loc[["h1", "h2"], "applied"]) == ["applied", "not applied"]
     unknown = history.suggestion_effects(before, alerts_now, None)
     assert set(unknown["applied"]) == {"unknown (no objects.cache row)"} and unknown["change"].isna().all()
 

@@ -163,8 +163,9 @@ class ServiceInstance:
     host: str
     description: str
     definition: Definition  # the registered service definition that made it
-    via_hostgroup: bool  # made by hostgroup_name (a host_name definition beats it)
+    via_hostgroup: bool  # reached through hostgroup_name
     values: dict[str, Resolved]
+    first_host: bool = True  # the definition's first host (Nagios copies it for the others)
 
     def value(self, name: str) -> str | None:
         resolved = self.values.get(name)
@@ -231,12 +232,16 @@ class ObjectView:
     def _hosts(self) -> dict[str, set[str]]:
         """Host name -> its host groups (from the hosts' ``hostgroups`` and the groups' members)."""
         hosts: dict[str, set[str]] = {}
+        self.host_order: list[str] = []
+        self.listed_members: dict[str, list[str]] = {}  # a group's `members`, as written
         for definition in self.definitions:
             if definition.kind == "host" and definition.registered:
                 values = self.resolve(definition)
                 name = values.get("host_name")
                 if name is None:
                     raise ConfigError(f"{definition.where()}: a host without host_name")
+                if name.value not in hosts:
+                    self.host_order.append(name.value)
                 groups = values.get("hostgroups")
                 hosts.setdefault(name.value, set()).update(_split_list(groups.value) if groups else [])
         groups = {}
@@ -249,6 +254,7 @@ class ObjectView:
                 for host in _split_list(members.value) if members else []:
                     if host in hosts:
                         hosts[host].add(name)
+                        self.listed_members.setdefault(name, []).append(host)
         # Nested groups: hostgroup_members pulls in the members of other groups.
         for _ in range(len(groups)):
             changed = False
@@ -288,24 +294,47 @@ class ObjectView:
             raise ConfigError(f"{definition.where()}: host {min(unknown)!r} is not defined")
         return by_name, by_group - by_name
 
+    def _ordered_hosts(self, definition: Definition, by_name: set[str], by_group: set[str]) -> list[str]:
+        """The service's hosts in the order Nagios expands them: host_name as written, then
+        the host groups' members, latest-defined host first."""
+        values = self.resolve(definition)
+        ordered = []
+        if "host_name" in values:
+            ordered = [h for h in _split_list(values["host_name"].value) if h in by_name]
+            ordered += sorted(by_name - set(ordered))  # wildcards
+        # Nagios prepends each member as it meets it: the groups' `members` as written, then
+        # the hosts naming the group in their `hostgroups`, in definition order.
+        if by_group:
+            groups = _split_list(values["hostgroup_name"].value)
+            met = [h for group in groups for h in self.listed_members.get(group.lstrip("!"), [])] + self.host_order
+            ordered += [h for h in reversed(list(dict.fromkeys(met))) if h in by_group]
+        return list(dict.fromkeys(ordered))
+
     def _services(self) -> dict[tuple[str, str], ServiceInstance]:
-        services: dict[tuple[str, str], ServiceInstance] = {}
-        for definition in self.definitions:
-            if definition.kind != "service" or not definition.registered:
-                continue
+        """One instance per host and description. Which definition Nagios 4 keeps when several
+        make the same service (checked against `nagios4 -v -p` by a property test): Nagios
+        expands a definition to one copy per host beyond its first (host_name as written,
+        then group members, latest host first). A copy for a host reached by hostgroup_name
+        loses to everything else; then a copy beats a definition's first host; among copies
+        the earlier definition wins, among first hosts the later one."""
+        best: dict[tuple[str, str], tuple[tuple, ServiceInstance]] = {}
+        registered = [d for d in self.definitions if d.kind == "service" and d.registered]
+        for position, definition in enumerate(registered):
             values = self.resolve(definition)
             if "service_description" not in values:
                 raise ConfigError(f"{definition.where()}: a service without service_description")
             description = values["service_description"].value
             by_name, by_group = self.service_hosts(definition)
-            for host, via_group in [(h, False) for h in sorted(by_name)] + [(h, True) for h in sorted(by_group)]:
+            for index, host in enumerate(self._ordered_hosts(definition, by_name, by_group)):
+                copy = index > 0
+                via_group = host not in by_name
+                # The definition itself keeps its first host as if named by host_name.
+                rank = (not (via_group and copy), copy, -position if copy else position)
                 key = (host, description)
-                existing = services.get(key)
-                # Nagios 4: a host_name service beats a hostgroup_name one; of two alike the later
-                # one wins (within a file; across a cfg_dir's files the order is the directory's).
-                if existing is None or existing.via_hostgroup or not via_group:
-                    services[key] = ServiceInstance(host, description, definition, via_group, values)
-        return services
+                if key not in best or rank > best[key][0]:
+                    best[key] = (rank, ServiceInstance(host, description, definition, via_group, values,
+                                                       first_host=not copy))
+        return {key: instance for key, (_, instance) in best.items()}
 
     def command_line(self, command_name: str) -> str | None:
         for definition in self.definitions:

@@ -438,6 +438,15 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
         view = view_of(group[0].view)
         cell_dirs = [d for d in view.dirs if d.startswith("environments/")] or view.dirs
         path = f"{cell_dirs[-1]}/{OVERRIDE_FILE}"
+        if instance.via_hostgroup and not _loads_before(view, definition.path, path):
+            # Nagios keeps a group definition's first host as if named by host_name, and of two
+            # such the later: the override must load after the group definition.
+            for target in group:
+                wanted_values[ikey].pop(target.directive, None)
+                target.decision.scope = "refused"
+                target.decision.why = (f"{definition.where()} defines it by host group in the node's last "
+                                       "directory: an override there might load before it and lose")
+            continue
         if not instance.via_hostgroup:
             if "host_name" not in definition.directives or re.search(r"[*!+]", definition.get("host_name")):
                 for target in group:
@@ -468,6 +477,14 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
     result.checked_services, result.checked_nodes = _verify(tree, tree.with_files(changed), view_dirs,
                                                              views_by_dirs, wanted_values)
     return result
+
+
+def _loads_before(view: ObjectView, first: str, second: str) -> bool:
+    """Whether the node reads file ``first`` in an earlier cfg_dir than file ``second`` (within
+    one directory Nagios reads files in the file system's order)."""
+    def position(path):
+        return next((i for i, d in enumerate(view.dirs) if path.startswith(d.rstrip("/") + "/")), len(view.dirs))
+    return position(first) < position(second)
 
 
 def _override(definition: Definition, instance: ServiceInstance, values: dict[str, str],

@@ -372,6 +372,7 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
     for column in ("duration", "detection_delay"):
         if column in eps:
             eps[column] = eps[column].astype("timedelta64[ns]")
-    del events, service_key, time_ns, service_level_key, host_only_key
+    # Dropped, not del'd: the helper functions above still name them (pyflakes reads a del as undefined).
+    events = service_key = time_ns = service_level_key = host_only_key = None
     release_freed_memory()
     return eps

@@ -1,5 +1,7 @@
 """The weekly report: :mod:`.build` (analysis to HTML, Markdown, tables),
-:mod:`.plots`, :mod:`.history` (one snapshot per window) and ``templates/``."""
+:mod:`.changes` (the week's changes), :mod:`.burden` (pages per contact in the
+team's time zone), :mod:`.plots`, :mod:`.history` (one snapshot per window)
+and ``templates/``."""
 
 
 def __getattr__(name):
@@ -8,7 +10,11 @@ def __getattr__(name):
     if name.startswith("__") or name == "build":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
+    import importlib.util
     import warnings
+
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule: burden, changes, ...
+        return importlib.import_module(f"{__name__}.{name}")
 
     build = importlib.import_module(f"{__name__}.build")
     try:

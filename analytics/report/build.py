@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from ...parsers.names import metric_component
-from . import burden, changes, history, plots
 from ..findings import retune
 from ..run import parallel
+from . import burden, changes, history, plots
 
 TOP = 15  # chatty services in the bar chart and the new/resolved comparison
 CSV_PLAIN_ROWS = 50_000  # a longer CSV is written gzipped (a 1,000-node week stays small on disk)

@@ -247,14 +247,21 @@ def _applied(directive: str, was, suggested, row) -> str:
             return "applied" if float(now) == float(str(suggested).split()[0]) else "not applied"
         except ValueError:
             return "unknown (no objects.cache row)"
-    # Thresholds and flap settings: the suggested text seen in the definition, the old one gone.
-    command = str(row.get("check_command") or "")
-    settings = " ".join(str(row.get(c)) for c in ("flap_detection_enabled", "low_flap_threshold",
-                                                      "high_flap_threshold") if c in row)
-    seen = f"{command} {settings}"
-    if str(suggested) and str(suggested) in command and (not str(was) or str(was) not in command):
+    if "flap" in directive:
+        # "on, 5/20": flap detection on, low 5 %, high 20 %.
+        import re
+
+        wanted = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", str(suggested))]
+        enabled = row.get("flap_detection_enabled")
+        if "on" in str(suggested) and (enabled is None or pd.isna(enabled) or int(enabled) != 1):
+            return "not applied"
+        have = [row.get("low_flap_threshold"), row.get("high_flap_threshold")]
+        if len(wanted) == 2 and any(v is None or pd.isna(v) or float(v) != w for v, w in zip(have, wanted)):
+            return "not applied"
         return "applied"
-    if "flap" in directive and str(suggested) and all(part in seen for part in str(suggested).split("/")):
+    # Thresholds: the suggested range in the check command, the old one gone.
+    command = str(row.get("check_command") or "")
+    if str(suggested) and str(suggested) in command and (not str(was) or str(was) not in command):
         return "applied"
     return "not applied"
 

@@ -416,7 +416,7 @@ def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary
             name = partition_name("objects", node)
             path = _partition_file(store, name)
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            _atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
+            _atomic_write(path, lambda temporary, table=table: pq.write_table(table, temporary, compression="zstd"))
             manifest["partitions"][name] = {"rows": len(frame)}
             _remember(manifest, objects, node)
             summary.partitions_written.append(name)

@@ -269,7 +269,7 @@ def fleet(node: str, cell: str, numbers: range) -> tuple[list[Host], list[Servic
     group = f"{first} .. {last}"
     for j, num in enumerate(numbers):
         h = f"web{num:02d}.{cell}"
-        r = lambda *p: rng_for(node, h, *p)  # noqa: E731
+        r = lambda *p, h=h: rng_for(node, h, *p)  # noqa: E731
         hosts.append(Host(h, f"10.{int(cell[1:]) if cell[1:].isdigit() else 0}.2.{num}", "always UP", "no host alerts", ping_up(r())))
         rh = r("HTTP")
         svcs.append(Service(h, "HTTP", "fleet-http", "", "", spikes(
@@ -752,7 +752,7 @@ class NodeRun:
                 self.proc.kill()
                 self.proc.wait()
         deadline = time.monotonic() + 5
-        while (left := self._workers()) and time.monotonic() < deadline:
+        while self._workers() and time.monotonic() < deadline:
             time.sleep(0.1)
         for pid in self._workers():
             self.say(f"leftover process {pid} of this node: SIGKILL")
