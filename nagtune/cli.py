@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import sys
 
-from . import __version__
-
 # name -> "module:function"; add a command by adding a line.
 COMMANDS = {
     "parse": "nagtune.cli_parse:parse",
@@ -106,8 +104,7 @@ def _build_cli():
         )
 
     @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-    # The version from the module, not the installed metadata: nagtune-node.pyz has none.
-    @click.version_option(version=__version__, package_name="nagtune")
+    @click.version_option(package_name="nagtune")
     def cli():
         """Nagios alert metrics on every node; chatty services and threshold retunes centrally.
 

@@ -61,6 +61,20 @@ if compiled:
     sys.exit(f"build-node: not pure Python: {', '.join(compiled)}")
 PY
 
+# The distribution's metadata, so `nagtune --version` (importlib.metadata) finds it in the file.
+"$PYTHON" - "$app" <<'PY'
+import pathlib, sys
+try:
+    import tomllib
+except ImportError:
+    import tomli as tomllib
+project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
+info = pathlib.Path(sys.argv[1]) / f"nagtune-{project['version']}.dist-info"
+info.mkdir()
+(info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nagtune\nVersion: {project['version']}\n"
+                               f"Summary: {project['description']} (node side, nagtune-node.pyz)\n")
+PY
+
 # A zipapp cannot cache bytecode, so each run compiles every module it imports
 # (the start-up cost is in docs/rollout.md). BYTECODE_PYTHON=/usr/bin/python3.9 puts that
 # interpreter's .pyc files beside the sources: used by that Python version,

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import zipfile
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,11 @@ def test_the_zipapp_refuses_central_commands_in_one_line(tmp_path, node_pyz, int
     lines = run.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: nagtune rank "), run.stderr
     assert "nagtune[analytics]" in lines[0]
+    # The version comes from the metadata the build puts in the file.
+    version = subprocess.run(
+        [str(python), "-I", str(node_pyz), "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (version.returncode, version.stdout) == (0, f"nagtune, version {metadata.version('nagtune')}\n")
 
 
 def test_bytecode_for_the_nodes_python_is_used_by_it(tmp_path):
