@@ -151,6 +151,17 @@ def test_every_command_says_what_it_read(command):
     said = [line for line in result.stderr.splitlines() if line.startswith("nagtune: ")]
     assert said[0] == "nagtune: read 1 file(s), 25 line(s)"
     assert said[1].startswith("nagtune: data found 2023-11-14 22:13 .. 2023-11-15 03:13 UTC")
+    if command == "rank":  # the table says what its rates are per
+        assert result.stdout.startswith("(5.0 h of data: rates are per week of each node's own data")
+
+
+def test_a_store_says_what_it_held_and_where_its_data_is(tmp_path):
+    store = str(tmp_path / "store")
+    assert run("ingest", str(LOGS / "host_outage"), "--store", store).exit_code == 0
+    result = run("quiet", "--store", store, "--since", "2024-01-01")
+    assert result.exit_code == 0, result.output
+    assert "nagtune: the store holds 2023-11-14 22:13 .. 2023-11-15 03:13 UTC" in result.stderr
+    assert "(nothing to show in the window: the store holds 2023-11-14 22:13 .. 2023-11-15 03:13 UTC)" in result.stdout
 
 
 def test_an_inverted_window_is_a_usage_error():
