@@ -27,6 +27,35 @@ COMMANDS = {
 
 ANALYTICS_COMMANDS = ("rank", "quiet", "retune", "names", "report", "ingest")
 
+# What the central commands import besides the standard library (the analytics extra).
+_CENTRAL_MODULES = ("numpy", "pandas", "pyarrow")
+_REPORT_MODULES = ("matplotlib", "jinja2")
+
+
+def central_side_missing(name: str) -> str | None:
+    """Why the central command ``name`` cannot run here (one sentence), or None.
+
+    The node side runs on Python 3.8+ with click and graphyte only (a node's
+    pip install or the single-file nagtune-node.pyz); the central commands need
+    Python 3.11+ and the analytics extra. Checked by name, without importing them.
+    """
+    import importlib.util
+
+    if sys.version_info < (3, 11):
+        found = ".".join(map(str, sys.version_info[:3]))
+        return (f"nagtune {name} runs on the central side: it needs Python 3.11 or newer and "
+                f"the analytics extra (pip install 'nagtune[analytics]'); this is Python {found}, "
+                f"where only nagtune collect and nagtune parse run")
+    wanted = _CENTRAL_MODULES + (_REPORT_MODULES if name == "report" else ())
+    try:
+        absent = [module for module in ("nagtune.analytics", *wanted) if importlib.util.find_spec(module) is None]
+    except ModuleNotFoundError:  # a parent package is missing too
+        absent = ["nagtune.analytics"]
+    if absent:
+        return (f"nagtune {name} needs the analytics extra, which is not installed here "
+                f"(missing: {', '.join(absent)}): pip install 'nagtune[analytics]'")
+    return None
+
 
 def _without_numpy_hugepages() -> None:
     """Before numpy is imported: no ``madvise(MADV_HUGEPAGE)`` on its big arrays.
@@ -55,9 +84,24 @@ def _build_cli():
             if target is None:
                 return None
             if name in ANALYTICS_COMMANDS:
+                problem = central_side_missing(name)
+                if problem:
+                    return _unavailable(name, problem)
                 _without_numpy_hugepages()
             module_name, attribute = target.split(":")
             return getattr(importlib.import_module(module_name), attribute)
+
+    def _unavailable(name: str, problem: str) -> click.Command:
+        """A stand-in that takes any arguments and fails with one line (exit 1)."""
+        def fail(args):
+            raise click.ClickException(problem)
+
+        return click.Command(
+            name, callback=fail, add_help_option=False,
+            short_help="(central side: needs Python 3.11+ and nagtune[analytics])",
+            params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        )
 
     @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="nagtune")

@@ -72,6 +72,9 @@ def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
     if len(table) == 0:
         table.attrs["empty_reason"] = coverage.empty_reason(counts, start, end)
         click.echo(f"nagtune: {table.attrs['empty_reason']}", err=True)
+    elif rates and counts.get("first") is not None:
+        # Over the table too: a reader of the table alone must know what the rates are per.
+        table.attrs["header"] = coverage.rates_text(counts, start, end)
 
 
 def _events(paths, since, until, cache_dir, environment):
@@ -103,7 +106,38 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
                                             scheduler=scheduler, workers=workers)
     except (engine_mod.EngineError, store.StoreError, ingest.IngestError) as exc:
         raise click.ClickException(str(exc)) from None
-    return getattr(analysis, table)
+    frame = getattr(analysis, table)
+    if table in ("chatty", "chatty_host_service"):
+        # The store's analysis (pandas or Dask, which keeps no events here) ranks services only.
+        click.echo("nagtune: from a store, services are ranked without the hosts; give PATHS to rank hosts too",
+                   err=True)
+    _say_what_the_store_held(store_dir, analysis, frame, since, until)
+    return frame
+
+
+def _say_what_the_store_held(store_dir, analysis, frame, since, until) -> None:
+    """The store's counterpart of :func:`_say_what_was_read`: events in the window, the span the
+    store holds, and where its data is when the table is empty."""
+    import pandas as pd
+
+    from .analytics.sources import coverage, store
+    start, end = _check_window(since, until)
+    partitions = [info for name, info in store.load_manifest(store_dir)["partitions"].items()
+                  if name.startswith("events/") and info.get("rows")]
+    events = getattr(analysis, "events", None)
+    held = f"nagtune: read the event store {store_dir}" + ("" if events is None else f": {len(events):,} event(s) "
+                                                           "in the window")
+    click.echo(held, err=True)
+    if partitions:
+        first = pd.Timestamp(min(p["min_ns"] for p in partitions), tz="UTC")
+        last = pd.Timestamp(max(p["max_ns"] for p in partitions), tz="UTC")
+        where = f"the store holds {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC"
+    else:
+        where = "the store holds no event"
+    click.echo(f"nagtune: {where}; {coverage.window_text(start, end)}", err=True)
+    if len(frame) == 0:
+        frame.attrs["empty_reason"] = f"nothing to show in the window: {where}"
+        click.echo(f"nagtune: {frame.attrs['empty_reason']}", err=True)
 
 
 def _emit(frame, output_format: str, top=None) -> None:
@@ -131,8 +165,9 @@ def _render(frame, output_format: str, top=None) -> str:
         return json.dumps(records, indent=1, ensure_ascii=False) + "\n"
     if frame.empty:
         return f"({frame.attrs.get('empty_reason', 'nothing found')})\n"
+    header = f"({frame.attrs['header']})\n" if frame.attrs.get("header") else ""
     with pd.option_context("display.max_colwidth", 200, "display.width", 250):
-        return frame.to_string(index=False) + "\n"
+        return header + frame.to_string(index=False) + "\n"
 
 
 def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
@@ -339,8 +374,11 @@ def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, 
     objects_files = find_side_files(paths, "objects.cache")
     objects = load_objects(objects_files) if objects_files else None
     perfdata = _graphite_perfdata(*graphite, events, since, until)
-    _emit_and_patch(suggest_retunes(events, episodes, objects=objects, perfdata=perfdata), output_format, top,
-                    config_patch)
+    table = suggest_retunes(events, episodes, objects=objects, perfdata=perfdata)
+    table.attrs["read"] = {key: value for key, value in events.attrs.items()
+                           if value is None or isinstance(value, (int, float))}
+    _say_what_was_read(table, paths, since, until, rates=True)
+    _emit_and_patch(table, output_format, top, config_patch)
 
 
 def _graphite_perfdata(url, pattern, events, since, until):

@@ -28,6 +28,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if PY_VERSION_HEX < 0x03090000 /* the node side builds on Python 3.8 too */
+#define PyObject_CallNoArgs(callable) PyObject_CallObject((callable), NULL)
+#endif
+
 /* ---- distinct texts -------------------------------------------------------- */
 
 typedef struct {

@@ -39,7 +39,7 @@ def open_log(path: str) -> BinaryIO:
     return handle
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)  # functools.cache is 3.9+; nodes may run 3.8
 def _gunzip():
     """ISA-L's ``igzip.decompress`` where python-isal is installed (the analytics extra
     brings it: 2.2x zlib's speed on Nagios archives, 0.53 against 1.17 s per GB),

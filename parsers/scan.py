@@ -23,6 +23,7 @@ import gc
 import os
 import warnings
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -76,7 +77,15 @@ def _line_patterns() -> tuple[re.Pattern, re.Pattern]:
     every cron run a few ms. Every line but the first follows a newline: the
     literal "\\n[" lets the regex engine skip ahead fast. The first line is
     matched on its own, so the buffer is never copied to put a newline in front."""
-    return re.compile(rb"\n" + _STAMPED, re.MULTILINE), re.compile(_STAMPED, re.MULTILINE)
+    stamped = _STAMPED if sys.version_info >= (3, 11) else _greedy(_STAMPED)
+    return re.compile(rb"\n" + stamped, re.MULTILINE), re.compile(stamped, re.MULTILINE)
+
+
+def _greedy(pattern: bytes) -> bytes:
+    """``pattern`` with its possessive quantifiers made greedy, for Python < 3.11
+    (whose ``re`` has none; the node side runs on 3.8+). Same matches: no
+    quantifier in :data:`_STAMPED` can gain by giving characters back (above)."""
+    return pattern.replace(b"++", b"+").replace(b"*+", b"*").replace(b"}+", b"}")
 
 _SERVICE_STATES = frozenset(ev.SERVICE_STATES)
 _HOST_STATES = frozenset(ev.HOST_STATES)

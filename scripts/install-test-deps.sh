@@ -28,6 +28,8 @@ done
 # A node and npm already on PATH stay: NodeSource's nodejs bundles npm and
 # conflicts with Debian's npm package, so asking apt for npm would swap
 # Node 20 for Debian's Node 18.
+# systemd-analyze verifies contrib/systemd/ (tests/test_contrib_units.py); it needs no running systemd.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then

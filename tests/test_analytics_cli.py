@@ -25,8 +25,9 @@ def test_rank_table_top(fleet):
     result = run("rank", "--top", "2", fleet)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 3 and "reasons" in lines[0]
-    assert "HTTP" in lines[1] and "Load" in lines[2]
+    # First what the rates are per, then the header and two rows.
+    assert len(lines) == 4 and lines[0].startswith("(7.0 days of data: rates are per week") and "reasons" in lines[1]
+    assert "HTTP" in lines[2] and "Load" in lines[3]
 
 
 def test_rank_json_by_host_service(fleet):

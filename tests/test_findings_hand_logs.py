@@ -151,6 +151,17 @@ def test_every_command_says_what_it_read(command):
     said = [line for line in result.stderr.splitlines() if line.startswith("nagtune: ")]
     assert said[0] == "nagtune: read 1 file(s), 25 line(s)"
     assert said[1].startswith("nagtune: data found 2023-11-14 22:13 .. 2023-11-15 03:13 UTC")
+    if command == "rank":  # the table says what its rates are per
+        assert result.stdout.startswith("(5.0 h of data: rates are per week of each node's own data")
+
+
+def test_a_store_says_what_it_held_and_where_its_data_is(tmp_path):
+    store = str(tmp_path / "store")
+    assert run("ingest", str(LOGS / "host_outage"), "--store", store).exit_code == 0
+    result = run("quiet", "--store", store, "--since", "2024-01-01")
+    assert result.exit_code == 0, result.output
+    assert "nagtune: the store holds 2023-11-14 22:13 .. 2023-11-15 03:13 UTC" in result.stderr
+    assert "(nothing to show in the window: the store holds 2023-11-14 22:13 .. 2023-11-15 03:13 UTC)" in result.stdout
 
 
 def test_an_inverted_window_is_a_usage_error():
@@ -176,3 +187,30 @@ def test_error_in_configuration_file_is_an_error(tmp_path):
     events = ingest.load_events([str(tmp_path)])
     assert events["kind"].astype(str).tolist() == ["error"]
     assert events["output"].tolist() == [parse_line(with_colon).output]
+
+
+def test_a_flood_of_findings_is_capped_with_the_rest_summarised():
+    from nagtune.analytics.findings.quiet import cap_findings, find_quiet
+    # 120 hosts each with a 20-minute slow detection of one service name: one pattern, one row.
+    rows, events = [], []
+    start = at(1700000000)
+    for number in range(120):
+        host = f"web{number:03d}"
+        rows.append(dict(kind="service", node="n", node_class="cell", cell="c0001", environment="default",
+                         host=host, service="HTTP", start=start, end=start + pd.Timedelta(hours=2),
+                         duration=pd.Timedelta(hours=2), worst_state="CRITICAL", hard=True,
+                         first_hard=start + pd.Timedelta(minutes=20), notifications=1, in_downtime=False,
+                         acknowledged=False, open=False, detection_delay=pd.Timedelta(minutes=20), max_attempt=3))
+        events.append(dict(time=start, node="n", node_class="cell", cell="c0001", kind="service_alert", host=host,
+                           service=f"S{number}"))
+    quiet = find_quiet(pd.DataFrame(events), pd.DataFrame(rows))
+    slow = quiet[quiet["finding"] == "slow_detection"]
+    assert len(slow) == 1 and slow.iloc[0]["occurrences"] == 120
+    assert slow.iloc[0]["detail"].startswith("120 times on 120 hosts; the longest: 20m from the first SOFT")
+    # Per service (node, host, service) they would be 120 rows: the cap keeps 50, one row says the rest.
+    many = pd.concat([slow.assign(host=f"h{i}", service=f"s{i}", occurrences=1) for i in range(120)],
+                     ignore_index=True)
+    capped = cap_findings(many, 50)
+    assert len(capped) == 51
+    assert capped.iloc[-1]["evidence"] == "summary" and capped.iloc[-1]["occurrences"] == 70
+    assert capped.iloc[-1]["detail"].startswith("70 more slow_detection findings not shown")

@@ -139,7 +139,8 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
                          label="nagtune-events", enforce_metadata=False)
     # Pass 1: everything but the retune replays (retune_top=0), which only the
     # global top host/services need and a node cannot know whether it holds them.
-    parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, weeks, 0)
+    # The ranking's rates are per each node's own span of data (chatty.hours_per_node): no weeks.
+    parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, None, 0)
              for partition, node in zip(frames.to_delayed(), nodes)]
     gathered = _gather(client, parts)
     # Pass 1's only retunes are every node's faster-detection rows: the global choice needs them all.

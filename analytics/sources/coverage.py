@@ -171,6 +171,9 @@ def lines(counts: dict, since=None, until=None, files: list[str] | None = None, 
     return out
 
 
+EXTRAPOLATED_BELOW_DAYS = 6.9  # a week of data less its last hours is a week, not an extrapolation
+
+
 def rates_text(counts: dict, since=None, until=None) -> str:
     """What the rates per week rest on: ``5 h of data in a 7-day window``."""
     covered = covered_seconds(counts, since, until)
@@ -182,7 +185,7 @@ def rates_text(counts: dict, since=None, until=None) -> str:
         end = until.timestamp() if until is not None else pd.Timestamp.now(tz="UTC").timestamp()
         start = since.timestamp() if since is not None else counts["first"]
         span = f"{_span(covered)} of data in a {_span(max(end - start, 0))} window"
-    note = ", extrapolated" if covered < 7 * 86400 else ""
+    note = ", extrapolated" if covered < EXTRAPOLATED_BELOW_DAYS * 86400 else ""
     return f"{span}: rates are per week of each node's own data in the window (hours_of_data){note}"
 
 

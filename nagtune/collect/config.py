@@ -118,7 +118,10 @@ _TYPES = {
 
 def load_file(path: str) -> dict:
     """The settings of a TOML file, flattened (``[graphite] host`` -> ``graphite_host``)."""
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11 (nodes run what their distribution ships): same API
+        import tomli as tomllib
 
     try:
         with open(path, "rb") as handle:
