@@ -118,9 +118,11 @@ _TYPES = {
 
 def load_file(path: str) -> dict:
     """The settings of a TOML file, flattened (``[graphite] host`` -> ``graphite_host``)."""
-    try:
+    import sys
+
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python < 3.11 (nodes run what their distribution ships): same API
+    else:  # Python < 3.11 (nodes run what their distribution ships): same API
         import tomli as tomllib
 
     try:
