@@ -409,16 +409,22 @@ def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path)
 
 
 def test_names_in_worker_processes_find_collisions_across_nodes(tmp_path):
-    """Two services that claim one metric name on nodes read by different workers still collide."""
+    """Collisions are per node (each node's collector keeps its own registry): nodes read by
+    different workers still report every one. Three services claim http_check on c0001 (the
+    owner and its two newcomers: 3 rows), "Disk /var" and "Disk: /var" claim disk_var on c0003
+    (2 rows); c0002's names are free, though c0001 and c0003 use the same ones."""
     from nagtune.analytics.findings.names import audit_names
-    for node, service in (("nagios-c0001-01", "HTTP Check"), ("nagios-c0002-01", "HTTP_Check"),
-                          ("nagios-c0003-01", "http check"), ("nagios-c0004-01", "Disk /var")):
+    services = {"nagios-c0001-01": ("HTTP Check", "HTTP_Check", "http check"),
+                "nagios-c0002-01": ("HTTP Check", "Disk /var"),
+                "nagios-c0003-01": ("Disk /var", "Disk: /var")}
+    for node, names in services.items():
         directory = tmp_path / node
         directory.mkdir()
-        (directory / "nagios.log").write_text(
-            f"[1700000000] SERVICE ALERT: web01;{service};CRITICAL;HARD;3;down\n"
-            f"[1700000060] SERVICE ALERT: web01;{service};OK;HARD;3;up\n")
+        (directory / "nagios.log").write_text("".join(
+            f"[{1700000000 + i}] SERVICE ALERT: web01;{service};CRITICAL;HARD;3;down\n"
+            f"[{1700000060 + i}] SERVICE ALERT: web01;{service};OK;HARD;3;up\n"
+            for i, service in enumerate(names)))
     expected = audit_names(load_events([str(tmp_path)]))
-    assert (expected["collides_with"] != "").sum() == 3
+    assert (expected["collides_with"] != "").sum() == 5
     for processes in (1, 2, 3):
         assert_same_table(api.names_logs([str(tmp_path)], processes=processes), expected)

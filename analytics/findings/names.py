@@ -23,6 +23,16 @@ _SHIPPED = list(FAMILY_OF_KIND)
 _WITH_SERVICE = [kind for kind, family in FAMILY_OF_KIND.items() if family not in HOST_ONLY_FAMILIES]
 
 
+def names_seen(events: pd.DataFrame) -> pd.DataFrame:
+    """The few columns :func:`audit_names` reads, one row per first appearance, in log order.
+
+    Workers reduce their events to this; the parts of whole nodes, concatenated, audit the
+    same as the events they came from (each node's registry sees its names in its own order).
+    """
+    columns = [c for c in ("node", "kind", "host", "service", "command") if c in events]
+    return events[columns].drop_duplicates().astype("object")
+
+
 def audit_names(events: pd.DataFrame) -> pd.DataFrame:
     """Every distinct host and service description with the metric name the collector ships for it.
 

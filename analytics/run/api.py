@@ -104,7 +104,7 @@ class Part:
     chatty_host_service: pd.DataFrame
     quiet: pd.DataFrame
     retunes: pd.DataFrame  # for its own top ``retune_top`` chatty host/services, and every faster-detection one
-    names_seen: pd.DataFrame  # distinct kind, host, service
+    names_seen: pd.DataFrame  # names.names_seen: first appearances per node
     automation: pd.DataFrame
     cell_counts: tuple
 
@@ -132,8 +132,7 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
         chatty_host_service=ranked_host_service,
         quiet=quiet_frame,
         retunes=empty(RETUNE_COLUMNS) if retunes is None else retunes,
-        # Distinct on category codes first: objects only for the few distinct rows.
-        names_seen=events[["kind", "host", "service"]].drop_duplicates().astype("object"),
+        names_seen=names.names_seen(events),
         automation=automation.automation_candidates(events, episodes),
         cell_counts=cell_counts(events),
     )
@@ -511,11 +510,11 @@ def names_logs(paths, since=None, until=None, cache_dir=None, environment: str =
                cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
                progress: bool = False) -> pd.DataFrame:
     """What ``nagtune names`` prints: :func:`.names.audit_names` over the logs under ``paths``.
-    Each group of nodes gives its distinct names; collisions are found over all of them
-    together (two nodes' services can claim one metric name), in worker processes and with
+    Each group of whole nodes gives its distinct names in log order; collisions are found per
+    node, as each node's collector names them, in worker processes and with
     the results cache as :func:`rank_logs`."""
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
-        return events[["kind", "host", "service"]].drop_duplicates().astype("object")
+        return names.names_seen(events)
 
     def join(seen: list[pd.DataFrame]) -> pd.DataFrame:
         frame = concat_frames(seen)
