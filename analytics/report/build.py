@@ -765,20 +765,22 @@ def _coverage_text(summary: dict) -> str:
 
 
 def _objects_and_groups(objects) -> tuple[pd.DataFrame | None, pd.DataFrame]:
-    """(objects frame or None, contact groups) from objects.cache path(s) or a frame."""
-    from ..sources.objects import ObjectsError, load_objects
+    """(objects frame or None, contact groups) from objects.cache path(s) or a frame (whose
+    ``attrs["contact_groups"]`` holds its groups, as the store's frame does)."""
+    from ..sources.objects import ObjectsError, load_objects, read_contact_groups
 
     if objects is None or (isinstance(objects, (list, tuple)) and not objects):
-        return None, burden.read_contact_groups([])
+        return None, read_contact_groups([])
     if isinstance(objects, pd.DataFrame):
-        return objects, burden.read_contact_groups([])
+        groups = objects.attrs.get("contact_groups")
+        return objects, read_contact_groups([]) if groups is None else groups
     paths = [objects] if isinstance(objects, (str, os.PathLike)) else list(objects)
     paths = [os.path.join(p, "objects.cache") if os.path.isdir(p) else p for p in map(str, paths)]
     try:
         frame = load_objects(paths)
     except ObjectsError as exc:
         raise ReportError(str(exc)) from None
-    return frame, burden.read_contact_groups(paths)
+    return frame, read_contact_groups(paths)
 
 
 # --- one service up close --------------------------------------------------------
@@ -894,9 +896,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         from ..sources import store
 
         try:
-            newest = max((info["max_ns"] for name, info in store.load_manifest(store_dir)["partitions"].items()
-                          if name.startswith("events/")), default=None)
-            start, end = resolve_window(since, until, None if newest is None else pd.Timestamp(newest, tz="UTC"))
+            start, end = resolve_window(since, until, store.newest_signal(store_dir))
             events = store.load_events(store_dir, start, end)
         except store.StoreError as exc:
             raise ReportError(str(exc)) from None

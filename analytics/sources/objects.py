@@ -129,3 +129,28 @@ def current_attempts(objects, node, host, service, episodes) -> tuple[int, float
         hard = episodes[episodes["hard"]]
         attempts = int(hard["max_attempt"].max()) if len(hard) else int(episodes["max_attempt"].max())
     return max(attempts, 1), retry
+
+
+def read_contact_groups(paths) -> pd.DataFrame:
+    """``contact``, ``contact_group`` from the ``define contactgroup`` blocks of objects.cache files."""
+    rows = set()
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths or []):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        block = None
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("define ") and stripped.endswith("{"):
+                block = {} if stripped[len("define "):-1].strip() == "contactgroup" else None
+            elif stripped == "}":
+                if block and block.get("contactgroup_name"):
+                    for member in filter(None, (m.strip() for m in block.get("members", "").split(","))):
+                        rows.add((member, block["contactgroup_name"]))
+                block = None
+            elif block is not None and stripped:
+                key, _, value = stripped.partition("\t") if "\t" in stripped else stripped.partition(" ")
+                block[key.strip()] = value.strip()
+    return pd.DataFrame(sorted(rows), columns=["contact", "contact_group"])

@@ -50,13 +50,14 @@ from pandas.api.types import union_categoricals
 
 from ...parsers.logfiles import node_dirs
 from . import ingest
+from .coverage import SIGNAL_KINDS
 from .._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
-from .objects import load_objects
+from .objects import load_objects, read_contact_groups
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
 QUARANTINE = "quarantine"
-_OWN_ENTRIES = {"events", "perfdata", "objects", QUARANTINE}  # what an ingest writes besides the manifest
+_OWN_ENTRIES = {"events", "perfdata", "objects", "contactgroups", QUARANTINE}  # what an ingest writes besides the manifest
 # Files parsed per batch (on-disk bytes; a gzip counts as this many times its size).
 BATCH_BYTES = 256 << 20
 GZIP_RATIO = 8
@@ -276,18 +277,39 @@ def _merge_partition(store: str, name: str, new: pd.DataFrame, columns: list[str
     added = new[_multiset_new(existing, new, content)]
     if not len(added):
         if existing is not None and len(existing) and name not in manifest["partitions"]:
-            times = _nanoseconds(existing["time"])  # written by an ingest killed before its manifest
-            manifest["partitions"][name] = {"rows": len(existing), "min_ns": int(times.min()),
-                                            "max_ns": int(times.max())}
+            # written by an ingest killed before its manifest
+            manifest["partitions"][name] = _partition_info(existing)
         return 0
     merged = concat([existing, added] if existing is not None else [added], columns)
     # Time order; lines of one second keep their order (stored ones first, they were written first).
     merged = merged.iloc[np.argsort(_nanoseconds(merged["time"]), kind="stable")].reset_index(drop=True)
     table = pa.Table.from_pandas(merged[columns], preserve_index=False)
     _atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
-    times = _nanoseconds(merged["time"])
-    manifest["partitions"][name] = {"rows": len(merged), "min_ns": int(times.min()), "max_ns": int(times.max())}
+    manifest["partitions"][name] = _partition_info(merged)
     return len(added)
+
+
+def _partition_info(frame: pd.DataFrame) -> dict:
+    """A partition's manifest entry: rows, first and last time, and the last alert or
+    notification (``signal_max_ns``, None without one) where a default window ends."""
+    times = _nanoseconds(frame["time"])
+    info = {"rows": len(frame), "min_ns": int(times.min()), "max_ns": int(times.max())}
+    if "kind" in frame:
+        signal = frame["kind"].isin(SIGNAL_KINDS).to_numpy()
+        info["signal_max_ns"] = int(times[signal].max()) if signal.any() else None
+    return info
+
+
+def newest_signal(store: str) -> pd.Timestamp | None:
+    """Where a default window ends over the store: its newest alert or notification, else its
+    newest event (as :func:`.coverage.newest_signal` over the same events). A partition written
+    before the manifest kept ``signal_max_ns`` counts by its newest event."""
+    partitions = [info for name, info in load_manifest(store)["partitions"].items() if name.startswith("events/")]
+    signals = [info.get("signal_max_ns", info["max_ns"]) for info in partitions]
+    newest = max((ns for ns in signals if ns is not None), default=None)
+    if newest is None:
+        newest = max((info["max_ns"] for info in partitions), default=None)
+    return None if newest is None else pd.Timestamp(newest, tz="UTC")
 
 
 def _by_day(frame: pd.DataFrame):
@@ -418,6 +440,12 @@ def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary
             table = pa.Table.from_pandas(frame, preserve_index=False)
             _atomic_write(path, lambda temporary, table=table: pq.write_table(table, temporary, compression="zstd"))
             manifest["partitions"][name] = {"rows": len(frame)}
+            groups = read_contact_groups([objects])
+            name = partition_name("contactgroups", node)
+            table = pa.Table.from_pandas(groups, preserve_index=False)
+            _atomic_write(_partition_file(store, name),
+                          lambda temporary, table=table: pq.write_table(table, temporary, compression="zstd"))
+            manifest["partitions"][name] = {"rows": len(groups)}
             _remember(manifest, objects, node)
             summary.partitions_written.append(name)
             summary.files_read += 1
@@ -543,8 +571,14 @@ def load_perfdata(store: str, since=None, until=None, only_nodes=None) -> pd.Dat
 
 
 def load_objects_frame(store: str, only_nodes=None) -> pd.DataFrame | None:
+    """The nodes' newest ``objects.cache``; ``attrs["contact_groups"]``: their contact groups."""
     chosen = nodes(store) if only_nodes is None else sorted(only_nodes)
     frames = [f for f in (read_node_objects(store, node) for node in chosen) if f is not None]
     if not frames:
         return None
-    return pd.concat(frames, ignore_index=True)
+    objects = pd.concat(frames, ignore_index=True)
+    groups = [_read_file(path) for path in (_partition_file(store, partition_name("contactgroups", node))
+                                            for node in chosen) if os.path.exists(path)]
+    objects.attrs["contact_groups"] = (pd.concat(groups).drop_duplicates().sort_values(["contact", "contact_group"])
+                                       .reset_index(drop=True) if groups else read_contact_groups([]))
+    return objects
