@@ -342,8 +342,9 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         if suggestion is None:
             if values is None:
                 values = _values(events, perfdata, keys)
-            suggestion = (_warn_suggestion(values, objects, key, eps, long)
-                          or _crit_suggestion(values, objects, key, eps, long))
+            level_context = (_config_of(config, key[0]), history.get(key))
+            suggestion = (_warn_suggestion(values, objects, key, eps, long, level_context)
+                          or _crit_suggestion(values, objects, key, eps, long, level_context))
         if suggestion is not None and (suggestion["alerts_before"], suggestion["notifications_before"]) == \
                 (suggestion["alerts_after"], suggestion["notifications_after"]):
             suggestion = None  # a change whose replay changes no count is never shown
@@ -569,7 +570,7 @@ def _current_levels(values, key):
     return label, series, warn, crit, direction, inferred
 
 
-def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
+def _warn_suggestion(values, objects, key, eps, long, context=(None, None)) -> dict | None:
     levels = _current_levels(values, key)
     if levels is None:
         return None
@@ -579,22 +580,44 @@ def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
         return None
     spec, before, after = found
     return _level_row(key, "warning threshold (-w)", warn, spec, before, after, eps,
-                      int(is_long_problem(eps, long).sum()),
+                      int(is_long_problem(eps, long).sum()), (series, objects, *context),
                       f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
                       f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
                       f"every CRITICAL value still CRITICAL"
                       + ("; current levels inferred from the states the check reported" if inferred else ""))
 
 
-def _level_row(key, directive, current, spec, before, after, eps, long_before, reason) -> dict:
-    """A threshold suggestion: alerts replayed on the values; notifications, detection
-    and long problems as they were (the suggestion keeps every CRITICAL that matters)."""
+def _level_row(key, directive, current, spec, before, after, eps, long_before, replay_context, reason) -> dict | None:
+    """A threshold suggestion from the values known (the logged alerts' or the perfdata's):
+    alerts replayed on the values; notifications replayed by the engine on the states
+    before and after, with the service's settings, so both counts come from one state
+    machine. None when the engine's replay of the states before does not give the logged
+    notifications: then the notifications after would not be Nagios' either."""
+    series, objects, config, history = replay_context
     notifications = int(eps["notifications"].sum())
+    times = epoch_seconds(series["time"]).astype(float)
+    row = object_row(objects, key)
+    hard = eps[eps["hard"]]
+    # The times between known values are not check intervals here: only the attempts HARD reached.
+    seen = {"max_check_attempts": int(hard["max_attempt"].max())} if row is None and len(hard) else None
+    settings, _ = engine.settings_for(row, config if config is not None else unknown_config(), seen)
+    # The OK checks between known values are missing, so flap detection over them would see
+    # flips Nagios never saw: it is replayed only where Nagios logged flapping for the service.
+    flapped = history is not None and bool((history["kind"] == ev.SERVICE_FLAPPING).any())
+    settings = settings.with_(flap_detection_enabled=settings.flap_detection_enabled and flapped)
+    lines = _lines_per_notification(history)
+    replayed = [engine.replay_service(frame["state"].to_numpy(), settings, times=times).notification_count * lines
+                for frame in (before, after)]
+    if replayed[0] != notifications:
+        return None  # the known values do not explain the logged notifications: no consistent after-count
     return dict(
         node=key[0], host=key[1], service=key[2], directive=directive, current=current, suggested=spec,
         alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
-        notifications_before=notifications, notifications_after=notifications, extra_detection_minutes=0.0,
-        long_problems_before=long_before, long_problems_after=long_before, reason=reason)
+        notifications_before=notifications, notifications_after=replayed[1], extra_detection_minutes=0.0,
+        long_problems_before=long_before, long_problems_after=long_before,
+        reason=reason + "; an estimate over the known values only (checks with no known value are taken to keep "
+        "their state); notifications replayed through Nagios' state machine on the states before and after"
+        + ("" if flapped else " (flap detection left out: Nagios logged no flapping for the service)"))
 
 
 def _critical_level(series: pd.DataFrame, warn, crit, direction: str, must_stay: np.ndarray):
@@ -632,7 +655,7 @@ def _values_in(series: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
+def _crit_suggestion(values, objects, key, eps, long, context=(None, None)) -> dict | None:
     levels = _current_levels(values, key)
     if levels is None:
         return None
@@ -647,6 +670,7 @@ def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
     criticals_before, criticals_after = int((before["state"] == 2).sum()), int((after["state"] == 2).sum())
     # The spared checks still alert, as WARNING: whoever takes warnings is still told, not the pager.
     return _level_row(key, "critical threshold (-c)", crit, spec, before, after, eps, long_before,
+                      (series, objects, *context),
                       f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
                       f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
                       + (f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "
