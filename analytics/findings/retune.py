@@ -3,10 +3,11 @@
 For each service the chatty ranking flags, one concrete change:
 
 - ``max_check_attempts``: more attempts before HARD. Replayed per problem:
-  a problem whose failures lasted ``(attempts - 1) * retry_interval`` still
-  goes HARD (``retry_interval`` minutes later per extra attempt); a shorter
-  one stays SOFT, sends no notification and writes its SOFT lines and its
-  recovery only. See :func:`replay_max_check_attempts`.
+  a problem whose failing checks (its logged SOFT attempts, plus its HARD
+  re-checks at ``check_interval`` until the OK recovery) reach ``attempts``
+  still goes HARD (``retry_interval`` minutes later per extra attempt);
+  one with fewer stays SOFT, sends no notification and writes its SOFT lines
+  and its recovery only. See :func:`replay_max_check_attempts`.
 - ``flap detection``: enable it, or lower ``low/high_flap_threshold``, so a
   service whose state flips back and forth is reported once as flapping
   instead of notifying at every flip. Replayed by recomputing Nagios' flap
