@@ -66,7 +66,7 @@ sanitized = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sanitized)
 from nagtune.analytics.sources import ingest
 from nagtune.parsers import grammar
-sanitized.set_types(grammar.splitter_types())
+sanitized.set_types(grammar.splitter_types(), grammar.splitter_prefixes())
 
 def parsed(buffers, splitter, with_texts=True):
     ingest._compiled = splitter
