@@ -703,9 +703,18 @@ def parse_when(value, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def window_bounds(since=None, until=None, now: pd.Timestamp | None = None):
+    """(start, end) in UTC of the window ``since <= time < until``, either None. ``until`` is
+    read first; a duration ``since`` (``7d``) counts back from ``until`` when it is given (the
+    week before it, as an operator reading ``--since 7d --until 2026-11-01`` expects), else
+    from now."""
+    end = parse_when(until, now)
+    return parse_when(since, now=end if end is not None else now), end
+
+
 def window(events: pd.DataFrame, since=None, until=None) -> pd.DataFrame:
-    """Rows with ``since <= time < until`` (either may be None)."""
-    start, end = parse_when(since), parse_when(until)
+    """Rows with ``since <= time < until`` (either may be None; see :func:`window_bounds`)."""
+    start, end = window_bounds(since, until)
     if start is None and end is None:
         return events
     mask = np.ones(len(events), dtype=bool)
