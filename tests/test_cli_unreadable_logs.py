@@ -4,6 +4,8 @@ The logs are written here by hand; every expected line is read off them (a
 ctime-stamped log, as some sites write, of which nagtune reads nothing; a log
 with one unreadable line among readable ones; an empty file).
 """
+import io
+
 import pandas as pd
 from click.testing import CliRunner
 
@@ -140,7 +142,7 @@ def test_rank_since_is_relative_to_until(tmp_path):
     ))
     result = run("rank", log, "--since", "1d", "--until", "2023-11-15", "--format", "csv")
     assert result.exit_code == 0, result.output
-    rows = pd.read_csv(__import__("io").StringIO(result.stdout))
+    rows = pd.read_csv(io.StringIO(result.stdout))
     service = rows[rows["object"] == "service"]
     assert service["alerts"].tolist() == [2]
     assert "window asked 2023-11-14 00:00 .. 2023-11-15 00:00 UTC" in result.stderr

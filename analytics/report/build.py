@@ -881,6 +881,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         checks' values from (see :func:`.graphite_source.load_perfdata_from_graphite`)
         instead of perfdata files.
     """
+    from ...parsers.unreadable import first_unreadable, read_text
     from ..run import api
     from ..sources import coverage, ingest
 
@@ -930,8 +931,8 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     read, found, total = dict(events.attrs), coverage.data_range(events), len(events)
     if coverage.all_unreadable(read):
         files = [path for _, path in ingest.resolve_paths(list(paths))]
-        raise ReportError("no line could be read: " + coverage.read_text(
-            int(read.get("files", 0)), int(read["lines"]), int(read["unparsed"]), coverage.first_unreadable(files)))
+        raise ReportError("no line could be read: " + read_text(
+            int(read.get("files", 0)), int(read["lines"]), int(read["unparsed"]), first_unreadable(files)))
     events = ingest.window(events, start, end)
     empty_reason = coverage.empty_reason({**read, **found, "outside_window": total - len(events)}, start, end) \
         if events.empty else ""

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...parsers import events as ev
-from ...parsers.unreadable import (HUMAN_STAMP, Unreadable, first_unreadable, read_text,  # noqa: F401 - API
-                                   unparsed_text)
+from ...parsers.unreadable import first_unreadable, unparsed_text
 
 SIGNAL_KINDS = (ev.SERVICE_ALERT, ev.HOST_ALERT, ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION)
 # Counts that add up over groups of nodes; the others are the earliest or the latest.

@@ -76,7 +76,7 @@ def _first_unparsed(chunk: bytes):
     return None
 
 
-def _say_if_unreadable(where: str, report: "RunReport", first) -> None:
+def _say_if_unreadable(where: str, report: RunReport, first) -> None:
     """A run whose new lines could none of them be read says so in one line (the
     ``unparsed`` self metric counts them too): an empty shipment is never silent. Some
     unreadable lines among readable ones are only counted, so cron does not mail every
