@@ -164,6 +164,9 @@ class Naming:
     def name(self, key) -> str:
         return self.namer.name(key)
 
+    def name_all(self, keys: list) -> list[str]:
+        return self.namer.name_all(keys)
+
     def _key(self) -> str:
         c = self.config  # socket.gethostname() is uname's nodename on POSIX
         return repr((c.prefix, c.environment, c.node or os.uname().nodename, c.node_class, c.cell,
@@ -246,8 +249,9 @@ def aggregate(state: CollectState, result, namer, now: int,
     floor = state.floor
     if not floor:  # first run: the live log's history counts, but not a line dated 1970
         floor = max(0, now_minute - MAX_PAST)
-    # One name lookup per distinct text of the scanner's per-minute counts.
-    names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
+    # One name per distinct text of the scanner's per-minute counts.
+    shipped = {text: key for text, key in result.keys.items() if key is not None}
+    names = dict(zip(shipped, namer.name_all(list(shipped.values()))))
     by_minute = result.by_minute
     if by_minute:
         from ..parsers.scan import no_gc_pauses
