@@ -86,14 +86,16 @@ def hour_of_week_heatmap(events: pd.DataFrame, path: str, timezone: str = "UTC")
     if not grid.any():
         return None
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(10, 3.6), layout="constrained")
+        # Fixed margins: the labels are known (days, hours), the constrained layout would cost more.
+        fig, ax = plt.subplots(figsize=(10, 3.6))
+        fig.subplots_adjust(left=0.06, right=0.95, top=0.91, bottom=0.14)
         image = ax.imshow(grid, aspect="auto", cmap="YlOrRd", interpolation="nearest")
         ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)])
         ax.set_yticks(range(7), DAYS)
         ax.set_xlabel(f"hour of day ({timezone})")
         ax.set_ylabel("day of week")
         ax.set_title("Alerts by hour of week")
-        fig.colorbar(image, ax=ax, label="alert lines")
+        fig.colorbar(image, ax=ax, label="alert lines", fraction=0.05, pad=0.015, shrink=1.0, anchor=(0.0, 0.5))
         return _save(fig, path)
 
 
@@ -251,7 +253,8 @@ def trend(weeks: pd.DataFrame, path: str) -> str | None:
     weeks = weeks.sort_values("window_start")
     labels = pd.to_datetime(weeks["window_start"], utc=True).dt.strftime("%Y-%m-%d")
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(8, 3.6))
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.91, bottom=0.14)
         for column, colour in (("notifications", "#d62728"), ("night_pages", "#1f3f77")):
             if column in weeks.columns:
                 ax.plot(range(len(weeks)), weeks[column].astype(float), marker="o", color=colour, label=column)
