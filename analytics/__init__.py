@@ -50,7 +50,6 @@ MOVED_MODULES = {
     "names": "findings.names",
     "automation": "findings.automation",
     "_groups": "findings._groups",
-    "_fastgroups": "findings._fastgroups",
     "api": "run.api",
     "parallel": "run.parallel",
     "engine": "run.engine",

@@ -65,10 +65,13 @@ RETUNE_COLUMNS = [
     "alerts_after", "notifications_before", "notifications_after", "extra_detection_minutes",
     "long_problems_before", "long_problems_after", "reason",
     "replay_basis", "alerts_logged", "notifications_logged",
+    "alerts_after_low", "alerts_after_high", "notifications_after_low", "notifications_after_high",
 ]
 # replay_basis: what the before/after numbers rest on (REPLAY_EXACT: every check, replayed by
 # nagtune.analytics.findings.replay; else the logged alerts only, an estimate). alerts_logged /
-# notifications_logged: the lines the log has for the service in the window.
+# notifications_logged: the lines the log has for the service in the window. *_after_low/high:
+# the range the after-counts can take where the checks between logged alerts are unknown
+# (equal to the after-count on an exact replay).
 REPLAY_EXACT = "every check (perfdata), Nagios state machine"
 REPLAY_ESTIMATE = "logged alerts only (estimate: checks between alerts unknown)"
 
@@ -82,6 +85,11 @@ def fill_retune_columns(frame):
         if logged not in frame:
             frame[logged] = frame[before]
         frame[logged] = frame[logged].fillna(frame[before]).astype("int64")
+    for point in ("alerts_after", "notifications_after"):
+        for bound in (f"{point}_low", f"{point}_high"):
+            if bound not in frame:
+                frame[bound] = frame[point]
+            frame[bound] = frame[bound].fillna(frame[point]).astype("int64")
     return frame
 
 NAME_COLUMNS = ["kind", "raw", "metric_name", "collides_with"]

@@ -35,7 +35,7 @@ _REPORT_MODULES = ("matplotlib", "jinja2")
 def central_side_missing(name: str) -> str | None:
     """Why the central command ``name`` cannot run here (one sentence), or None.
 
-    The node side runs on Python 3.8+ with click and graphyte only (a node's
+    The node side runs on Python 3.8+ with click only (tomli below 3.11) (a node's
     pip install or the single-file nagtune-node.pyz); the central commands need
     Python 3.11+ and the analytics extra. Checked by name, without importing them.
     """

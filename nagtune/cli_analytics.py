@@ -12,7 +12,8 @@ def _common(function):
     options = [
         click.argument("paths", nargs=-1, metavar="PATHS..."),
         click.option("--since", default=None, metavar="WHEN",
-                     help="Only events at or after WHEN: 7d, 12h, 2w (before now), an ISO date or an epoch."),
+                     help="Only events at or after WHEN: 7d, 12h, 2w (before --until when given, else before now), "
+                          "an ISO date or an epoch."),
         click.option("--until", default=None, metavar="WHEN", help="Only events before WHEN (same forms as --since)."),
         click.option("--top", type=click.IntRange(min=1), default=None, help="Show the first N rows only."),
         click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -40,7 +41,7 @@ def _check_window(since, until):
     """(start, end) of the window asked, either None; an inverted or empty window is a usage error."""
     from .analytics.sources import ingest
     try:
-        start, end = ingest.parse_when(since), ingest.parse_when(until)
+        start, end = ingest.window_bounds(since, until)
     except ingest.IngestError as exc:
         raise click.ClickException(f"{exc} (--since/--until)") from None
     if start is not None and end is not None and start >= end:
@@ -118,22 +119,13 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
 def _say_what_the_store_held(store_dir, analysis, frame, since, until) -> None:
     """The store's counterpart of :func:`_say_what_was_read`: events in the window, the span the
     store holds, and where its data is when the table is empty."""
-    import pandas as pd
-
     from .analytics.sources import coverage, store
     start, end = _check_window(since, until)
-    partitions = [info for name, info in store.load_manifest(store_dir)["partitions"].items()
-                  if name.startswith("events/") and info.get("rows")]
     events = getattr(analysis, "events", None)
     held = f"nagtune: read the event store {store_dir}" + ("" if events is None else f": {len(events):,} event(s) "
                                                            "in the window")
     click.echo(held, err=True)
-    if partitions:
-        first = pd.Timestamp(min(p["min_ns"] for p in partitions), tz="UTC")
-        last = pd.Timestamp(max(p["max_ns"] for p in partitions), tz="UTC")
-        where = f"the store holds {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC"
-    else:
-        where = "the store holds no event"
+    where = store.span_text(store_dir)
     click.echo(f"nagtune: {where}; {coverage.window_text(start, end)}", err=True)
     if len(frame) == 0:
         frame.attrs["empty_reason"] = f"nothing to show in the window: {where}"
@@ -385,11 +377,12 @@ def _graphite_perfdata(url, pattern, events, since, until):
     import pandas as pd
 
     from .analytics.sources.graphite_source import GraphiteError, load_perfdata_from_graphite
-    from .analytics.sources.ingest import parse_when
+    from .analytics.sources.ingest import window_bounds
     if events.empty:
         return None
-    start = parse_when(since) or events["time"].min()
-    end = parse_when(until) or events["time"].max() + pd.Timedelta(minutes=1)
+    start, end = window_bounds(since, until)
+    start = start or events["time"].min()
+    end = end or events["time"].max() + pd.Timedelta(minutes=1)
     try:
         values = load_perfdata_from_graphite(url, start, end, events, pattern)
     except GraphiteError as exc:

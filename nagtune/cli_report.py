@@ -83,6 +83,8 @@ def report(archives, out_dir, since, until, graphite, prefix, objects, cache_dir
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+    if result.empty_reason:
+        click.echo(f"nagtune: {result.empty_reason}", err=True)
     s = result.summary
     click.echo(f"{result.html}: {s['notifications']:,} pages ({s['night_pages']:,} at night in {timezone}), "
                f"{len(result.tables['changes'])} changes saving {s['notifications_avoidable']:,} pages, "

@@ -14,6 +14,11 @@ from this table:
   them are the host and service, which it keys apart from the rest so that
   the distinct heads it hands to Python do not grow with the fleet.
 
+Some messages have no ``TAG: ``: Nagios writes ``Error in configuration file
+'...' - Line 12 (...)`` with no colon at all. :data:`UNTYPED_PREFIXES` lists
+the starts of such lines that still have a kind (an error, not a program
+message); all three readers above take it from here too.
+
 A new line type is one row here (and, if its form is new, one function in
 ``parsers/nagios.py``).
 """
@@ -78,6 +83,14 @@ LINE_TYPES: tuple[LineType, ...] = (
     LineType("Error", ev.ERROR, "message"),
 )
 
+# Lines without a "TAG: " whose text starts so are of this kind, not program messages;
+# their output is their whole text.
+UNTYPED_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("Error in configuration file", ev.ERROR),
+    ("Error processing", ev.ERROR),
+    ("Error while", ev.ERROR),
+)
+
 BY_TAG = {line_type.tag: line_type for line_type in LINE_TYPES}
 
 
@@ -94,3 +107,16 @@ def splitter_types() -> list[tuple[str, int, int, int]]:
     """What the C splitter takes at import: (tag, fields, host field, object fields)."""
     return [(t.tag, t.fields, t.host_field, 2 if t.with_service else 1)
             for t in LINE_TYPES if t.fields]
+
+
+def untyped_kind(text: str) -> str:
+    """The kind of a line's text (after its stamp) that has no known ``TAG: ``."""
+    for prefix, kind in UNTYPED_PREFIXES:
+        if text.startswith(prefix):
+            return kind
+    return ev.PROGRAM
+
+
+def splitter_prefixes() -> list[str]:
+    """What the C splitter takes at import beside the types: the untyped prefixes."""
+    return [prefix for prefix, _ in UNTYPED_PREFIXES]

@@ -168,6 +168,52 @@ class MetricNamer:
         return name
 
 
+    def name_all(self, keys: list[MetricKey]) -> list[str]:
+        """The names :meth:`name` gives ``keys``, in order, at a fraction of its cost per key.
+
+        What grows with a fleet is the number of distinct host/service texts, not
+        of hosts or services: each distinct host and service is made safe once
+        (in order of first appearance, so collisions settle as :meth:`name`
+        settles them), each (family, state, type) tail is built once, and a key's
+        name is then one string join of ready parts.
+        """
+        hosts = self.hosts.safe
+        services = self.services.safe
+        host_of = ({host: hosts(host) for host in dict.fromkeys(key.host for key in keys)}
+                   if self._keep_host else None)
+        service_of = ({service: services(service) for service in dict.fromkeys(
+            key.service for key in keys if key.family not in HOST_ONLY_FAMILIES)} if self._keep_service else None)
+        host_sep, service_sep = (";host=", ";service=") if self.tags else (".", ".")
+        shapes: dict[tuple[str, str, str], tuple[str, bool, str]] = {}
+        names = []
+        for key in keys:
+            family, host, service, state, detail = key
+            shape = shapes.get((family, state, detail))
+            if shape is None:
+                if family in (SERVICE_NOTIFICATIONS, HOST_NOTIFICATIONS):
+                    levels = [("type", detail), ("state", state or "none")]
+                elif state:
+                    levels = [("state", state)] + ([("state_type", detail)] if detail else [])
+                else:
+                    levels = []
+                if self.tags:
+                    head = f"{self.prefix}.{family}{self._where_tags}".lstrip(".")
+                    tail = "".join(f";{tag}={value}" for tag, value in levels)
+                else:
+                    head = f"{self._root}.{family}"
+                    tail = "".join(f".{value}" for _, value in levels)
+                shape = shapes[(family, state, detail)] = (
+                    head, self._keep_service and family not in HOST_ONLY_FAMILIES, tail)
+            head, with_service, tail = shape
+            if host_of is None:
+                names.append(head + (service_sep + service_of[service] + tail if with_service else tail))
+            elif with_service:
+                names.append(head + host_sep + host_of[host] + service_sep + service_of[service] + tail)
+            else:
+                names.append(head + host_sep + host_of[host] + tail)
+        return names
+
+
 def count_events(events: Iterable[ev.Event]) -> Counter:
     """(minute, MetricKey) -> lines, for the events that are shipped."""
     counts: Counter = Counter()

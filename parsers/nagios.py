@@ -21,10 +21,10 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Callable
 
 from .events import (
-    ERROR, EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, PROGRAM, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING,
+    EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING,
     Event,
 )
-from .grammar import LINE_TYPES, LineType
+from .grammar import LINE_TYPES, LineType, untyped_kind
 
 MAX_EPOCH_DIGITS = 12
 
@@ -226,9 +226,6 @@ def _parser_of(line_type: LineType) -> Callable[[int, str], Event | None]:
 _PARSERS: dict[str, Callable[[int, str], Event | None]] = {t.tag: _parser_of(t) for t in LINE_TYPES}
 
 
-_ERROR_PREFIXES = ("Error in configuration file", "Error processing", "Error while")
-
-
 def split_epoch(text: str) -> tuple[int, str] | None:
     """'[1700000000] rest' -> (1700000000, 'rest'), or None."""
     if not text.startswith("["):
@@ -260,7 +257,7 @@ def parse_line(line: bytes | str) -> Event:
     parser = _PARSERS.get(type_name) if colon else None
     if parser is None:
         # "Error in configuration file '...' - Line 12 (...)": an error without the "Error:" type.
-        return Event(time, ERROR if body.startswith(_ERROR_PREFIXES) else PROGRAM, output=body)
+        return Event(time, untyped_kind(body), output=body)
     event = parser(time, rest[1:]) if rest.startswith(" ") else None
     return Event(time, UNPARSED, output=text) if event is None else event
 

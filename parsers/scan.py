@@ -130,8 +130,9 @@ class ScanResult:
         return counts
 
     def names(self, namer: MetricNamer) -> dict:
-        """Each shipped text's Graphite name (the namer runs once per distinct text)."""
-        return {text: namer.name(key) for text, key in self.keys.items() if key is not None}
+        """Each shipped text's Graphite name (each distinct host and service named once)."""
+        shipped = {text: key for text, key in self.keys.items() if key is not None}
+        return dict(zip(shipped, namer.name_all(list(shipped.values()))))
 
     def graphite_plaintext(self, namer: MetricNamer) -> bytes:
         """The Graphite plaintext of every named per-minute count, sorted by name and time:
@@ -178,7 +179,19 @@ def _add_block(into: dict, minute_index: int, block: Counter) -> None:
 _BAD = object()
 
 
-@lru_cache(maxsize=1 << 16)  # a log's texts repeat from chunk to chunk
+_DECODED: dict[bytes, str] = {}
+
+
+def _decoded(raw: bytes) -> str:
+    """``decode(raw)``, remembered: a fleet's texts are a few thousand hosts and a few
+    dozen services and states in many combinations, so each is decoded once."""
+    if len(_DECODED) > 1 << 16:
+        _DECODED.clear()
+    text = _DECODED[raw] = decode(raw)
+    return text
+
+
+@lru_cache(maxsize=1 << 18)  # a log's texts repeat from chunk to chunk
 def _classify(text: bytes):
     """The countable text of one matched line -> MetricKey, None (not shipped) or _BAD."""
     if not text:
@@ -189,14 +202,18 @@ def _classify(text: bytes):
     parts = fields.split(b";")
     if kind == b"SERVICE ALERT":
         host, service, state, state_type = parts
-        return MetricKey(SERVICE_ALERTS, decode(host), decode(service), state.decode(), state_type.decode())
+        known = _DECODED.get
+        return MetricKey(SERVICE_ALERTS, known(host) or _decoded(host), known(service) or _decoded(service),
+                         known(state) or _decoded(state), known(state_type) or _decoded(state_type))
     if kind == b"HOST ALERT":
         host, state, state_type = parts
-        return MetricKey(HOST_ALERTS, decode(host), "", state.decode(), state_type.decode())
+        known = _DECODED.get
+        return MetricKey(HOST_ALERTS, known(host) or _decoded(host), "", known(state) or _decoded(state),
+                         known(state_type) or _decoded(state_type))
     if kind == b"SERVICE NOTIFICATION":
         _, host, raw_service, state_text = parts
         parsed = _notification_state(decode(state_text), _SERVICE_STATES, "OK")
-        family, service_name = SERVICE_NOTIFICATIONS, decode(raw_service)
+        family, service_name = SERVICE_NOTIFICATIONS, _DECODED.get(raw_service) or _decoded(raw_service)
     elif kind == b"HOST NOTIFICATION":
         _, host, state_text = parts
         parsed = _notification_state(decode(state_text), _HOST_STATES, "UP")
@@ -206,7 +223,7 @@ def _classify(text: bytes):
         return _BAD if event.kind == ev.UNPARSED else metric_key(event)
     if parsed is None:
         return _BAD
-    return MetricKey(family, decode(host), service_name, parsed[1], parsed[0])
+    return MetricKey(family, _DECODED.get(host) or _decoded(host), service_name, parsed[1], parsed[0])
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/nagtune-node.pyz: the node side of nagtune (nagtune collect,
 # nagtune parse, nagtune.parsers and the logster class) in one file, with
-# click, graphyte and tomli inside, for a Nagios node that has only a Python
+# click and tomli inside, for a Nagios node that has only a Python
 # 3.8 or newer:
 #
 #   scp dist/nagtune-node.pyz node:/usr/local/lib/nagtune/
@@ -35,15 +35,12 @@ cp nagtune/outputs/*.py "$app/nagtune/outputs/"
 cp parsers/*.py "$app/nagtune/parsers/"
 cp LICENSE "$app/" 2>/dev/null || true
 
-# --- click, graphyte, tomli (reads --config below Python 3.11), pure Python.
+# --- click, tomli (reads --config below Python 3.11), pure Python.
 # click 8.2 dropped Python < 3.10. pip does not always hold a release's
 # Requires-Python against --python-version, so the check below does.
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
   --target "$app" --python-version "$NODE_PYTHON" --only-binary=:all: \
   "click>=8.1,<8.2" "tomli>=1.1"
-# graphyte is published as a source distribution only (one pure-Python module).
-"$PYTHON" -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
-  --target "$app" "graphyte>=1.7"
 rm -rf "$app/bin"
 find "$app" -name '__pycache__' -prune -exec rm -rf {} +
 "$PYTHON" - "$app" "$NODE_PYTHON" <<'PY'

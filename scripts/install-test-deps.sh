@@ -19,8 +19,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages ---------------------------------------------------------
 missing=()
-# gcc and python3-dev build nagtune's C parts (parsers/_fastscan.c, analytics/sources/_fastingest.c,
-# analytics/findings/_fastgroups.c) at pip install.
+# gcc and python3-dev build nagtune's C parts (parsers/_fastscan.c, analytics/sources/_fastingest.c)
+# at pip install.
 # python3-venv: Debian's python3 makes virtualenvs only with it (ensurepip).
 for pkg in nagios4-core faketime libcairo2 chromium gcc python3-dev python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -96,8 +96,7 @@ for req in wanted([*project["dependencies"], *project["optional-dependencies"]["
         sys.exit(1)
 
 # The C extensions, built in place by the editable install: there, and newer than their sources.
-for source in (repo / "parsers" / "_fastscan.c", repo / "analytics" / "sources" / "_fastingest.c",
-               repo / "analytics" / "findings" / "_fastgroups.c"):
+for source in (repo / "parsers" / "_fastscan.c", repo / "analytics" / "sources" / "_fastingest.c"):
     built = list(source.parent.glob(source.stem + ".*.so"))
     if not built or max(p.stat().st_mtime for p in built) < source.stat().st_mtime:
         sys.exit(1)

@@ -71,8 +71,10 @@ def test_replay_by_hand(tmp_path):
     assert (row["directive"], row["current"], row["suggested"]) == ("retry_interval", "10", "5")
     # Each outage: HARD after 20 min before, 10 min after.
     assert row["extra_detection_minutes"] == -10.0
-    # The 12-minute blip fails 1 + 12 // 5 = 3 checks: HARD now, with its two contacts
-    # told twice (problem, recovery); the 6-minute one fails 2 and stays SOFT.
+    # By hand (Nagios: checks every retry_interval from the first failure; the recovery
+    # check is OK): the 12-minute blip's checks at 0, 5, 10 min fail, the one at 15 is OK:
+    # 3 failing checks = max_check_attempts 3: HARD now, with its two contacts
+    # told twice (problem, recovery); the 6-minute one fails at 0 and 5 (2 checks) and stays SOFT.
     assert row["notifications_before"] == 3 * 4
     assert row["notifications_after"] == 3 * 4 + 2 * 2
     # Alerts: 3 outages x 4 lines; blips 2 and 3 lines before; the 12-minute blip
@@ -91,7 +93,7 @@ def test_replay_keeps_every_hard_problem_hard():
         "detection_delay": pd.to_timedelta([1800, None], unit="s"),
     })
     replay = replay_retry_interval(episodes, 1.0, attempts=4, contacts=1)
-    assert replay["hard_after"].tolist() == [True, False]  # 120 s fails 3 checks at 1 min: < 4 attempts
+    assert replay["hard_after"].tolist() == [True, False]  # 120 s at 1 min: checks at 0 and 60 s fail, the one at 120 s is the OK recovery: 2 < 4 attempts
     assert replay["detection_after"].iloc[0] == pd.Timedelta(minutes=3)
     assert replay["earlier"].iloc[0] == pd.Timedelta(minutes=27)
 

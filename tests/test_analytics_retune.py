@@ -40,7 +40,9 @@ def problems_by_hand(node_dir, host, service):
             state, state_type, attempt = parts[2], parts[3], int(parts[4])
             if state != "OK":
                 if current is None:
-                    current = dict(start=t, hard=False, attempt=0, notes=0)
+                    current = dict(start=t, hard=False, attempt=0, notes=0, hard_at=None)
+                if state_type == "HARD" and current["hard_at"] is None:
+                    current["hard_at"] = t
                 current["hard"] |= state_type == "HARD"
                 current["attempt"] = max(current["attempt"], attempt)
             elif current is not None:
@@ -64,17 +66,48 @@ def test_every_attempts_suggestion_has_the_effect_it_claims(scenario):
     for row in rows.itertuples():
         attempts, current = int(row.suggested), int(row.current)
         retry = 60  # seconds: Nagios' default retry_interval, no objects.cache here
+        check_interval = 300  # seconds: Nagios' default check_interval, the point estimate
         problems = problems_by_hand(node_dir, row.host, row.service)
         notes_before = sum(p["notes"] for p in problems)
-        still_hard = [p for p in problems
-                      if p["hard"] and max(p["attempt"], current, 1 + (p["end"] - p["start"]) // retry) >= attempts
-                      or p["attempt"] >= attempts]
-        notes_after = sum(p["notes"] for p in still_hard)
-        assert (row.notifications_before, row.notifications_after) == (notes_before, notes_after)
+
+        def failing(p, interval):
+            # Nagios: every SOFT attempt is logged (the HARD line's attempt - 1 of them before
+            # HARD); once HARD the service is re-checked every check_interval, and the
+            # recovery check is OK: failing HARD checks = time HARD / interval, at least 1.
+            if not p["hard"]:
+                return p["attempt"]
+            return p["attempt"] - 1 + max(1, round((p["end"] - p["hard_at"]) / interval))
+
+        for interval, notes_after in ((check_interval, row.notifications_after),
+                                      (check_interval * 10 ** 6, row.notifications_after_low),
+                                      (retry, row.notifications_after_high)):
+            assert notes_after == sum(p["notes"] for p in problems if p["hard"] and failing(p, interval) >= attempts)
+        assert row.notifications_before == notes_before
         assert row.notifications_after < row.notifications_before
         long = [p for p in problems if p["hard"] and p["end"] - p["start"] >= 1800]
         assert row.long_problems_after == row.long_problems_before == len(long)
         assert row.extra_detection_minutes == (attempts - current) * retry / 60
+
+
+def test_flapping_http_attempts_by_hand(scenario):
+    """web01/HTTP in the scenario: 30 bursts x 6 problems, each HARD at attempt 1 (max_check_attempts
+    1), 2 alert lines (CRITICAL HARD, OK HARD) and 2 notifications, the OK line 120 s after the HARD one.
+
+    By Nagios' rules, with check_interval unknown (Nagios' default 5 min assumed): the HARD check
+    fails, the next check (the logged recovery, 120 s later) is OK, so 1 failing check. With
+    max_check_attempts 2 that one failure is SOFT attempt 1, then a SOFT recovery: 2 lines, no
+    notification: 180 * 2 = 360 alerts, 0 notifications. The range's high end: re-checks as often as
+    retries (60 s), so the check at 60 s fails too: 2 failing checks reach attempt 2 and go HARD:
+    SOFT 1, HARD 2, recovery = 3 lines and its 2 notifications: 540 alerts, 360 notifications. The low
+    end (a check interval longer than the problem) is the point estimate: 360 and 0.
+    """
+    _, result = scenario
+    row = result.retunes[(result.retunes["service"] == "HTTP")].iloc[0]
+    assert (row["directive"], row["current"], row["suggested"]) == ("max_check_attempts", "1", "2")
+    assert (row["alerts_before"], row["notifications_before"]) == (360, 360)
+    assert (row["alerts_after"], row["alerts_after_low"], row["alerts_after_high"]) == (360, 360, 540)
+    assert (row["notifications_after"], row["notifications_after_low"], row["notifications_after_high"]) == (0, 0, 360)
+    assert "range (alerts 360-540, notifications 0-360)" in row["reason"]
 
 
 def test_every_threshold_suggestion_has_the_effect_it_claims(scenario):

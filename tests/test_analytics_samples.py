@@ -136,11 +136,19 @@ def test_each_retune_replayed_has_the_claimed_effect(analysis):
             assert row.notifications_after < row.notifications_before or row.alerts_after < row.alerts_before
         elif row.directive == "max_check_attempts":
             attempts, current = int(row.suggested), int(row.current)
-            retry = re.search(r"retries of ([0-9.]+) min", row.reason)
-            minutes = float(retry[1]) if retry else 1.0
-            still = [e for e in eps.itertuples()
-                     if (e.hard and max(e.max_attempt, current, 1 + int(e.duration / pd.Timedelta(minutes=minutes))) >= attempts)
-                     or e.max_attempt >= attempts]
+            # Nagios' rules: a problem's failing checks are its logged SOFT attempts (a HARD
+            # problem's HARD attempt - 1) plus, once HARD, the HARD check and its re-checks every
+            # check_interval until the recovery, which is OK and not counted.
+            interval = re.search(r"HARD re-checks every ([0-9.]+) min", row.reason)
+            seconds = 60 * (float(interval[1]) if interval else 5.0)  # else Nagios' default, said in the reason
+
+            def failing(e):
+                if not e.hard:
+                    return e.max_attempt
+                hard_for = (e.duration - e.detection_delay).total_seconds()
+                return e.max_attempt - 1 + max(1, round(hard_for / seconds))
+
+            still = [e for e in eps.itertuples() if e.hard and failing(e) >= attempts]
             assert row.notifications_before == int(eps["notifications"].sum())
             assert row.notifications_after == sum(e.notifications for e in still)
             assert row.notifications_after < row.notifications_before

@@ -36,6 +36,9 @@ class _Namer:
     def name(key: str) -> str:
         return f"nagios.test.{key}"
 
+    def name_all(self, keys: list) -> list[str]:
+        return list(map(self.name, keys))
+
 
 # (minute offset behind NOW's minute, text id) -> count, over a few runs
 _run = st.dictionaries(

@@ -4,7 +4,7 @@ copied to a node whose Python has nothing installed, run from cron as
 
 Which interpreters, and why:
 - ``python3`` from PATH (the one a node's cron finds), in a virtualenv made
-  without pip or site-packages, so click, graphyte and tomli can only come
+  without pip or site-packages, so click and tomli can only come
   from inside the file (checked first: a test that passed because the test
   machine has click installed would prove nothing);
 - Python 3.8, the oldest the node side supports (Ubuntu 20.04's), found as
@@ -77,7 +77,7 @@ def bare_python(interpreter: str, where: Path) -> Path:
     """A virtualenv of ``interpreter`` with nothing installed: a node's bare Python."""
     subprocess.run([interpreter, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
     python = where / "bin" / "python"
-    for module in ("click", "graphyte", "tomli", "nagtune"):
+    for module in ("click", "tomli", "nagtune"):
         probe = subprocess.run([str(python), "-I", "-c", f"import {module}"], capture_output=True, timeout=60)
         assert probe.returncode != 0, f"{module} is importable outside the zipapp: the test would prove nothing"
     return python
@@ -93,7 +93,6 @@ def test_the_zipapp_holds_the_node_side_only(node_pyz):
         "nagtune/parsers/scan.py",
         "nagtune/parsers/nagios_logster.py",
         "click/core.py",
-        "graphyte.py",
         "tomli/__init__.py",
     ):
         assert needed in names

@@ -8,5 +8,5 @@
 - :mod:`.flapping` — Nagios' flap detection recomputed and replayed.
 - :mod:`.names` — machine-readable names and their collisions.
 - :mod:`.automation` — recurring problems and problems that fix themselves.
-- :mod:`._groups` — per-object sorts and interval joins (C in ``_fastgroups.c``, numpy fallback).
+- :mod:`._groups` — per-object sorts and interval joins (numpy, pandas).
 """

@@ -1,37 +1,16 @@
 """Per-object sorts and interval joins: what episodes and the ranking do on millions of rows.
 
 Keys are int64 (one per host or service object, :func:`._frames.object_keys`),
-times int64 nanoseconds (or seconds: any one unit). Each function runs in C
-(``analytics/findings/_fastgroups.c``, built by ``pip install``, GIL released) and
-falls back to numpy and pandas with the same answers where it was not built
-or ``NAGTUNE_PURE_PYTHON=1``; ``tests/test_analytics_groups.py`` holds both
-to brute force.
+times int64 nanoseconds (or seconds: any one unit). numpy and pandas do the
+work: a C version measured only 1.2-1.3x faster on a cell node's episodes,
+too little for a second implementation to keep in step
+(docs/design/grammar-and-c.md). ``tests/test_analytics_groups.py`` holds each
+function to brute force.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
-
-try:
-    from . import _fastgroups
-except ImportError:  # no C compiler at install time
-    _fastgroups = None
-
-_compiled = None if os.environ.get("NAGTUNE_PURE_PYTHON") else _fastgroups
-
-
-def use_compiled(wanted: bool) -> bool:
-    """Switch the C kernels on or off (tests compare both); returns whether they are on."""
-    global _compiled
-    _compiled = _fastgroups if wanted else None
-    return _compiled is not None
-
-
-def compiled():
-    """The C module when it is in use, else None."""
-    return _compiled
 
 
 def _int64(values) -> np.ndarray:
@@ -42,16 +21,12 @@ def order_by_key_then_time(key, times=None) -> np.ndarray:
     """Order of rows by key, then time, ties in row order: ``np.lexsort((times, key))``.
 
     Events come node by node in time order, so each key's rows are nearly always
-    in time order already: in C a counting sort over the distinct keys, O(n);
-    in numpy a stable sort on the key alone, checked, and a lexsort when the
-    check fails.
+    in time order already: a stable sort on the key alone, checked, and a
+    lexsort only when the check fails.
     """
     key = _int64(key)
     if times is not None:
         times = _int64(times)
-    if _compiled is not None:
-        return np.frombuffer(_compiled.order_by_key_time(key) if times is None
-                             else _compiled.order_by_key_time(key, times), dtype=np.int64)
     order = np.argsort(key, kind="stable")
     if times is None:
         return order
@@ -79,8 +54,6 @@ def locate(episode_key, episode_start, episode_end, key, time) -> np.ndarray:
     """
     episode_key, episode_start, episode_end = _int64(episode_key), _int64(episode_start), _int64(episode_end)
     key, time = _int64(key), _int64(time)
-    if _compiled is not None:
-        return np.frombuffer(_compiled.locate(episode_key, episode_start, episode_end, key, time), dtype=np.int64)
     found = np.full(len(key), -1, dtype=np.int64)
     if not len(key) or not len(episode_key):
         return found
@@ -105,10 +78,6 @@ def overlapping(episode_key, episode_start, episode_end, interval_key, interval_
     its end and ends at or after its start)."""
     episode_key, episode_start, episode_end = _int64(episode_key), _int64(episode_start), _int64(episode_end)
     interval_key, interval_start, interval_end = _int64(interval_key), _int64(interval_start), _int64(interval_end)
-    if _compiled is not None:
-        hits = _compiled.overlapping(episode_key, episode_start, episode_end, interval_key, interval_start,
-                                     interval_end)
-        return np.frombuffer(hits, dtype=np.uint8).astype(bool)
     hit = np.zeros(len(episode_key), dtype=bool)
     if not len(episode_key) or not len(interval_key):
         return hit
@@ -125,15 +94,3 @@ def overlapping(episode_key, episode_start, episode_end, interval_key, interval_
     hit[merged["_i"].to_numpy()[overlaps]] = True
     return hit
 
-
-def flap_percent(keys, times, recorded, states, ok, default_interval: float, history: int, low: float,
-                 slope: float) -> np.ndarray | None:
-    """Nagios' percent state change after each recorded alert row, in C; None without the
-    C module (:func:`.flapping.percent_at_alerts` then computes it with numpy, which the
-    tests hold this to bit for bit). Rows sorted by key then time, ``times`` in seconds."""
-    if _compiled is None:
-        return None
-    return np.frombuffer(_compiled.flap_percent(
-        _int64(keys), _int64(times), np.ascontiguousarray(recorded, dtype=np.uint8), _int64(states),
-        np.ascontiguousarray(ok, dtype=np.uint8), float(default_interval), int(history), float(low), float(slope)),
-        dtype=np.float64)

@@ -25,6 +25,8 @@ components is in docs/analytics.md ("The chatty score").
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -323,7 +325,10 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
               + NOTIFICATION_WEIGHT * table["notifications"]) / weeks
     table["score"] = np.log1p(volume) * (NOISE_FLOOR + noise)
     table["object"] = what
-    table["reasons"] = [_reasons(row, transient_minutes) for row in table.itertuples()]
+    # Column by column into plain Python values: a row object per ranked object cost
+    # more than the wording itself.
+    table["reasons"] = list(map(partial(_reasons, what, transient_minutes),
+                                *(table[column].tolist() for column in _REASON_COLUMNS)))
     for column in ("score", "alerts_per_week", "notifications_per_week", "flap_percent", "alerts_per_problem",
                    "hours_of_data"):
         table[column] = table[column].astype(float).round(2)
@@ -337,30 +342,37 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
     return table
 
 
-def _reasons(row, transient_minutes: float) -> str:
-    """Why a row is in the ranking, in plain words, strongest reason first."""
+_REASON_COLUMNS = ("alerts", "alerts_per_week", "hours_of_data", "notifications", "notifications_per_week",
+                   "alerts_while_host_down", "problems", "transient_share", "flap_percent", "alerts_per_problem",
+                   "real", "off_hours_share")
+
+
+def _reasons(what: str, transient_minutes: float, alerts, alerts_per_week, hours_of_data, notifications,
+             notifications_per_week, alerts_while_host_down, problems, transient_share, flap_percent,
+             alerts_per_problem, real, off_hours_share) -> str:
+    """Why a row (of ``_REASON_COLUMNS``) is in the ranking, in plain words, strongest reason first."""
     reasons = []
-    reasons.append(f"{row.alerts} alerts, {row.alerts_per_week:.1f} alerts/week over "
-                   f"{human_hours(row.hours_of_data)} of data")
-    if row.notifications:
-        reasons.append(f"{row.notifications} notifications, {row.notifications_per_week:.1f} notifications/week")
-    if row.alerts_while_host_down:
-        reasons.append(f"{row.alerts_while_host_down} service alerts " +
-                       ("while the host was down (the host's noise, scored on its row)" if row.object == "service"
+    reasons.append(f"{alerts} alerts, {alerts_per_week:.1f} alerts/week over "
+                   f"{human_hours(hours_of_data)} of data")
+    if notifications:
+        reasons.append(f"{notifications} notifications, {notifications_per_week:.1f} notifications/week")
+    if alerts_while_host_down:
+        reasons.append(f"{alerts_while_host_down} service alerts " +
+                       ("while the host was down (the host's noise, scored on its row)" if what == "service"
                         else "while it was down, attributed to it"))
-    if row.problems and row.transient_share >= 0.5:
-        reasons.append(f"{row.transient_share:.0%} of {int(row.problems)} problems were transient "
+    if problems and transient_share >= 0.5:
+        reasons.append(f"{transient_share:.0%} of {int(problems)} problems were transient "
                        f"(cleared before HARD or within {transient_minutes:g} min)")
-    if row.flap_percent >= HIGH_FLAP_THRESHOLD:
-        reasons.append(f"flapping: state changed {row.flap_percent:.0f}% over 21 checks "
+    if flap_percent >= HIGH_FLAP_THRESHOLD:
+        reasons.append(f"flapping: state changed {flap_percent:.0f}% over 21 checks "
                        f"(Nagios' default threshold {HIGH_FLAP_THRESHOLD:g}%)")
-    if row.alerts_per_problem >= 5:
-        if row.real:
-            reasons.append(f"{row.alerts_per_problem:.0f} alerts per real problem")
+    if alerts_per_problem >= 5:
+        if real:
+            reasons.append(f"{alerts_per_problem:.0f} alerts per real problem")
         else:
             reasons.append("no problem lasted: every alert was noise")
-    if row.off_hours_share >= 0.5:
-        reasons.append(f"{row.off_hours_share:.0%} of alerts at night or at weekends")
+    if off_hours_share >= 0.5:
+        reasons.append(f"{off_hours_share:.0%} of alerts at night or at weekends")
     return "; ".join(reasons)
 
 

@@ -123,7 +123,10 @@ def _code_table(values: pd.Series, of_value) -> np.ndarray:
 
 
 def _runs_in_numpy(rows, key, times, states, kinds, types, attempts, severity_of, alert_of, hard_of) -> tuple:
-    """What ``_fastgroups.episode_runs`` returns (see its C file), in numpy."""
+    """Per episode (a run of non-OK rows of one object, with the recovery that ends it):
+    its first member row, start, end, first HARD time (INT64_MIN if none), worst
+    severity, whether it recovered, highest attempt, alert count and whether it was
+    already open when the window began."""
     severity = severity_of[states[rows]]
     bad = severity > 0
     same = np.r_[False, key[1:] == key[:-1]]
@@ -153,13 +156,8 @@ def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_
                   columns: dict) -> pd.DataFrame:
     """Episodes of one level (hosts or services) from its observation ``rows``
     of ``events``, sorted by ``key`` (one per object) then time; ``columns``:
-    the event columns and tables of :func:`_fastgroups.episode_runs`."""
-    if _groups.compiled() is not None:
-        found = [np.frombuffer(b, dtype=t) for b, t in zip(
-            _groups.compiled().episode_runs(rows, key, *columns.values()),
-            (np.int64,) * 4 + (np.int8, np.uint8, np.int64, np.int64, np.uint8))]
-    else:
-        found = _runs_in_numpy(rows, key, *columns.values())
+    the event columns and tables of :func:`_runs_in_numpy`."""
+    found = _runs_in_numpy(rows, key, *columns.values())
     first, start, end_time, first_hard, severity, recovered, max_attempt, alerts, before_window = found
     if not len(first):
         return None

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import _groups
 from .._frames import epoch_seconds
 
 HISTORY = 21  # Nagios' MAX_STATE_HISTORY_ENTRIES
@@ -132,11 +131,6 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None, seco
         else pd.factorize(alerts["state"])[0]
     is_ok_row = (alerts["state"] == "OK").to_numpy(dtype=bool)
     if interval is None:
-        # In C when it was built: one pass per service, where numpy makes two dozen over every row.
-        found = _groups.flap_percent(key, times, is_recorded, state_codes, is_ok_row,
-                                     DEFAULT_CHECK_SECONDS, HISTORY, LOW_CURVE, SLOPE)
-        if found is not None:
-            return found
         interval = check_seconds(times, key, is_recorded)
     fills = unlogged_checks(times, key, is_recorded, interval)
     del times, interval

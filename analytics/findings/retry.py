@@ -11,8 +11,9 @@ problem of the service with it:
 
 - a HARD problem goes HARD ``(attempts - 1) * retry`` after its start, or as
   before if that was sooner: the minutes gained are the detection it buys;
-- a problem that stayed SOFT, whose failures lasted ``d``, fails
-  ``1 + d // retry`` checks; if that reaches the attempts it now goes HARD
+- a problem that stayed SOFT, from its first failing check to its OK
+  recovery ``d``, fails ``ceil(d / retry)`` checks (the checks before the
+  recovery time; the recovery check itself is OK); if that reaches the attempts it now goes HARD
   too: one HARD line and its notifications (as many lines as the service's
   problem notifications had contacts, else one) and, if it recovered, a
   recovery notification to the same contacts. That is the price, in alerts
@@ -54,7 +55,8 @@ def replay_retry_interval(episodes: pd.DataFrame, retry_minutes: float, attempts
     hard = episodes["hard"].to_numpy()
     before = episodes["detection_delay"].reset_index(drop=True)
     to_hard = (attempts - 1) * retry
-    failed = 1 + (episodes["duration"] // retry).to_numpy().astype(np.int64)
+    # Checks at 0, retry, 2 * retry, ... before the recovery time fail; the recovery check is OK.
+    failed = np.ceil(episodes["duration"] / retry).to_numpy().astype(np.int64)
     newly_hard = ~hard & (failed >= attempts)
     after = pd.Series(pd.NaT, index=before.index, dtype="timedelta64[ns]")
     after[hard] = before[hard].clip(upper=to_hard)

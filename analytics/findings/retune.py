@@ -3,10 +3,11 @@
 For each service the chatty ranking flags, one concrete change:
 
 - ``max_check_attempts``: more attempts before HARD. Replayed per problem:
-  a problem whose failures lasted ``(attempts - 1) * retry_interval`` still
-  goes HARD (``retry_interval`` minutes later per extra attempt); a shorter
-  one stays SOFT, sends no notification and writes its SOFT lines and its
-  recovery only. See :func:`replay_max_check_attempts`.
+  a problem whose failing checks (its logged SOFT attempts, plus its HARD
+  re-checks at ``check_interval`` until the OK recovery) reach ``attempts``
+  still goes HARD (``retry_interval`` minutes later per extra attempt);
+  one with fewer stays SOFT, sends no notification and writes its SOFT lines
+  and its recovery only. See :func:`replay_max_check_attempts`.
 - ``flap detection``: enable it, or lower ``low/high_flap_threshold``, so a
   service whose state flips back and forth is reported once as flapping
   instead of notifying at every flip. Replayed by recomputing Nagios' flap
@@ -47,6 +48,7 @@ from ..sources.objects import DEFAULT_RETRY_MINUTES, current_attempts, object_ro
 from .retry import add_to, suggest_faster_detection
 
 MAX_EXTRA_ATTEMPTS = 4
+DEFAULT_CHECK_MINUTES = 5.0  # Nagios' default check_interval, the estimate when objects.cache is missing
 MAX_EXTRA_DETECTION = pd.Timedelta(minutes=10)  # per problem: later than this is not worth the quiet
 
 
@@ -66,47 +68,98 @@ def _service_episodes(episodes_or_events) -> pd.DataFrame:
     return frame
 
 
+def _hard_failing_checks(hard_for: np.ndarray, interval_seconds: float, slack: float = 0.1) -> tuple:
+    """(low, high) failing checks of the HARD part of problems that stayed HARD for
+    ``hard_for`` seconds, checked every ``interval_seconds``: the HARD check itself and
+    the re-checks before the recovery (the recovery check is OK, not counted). Checks
+    run a few seconds late, so a ratio within ``slack`` of a whole number is that number."""
+    ratio = hard_for / interval_seconds
+    low = np.maximum(1, np.floor(ratio + slack)).astype(np.int64)
+    high = np.maximum(1, np.ceil(ratio - slack)).astype(np.int64)
+    return low, high
+
+
 def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | None = None,
                               retry_interval_minutes: float = DEFAULT_RETRY_MINUTES,
-                              long=LONG_PROBLEM) -> pd.DataFrame:
-    """Replay the service problems with ``max_check_attempts = attempts``.
+                              long=LONG_PROBLEM, check_interval_minutes: float | None = None) -> pd.DataFrame:
+    """Replay the service problems with ``max_check_attempts = attempts`` from the logged alerts.
 
     :param episodes_or_events: episodes (of one service, or many) or events.
     :param current: the attempts in force; default the largest attempt seen.
+    :param check_interval_minutes: the ``check_interval`` in force; None: unknown,
+        Nagios' default (5 minutes) is the point estimate and the range spans
+        every check interval from ``retry_interval`` up.
     :returns: per episode: ``hard_after`` (would still go HARD),
-        ``alerts_before/after``, ``notifications_before/after``,
-        ``extra_detection`` (Timedelta, 0 for problems that stay SOFT),
-        ``long_problem`` and ``caught_after``.
+        ``alerts_before/after``, ``notifications_before/after`` (and
+        ``alerts_after_low/high``, ``notifications_after_low/high``: the range
+        the unknown checks between alerts allow), ``failing_checks`` (point,
+        ``failing_checks_low/high``), ``extra_detection`` (Timedelta, 0 for
+        problems that stay SOFT), ``long_problem`` and ``caught_after``.
 
-    The model: failures continue at ``retry_interval`` while SOFT, so a
-    problem that lasted ``d`` fails ``1 + d // retry`` checks before it
-    recovers (at least the attempts it logged). It goes HARD when that
-    reaches ``attempts``. Alerts: one line per SOFT attempt, one HARD line,
-    one recovery line if it recovered; notifications only if HARD.
+    The model (Nagios' own rules): a problem's failing checks are its logged
+    SOFT attempts (every SOFT attempt writes a line, so these are known) plus,
+    for a HARD problem, the HARD check and the re-checks at ``check_interval``
+    until the recovery; the recovery check is OK and not counted. The log
+    does not have the HARD re-checks: they are the time spent HARD over
+    ``check_interval``. Replayed by order (as :mod:`.replay`), the same
+    failing results with ``attempts`` go HARD when they reach it: its SOFT
+    lines grow by ``attempts - current`` and its notifications stay; fewer
+    stay SOFT, with one line per failing check and the recovery, and notify
+    nobody.
     """
     eps = _service_episodes(episodes_or_events)
     if current is None:
         current = int(eps["max_attempt"].max()) if len(eps) else 1
     retry = pd.Timedelta(minutes=retry_interval_minutes)
     duration = eps["duration"]
-    failed_checks = np.maximum(eps["max_attempt"].to_numpy(),
-                               1 + (duration // retry).to_numpy().astype(np.int64))
-    # A HARD problem's checks after HARD ran at check_interval; while SOFT they would run at retry.
-    failed_checks = np.where(eps["hard"].to_numpy(), np.maximum(failed_checks, current), eps["max_attempt"].to_numpy())
-    hard_after = failed_checks >= attempts
-    recovered = ~eps["open"].to_numpy()
-    soft_lines = np.minimum(failed_checks, attempts - 1)
-    alerts_after = np.where(hard_after, (attempts - 1) + 1, soft_lines) + recovered
-    notes_before = eps["notifications"].to_numpy()
-    notes_after = np.where(hard_after, notes_before, 0)
-    extra = np.where(hard_after & eps["hard"].to_numpy(), max(0, attempts - current), 0) * retry
+    hard = eps["hard"].to_numpy(dtype=bool)
+    logged_attempts = eps["max_attempt"].to_numpy().astype(np.int64)
+    detection = eps["detection_delay"] if "detection_delay" in eps else pd.Series(pd.NaT, index=eps.index)
+    hard_for = ((duration - detection.fillna(pd.Timedelta(0))).dt.total_seconds().clip(lower=0)
+                .to_numpy(dtype=float))
+    retry_seconds = retry.total_seconds()
+    if check_interval_minutes:
+        point_low, point_high = _hard_failing_checks(hard_for, check_interval_minutes * 60.0)
+        point = np.maximum(1, np.round(hard_for / (check_interval_minutes * 60.0))).astype(np.int64)
+        low, high = point_low, point_high
+    else:
+        point = np.maximum(1, np.round(hard_for / (DEFAULT_CHECK_MINUTES * 60.0))).astype(np.int64)
+        low = np.ones(len(eps), dtype=np.int64)  # a check interval as long as the problem: the HARD check only
+        high = _hard_failing_checks(hard_for, max(retry_seconds, 1.0))[1]  # re-checked as often as retried
+    low, high = np.minimum(low, point), np.maximum(high, point)
+    soft_attempts = np.where(hard, logged_attempts - 1, logged_attempts)
+
+    def failing(hard_checks):
+        return soft_attempts + np.where(hard, hard_checks, 0)
+
+    recovered = ~eps["open"].to_numpy(dtype=bool)
+    alerts_before = eps["alerts"].to_numpy().astype(np.int64)
+    notes_before = eps["notifications"].to_numpy().astype(np.int64)
+
+    def counts(failed):
+        stays_hard = hard & (failed >= attempts)
+        # Still HARD: attempts - current more SOFT lines; the rest as logged. Now SOFT:
+        # one line per failing check and the recovery. Never HARD before: unchanged.
+        alerts = np.where(stays_hard, alerts_before + (attempts - logged_attempts),
+                          np.where(hard, failed + recovered, alerts_before))
+        return stays_hard, alerts, np.where(hard & ~stays_hard, 0, notes_before)
+
+    failed = failing(point)
+    hard_after, alerts_after, notes_after = counts(failed)
+    _, alerts_low, notes_low = counts(failing(low))
+    _, alerts_high, notes_high = counts(failing(high))
+    extra = np.where(hard_after, max(0, attempts - current), 0) * retry
     long_problem = is_long_problem(eps, long).to_numpy()
     return pd.DataFrame({
         "node": eps["node"].to_numpy(), "host": eps["host"].to_numpy(), "service": eps["service"].to_numpy(),
         "start": eps["start"].to_numpy(), "duration": duration.to_numpy(),
-        "hard_before": eps["hard"].to_numpy(), "hard_after": hard_after,
-        "alerts_before": eps["alerts"].to_numpy(), "alerts_after": alerts_after.astype(np.int64),
-        "notifications_before": notes_before, "notifications_after": notes_after,
+        "hard_before": hard, "hard_after": hard_after,
+        "failing_checks": failed, "failing_checks_low": failing(low), "failing_checks_high": failing(high),
+        "alerts_before": alerts_before, "alerts_after": alerts_after.astype(np.int64),
+        "alerts_after_low": alerts_low.astype(np.int64), "alerts_after_high": alerts_high.astype(np.int64),
+        "notifications_before": notes_before, "notifications_after": notes_after.astype(np.int64),
+        "notifications_after_low": notes_low.astype(np.int64),
+        "notifications_after_high": notes_high.astype(np.int64),
         "extra_detection": pd.to_timedelta(extra), "long_problem": long_problem,
         "caught_after": hard_after | ~long_problem,
     })
@@ -290,8 +343,9 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         if suggestion is None:
             if values is None:
                 values = _values(events, perfdata, keys)
-            suggestion = (_warn_suggestion(values, objects, key, eps, long)
-                          or _crit_suggestion(values, objects, key, eps, long))
+            level_context = (_config_of(config, key[0]), history.get(key))
+            suggestion = (_warn_suggestion(values, objects, key, eps, long, level_context)
+                          or _crit_suggestion(values, objects, key, eps, long, level_context))
         if suggestion is not None and (suggestion["alerts_before"], suggestion["notifications_before"]) == \
                 (suggestion["alerts_after"], suggestion["notifications_after"]):
             suggestion = None  # a change whose replay changes no count is never shown
@@ -304,20 +358,33 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
     return fill_retune_columns(pd.DataFrame(rows))[RETUNE_COLUMNS]
 
 
+def _check_interval_of(objects, key) -> float | None:
+    row = object_row(objects, key)
+    if row is not None and pd.notna(row["check_interval"]) and row["check_interval"] > 0:
+        return float(row["check_interval"])
+    return None
+
+
+def _range_text(low: int, high: int) -> str:
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
 def _attempts_suggestion(eps, objects, key, long) -> dict | None:
     current, retry = current_attempts(objects, *key, eps)
+    check_interval = _check_interval_of(objects, key)
     long_before = int(is_long_problem(eps, long).sum())
     best = None
     for attempts in range(current + 1, current + MAX_EXTRA_ATTEMPTS + 1):
-        replay = replay_max_check_attempts(eps, attempts, current=current, retry_interval_minutes=retry, long=long)
+        replay = replay_max_check_attempts(eps, attempts, current=current, retry_interval_minutes=retry, long=long,
+                                           check_interval_minutes=check_interval)
         if not replay["caught_after"].all():
             break  # more attempts only miss more
         if replay["extra_detection"].max() > MAX_EXTRA_DETECTION:
             break
         saved = (replay["notifications_before"].sum() - replay["notifications_after"].sum(),
                  replay["alerts_before"].sum() - replay["alerts_after"].sum())
-        # Notifications are what wake people: the most notifications saved wins.
-        if saved[0] > 0 and (best is None or saved > best[1]):
+        # Notifications are what wake people: the most notifications saved wins, the fewest attempts on a tie.
+        if saved[0] > 0 and (best is None or saved[0] > best[1][0]):
             best = (attempts, saved, replay)
     if best is None:
         return None
@@ -325,20 +392,30 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
     caught = int((replay["long_problem"] & replay["hard_after"]).sum())
     notes_saved = int(replay["notifications_before"].sum() - replay["notifications_after"].sum())
     stays_soft = int((replay["hard_before"] & ~replay["hard_after"]).sum())
+    sums = {column: int(replay[column].sum()) for column in (
+        "alerts_after", "alerts_after_low", "alerts_after_high",
+        "notifications_after", "notifications_after_low", "notifications_after_high")}
+    interval_said = (f"HARD re-checks every {check_interval:g} min (objects.cache)" if check_interval else
+                     f"check_interval unknown: assumed {DEFAULT_CHECK_MINUTES:g} min (Nagios' default), the range "
+                     f"spans any check_interval from retry_interval ({retry:g} min) up")
     return dict(
         node=key[0], host=key[1], service=key[2], directive="max_check_attempts",
         current=str(current), suggested=str(attempts),
-        alerts_before=int(replay["alerts_before"].sum()), alerts_after=int(replay["alerts_after"].sum()),
-        notifications_before=int(replay["notifications_before"].sum()),
-        notifications_after=int(replay["notifications_after"].sum()),
+        alerts_before=int(replay["alerts_before"].sum()),
+        notifications_before=int(replay["notifications_before"].sum()), **sums,
         # Every problem that still goes HARD does so this much later (also future ones).
         extra_detection_minutes=round((attempts - current) * retry, 1),
         long_problems_before=long_before, long_problems_after=caught,
-        reason=(f"{stays_soft} HARD problems cleared within {attempts - 1} retries of {retry:g} min: "
+        reason=(f"{stays_soft} HARD problems cleared within {attempts - 1} failing checks: "
                 f"with {attempts} attempts they stay SOFT ({notes_saved} notifications fewer); "
                 + (f"all {long_before} long HARD CRITICAL problems are still caught, "
                    if long_before else "no long HARD CRITICAL problem in this history; ")
-                + f"real problems go HARD at most {(attempts - current) * retry:g} min later"),
+                + f"real problems go HARD at most {(attempts - current) * retry:g} min later; "
+                f"an estimate from the logged alerts: the checks between them are unknown, so the after-counts "
+                f"are a range (alerts {_range_text(sums['alerts_after_low'], sums['alerts_after_high'])}, "
+                f"notifications {_range_text(sums['notifications_after_low'], sums['notifications_after_high'])}); "
+                f"failing checks = the logged SOFT attempts + the time spent HARD over check_interval; "
+                f"{interval_said}"),
     )
 
 
@@ -494,7 +571,7 @@ def _current_levels(values, key):
     return label, series, warn, crit, direction, inferred
 
 
-def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
+def _warn_suggestion(values, objects, key, eps, long, context=(None, None)) -> dict | None:
     levels = _current_levels(values, key)
     if levels is None:
         return None
@@ -504,22 +581,44 @@ def _warn_suggestion(values, objects, key, eps, long) -> dict | None:
         return None
     spec, before, after = found
     return _level_row(key, "warning threshold (-w)", warn, spec, before, after, eps,
-                      int(is_long_problem(eps, long).sum()),
+                      int(is_long_problem(eps, long).sum()), (series, objects, *context),
                       f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
                       f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
                       f"every CRITICAL value still CRITICAL"
                       + ("; current levels inferred from the states the check reported" if inferred else ""))
 
 
-def _level_row(key, directive, current, spec, before, after, eps, long_before, reason) -> dict:
-    """A threshold suggestion: alerts replayed on the values; notifications, detection
-    and long problems as they were (the suggestion keeps every CRITICAL that matters)."""
+def _level_row(key, directive, current, spec, before, after, eps, long_before, replay_context, reason) -> dict | None:
+    """A threshold suggestion from the values known (the logged alerts' or the perfdata's):
+    alerts replayed on the values; notifications replayed by the engine on the states
+    before and after, with the service's settings, so both counts come from one state
+    machine. None when the engine's replay of the states before does not give the logged
+    notifications: then the notifications after would not be Nagios' either."""
+    series, objects, config, history = replay_context
     notifications = int(eps["notifications"].sum())
+    times = epoch_seconds(series["time"]).astype(float)
+    row = object_row(objects, key)
+    hard = eps[eps["hard"]]
+    # The times between known values are not check intervals here: only the attempts HARD reached.
+    seen = {"max_check_attempts": int(hard["max_attempt"].max())} if row is None and len(hard) else None
+    settings, _ = engine.settings_for(row, config if config is not None else unknown_config(), seen)
+    # The OK checks between known values are missing, so flap detection over them would see
+    # flips Nagios never saw: it is replayed only where Nagios logged flapping for the service.
+    flapped = history is not None and bool((history["kind"] == ev.SERVICE_FLAPPING).any())
+    settings = settings.with_(flap_detection_enabled=settings.flap_detection_enabled and flapped)
+    lines = _lines_per_notification(history)
+    replayed = [engine.replay_service(frame["state"].to_numpy(), settings, times=times).notification_count * lines
+                for frame in (before, after)]
+    if replayed[0] != notifications:
+        return None  # the known values do not explain the logged notifications: no consistent after-count
     return dict(
         node=key[0], host=key[1], service=key[2], directive=directive, current=current, suggested=spec,
         alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
-        notifications_before=notifications, notifications_after=notifications, extra_detection_minutes=0.0,
-        long_problems_before=long_before, long_problems_after=long_before, reason=reason)
+        notifications_before=notifications, notifications_after=replayed[1], extra_detection_minutes=0.0,
+        long_problems_before=long_before, long_problems_after=long_before,
+        reason=reason + "; an estimate over the known values only (checks with no known value are taken to keep "
+        "their state); notifications replayed through Nagios' state machine on the states before and after"
+        + ("" if flapped else " (flap detection left out: Nagios logged no flapping for the service)"))
 
 
 def _critical_level(series: pd.DataFrame, warn, crit, direction: str, must_stay: np.ndarray):
@@ -557,7 +656,7 @@ def _values_in(series: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
+def _crit_suggestion(values, objects, key, eps, long, context=(None, None)) -> dict | None:
     levels = _current_levels(values, key)
     if levels is None:
         return None
@@ -572,6 +671,7 @@ def _crit_suggestion(values, objects, key, eps, long) -> dict | None:
     criticals_before, criticals_after = int((before["state"] == 2).sum()), int((after["state"] == 2).sum())
     # The spared checks still alert, as WARNING: whoever takes warnings is still told, not the pager.
     return _level_row(key, "critical threshold (-c)", crit, spec, before, after, eps, long_before,
+                      (series, objects, *context),
                       f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
                       f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
                       + (f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "

@@ -86,6 +86,7 @@ class Report:
     summary: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     plots: dict[str, str] = field(default_factory=dict)  # name -> PNG path
+    empty_reason: str = ""  # why the window holds no event, and where the data is
 
 
 # --- numbers ------------------------------------------------------------------
@@ -764,7 +765,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         table["detail"] = csv_files.get("change_rows")
     context = {
         "window_start": fmt(window_start), "window_end": fmt(window_end),
-        "coverage": _coverage_text(summary),
+        "coverage": _coverage_text(summary, analysis.empty_reason),
         "rates": rates_header(analysis.events, window_start, window_end),
         "previous_start": wow["previous_start"],
         "source": source, "sections": sections, "timezone": hours.timezone,
@@ -781,7 +782,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=1)
     return Report(out_dir=out_dir, html=html_path, markdown=md_path, summary=summary, tables=tables,
-                  plots=plot_paths)
+                  plots=plot_paths, empty_reason=analysis.empty_reason if not summary.get("data_start") else "")
 
 
 def rates_header(events: pd.DataFrame, window_start, window_end) -> str:
@@ -790,6 +791,8 @@ def rates_header(events: pd.DataFrame, window_start, window_end) -> str:
     or, for events without those counts (a store), from the events' own times."""
     from ..sources import coverage
 
+    if events.empty:
+        return ""  # the coverage line says why there is nothing
     counts = {key: value for key, value in events.attrs.items() if key in ("first", "last")}
     if counts.get("first") is None and len(events):
         counts = {"first": events["time"].min().timestamp(), "last": events["time"].max().timestamp()}
@@ -797,10 +800,11 @@ def rates_header(events: pd.DataFrame, window_start, window_end) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _coverage_text(summary: dict) -> str:
-    """How much of the window the data covers, said plainly when it is not all of it."""
+def _coverage_text(summary: dict, empty_reason: str = "") -> str:
+    """How much of the window the data covers, said plainly when it is not all of it; when
+    nothing is in the window, where the data is."""
     if not summary.get("data_start"):
-        return "No events in this window."
+        return f"No events in this window: {empty_reason}." if empty_reason else "No events in this window."
     covered, window = summary["coverage_hours"], summary["window_hours"]
     first = pd.Timestamp(summary["data_start"]).strftime("%Y-%m-%d %H:%M")
     last = pd.Timestamp(summary["data_end"]).strftime("%Y-%m-%d %H:%M")
@@ -892,6 +896,10 @@ class ReportError(ValueError):
     """A report that cannot be made as asked (bad window, no input)."""
 
 
+def _window_text(start, end) -> str:
+    return f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC"
+
+
 def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(start, end) in UTC. ``until`` defaults to ``newest`` (the last line seen), else now;
     ``since`` is a date, or a duration (``7d``) counted back from the end."""
@@ -921,6 +929,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         checks' values from (see :func:`.graphite_source.load_perfdata_from_graphite`)
         instead of perfdata files.
     """
+    from ...parsers.unreadable import first_unreadable, read_text
     from ..run import api
     from ..sources import coverage, ingest
 
@@ -937,6 +946,9 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
         analysis = api.analyze(events, objects=objects, perfdata=values_from_graphite(events, start, end, perfdata),
                                processes=processes)
+        if events.empty:
+            analysis.empty_reason = (f"nothing in the window {_window_text(start, end)}: "
+                                     f"Graphite at {graphite} has no alert metrics under {prefix!r} in it")
         return analysis, start, end, f"Graphite at {graphite}"
     if store_dir:
         from ..sources import store
@@ -953,6 +965,9 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
                                perfdata=store.load_perfdata(store_dir, start, end) if perfdata is None else perfdata,
                                processes=processes)
         nodes = events["node"].nunique() if len(events) else 0
+        if events.empty:
+            analysis.empty_reason = f"nothing in the window {_window_text(start, end)}: " + \
+                store.span_text(store_dir)
         return analysis, start, end, f"the event store {store_dir} ({nodes} Nagios node{'s' if nodes != 1 else ''})"
     if not paths:
         raise ReportError("give log archives (node directories or files), --store DIR or --graphite URL")
@@ -961,13 +976,21 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     start, end = resolve_window(since, until, coverage.newest_signal(events))
     # Keep only the window's rows before analysing: holding the whole history
     # beside the window's copy would double the peak memory of the report.
+    read, found, total = dict(events.attrs), coverage.data_range(events), len(events)
+    if coverage.all_unreadable(read):
+        files = [path for _, path in ingest.resolve_paths(list(paths))]
+        raise ReportError("no line could be read: " + read_text(
+            int(read.get("files", 0)), int(read["lines"]), int(read["unparsed"]), first_unreadable(files)))
     events = ingest.window(events, start, end)
+    empty_reason = coverage.empty_reason({**read, **found, "outside_window": total - len(events)}, start, end) \
+        if events.empty else ""
     if objects is None:
         objects = api.find_side_files(paths, "objects.cache") or None
     perfdata = values_from_graphite(events, start, end, perfdata)
     if perfdata is None:
         perfdata = api.find_side_files(paths, "service-perfdata.log") or None
     analysis = api.analyze(events, until=end, objects=objects, perfdata=perfdata, processes=processes)
+    analysis.empty_reason = empty_reason
     nodes = analysis.events["node"].nunique() if len(analysis.events) else 0
     return analysis, start, end, f"the event logs of {nodes} Nagios node{'s' if nodes != 1 else ''}"
 

@@ -30,6 +30,8 @@ class Analysis:
     names: pd.DataFrame  # proposed metric names and collisions
     automation: pd.DataFrame  # recurring problems, acked problems that fixed themselves
     by_cell: pd.DataFrame  # summary per environment, cell and node class
+    # Why the window holds no event, and where the data is ("" when it holds some).
+    empty_reason: str = ""
 
 
 _CELL_KEYS = ["environment", "cell", "node_class"]
@@ -303,7 +305,7 @@ def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, c
     inputs, or made by ``stage(events, window)`` per group of whole nodes and put together
     by ``join(results)`` (see :func:`rank_logs`)."""
     from . import parallel, results_cache
-    since, until = ingest.parse_when(since), ingest.parse_when(until)
+    since, until = ingest.window_bounds(since, until)
     targets = ingest.resolve_paths(paths)
     digest = results_cache.key(name, {**parameters, "environment": environment, "cell_pattern": cell_pattern},
                                targets, side_files, since=since, until=until) if cache_dir else None

@@ -46,7 +46,7 @@ class EngineError(ValueError):
 
 def _resolve(since, until) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     # Resolved once on the driver: "7d" must mean the same instant on every worker.
-    return ingest.parse_when(since), ingest.parse_when(until)
+    return ingest.window_bounds(since, until)
 
 
 def analyze_store(store_dir: str, since=None, until=None, engine: str = "pandas", scheduler: str | None = None,

@@ -290,7 +290,7 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
         (``lines``, ``unparsed``, ``duplicates``, ``files``, ``outside_window``) summed, and
         the span of data found (:func:`.coverage.merge_counts`).
     """
-    since, until = ingest.parse_when(since), ingest.parse_when(until)
+    since, until = ingest.window_bounds(since, until)
     processes = default_processes(targets) if processes is None else processes
     groups = node_groups(targets, processes) if processes > 1 else [targets]
     if len(groups) <= 1:

@@ -12,11 +12,13 @@
  * A line is *fast* when it starts with "[" + exactly 10 digits + "] ". Its
  * *head* is what parse_line needs to classify it: for a known TYPE with N
  * fields, TYPE and the text up to (not including) the N-th ";" (or the line
- * end); for another TYPE, "TYPE:" or "TYPE: "; without ":", nothing. The
+ * end); for a line that starts with one of the untyped prefixes ("Error in
+ * configuration file", with or without a ":" later), that prefix; for another
+ * TYPE, "TYPE:" or "TYPE: "; without ":", nothing. The
  * known TYPEs, their N and where their host (and service) sit among the
- * fields are not written here: set_types(rows) receives them at import from
- * nagtune.parsers.grammar, rows of (tag, fields, host_field, objects), and
- * split refuses to run before. Where a line's host (and service) field is
+ * fields are not written here: set_types(rows[, prefixes]) receives them at
+ * import from nagtune.parsers.grammar, rows of (tag, fields, host_field,
+ * objects) and the untyped prefixes, and split refuses to run before. Where a line's host (and service) field is
  * present and not empty, it is cut out of the head and keyed in its own
  * table; the head keeps "\x01" (and ";\x02") in its place. So a head
  * repeats across hosts and services, each distinct (head, is a ";" after
@@ -78,6 +80,61 @@ typedef struct {
 static LineType TYPES[MAX_TYPES];
 static size_t N_TYPES = 0;
 
+/* Starts of lines without a "TYPE: " that still have a kind (grammar.UNTYPED_PREFIXES). */
+#define MAX_PREFIXES 16
+static char *PREFIXES[MAX_PREFIXES];
+static Py_ssize_t PREFIX_SIZES[MAX_PREFIXES];
+static size_t N_PREFIXES = 0;
+
+static Py_ssize_t
+untyped_prefix(const char *text, Py_ssize_t size)
+{
+    for (size_t i = 0; i < N_PREFIXES; i++) {
+        if (PREFIX_SIZES[i] <= size && memcmp(PREFIXES[i], text, (size_t)PREFIX_SIZES[i]) == 0)
+            return PREFIX_SIZES[i];
+    }
+    return 0;
+}
+
+static int
+set_prefixes(PyObject *prefixes)
+{
+    PyObject *seq = PySequence_Fast(prefixes, "set_types: prefixes must be a sequence of str");
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > MAX_PREFIXES) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "set_types: too many prefixes");
+        return -1;
+    }
+    char *made[MAX_PREFIXES] = {0};
+    Py_ssize_t sizes[MAX_PREFIXES] = {0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t size;
+        const char *text = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, i), &size);
+        if (text != NULL && size == 0)
+            PyErr_SetString(PyExc_ValueError, "set_types: an empty prefix");
+        if (text == NULL || size == 0 || (made[i] = malloc((size_t)size + 1)) == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+            for (Py_ssize_t j = 0; j < i; j++)
+                free(made[j]);
+            Py_DECREF(seq);
+            return -1;
+        }
+        memcpy(made[i], text, (size_t)size + 1);
+        sizes[i] = size;
+    }
+    Py_DECREF(seq);
+    for (size_t i = 0; i < N_PREFIXES; i++)
+        free(PREFIXES[i]);
+    memcpy(PREFIXES, made, sizeof made);
+    memcpy(PREFIX_SIZES, sizes, sizeof sizes);
+    N_PREFIXES = (size_t)n;
+    return 0;
+}
+
 static const LineType *
 type_of(const char *type, Py_ssize_t size)
 {
@@ -92,8 +149,10 @@ type_of(const char *type, Py_ssize_t size)
 static PyObject *
 set_types(PyObject *self, PyObject *args)
 {
-    PyObject *rows;
-    if (!PyArg_ParseTuple(args, "O", &rows))
+    PyObject *rows, *prefixes = NULL;
+    if (!PyArg_ParseTuple(args, "O|O", &rows, &prefixes))
+        return NULL;
+    if (prefixes != NULL && set_prefixes(prefixes) < 0)
         return NULL;
     PyObject *seq = PySequence_Fast(rows, "set_types: a sequence of (tag, fields, host_field, objects)");
     if (seq == NULL)
@@ -377,11 +436,14 @@ split_lines(const char *data, int64_t size, const int64_t *bounds, Py_ssize_t pa
         int space = colon != NULL && colon_at + 1 < end && data[colon_at + 1] == ' ';
         const LineType *type = space ? type_of(data + type_start, (Py_ssize_t)(colon_at - type_start)) : NULL;
         Py_ssize_t fields = type ? type->fields : 0;
+        Py_ssize_t prefix = type ? 0 : untyped_prefix(data + type_start, (Py_ssize_t)(end - type_start));
         int64_t after_type = colon_at + 2;
         int64_t first_semi = after_type < end ? nth_semicolon(data, after_type, end, 1) : end;
         int64_t head_end;
         if (fields > 0)
             head_end = nth_semicolon(data, after_type, end, fields);
+        else if (prefix > 0)
+            head_end = type_start + prefix;
         else
             head_end = colon != NULL ? colon_at + 1 + space : type_start;
         int sep = head_end < end && data[head_end] == ';';
@@ -831,7 +893,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"set_types", set_types, METH_VARARGS,
-     "set_types(rows) -> None: the line types (tag, fields, host_field, objects) split knows."},
+     "set_types(rows[, prefixes]) -> None: the line types (tag, fields, host_field, objects) and the"
+     " untyped prefixes split knows."},
     {"split", split, METH_VARARGS,
      "split(buffer, bounds) -> line columns, distinct heads and slow lines: see the C file's header."},
     {"gather", gather, METH_VARARGS,

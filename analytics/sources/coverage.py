@@ -12,22 +12,17 @@ alerts and notifications, as epoch seconds, plus ``outside_window``).
 """
 from __future__ import annotations
 
-import gzip
-import re
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from ...parsers import events as ev
+from ...parsers.unreadable import first_unreadable, unparsed_text
 
 SIGNAL_KINDS = (ev.SERVICE_ALERT, ev.HOST_ALERT, ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION)
 # Counts that add up over groups of nodes; the others are the earliest or the latest.
 FIRST_KEYS = ("first", "first_signal")
 LAST_KEYS = ("last", "last_signal")
 
-# ``[Tue Jan 12 00:00:00 2016] SERVICE ALERT: ...``: a log converted for reading by people.
-HUMAN_STAMP = re.compile(r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4}\]")
 UNPARSED_WARN_SHARE = 0.0  # any unparsed line is said; the share tells how much it matters
 
 
@@ -68,42 +63,6 @@ def newest_signal(events: pd.DataFrame):
         return None
     signal = events["kind"].isin(SIGNAL_KINDS).to_numpy()
     return events["time"][signal].max() if signal.any() else events["time"].max()
-
-
-@dataclass
-class Unreadable:
-    path: str
-    line_number: int
-    text: str
-
-    def why(self) -> str:
-        if HUMAN_STAMP.match(self.text):
-            return ("its time stamps are human-readable dates; nagtune reads the epoch seconds Nagios writes "
-                    "([1452556800] ...), not a log converted for people")
-        if not self.text.startswith("["):
-            return "it has no [epoch] time stamp"
-        return "it is not a line of the Nagios event log grammar"
-
-
-def first_unreadable(files: list[str], limit_bytes: int = 256 << 20) -> Unreadable | None:
-    """The first line of ``files`` (in order) the parser cannot read, reading at most
-    ``limit_bytes``: only called when the ingest counted unparsed lines."""
-    from ...parsers.nagios import parse_line
-    seen = 0
-    for path in files:
-        try:
-            opener = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rb") as handle:
-                for number, line in enumerate(handle, 1):
-                    seen += len(line)
-                    if seen > limit_bytes:
-                        return None
-                    if parse_line(line).kind == ev.UNPARSED:
-                        text = line.decode("utf-8", "replace").rstrip("\r\n")
-                        return Unreadable(path, number, text[:160])
-        except (OSError, EOFError):
-            continue
-    return None
 
 
 def _when(seconds) -> str:
@@ -150,12 +109,7 @@ def lines(counts: dict, since=None, until=None, files: list[str] | None = None, 
         read += f", {int(counts['duplicates']):,} seen twice (counted once)"
     out.append(read)
     if bad:
-        share = bad / max(total, 1)
-        text = f"{bad:,} line(s) unparsed ({share:.1%})"
-        found = first_unreadable(files or []) if files else None
-        if found is not None:
-            text += f"; first: {found.path}:{found.line_number}: {found.text!r} ({found.why()})"
-        out.append(text)
+        out.append(unparsed_text(total, bad, first_unreadable(files) if files else None))
     first, last = counts.get("first"), counts.get("last")
     if first is None:
         out.append(f"no dated line found; {window_text(since, until)}")

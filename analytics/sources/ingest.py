@@ -78,7 +78,7 @@ except ImportError:
                       " (over 10x the CPU); reinstall with a C compiler and Python headers", RuntimeWarning,
                       stacklevel=2)
 else:
-    _fastingest.set_types(grammar.splitter_types())
+    _fastingest.set_types(grammar.splitter_types(), grammar.splitter_prefixes())
 
 DEFAULT = DEFAULT_CELL_PATTERN
 BATCH_BYTES = 8 << 20  # bytes per parse batch: bounds the memory of the batches in flight
@@ -100,11 +100,13 @@ TEXT_HASH = "_text_hash"
 
 _FIELDS = r"[^;\n]*(?:;[^;\n]*){0,%d}"
 # A known type's fields before its output (the grammar table's count, most first), then
+# a line without a type that still has a kind (its prefix: "Error in configuration file"),
 # any other type (message kinds, Nagios' own chatter), or no type at all.
 _LINE = re.compile(
     r"^\[([0-9]{1,12})\] ("
     + "|".join(f"(?:{'|'.join(map(re.escape, tags))}): " + _FIELDS % (fields - 1)
                for fields, tags in sorted(grammar.tags_by_fields().items(), reverse=True))
+    + "|" + "|".join(map(re.escape, grammar.splitter_prefixes()))
     + r"|[^:\n]*: ?|"
     r")(;?)([^\n]*)$",
     re.MULTILINE,
@@ -440,8 +442,8 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     # its key's length.
     head_length = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
     span_b0 = np.frombuffer(head_ends, dtype=np.int64) - head_length[key_codes]
-    # An error without the "Error:" type ("Error in configuration file ...") keeps its whole text, as
-    # a program message does.
+    # An error without the "Error:" type (its head is a grammar.UNTYPED_PREFIXES prefix) keeps its
+    # whole text, as a program message does.
     untyped_error = (kinds == ev.ERROR) & ~np.array([head.startswith(b"Error:") for head in heads], dtype=bool)
     rules = np.select([np.isin(kinds, _MESSAGE_KINDS) & ~untyped_error, (kinds == ev.PROGRAM) | untyped_error,
                        kinds == ev.EXTERNAL_COMMAND], [1, 2, 3], 0).astype(np.uint8)
@@ -701,9 +703,18 @@ def parse_when(value, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def window_bounds(since=None, until=None, now: pd.Timestamp | None = None):
+    """(start, end) in UTC of the window ``since <= time < until``, either None. ``until`` is
+    read first; a duration ``since`` (``7d``) counts back from ``until`` when it is given (the
+    week before it, as an operator reading ``--since 7d --until 2026-11-01`` expects), else
+    from now."""
+    end = parse_when(until, now)
+    return parse_when(since, now=end if end is not None else now), end
+
+
 def window(events: pd.DataFrame, since=None, until=None) -> pd.DataFrame:
-    """Rows with ``since <= time < until`` (either may be None)."""
-    start, end = parse_when(since), parse_when(until)
+    """Rows with ``since <= time < until`` (either may be None; see :func:`window_bounds`)."""
+    start, end = window_bounds(since, until)
     if start is None and end is None:
         return events
     mask = np.ones(len(events), dtype=bool)

@@ -312,6 +312,17 @@ def newest_signal(store: str) -> pd.Timestamp | None:
     return None if newest is None else pd.Timestamp(newest, tz="UTC")
 
 
+def span_text(store: str) -> str:
+    """Where the store's events are: ``the store holds 2026-11-20 21:40 .. 2026-11-21 02:40 UTC``."""
+    partitions = [info for name, info in load_manifest(store)["partitions"].items()
+                  if name.startswith("events/") and info.get("rows")]
+    if not partitions:
+        return "the store holds no event"
+    first = pd.Timestamp(min(p["min_ns"] for p in partitions), tz="UTC")
+    last = pd.Timestamp(max(p["max_ns"] for p in partitions), tz="UTC")
+    return f"the store holds {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC"
+
+
 def _by_day(frame: pd.DataFrame):
     """(day "YYYY-MM-DD", rows) of a frame, by its UTC ``time``."""
     days = _nanoseconds(frame["time"]) // _DAY_NS
@@ -468,7 +479,7 @@ def _in_window(info: dict, start: pd.Timestamp | None, end: pd.Timestamp | None)
 
 def nodes(store: str, since=None, until=None) -> list[str]:
     """Nodes with events in ``[since, until)``, sorted."""
-    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    start, end = ingest.window_bounds(since, until)
     found = set()
     for name, info in load_manifest(store)["partitions"].items():
         stage, _, node = _parse_name(name)
@@ -498,7 +509,7 @@ def _window(frame: pd.DataFrame, start, end) -> pd.DataFrame:
 
 def read_node_times(store: str, node: str, since=None, until=None) -> pd.DataFrame:
     """Only the ``time`` column of one node's events in the window (cheap: one column is read)."""
-    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    start, end = ingest.window_bounds(since, until)
     frames = [_read_file(path, ["time"]) for path in _partition_files(store, "events", node, start, end)]
     if not frames:
         return pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]")})
@@ -507,7 +518,7 @@ def read_node_times(store: str, node: str, since=None, until=None) -> pd.DataFra
 
 def read_node(store: str, node: str, since=None, until=None) -> pd.DataFrame:
     """One node's events in ``[since, until)``, in time order, as :func:`.ingest.load_events` gives them."""
-    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    start, end = ingest.window_bounds(since, until)
     frames = [_read_file(path) for path in _partition_files(store, "events", node, start, end)]
     merged = concat(frames, EVENT_COLUMNS)
     if merged is None:
@@ -529,7 +540,7 @@ def empty_events() -> pd.DataFrame:
 
 def read_node_perfdata(store: str, node: str, since=None, until=None) -> pd.DataFrame | None:
     """One node's perfdata rows in the window, or None when the store has none for it."""
-    start, end = ingest.parse_when(since), ingest.parse_when(until)
+    start, end = ingest.window_bounds(since, until)
     frames = [_read_file(path) for path in _partition_files(store, "perfdata", node, start, end)]
     merged = concat(frames, PERFDATA_COLUMNS)
     return None if merged is None else _window(merged, start, end)

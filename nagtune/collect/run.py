@@ -65,6 +65,32 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _first_unparsed(chunk: bytes):
+    """The first line of a chunk the parser cannot read (its number among the chunk's lines)."""
+    from ..parsers.events import UNPARSED
+    from ..parsers.nagios import parse_line
+
+    for number, line in enumerate(chunk.split(b"\n"), 1):
+        if line and parse_line(line).kind == UNPARSED:
+            return number, line
+    return None
+
+
+def _say_if_unreadable(where: str, report: RunReport, first) -> None:
+    """A run whose new lines could none of them be read says so in one line (the
+    ``unparsed`` self metric counts them too): an empty shipment is never silent. Some
+    unreadable lines among readable ones are only counted, so cron does not mail every
+    minute for them."""
+    if not report.lines or report.unparsed < report.lines:
+        return
+    from ..parsers.unreadable import Unreadable, read_text, unreadable_at
+
+    if first is not None and not isinstance(first, Unreadable):
+        first = unreadable_at("", *first)
+    said = read_text(1, report.lines, report.unparsed, first).replace("read 1 file(s), ", "read ", 1)
+    report.messages.append(f"warning: no line could be read from {where}: {said}")
+
+
 class RunReport:
     """What a run did; ``messages`` are one-line warnings for stderr."""
 
@@ -137,6 +163,9 @@ class Naming:
 
     def name(self, key) -> str:
         return self.namer.name(key)
+
+    def name_all(self, keys: list) -> list[str]:
+        return self.namer.name_all(keys)
 
     def _key(self) -> str:
         c = self.config  # socket.gethostname() is uname's nodename on POSIX
@@ -220,8 +249,9 @@ def aggregate(state: CollectState, result, namer, now: int,
     floor = state.floor
     if not floor:  # first run: the live log's history counts, but not a line dated 1970
         floor = max(0, now_minute - MAX_PAST)
-    # One name lookup per distinct text of the scanner's per-minute counts.
-    names = {text: namer.name(key) for text, key in result.keys.items() if key is not None}
+    # One name per distinct text of the scanner's per-minute counts.
+    shipped = {text: key for text, key in result.keys.items() if key is not None}
+    names = dict(zip(shipped, namer.name_all(list(shipped.values()))))
     by_minute = result.by_minute
     if by_minute:
         from ..parsers.scan import no_gc_pauses
@@ -387,6 +417,7 @@ class Collector:
         report.messages += the_plan.warnings
         reader = tail.Reader(the_plan)
         result: Any = _Nothing
+        first_unparsed = None
         for chunk in reader.chunks():
             if result is _Nothing:
                 from ..parsers.scan import ScanResult
@@ -394,8 +425,12 @@ class Collector:
                 result = ScanResult()
             from ..parsers.scan import scan
 
-            result.merge(scan(chunk))
+            part = scan(chunk)
+            if part.unparsed and first_unparsed is None:
+                first_unparsed = _first_unparsed(chunk)
+            result.merge(part)
         report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
+        _say_if_unreadable(self.config.log, report, first_unparsed)
         return result, reader
 
     def dry_run(self) -> RunReport:
@@ -692,6 +727,10 @@ class Collector:
             for chunk in reader.chunks():
                 result.merge(scan(chunk))
             report.lines, report.unparsed, report.shipped = result.lines, result.unparsed, result.shipped
+            if report.lines and report.unparsed >= report.lines:
+                from ..parsers.unreadable import first_unreadable
+
+                _say_if_unreadable(", ".join(archives), report, first_unreadable(sorted(archives, key=archive_order)))
             points = result.points(namer)
             report.points = len(points)
             self._collisions(namer, report)
