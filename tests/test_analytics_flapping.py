@@ -16,7 +16,9 @@ from nagtune.analytics.findings.flapping import (check_history, flapping_flags, 
                                         replay_flap_thresholds)
 from nagtune.analytics.sources.ingest import load_events
 from nagtune.analytics.sources.objects import load_objects
-from nagtune.analytics.findings.retune import MAX_EXTRA_DETECTION, is_long_problem, suggest_retunes
+from nagtune.analytics.findings.retune import (LONG_PROBLEM, MAX_EXTRA_DETECTION, _flap_suggestion, is_long_problem,
+                                               suggest_retunes)
+from nagtune.parsers import events as ev
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 PRINTED = re.compile(r"\(([0-9.]+)% change")
@@ -214,7 +216,21 @@ def flap_replay_by_hand(node_dir_events, key, low, high, interval, end):
 def test_every_flap_suggestion_on_the_samples_has_the_effect_it_claims(samples):
     events, objects = samples
     result = analyze([str(SAMPLES)])
-    rows = result.retunes[result.retunes["directive"].str.contains("flap")]
+    shown = result.retunes[result.retunes["directive"].str.contains("flap")]
+    # The flap suggestion of every service with a suggestion, shown or beaten by one saving
+    # more notifications (max_check_attempts, on most sample services).
+    service_eps = result.episodes[result.episodes["kind"] == "service"]
+    found = []
+    for row in result.retunes.itertuples():
+        key = (row.node, row.host, row.service)
+        mine = (events["node"] == row.node) & (events["host"] == row.host) & (events["service"] == row.service)
+        history = events[mine & events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION, ev.SERVICE_FLAPPING])]
+        eps = service_eps[(service_eps["node"] == row.node) & (service_eps["host"] == row.host)
+                          & (service_eps["service"] == row.service)]
+        flap = _flap_suggestion(history, eps, objects, key, LONG_PROBLEM, events["time"].max())
+        if flap is not None:
+            found.append(flap)
+    rows = pd.concat([shown, pd.DataFrame(found)], ignore_index=True)
     assert len(rows) >= 1, "the samples have chatty services with flap detection off"
     for row in rows.itertuples():
         key = (row.node, row.host, row.service)
@@ -255,7 +271,18 @@ def test_flap_detection_suggested_where_it_would_have_muted_the_flips(tmp_path):
     events = load_events([str(node)])
     episodes = build_episodes(events)
     retunes = suggest_retunes(events, episodes)
-    row = retunes.iloc[0]
+    shown = retunes.iloc[0]
+    # By Nagios' rules each of the 72 problems (12 bursts x 6 CRITICAL) is one failing check:
+    # the next check, 5 min later (Nagios' default check_interval, assumed), is the OK. With
+    # max_check_attempts 2 it is SOFT 1 and a SOFT recovery: 144 lines, no notification. That
+    # saves more than flap detection, so it is the one shown.
+    assert (shown["directive"], shown["current"], shown["suggested"]) == ("max_check_attempts", "1", "2")
+    assert (shown["alerts_after"], shown["notifications_before"], shown["notifications_after"]) == (144, 144, 0)
+    service_eps = episodes[episodes["kind"] == "service"]
+    history = events[(events["service"] == "API") & events["kind"].isin(
+        [ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION, ev.SERVICE_FLAPPING])]
+    row = _flap_suggestion(history, service_eps, None, ("nagios-c0009-01", "h", "API"), LONG_PROBLEM,
+                           events["time"].max())
     # Without objects.cache and without FLAPPING lines nagtune cannot know the setting.
     assert row["directive"] == "flap_detection_enabled, low/high_flap_threshold"
     assert row["current"].startswith("unknown") and row["suggested"] == "on, 5/20"
