@@ -43,7 +43,7 @@ TOP = 15  # chatty services in the bar chart and the new/resolved comparison
 CSV_PLAIN_ROWS = 50_000  # a longer CSV is written gzipped (a 1,000-node week stays small on disk)
 TIMELINE_TOP = 10
 HTML_ROWS = 25  # rows of a table shown in HTML/Markdown; the CSV has them all
-WHAT_IF_MAX = 12  # what-if plots, one per threshold suggestion
+WHAT_IF_MAX = 12  # what-if curves of what_if_curves' default (the report draws its first screen's changes)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_KEYS = [
     "notifications", "night_pages", "weekend_pages", "contacts_paged", "most_pages_per_contact",
@@ -409,7 +409,7 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
         if "episodes" not in cache:
             eps = analysis.episodes
             eps = eps[eps["kind"] == "service"] if "kind" in eps else eps
-            eps = eps[_keys(eps).isin(set(_keys(analysis.retunes)))]
+            eps = eps[_keys(eps).isin(set(_keys(cache.get("rows", analysis.retunes))))]
             cache["episodes"] = {k: g for k, g in eps.groupby(["node", "host", "service"], observed=True)}
         eps = cache["episodes"].get(key)
         if eps is None or eps.empty:
@@ -424,12 +424,14 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
         return curve, "max_check_attempts", current, suggested
     if str(row["directive"]).startswith("warning threshold"):
         if "values" not in cache:
-            # Only the suggestions' services: reading numbers out of every line costs.
+            # Only the services drawn (cache["rows"], default every suggestion): reading numbers
+            # out of every line costs.
             from ..sources.ingest import values_from_output
 
-            wanted = set(_keys(analysis.retunes))
+            drawn = cache.get("rows", analysis.retunes)
+            wanted = set(_keys(drawn))
             events = analysis.events
-            events = events[events["service"].astype(str).isin(set(analysis.retunes["service"].astype(str))).to_numpy()]
+            events = events[events["service"].astype(str).isin(set(drawn["service"].astype(str))).to_numpy()]
             values = values_from_output(events[_keys(events).isin(wanted).to_numpy()])
             cache["values"] = {k: g for k, g in values.groupby(["node", "host", "service"], observed=True)}
         mine = cache["values"].get(key)
@@ -448,10 +450,13 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
     return None
 
 
-def what_if_curves(analysis, limit: int = WHAT_IF_MAX) -> list[tuple[int, pd.Series, tuple]]:
-    """(row number, retune row, (curve, x, current, suggested)) for the first ``limit`` suggestions."""
-    out, cache = [], {}
-    for number, row in analysis.retunes.head(limit).reset_index(drop=True).iterrows():
+def what_if_curves(analysis, limit: int = WHAT_IF_MAX,
+                   rows: pd.DataFrame | None = None) -> list[tuple[int, pd.Series, tuple]]:
+    """(row number, retune row, (curve, x, current, suggested)) for the first ``limit`` suggestions,
+    or for ``rows`` (suggestion rows) when given."""
+    rows = analysis.retunes.head(limit) if rows is None else rows
+    out, cache = [], {"rows": rows}
+    for number, row in rows.reset_index(drop=True).iterrows():
         found = curve_for(analysis, row, cache)
         if found is not None and len(found[0]):
             out.append((number, row, found))
@@ -529,7 +534,9 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burde
                  "(negative: sooner, for the retry_interval suggestions of services slow to go HARD). "
                  "The change column is the directive to edit in the service definition, from its current "
                  "value (the object config's when given, else what the log shows) to the suggested one. "
-                 "Never suggested: a change whose replay misses a long HARD CRITICAL problem.",
+                 "Never suggested: a change whose replay misses a long HARD CRITICAL problem. "
+                 "The what-if figure replays each change of the first screen on the host where it saves "
+                 "the most pages: lines in the window against the directive's value, now and suggested marked.",
          "plots": [name for name in wow["what_if_plots"]],
          "tables": [("Suggestions", "retunes", ["node", "host", "service", "change", "notifications_before",
                                                 "notifications_after", "alerts_before", "alerts_after",
@@ -558,8 +565,37 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     return env
 
 
+def change_examples(retunes: pd.DataFrame, change_list: pd.DataFrame) -> pd.DataFrame:
+    """For each listed change, the suggestion row behind it that saves the most pages (its
+    what-if curve stands for the change), with the change's ``rank``, ``change`` and ``hosts``."""
+    if change_list.empty or retunes.empty:
+        return retunes.head(0).assign(rank=[], change=[], hosts=[])
+    rows = retunes.assign(_service=retunes["service"].astype(str), _directive=retunes["directive"].astype(str),
+                          _suggested=retunes["suggested"].map(changes._text),
+                          _saved=pd.to_numeric(retunes["notifications_before"], errors="coerce")
+                          - pd.to_numeric(retunes["notifications_after"], errors="coerce"))
+    listed = change_list[["rank", "service", "directive", "suggested", "change", "hosts"]].rename(
+        columns={"service": "_service", "directive": "_directive", "suggested": "_suggested"})
+    rows = rows.merge(listed, on=["_service", "_directive", "_suggested"], how="inner")
+    rows = rows.sort_values(["rank", "_saved"], ascending=[True, False], kind="stable").drop_duplicates("rank")
+    return rows.drop(columns=["_service", "_directive", "_suggested", "_saved"]).reset_index(drop=True)
+
+
+def _what_if_panels(analysis, change_list: pd.DataFrame) -> list[dict]:
+    """One what-if panel per change on the first screen: the replay of its biggest saving."""
+    examples = change_examples(analysis.retunes, change_list)
+    panels = []
+    for _, row, (curve, x, current, suggested) in what_if_curves(analysis, rows=examples):
+        where = f"{row['host']}" + (f" (1 of {int(row['hosts'])} hosts)" if int(row["hosts"]) > 1 else "")
+        panels.append({"curve": curve, "x": x, "current": current, "suggested": suggested,
+                       "title": f"{int(row['rank'])}. {row['service']} on {where}",
+                       "xlabel": str(row["directive"])})
+    return panels
+
+
 def _draw_plots(analysis, plots_dir: str, window_start, window_end, top: int, summary: dict,
-                history_dir: str | None, timezone: str = "UTC") -> tuple[dict[str, str], list[str]]:
+                history_dir: str | None, timezone: str = "UTC",
+                change_list: pd.DataFrame | None = None) -> tuple[dict[str, str], list[str]]:
     """Every plot of the report: {name: PNG path} of those drawn, and the what-if plots' names."""
     made: dict[str, str | None] = {}
     made["chatty"] = plots.chatty_bar(analysis.chatty, os.path.join(plots_dir, "chatty.png"), top=top)
@@ -569,16 +605,10 @@ def _draw_plots(analysis, plots_dir: str, window_start, window_end, top: int, su
     made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
                                             window_start, window_end)
     what_if_plots = []
-    for number, row, (curve, x, current, suggested) in what_if_curves(analysis):
-        stem = "whatif-{:02d}-{}-{}-{}".format(number + 1, metric_component(str(row["host"])),
-                                              metric_component(str(row["service"])),
-                                              metric_component(str(row["directive"])))
-        title = f"{row['service']} on {row['host']}: {row['directive']}"
-        path = plots.what_if(curve, os.path.join(plots_dir, stem + ".png"), title, current=current,
-                             suggested=suggested, x=x, xlabel=str(row["directive"]))
-        if path:
-            made[stem] = path
-            what_if_plots.append(stem)
+    if change_list is not None and len(change_list):
+        made["whatif"] = plots.what_if_grid(_what_if_panels(analysis, change_list),
+                                            os.path.join(plots_dir, "whatif.png"))
+        what_if_plots = ["whatif"] if made["whatif"] else []
     weeks = history.summaries(history_dir) if history_dir else pd.DataFrame(columns=["window_start"])
     weeks = weeks[weeks["window_start"] != pd.Timestamp(summary["window_start"])] if len(weeks) else weeks
     weeks = pd.concat([weeks, pd.DataFrame([dict(summary)]).assign(
@@ -707,7 +737,8 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         from ..run.api import default_analysis_processes
         processes = default_analysis_processes(analysis.events)
     drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
-                                                summary, history_dir if keep_history else None, hours.timezone),
+                                                summary, history_dir if keep_history else None, hours.timezone,
+                                                change_list),
                               "the plots", fork=processes > 1)
     csv_files = {}
     try:
@@ -719,7 +750,8 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         drawing.close()
 
     plot_titles = {"chatty": "Top services by pages per week", "hour_of_week": "Alerts by hour of week",
-                   "timeline": "States of the chattiest hosts and services", "trend": "Week over week"}
+                   "timeline": "States of the chattiest hosts and services", "trend": "Week over week",
+                   "whatif": "What-if replays of this week's changes"}
     wow = {"previous": before.summary if before else None, "what_if_plots": what_if_plots, "summary": summary,
            "previous_start": before.summary["window_start"][:16].replace("T", " ") if before else None, "top": top}
     sections = _sections(analysis, tables, wow, hours)
@@ -734,6 +766,7 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     context = {
         "window_start": fmt(window_start), "window_end": fmt(window_end),
         "coverage": _coverage_text(summary, analysis.empty_reason),
+        "rates": rates_header(analysis.events, window_start, window_end),
         "previous_start": wow["previous_start"],
         "source": source, "sections": sections, "timezone": hours.timezone,
         "table_files": sorted(f for f in csv_files.values() if f),
@@ -750,6 +783,21 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         json.dump(summary, handle, indent=1)
     return Report(out_dir=out_dir, html=html_path, markdown=md_path, summary=summary, tables=tables,
                   plots=plot_paths, empty_reason=analysis.empty_reason if not summary.get("data_start") else "")
+
+
+def rates_header(events: pd.DataFrame, window_start, window_end) -> str:
+    """What the weekly rates rest on (``5 h of data in a 7-day window: ...``), as the CLI's
+    tables say it (:func:`.coverage.rates_text`), from what the ingest read (``events.attrs``)
+    or, for events without those counts (a store), from the events' own times."""
+    from ..sources import coverage
+
+    if events.empty:
+        return ""  # the coverage line says why there is nothing
+    counts = {key: value for key, value in events.attrs.items() if key in ("first", "last")}
+    if counts.get("first") is None and len(events):
+        counts = {"first": events["time"].min().timestamp(), "last": events["time"].max().timestamp()}
+    text = coverage.rates_text(counts, pd.Timestamp(window_start), pd.Timestamp(window_end))
+    return text[:1].upper() + text[1:] + "."
 
 
 def _coverage_text(summary: dict, empty_reason: str = "") -> str:

@@ -86,14 +86,16 @@ def hour_of_week_heatmap(events: pd.DataFrame, path: str, timezone: str = "UTC")
     if not grid.any():
         return None
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(10, 3.6), layout="constrained")
+        # Fixed margins: the labels are known (days, hours), the constrained layout would cost more.
+        fig, ax = plt.subplots(figsize=(10, 3.6))
+        fig.subplots_adjust(left=0.06, right=0.95, top=0.91, bottom=0.14)
         image = ax.imshow(grid, aspect="auto", cmap="YlOrRd", interpolation="nearest")
         ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)])
         ax.set_yticks(range(7), DAYS)
         ax.set_xlabel(f"hour of day ({timezone})")
         ax.set_ylabel("day of week")
         ax.set_title("Alerts by hour of week")
-        fig.colorbar(image, ax=ax, label="alert lines")
+        fig.colorbar(image, ax=ax, label="alert lines", fraction=0.05, pad=0.015, shrink=1.0, anchor=(0.0, 0.5))
         return _save(fig, path)
 
 
@@ -187,6 +189,63 @@ def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=
         return _save(fig, path)
 
 
+WHAT_IF_DPI = 80  # small panels of one line each: sharp enough, and a fifth of the pixels to encode
+
+
+def what_if_grid(panels: list[dict], path: str, columns: int = 2) -> str | None:
+    """The what-if curves of several changes as small multiples: one figure, one panel each.
+
+    Each panel is a dict with ``curve``, ``x``, ``title``, and optionally
+    ``current``, ``suggested``, ``xlabel`` (as :func:`what_if`). One figure
+    with one legend costs a fraction of one figure per change: a report
+    draws at most its first screen's changes.
+    """
+    panels = [p for p in panels if p.get("curve") is not None and len(p["curve"])]
+    if not panels:
+        return None
+    rows = -(-len(panels) // columns)
+    styles = (("alerts", "-", "#1f77b4", "alert lines"), ("notifications", ":", "#d62728", "notifications"),
+              ("long_problems_caught", "--", "#ff7f0e", "long problems caught"))
+    marks = (("current", "#7f7f7f", "now"), ("suggested", "#2e9e44", "suggested"))
+    with plt.rc_context({**RC, "font.size": 8, "axes.titlesize": 8.5}):
+        fig, axes = plt.subplots(rows, columns, figsize=(10, 0.5 + 2.5 * rows), squeeze=False)
+        # Fixed margins, not the constrained layout: its pass over ten panels would cost more than drawing them.
+        fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.45 / (0.5 + 2.5 * rows),
+                            bottom=0.35 / (0.5 + 2.5 * rows), hspace=0.6, wspace=0.18)
+        for ax, panel in zip(axes.flat, panels):
+            curve, x = panel["curve"], panel["x"]
+            xs = curve[x].astype(float)
+            for column, style, colour, label in styles:
+                if column in curve.columns:
+                    ax.plot(xs, curve[column].astype(float), style, color=colour, label=label,
+                            marker="o" if column == "alerts" else None, ms=2.5)
+            for key, colour, label in marks:
+                try:
+                    value = float(panel.get(key))
+                except (TypeError, ValueError):
+                    continue
+                ax.axvline(value, color=colour, linestyle="--", linewidth=1.2, label=label)
+            # An explicit title height skips matplotlib's search for room above each panel.
+            ax.set_title(_short(panel["title"], 66), loc="left", y=1.0, pad=3)
+            ax.set_xlabel(panel.get("xlabel") or x.replace("_", " "), labelpad=1)
+            ax.set_ylim(bottom=0)
+            ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(6, integer=x == "max_check_attempts"))
+            ax.grid(alpha=0.3)
+        for ax in axes.flat[len(panels):]:
+            ax.set_visible(False)
+        # One legend for all panels: every label any panel drew, once.
+        handles = {}
+        for ax in axes.flat[:len(panels)]:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(label, handle)
+        fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), frameon=False)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        fig.savefig(path, dpi=WHAT_IF_DPI)
+        plt.close(fig)
+        return path
+
+
 def trend(weeks: pd.DataFrame, path: str) -> str | None:
     """Week-over-week lines of alerts, notifications and episodes (one point per report run)."""
     if weeks.empty:
@@ -194,7 +253,8 @@ def trend(weeks: pd.DataFrame, path: str) -> str | None:
     weeks = weeks.sort_values("window_start")
     labels = pd.to_datetime(weeks["window_start"], utc=True).dt.strftime("%Y-%m-%d")
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(8, 3.6))
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.91, bottom=0.14)
         for column, colour in (("notifications", "#d62728"), ("night_pages", "#1f3f77")):
             if column in weeks.columns:
                 ax.plot(range(len(weeks)), weeks[column].astype(float), marker="o", color=colour, label=column)

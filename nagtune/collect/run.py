@@ -165,6 +165,8 @@ class Naming:
         return self.namer.name(key)
 
     def name_all(self, keys: list) -> list[str]:
+        if not keys:  # a run with nothing new builds no namer (no identity, no metrics modules)
+            return []
         return self.namer.name_all(keys)
 
     def _key(self) -> str:
