@@ -24,6 +24,7 @@ The modules used to sit flat in this folder (``nagtune.analytics.ingest``,
 DeprecationWarning, so code written against them keeps working while it
 moves to the new names.
 """
+
 from __future__ import annotations
 
 import importlib

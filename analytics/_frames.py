@@ -4,43 +4,112 @@ Every public function returns a DataFrame with exactly the columns listed
 here, in this order, even when there is nothing to report, so callers
 (report, notebooks, the Dask engine) can rely on the shape.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 EVENT_COLUMNS = [
-    "time", "node", "node_class", "cell", "environment", "kind", "host", "service", "state",
-    "state_type", "contact", "command", "attempt", "output", "author", "comment",
+    "time",
+    "node",
+    "node_class",
+    "cell",
+    "environment",
+    "kind",
+    "host",
+    "service",
+    "state",
+    "state_type",
+    "contact",
+    "command",
+    "attempt",
+    "output",
+    "author",
+    "comment",
 ]
 # Names and states repeat a lot: categoricals. Free text: strings.
 EVENT_CATEGORIES = [
-    "node", "node_class", "cell", "environment", "kind", "host", "service", "state",
-    "state_type", "contact", "command",
+    "node",
+    "node_class",
+    "cell",
+    "environment",
+    "kind",
+    "host",
+    "service",
+    "state",
+    "state_type",
+    "contact",
+    "command",
 ]
 EVENT_STRINGS = ["output", "author", "comment"]
 
 PERFDATA_COLUMNS = [
-    "time", "node", "host", "service", "state", "label", "value", "uom", "warn", "crit", "min", "max",
+    "time",
+    "node",
+    "host",
+    "service",
+    "state",
+    "label",
+    "value",
+    "uom",
+    "warn",
+    "crit",
+    "min",
+    "max",
 ]
 VALUE_COLUMNS = ["time", "node", "host", "service", "state", "label", "value", "uom"]
 
 OBJECT_COLUMNS = [
-    "node", "object_type", "host", "service", "max_check_attempts", "check_interval",
-    "retry_interval", "notification_interval", "notifications_enabled", "flap_detection_enabled",
-    "low_flap_threshold", "high_flap_threshold", "active_checks_enabled", "check_command",
-    "first_notification_delay", "notification_options",
+    "node",
+    "object_type",
+    "host",
+    "service",
+    "max_check_attempts",
+    "check_interval",
+    "retry_interval",
+    "notification_interval",
+    "notifications_enabled",
+    "flap_detection_enabled",
+    "low_flap_threshold",
+    "high_flap_threshold",
+    "active_checks_enabled",
+    "check_command",
+    "first_notification_delay",
+    "notification_options",
 ]
 
 EPISODE_COLUMNS = [
-    "node", "node_class", "cell", "environment", "host", "service", "start", "end", "duration",
-    "worst_state", "hard", "max_attempt", "alerts", "notifications", "acknowledged",
-    "in_downtime", "flapping", "open", "detection_delay",
+    "node",
+    "node_class",
+    "cell",
+    "environment",
+    "host",
+    "service",
+    "start",
+    "end",
+    "duration",
+    "worst_state",
+    "hard",
+    "max_attempt",
+    "alerts",
+    "notifications",
+    "acknowledged",
+    "in_downtime",
+    "flapping",
+    "open",
+    "detection_delay",
 ]
 
 CHATTY_METRICS = [
-    "score", "alerts_per_week", "notifications_per_week", "transient_share", "flap_percent",
-    "off_hours_share", "alerts_per_problem", "reasons",
+    "score",
+    "alerts_per_week",
+    "notifications_per_week",
+    "transient_share",
+    "flap_percent",
+    "off_hours_share",
+    "alerts_per_problem",
+    "reasons",
 ]
 # Raw counts and what the rates rest on, after the metrics (added, never renamed):
 # ``alerts`` and ``notifications`` are the log's lines (summary.cgi's counts);
@@ -57,15 +126,41 @@ CHATTY_HOST_COLUMNS = ["node_class", "cell", "node", "host"] + CHATTY_METRICS + 
 
 # ``occurrences``: the problems or episodes one finding stands for; ``evidence``: what it rests
 # on (``log``, ``log + objects.cache``; see docs/findings.md).
-QUIET_COLUMNS = ["node_class", "cell", "node", "host", "service", "finding", "detail", "duration", "occurrences",
-                 "evidence"]
+QUIET_COLUMNS = [
+    "node_class",
+    "cell",
+    "node",
+    "host",
+    "service",
+    "finding",
+    "detail",
+    "duration",
+    "occurrences",
+    "evidence",
+]
 
 RETUNE_COLUMNS = [
-    "node", "host", "service", "directive", "current", "suggested", "alerts_before",
-    "alerts_after", "notifications_before", "notifications_after", "extra_detection_minutes",
-    "long_problems_before", "long_problems_after", "reason",
-    "replay_basis", "alerts_logged", "notifications_logged",
-    "alerts_after_low", "alerts_after_high", "notifications_after_low", "notifications_after_high",
+    "node",
+    "host",
+    "service",
+    "directive",
+    "current",
+    "suggested",
+    "alerts_before",
+    "alerts_after",
+    "notifications_before",
+    "notifications_after",
+    "extra_detection_minutes",
+    "long_problems_before",
+    "long_problems_after",
+    "reason",
+    "replay_basis",
+    "alerts_logged",
+    "notifications_logged",
+    "alerts_after_low",
+    "alerts_after_high",
+    "notifications_after_low",
+    "notifications_after_high",
 ]
 # replay_basis: what the before/after numbers rest on (REPLAY_EXACT: every check, replayed by
 # nagtune.analytics.findings.replay; else the logged alerts only, an estimate). alerts_logged /
@@ -92,15 +187,33 @@ def fill_retune_columns(frame):
             frame[bound] = frame[bound].fillna(frame[point]).astype("int64")
     return frame
 
+
 NAME_COLUMNS = ["kind", "raw", "metric_name", "collides_with"]
 
 AUTOMATION_COLUMNS = [
-    "node_class", "cell", "node", "host", "service", "pattern", "detail", "episodes", "when",
+    "node_class",
+    "cell",
+    "node",
+    "host",
+    "service",
+    "pattern",
+    "detail",
+    "episodes",
+    "when",
 ]
 
 BY_CELL_COLUMNS = [
-    "environment", "cell", "node_class", "nodes", "services", "alerts", "notifications",
-    "episodes", "hard_episodes", "transient_share", "quiet_findings",
+    "environment",
+    "cell",
+    "node_class",
+    "nodes",
+    "services",
+    "alerts",
+    "notifications",
+    "episodes",
+    "hard_episodes",
+    "transient_share",
+    "quiet_findings",
 ]
 
 
@@ -113,8 +226,11 @@ def naive_utc(times: pd.Series) -> pd.Series:
     """A datetime Series as naive UTC; naive times are taken as UTC already."""
     # Times with a zone (every events frame's) lose it without a copy; pd.to_datetime would
     # convert every row for nothing.
-    return times.dt.tz_convert(None) if isinstance(times.dtype, pd.DatetimeTZDtype) \
+    return (
+        times.dt.tz_convert(None)
+        if isinstance(times.dtype, pd.DatetimeTZDtype)
         else pd.to_datetime(times, utc=True).dt.tz_convert(None)
+    )
 
 
 def epoch_seconds(times: pd.Series):
@@ -155,11 +271,13 @@ def release_freed_memory() -> None:
     """
     try:
         import pyarrow as pa
+
         pa.default_memory_pool().release_unused()
     except (ImportError, AttributeError):
         pass
     try:
         import ctypes
+
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
@@ -183,8 +301,11 @@ def category_mask(values, wanted) -> np.ndarray:
 
 def object_keys(frame: pd.DataFrame, with_service: bool) -> np.ndarray:
     """One int64 per (node, host[, service]) from the category codes; same frame -> same keys."""
-    return keys_of_codes(frame["node"].cat.codes.to_numpy(), frame["host"].cat.codes.to_numpy(),
-                         frame["service"].cat.codes.to_numpy() if with_service else None)
+    return keys_of_codes(
+        frame["node"].cat.codes.to_numpy(),
+        frame["host"].cat.codes.to_numpy(),
+        frame["service"].cat.codes.to_numpy() if with_service else None,
+    )
 
 
 def keys_of_codes(node: np.ndarray, host: np.ndarray, service: np.ndarray | None = None) -> np.ndarray:

@@ -30,6 +30,7 @@ The one-process run, naive pandas and awk must find the same number of
 SERVICE ALERT lines, and the two nagtune tables must be equal. Results are
 appended to ``bench/results_analytics.csv``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -135,10 +136,12 @@ def fleet(out: str, lines: int, nodes: int, seed: int, shape: str = "realistic")
         shutil.rmtree(directory, ignore_errors=True)
         if shape == "realistic":
             from nagtune.fleetgen import generate_fleet
+
             for node_shape in generate_fleet(directory, nodes, lines, seed=seed):
                 print(node_shape.describe())
         else:
             from nagtune.synth import generate_fleet
+
             generate_fleet(directory, nodes, lines, seed=seed, gzip_archives=True)
         open(marker, "w").close()
     return directory
@@ -149,8 +152,12 @@ def main(argv=None) -> None:
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--shape", choices=("realistic", "small"), default="realistic",
-                        help="realistic: nagtune.fleetgen's nodes; small: nagtune.synth's 20-host nodes")
+    parser.add_argument(
+        "--shape",
+        choices=("realistic", "small"),
+        default="realistic",
+        help="realistic: nagtune.fleetgen's nodes; small: nagtune.synth's 20-host nodes",
+    )
     parser.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "nagtune-bench-analytics"))
     parser.add_argument("--skip-naive", action="store_true", help="Do not run the naive pandas ingest.")
     args = parser.parse_args(argv)
@@ -171,18 +178,23 @@ def main(argv=None) -> None:
         results["rank cache first"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache, directory])
         results["rank cache rerun"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache, directory])
         with grown_live_logs(directory):
-            results["rank rerun, logs grown"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache,
-                                                          directory])
+            results["rank rerun, logs grown"] = measure([python, "-c", NAGTUNE_RANK, "--cache-dir", cache, directory])
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if not args.skip_naive:
         results["naive pandas"] = measure([python, "-c", NAIVE_PANDAS, directory])
-    alerts = {name: int(results[name][3].split()[0]) for name in ("nagtune one process", "awk", "naive pandas")
-              if name in results}
+    alerts = {
+        name: int(results[name][3].split()[0])
+        for name in ("nagtune one process", "awk", "naive pandas")
+        if name in results
+    }
     if len(set(alerts.values())) != 1:
         raise SystemExit(f"contenders disagree on SERVICE ALERT lines: {alerts}")
-    tables = {name: out.split("table=")[1].split()[0] for name, (_, _, _, out) in results.items()
-              if "table=" in out and "grown" not in name}
+    tables = {
+        name: out.split("table=")[1].split()[0]
+        for name, (_, _, _, out) in results.items()
+        if "table=" in out and "grown" not in name
+    }
     if len(set(tables.values())) != 1:
         raise SystemExit(f"nagtune's tables differ: {tables}")
     print(f"{'contender':24} {'seconds':>8} {'peak MiB, RSS sum':>18} {'PSS sum':>8}  output")
@@ -197,18 +209,32 @@ def main(argv=None) -> None:
     }
     for name, value in ratios.items():
         print(f"{name:28} {value:6.2f}")
-    row = {"date": time.strftime("%Y-%m-%d"), "lines": args.lines, "nodes": args.nodes, "files": files,
-           "alerts": next(iter(alerts.values())), "cpus": os.cpu_count()}
+    row = {
+        "date": time.strftime("%Y-%m-%d"),
+        "lines": args.lines,
+        "nodes": args.nodes,
+        "files": files,
+        "alerts": next(iter(alerts.values())),
+        "cpus": os.cpu_count(),
+    }
     for name, (seconds, rss, pss, _) in results.items():
         key = name.replace(",", "").replace(" ", "_")
         row[f"{key}_s"] = round(seconds, 2)
         row[f"{key}_peak_mb"] = round(rss)
         row[f"{key}_pss_mb"] = round(pss)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_analytics.csv")
-    names = ("nagtune rank", "nagtune one process", "awk", "rank cache first", "rank cache rerun",
-             "rank rerun logs grown", "naive pandas")
+    names = (
+        "nagtune rank",
+        "nagtune one process",
+        "awk",
+        "rank cache first",
+        "rank cache rerun",
+        "rank rerun logs grown",
+        "naive pandas",
+    )
     fields = ["date", "lines", "nodes", "files", "alerts", "cpus"] + [
-        f"{n.replace(' ', '_')}_{m}" for n in names for m in ("s", "peak_mb", "pss_mb")]
+        f"{n.replace(' ', '_')}_{m}" for n in names for m in ("s", "peak_mb", "pss_mb")
+    ]
     if os.path.exists(path):
         with open(path, newline="") as handle:
             changed = next(csv.reader(handle), None) != fields

@@ -22,6 +22,7 @@ the process and its children) and the peak RSS (the kernel's, wait4). The
 machine may be shared: ratios of one run are what to compare. Rows are
 appended to ``bench/results_cell.csv``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,10 @@ def alternate(contenders: dict[str, list[str]], rounds: int) -> dict[str, tuple[
     for _ in range(rounds):
         for name, command in contenders.items():
             runs[name].append(run(command))
-    return {name: (statistics.median(r[0] for r in got), statistics.median(r[1] for r in got),
-                   max(r[2] for r in got)) for name, got in runs.items()}
+    return {
+        name: (statistics.median(r[0] for r in got), statistics.median(r[1] for r in got), max(r[2] for r in got))
+        for name, got in runs.items()
+    }
 
 
 def nagtune() -> list[str]:
@@ -76,8 +79,10 @@ def generate(out: str, name: str, lines: int, *flags: str) -> str:
     small and the children it forks do not start with its pages)."""
     path = os.path.join(out, name)
     if not os.path.isdir(path):
-        subprocess.run([sys.executable, "-m", "nagtune.fleetgen", "--out", path, "--lines", str(lines),
-                        "--days", "1", *flags], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "nagtune.fleetgen", "--out", path, "--lines", str(lines), "--days", "1", *flags],
+            check=True,
+        )
     return path
 
 
@@ -111,20 +116,49 @@ def main() -> None:
     def row(measure, ours, peer_name, peer, target, command, shape, ratio_of="wall"):
         index = 0 if ratio_of == "wall" else 1
         ratio = peer[index] / ours[index]
-        rows.append([measure, round(ours[0], 3), round(ours[1], 3), round(ours[2]), peer_name, round(peer[0], 3),
-                     round(peer[1], 3), f"{ratio:.2f}", target, command, shape, os.cpu_count(), round(load, 2)])
-        print(f"{measure}: nagtune {ours[0]:.2f} s wall {ours[1]:.2f} s CPU {ours[2]:.0f} MiB | {peer_name} "
-              f"{peer[0]:.2f} s wall {peer[1]:.2f} s CPU | peer/nagtune ({ratio_of}) {ratio:.2f} (target {target})")
+        rows.append(
+            [
+                measure,
+                round(ours[0], 3),
+                round(ours[1], 3),
+                round(ours[2]),
+                peer_name,
+                round(peer[0], 3),
+                round(peer[1], 3),
+                f"{ratio:.2f}",
+                target,
+                command,
+                shape,
+                os.cpu_count(),
+                round(load, 2),
+            ]
+        )
+        print(
+            f"{measure}: nagtune {ours[0]:.2f} s wall {ours[1]:.2f} s CPU {ours[2]:.0f} MiB | {peer_name} "
+            f"{peer[0]:.2f} s wall {peer[1]:.2f} s CPU | peer/nagtune ({ratio_of}) {ratio:.2f} (target {target})"
+        )
 
     if "rank" in only:
         one = generate(args.out, "cell-1m", 1_000_000, "--one-file")
         hourly = generate(args.out, "cell-1m-hourly", 1_000_000, "--hourly-split")
         shape = "cell node, 2,000 hosts, 1 day, 1M event lines"
         for path, how in ((one, "one file"), (hourly, "hourly archives")):
-            got = alternate({"nagtune": [*nagtune(), "rank", "--by", "host_service", "--format", "csv", path],
-                             "awk": ["bash", "-c", AWK, "awk", path]}, args.rounds)
-            row(f"rank --by host_service ({how})", got["nagtune"], "awk count + sort", got["awk"],
-                ">= 1 (no slower), <= 1 GiB", "nagtune rank --by host_service --format csv NODE", f"{shape}, {how}")
+            got = alternate(
+                {
+                    "nagtune": [*nagtune(), "rank", "--by", "host_service", "--format", "csv", path],
+                    "awk": ["bash", "-c", AWK, "awk", path],
+                },
+                args.rounds,
+            )
+            row(
+                f"rank --by host_service ({how})",
+                got["nagtune"],
+                "awk count + sort",
+                got["awk"],
+                ">= 1 (no slower), <= 1 GiB",
+                "nagtune rank --by host_service --format csv NODE",
+                f"{shape}, {how}",
+            )
     if "metrics" in only:
         node = generate(args.out, "cell-300k", 240_000, "--one-file")
         log = os.path.join(node, "nagios.log")
@@ -136,13 +170,29 @@ def main() -> None:
             shutil.rmtree(state, ignore_errors=True)
             got["collect"].append(run(first))
             got["peer"].append(run([sys.executable, os.path.join(HERE, "plain_metrics_loop.py"), log]))
-        med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v), max(r[2] for r in v))
-               for k, v in got.items()}
+        med = {
+            k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v), max(r[2] for r in v))
+            for k, v in got.items()
+        }
         shape = "cell node, 2,000 hosts, 300k lines (incl. a 62k-line state snapshot)"
-        row("parse --metrics", med["parse"], "plain per-minute Counter loop", med["peer"], ">= 2",
-            "nagtune parse --metrics --node NODE nagios.log", shape)
-        row("collect, first run", med["collect"], "plain per-minute Counter loop", med["peer"], ">= 2",
-            "nagtune collect nagios.log --output stdout", shape)
+        row(
+            "parse --metrics",
+            med["parse"],
+            "plain per-minute Counter loop",
+            med["peer"],
+            ">= 2",
+            "nagtune parse --metrics --node NODE nagios.log",
+            shape,
+        )
+        row(
+            "collect, first run",
+            med["collect"],
+            "plain per-minute Counter loop",
+            med["peer"],
+            ">= 2",
+            "nagtune collect nagios.log --output stdout",
+            shape,
+        )
     if "tick" in only:
         node = generate(args.out, "cell-300k", 240_000, "--one-file")
         work = os.path.join(args.out, "tick")
@@ -157,8 +207,17 @@ def main() -> None:
         busy = b"".join(b"[%d]" % (minute + i % 60) + line[12:] for i, line in enumerate(lines[-2000:]))
         del lines  # the children forked to measure start without these pages
         port = listener()
-        tick = [*nagtune(), "collect", log, "--state-dir", os.path.join(work, "state"), "--node", "nagios-c0001-01",
-                "--graphite", f"127.0.0.1:{port}"]
+        tick = [
+            *nagtune(),
+            "collect",
+            log,
+            "--state-dir",
+            os.path.join(work, "state"),
+            "--node",
+            "nagios-c0001-01",
+            "--graphite",
+            f"127.0.0.1:{port}",
+        ]
         subprocess.run(tick, check=True)
         quiet, busy_runs, bare = [], [], []
         for _ in range(args.rounds * 3):
@@ -167,25 +226,57 @@ def main() -> None:
             with open(log, "ab") as handle:
                 handle.write(busy)
             busy_runs.append(run(tick))
-        med = {name: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v), max(r[2] for r in v))
-               for name, v in (("quiet", quiet), ("busy", busy_runs), ("bare", bare))}
+        med = {
+            name: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v), max(r[2] for r in v))
+            for name, v in (("quiet", quiet), ("busy", busy_runs), ("bare", bare))
+        }
         shape = "cell node log, 2,000 hosts; Graphite plaintext to a local listener"
         for name, what in (("quiet", "nothing new"), ("busy", "one busy minute, 2,000 lines")):
             ours = med[name]
             ratio = ours[0] / med["bare"][0]
-            rows.append([f"collect cron tick, {what}", round(ours[0], 3), round(ours[1], 3), round(ours[2]),
-                         "python -c pass", round(med["bare"][0], 3), round(med["bare"][1], 3), f"{ratio:.2f}",
-                         "<= 2 (nagtune/pass wall)", "nagtune collect nagios.log --graphite HOST", shape,
-                         os.cpu_count(), round(load, 2)])
-            print(f"tick {what}: {ours[0] * 1000:.0f} ms wall {ours[1] * 1000:.0f} ms CPU | python -c pass "
-                  f"{med['bare'][0] * 1000:.0f} ms | nagtune/pass {ratio:.2f} (target <= 2)")
+            rows.append(
+                [
+                    f"collect cron tick, {what}",
+                    round(ours[0], 3),
+                    round(ours[1], 3),
+                    round(ours[2]),
+                    "python -c pass",
+                    round(med["bare"][0], 3),
+                    round(med["bare"][1], 3),
+                    f"{ratio:.2f}",
+                    "<= 2 (nagtune/pass wall)",
+                    "nagtune collect nagios.log --graphite HOST",
+                    shape,
+                    os.cpu_count(),
+                    round(load, 2),
+                ]
+            )
+            print(
+                f"tick {what}: {ours[0] * 1000:.0f} ms wall {ours[1] * 1000:.0f} ms CPU | python -c pass "
+                f"{med['bare'][0] * 1000:.0f} ms | nagtune/pass {ratio:.2f} (target <= 2)"
+            )
     print(f"load average at start: {load:.2f} on {os.cpu_count()} cores")
     new = not os.path.exists(args.csv)
     with open(args.csv, "a", newline="") as handle:
         out = csv.writer(handle)
         if new:
-            out.writerow(["measure", "nagtune_wall_s", "nagtune_cpu_s", "nagtune_peak_rss_mib", "peer", "peer_wall_s",
-                          "peer_cpu_s", "ratio", "target", "command", "data", "cpus", "load_1min"])
+            out.writerow(
+                [
+                    "measure",
+                    "nagtune_wall_s",
+                    "nagtune_cpu_s",
+                    "nagtune_peak_rss_mib",
+                    "peer",
+                    "peer_wall_s",
+                    "peer_cpu_s",
+                    "ratio",
+                    "target",
+                    "command",
+                    "data",
+                    "cpus",
+                    "load_1min",
+                ]
+            )
         out.writerows(rows)
 
 

@@ -13,6 +13,7 @@
     loop; and the same path with the pure-Python scanner, the fallback where
     no C compiler was at hand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -142,8 +143,17 @@ def main() -> None:
         port = listener()
         script = shutil.which("nagtune", path=os.path.dirname(sys.executable)) or shutil.which("nagtune")
         entry = [script] if script else [sys.executable, "-m", "nagtune.cli"]
-        command = [*entry, "collect", log, "--state-dir", os.path.join(tmp, "st"),
-                   "--node", "nagios-c0001-01", "--graphite", f"127.0.0.1:{port}"]
+        command = [
+            *entry,
+            "collect",
+            log,
+            "--state-dir",
+            os.path.join(tmp, "st"),
+            "--node",
+            "nagios-c0001-01",
+            "--graphite",
+            f"127.0.0.1:{port}",
+        ]
         subprocess.run(command, check=True)  # first run reads everything; the timed runs find nothing new
         # Bytecode as an install leaves it: with PYTHONDONTWRITEBYTECODE set (or a
         # read-only checkout), an editable install would compile every module
@@ -158,8 +168,7 @@ def main() -> None:
             ("nagtune collect path (read+scan+aggregate+format)", collector_path, (os.path.join(tmp, "dry"),)),
             ("logster-style parser class (re.match per line)", logster_style, ()),
             ("naive one-regex loop", naive_loop, ()),
-            ("nagtune, pure-Python scanner (no C compiler)", collector_path_pure_python,
-             (os.path.join(tmp, "pure"),)),
+            ("nagtune, pure-Python scanner (no C compiler)", collector_path_pure_python, (os.path.join(tmp, "pure"),)),
         )
         best = [float("inf")] * len(peers)
         for _ in range(3):  # interleaved: the three see the same load
@@ -170,7 +179,9 @@ def main() -> None:
     startup_ratio = collect_time / pass_time
     print(f"start-up, median of {args.runs} whole processes ({' '.join(os.path.basename(c) for c in entry)} collect)")
     print(f"  python -c pass                       {pass_time * 1000:8.1f} ms")
-    print(f"  nagtune collect, nothing new         {collect_time * 1000:8.1f} ms   ratio {startup_ratio:.2f}x (target <= 2x)")
+    print(
+        f"  nagtune collect, nothing new         {collect_time * 1000:8.1f} ms   ratio {startup_ratio:.2f}x (target <= 2x)"
+    )
     print(f"throughput on {lines:,} synthetic lines (best of 3)")
     ours = rows[0][1]
     for label, seconds in rows:
@@ -181,15 +192,37 @@ def main() -> None:
             out = csv.writer(handle)
             out.writerow(["measure", "peer", "value", "unit", "ratio", "target", "met", "cpus", "load_1min"])
             cpus, load = os.cpu_count(), os.getloadavg()[0]
-            out.writerow(["startup_nothing_new", "python -c pass", round(collect_time * 1000, 1), "ms",
-                          round(startup_ratio, 2), "<= 2", startup_ratio <= 2, cpus, round(load, 2)])
-            out.writerow(["startup_python_pass", "", round(pass_time * 1000, 1), "ms", "", "", "", cpus, round(load, 2)])
+            out.writerow(
+                [
+                    "startup_nothing_new",
+                    "python -c pass",
+                    round(collect_time * 1000, 1),
+                    "ms",
+                    round(startup_ratio, 2),
+                    "<= 2",
+                    startup_ratio <= 2,
+                    cpus,
+                    round(load, 2),
+                ]
+            )
+            out.writerow(
+                ["startup_python_pass", "", round(pass_time * 1000, 1), "ms", "", "", "", cpus, round(load, 2)]
+            )
             for (label, seconds), target in zip(rows, (None, 3, 2, None)):
                 ratio = seconds / ours
-                out.writerow([f"throughput {label}", "" if label == rows[0][0] else "collector vs this",
-                              round(lines / seconds), "lines/s", round(ratio, 2),
-                              "" if target is None else f">= {target}", "" if target is None else ratio >= target,
-                              cpus, round(load, 2)])
+                out.writerow(
+                    [
+                        f"throughput {label}",
+                        "" if label == rows[0][0] else "collector vs this",
+                        round(lines / seconds),
+                        "lines/s",
+                        round(ratio, 2),
+                        "" if target is None else f">= {target}",
+                        "" if target is None else ratio >= target,
+                        cpus,
+                        round(load, 2),
+                    ]
+                )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ spread over the cells (read, resolve every node, plan, verify every node).
 
     python bench/bench_confrepo.py --cells 3 --hosts 2000 --services 10 --suggestions 40
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,14 +33,17 @@ def generate(root: Path, cells: int, hosts: int, services: int) -> None:
         nodes.append(f'[nodes."nagios-{cell}-01"]\ndirs = ["common/cell", "environments/test/{cell}"]\n')
         host_text, service_text = [], []
         for h in range(hosts):
-            host_text.append(f"define host {{\n    use             hypervisor-host\n    host_name       "
-                             f"hv-{cell}-{h:05d}\n    address         127.0.0.1\n}}\n\n")
+            host_text.append(
+                f"define host {{\n    use             hypervisor-host\n    host_name       "
+                f"hv-{cell}-{h:05d}\n    address         127.0.0.1\n}}\n\n"
+            )
             for s in range(services):
                 template = ("hypervisor-disk-service", "cell-service", "database-service")[s % 3]
                 service_text.append(
                     f"define service {{\n    use                     {template}\n    host_name               "
                     f"hv-{cell}-{h:05d}\n    service_description     Disk /data{s}\n    check_command           "
-                    f"check_disk!20%!10%!/data{s}\n}}\n\n")
+                    f"check_disk!20%!10%!/data{s}\n}}\n\n"
+                )
         (home / "hosts.cfg").write_text("".join(host_text))
         (home / "services.cfg").write_text("".join(service_text))
     (root / "nagtune-nodes.toml").write_text("\n".join(nodes))
@@ -61,14 +65,24 @@ def main() -> None:
             cell = f"c{rng.randint(1, args.cells):04d}"
             host = f"hv-{cell}-{rng.randrange(args.hosts):05d}"
             s = rng.randrange(args.services)
-            rows.append(dict(node=f"nagios-{cell}-01", host=host, service=f"Disk /data{s}",
-                             directive="warning threshold (-w)", current="20%", suggested="15%"))
+            rows.append(
+                dict(
+                    node=f"nagios-{cell}-01",
+                    host=host,
+                    service=f"Disk /data{s}",
+                    directive="warning threshold (-w)",
+                    current="20%",
+                    suggested="15%",
+                )
+            )
         start = time.perf_counter()
         result = plan_patch(work, rows)
         seconds = time.perf_counter() - start
-        print(f"cells={args.cells} hosts/cell={args.hosts} services={result.checked_services} "
-              f"suggestions={args.suggestions} changes={sum(d.scope != 'unchanged' for d in result.decisions)} "
-              f"refused={len(result.refusals)} seconds={seconds:.2f}")
+        print(
+            f"cells={args.cells} hosts/cell={args.hosts} services={result.checked_services} "
+            f"suggestions={args.suggestions} changes={sum(d.scope != 'unchanged' for d in result.decisions)} "
+            f"refused={len(result.refusals)} seconds={seconds:.2f}"
+        )
     finally:
         shutil.rmtree(work)
 

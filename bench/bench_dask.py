@@ -17,6 +17,7 @@
 
 Prints a table and writes bench/results_dask.csv.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _generate(args):
     from nagtune.synth import generate_node
+
     path, node, lines, seed, days = args
     return generate_node(path, node, lines, seed=seed, days=days, archives=True, gzip_archives=True)
 
@@ -70,31 +72,48 @@ def run_dask(store_dir: str, workers: int, memory_limit: str, **window) -> dict:
 
     from nagtune.analytics.run import engine
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                      dashboard_address=":0", silence_logs=50) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=":0",
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         started = time.perf_counter()
         analysis = engine.analyze_store(store_dir, engine="dask", scheduler=cluster.scheduler_address, **window)
         seconds = time.perf_counter() - started
         peaks = client.run(maxrss_mb)
-    return {"seconds": seconds, "worker_peak_mb": sorted(peaks.values()), "episodes": len(analysis.episodes),
-            "chatty": len(analysis.chatty)}
+    return {
+        "seconds": seconds,
+        "worker_peak_mb": sorted(peaks.values()),
+        "episodes": len(analysis.episodes),
+        "chatty": len(analysis.chatty),
+    }
 
 
 def run_pandas(store_dir: str, **window) -> dict:
     """In a child process, so its peak RSS is its own."""
-    code = ("import json,resource,sys,time\nfrom nagtune.analytics.run import engine\n"
-            "t=time.perf_counter()\n"
-            f"a=engine.analyze_store({store_dir!r}, engine='pandas', **{window!r})\n"
-            "print(json.dumps({'seconds': time.perf_counter()-t, 'peak_mb': "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, 'episodes': len(a.episodes), "
-            "'events': len(a.events)}))")
+    code = (
+        "import json,resource,sys,time\nfrom nagtune.analytics.run import engine\n"
+        "t=time.perf_counter()\n"
+        f"a=engine.analyze_store({store_dir!r}, engine='pandas', **{window!r})\n"
+        "print(json.dumps({'seconds': time.perf_counter()-t, 'peak_mb': "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, 'episodes': len(a.episodes), "
+        "'events': len(a.events)}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     import json
+
     return json.loads(out.strip().splitlines()[-1])
 
 
 def event_bytes_per_row(store_dir: str) -> float:
     from nagtune.analytics.sources import store
+
     node = store.nodes(store_dir)[1]
     frame = store.read_node(store_dir, node)
     return frame.memory_usage(deep=True).sum() / max(1, len(frame))
@@ -136,8 +155,11 @@ def main() -> None:
     rows = sum(info["rows"] for name, info in manifest["partitions"].items() if name.startswith("events/"))
     per_row = event_bytes_per_row(store_dir)
     in_memory = rows * per_row
-    print(f"store: {rows:,} events, {du(store_dir) / 1e9:.2f} GB Parquet, ~{in_memory / 1e9:.1f} GB as a "
-          f"DataFrame ({per_row:.0f} B/row)", flush=True)
+    print(
+        f"store: {rows:,} events, {du(store_dir) / 1e9:.2f} GB Parquet, ~{in_memory / 1e9:.1f} GB as a "
+        f"DataFrame ({per_row:.0f} B/row)",
+        flush=True,
+    )
 
     results = []
     one = run_dask(store_dir, 1, args.memory_limit)
@@ -145,8 +167,11 @@ def main() -> None:
     two = run_dask(store_dir, 2, args.memory_limit)
     print(f"dask 2 workers: {two}", flush=True)
     import pandas as pd
-    window = {"since": str(pd.Timestamp(START, unit="s", tz="UTC")),
-              "until": str(pd.Timestamp(START, unit="s", tz="UTC") + pd.Timedelta(days=args.fit_days))}
+
+    window = {
+        "since": str(pd.Timestamp(START, unit="s", tz="UTC")),
+        "until": str(pd.Timestamp(START, unit="s", tz="UTC") + pd.Timedelta(days=args.fit_days)),
+    }
     fit_pandas = run_pandas(store_dir, **window)
     print(f"pandas, first {args.fit_days:g} days: {fit_pandas}", flush=True)
     fit_dask = run_dask(store_dir, 2, args.memory_limit, **window)
@@ -155,20 +180,42 @@ def main() -> None:
 
     results = [
         ("ingest (1 process)", f"{rows:,}", ingest_seconds, "", ingest_peak, ""),
-        ("dask, 1 worker", f"{rows:,}", one["seconds"], args.memory_limit,
-         "/".join(f"{m:.0f}" for m in one["worker_peak_mb"]), "1.00"),
-        ("dask, 2 workers", f"{rows:,}", two["seconds"], args.memory_limit,
-         "/".join(f"{m:.0f}" for m in two["worker_peak_mb"]), f"{one['seconds'] / two['seconds']:.2f}"),
-        (f"pandas, first {args.fit_days:g} days", f"{fit_pandas['events']:,}", fit_pandas["seconds"], "none",
-         f"{fit_pandas['peak_mb']:.0f}", "1.00"),
-        (f"dask 2 workers, first {args.fit_days:g} days", f"{fit_pandas['events']:,}", fit_dask["seconds"],
-         args.memory_limit, "/".join(f"{m:.0f}" for m in fit_dask["worker_peak_mb"]),
-         f"{fit_pandas['seconds'] / fit_dask['seconds']:.2f}"),
+        (
+            "dask, 1 worker",
+            f"{rows:,}",
+            one["seconds"],
+            args.memory_limit,
+            "/".join(f"{m:.0f}" for m in one["worker_peak_mb"]),
+            "1.00",
+        ),
+        (
+            "dask, 2 workers",
+            f"{rows:,}",
+            two["seconds"],
+            args.memory_limit,
+            "/".join(f"{m:.0f}" for m in two["worker_peak_mb"]),
+            f"{one['seconds'] / two['seconds']:.2f}",
+        ),
+        (
+            f"pandas, first {args.fit_days:g} days",
+            f"{fit_pandas['events']:,}",
+            fit_pandas["seconds"],
+            "none",
+            f"{fit_pandas['peak_mb']:.0f}",
+            "1.00",
+        ),
+        (
+            f"dask 2 workers, first {args.fit_days:g} days",
+            f"{fit_pandas['events']:,}",
+            fit_dask["seconds"],
+            args.memory_limit,
+            "/".join(f"{m:.0f}" for m in fit_dask["worker_peak_mb"]),
+            f"{fit_pandas['seconds'] / fit_dask['seconds']:.2f}",
+        ),
     ]
     header = ("run", "events", "seconds", "memory limit/worker", "peak RSS MB (per worker)", "speed-up")
     print()
-    print(f"store {du(store_dir) / 1e9:.2f} GB Parquet, ~{in_memory / 1e9:.1f} GB in memory; "
-          f"{os.cpu_count()} cores")
+    print(f"store {du(store_dir) / 1e9:.2f} GB Parquet, ~{in_memory / 1e9:.1f} GB in memory; {os.cpu_count()} cores")
     print(" | ".join(header))
     for row in results:
         print(" | ".join("" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row))
@@ -176,8 +223,10 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(header + ("store_parquet_gb", "store_in_memory_gb", "cores"))
         for row in results:
-            writer.writerow([("" if v is None else (round(v, 1) if isinstance(v, float) else v)) for v in row]
-                            + [round(du(store_dir) / 1e9, 2), round(in_memory / 1e9, 1), os.cpu_count()])
+            writer.writerow(
+                [("" if v is None else (round(v, 1) if isinstance(v, float) else v)) for v in row]
+                + [round(du(store_dir) / 1e9, 2), round(in_memory / 1e9, 1), os.cpu_count()]
+            )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ scan" is parse+aggregate: per-minute counts per host/service/state/type,
 what the collector ships. "nagtune reference" is
 the line-by-line parser (what `nagtune parse` and the logster class use).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,12 +80,14 @@ def measure(contenders: list[tuple[str, list[str]]], repeat: int) -> list[dict]:
     rows = []
     for name, _ in contenders:
         outputs = {out for _, _, out in runs[name]}
-        rows.append({
-            "contender": name,
-            "seconds": statistics.median(wall for wall, _, _ in runs[name]),
-            "peak_mib": max(rss for _, rss, _ in runs[name]),
-            "counted": outputs.pop() if len(outputs) == 1 else "differs between runs",
-        })
+        rows.append(
+            {
+                "contender": name,
+                "seconds": statistics.median(wall for wall, _, _ in runs[name]),
+                "peak_mib": max(rss for _, rss, _ in runs[name]),
+                "counted": outputs.pop() if len(outputs) == 1 else "differs between runs",
+            }
+        )
     return rows
 
 
@@ -98,24 +101,40 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as work:
         log = os.path.join(work, "synthetic.log")
-        subprocess.run([sys.executable, "-m", "nagtune.synth", "--lines", str(args.lines),
-                        "--seed", str(args.seed), "--out", log], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "nagtune.synth", "--lines", str(args.lines), "--seed", str(args.seed), "--out", log],
+            check=True,
+        )
         py = sys.executable
-        rows = measure([
-            ("nagtune scan (parse+aggregate)", [py, "-c", NAGTUNE_SCAN, log]),
-            ("nagtune reference parser", [py, "-c", NAGTUNE_REFERENCE, log]),
-            ("naive one-regex loop", [py, "-c", NAIVE_LOOP, log]),
-            ("grep -c", ["grep", "-c", "-E", r"^\[[0-9]+\] ((SERVICE|HOST) (ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)"
-                         r"|EXTERNAL COMMAND: ACKNOWLEDGE_(SVC|HOST)_PROBLEM;)", log]),
-        ], args.repeat)
+        rows = measure(
+            [
+                ("nagtune scan (parse+aggregate)", [py, "-c", NAGTUNE_SCAN, log]),
+                ("nagtune reference parser", [py, "-c", NAGTUNE_REFERENCE, log]),
+                ("naive one-regex loop", [py, "-c", NAIVE_LOOP, log]),
+                (
+                    "grep -c",
+                    [
+                        "grep",
+                        "-c",
+                        "-E",
+                        r"^\[[0-9]+\] ((SERVICE|HOST) (ALERT|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)"
+                        r"|EXTERNAL COMMAND: ACKNOWLEDGE_(SVC|HOST)_PROBLEM;)",
+                        log,
+                    ],
+                ),
+            ],
+            args.repeat,
+        )
     naive = rows[2]["seconds"]
     print(f"{args.lines:,} lines, median of {args.repeat} runs, each a separate process")
     print(f"{'contender':34} {'seconds':>8} {'lines/s':>12} {'vs naive':>9} {'peak MiB':>9} {'counted':>9}")
     for row in rows:
         row["lines_per_s"] = args.lines / row["seconds"]
         row["speedup_vs_naive"] = naive / row["seconds"]
-        print(f"{row['contender']:34} {row['seconds']:8.2f} {row['lines_per_s']:12,.0f} "
-              f"{row['speedup_vs_naive']:8.2f}x {row['peak_mib']:9.0f} {row['counted']:>9}")
+        print(
+            f"{row['contender']:34} {row['seconds']:8.2f} {row['lines_per_s']:12,.0f} "
+            f"{row['speedup_vs_naive']:8.2f}x {row['peak_mib']:9.0f} {row['counted']:>9}"
+        )
     counts = {row["counted"] for row in rows}
     print("alert counts agree" if len(counts) == 1 else f"ALERT COUNTS DIFFER: {counts}")
     if args.csv:

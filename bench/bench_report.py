@@ -22,6 +22,7 @@ proportional set size summed over the process and the ones it forks, sampled
 would count in each). Each runs ``--runs`` times (3), interleaved; the table
 shows medians (peak memory: the largest).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,16 @@ def make_fleet(directory: str, nodes: int, lines_per_node: int, hosts: int, seed
     written = 0
     for index in range(nodes):
         node = "nagios-global01" if index == 0 else f"nagios-c{index:04d}-01"
-        written += generate_node(os.path.join(directory, node), node, lines_per_node, seed=seed, days=days,
-                                 hosts=hosts, archives=True, gzip_archives=True)
+        written += generate_node(
+            os.path.join(directory, node),
+            node,
+            lines_per_node,
+            seed=seed,
+            days=days,
+            hosts=hosts,
+            archives=True,
+            gzip_archives=True,
+        )
     return written
 
 
@@ -99,8 +108,10 @@ def main() -> None:
     if not os.path.isdir(fleet):
         make_fleet(fleet, args.nodes, args.lines_per_node, args.hosts, args.seed, args.days)
     files = sum(len(names) for _, _, names in os.walk(fleet))
-    print(f"fleet: {args.nodes:,} nodes x {args.days:g} days, {files:,} files "
-          f"(made in {time.perf_counter() - started:.0f} s)")
+    print(
+        f"fleet: {args.nodes:,} nodes x {args.days:g} days, {files:,} files "
+        f"(made in {time.perf_counter() - started:.0f} s)"
+    )
 
     py = sys.executable
     # Interleaved, medians: on a shared machine one pair of runs can differ by a
@@ -121,21 +132,36 @@ def main() -> None:
     print(f"{'run':30} {'seconds':>8} {'peak MiB (PSS, tree)':>21}")
     print(f"{'ingest alone':30} {ingest_wall:8.1f} {ingest_rss:21.0f}")
     print(f"{'full report (nagtune report)':30} {report_wall:8.1f} {report_rss:21.0f}")
-    print(f"  stages: ingest {stages['ingest']:.1f} s, analytics {stages['analyze']:.1f} s, "
-          f"report (tables, plots, HTML, Markdown, history) {stages['report']:.1f} s")
+    print(
+        f"  stages: ingest {stages['ingest']:.1f} s, analytics {stages['analyze']:.1f} s, "
+        f"report (tables, plots, HTML, Markdown, history) {stages['report']:.1f} s"
+    )
     if args.runs > 1:
-        print(f"medians of {args.runs} interleaved runs; report / ingest in each: "
-              + ", ".join(f"{r:.2f}" for r in ratios))
-    print(f"report / ingest = {ratio:.2f} (target <= 2.0), peak {report_rss:,.0f} MiB (target <= 2048); "
-          f"{stages['alerts']:,} alerts, {stages['chatty']} chatty services")
+        print(
+            f"medians of {args.runs} interleaved runs; report / ingest in each: "
+            + ", ".join(f"{r:.2f}" for r in ratios)
+        )
+    print(
+        f"report / ingest = {ratio:.2f} (target <= 2.0), peak {report_rss:,.0f} MiB (target <= 2048); "
+        f"{stages['alerts']:,} alerts, {stages['chatty']} chatty services"
+    )
     if args.csv:
         new = not os.path.exists(args.csv)
         with open(args.csv, "a", newline="") as handle:
-            row = {"date": time.strftime("%Y-%m-%d"), "nodes": args.nodes, "days": args.days,
-                   "lines": ingest["lines"], "files": files, "ingest_s": round(ingest_wall, 2),
-                   "ingest_peak_mib": round(ingest_rss), "report_s": round(report_wall, 2),
-                   "report_peak_mib": round(report_rss), "analytics_s": round(stages["analyze"], 2),
-                   "report_stage_s": round(stages["report"], 2), "ratio": round(ratio, 2)}
+            row = {
+                "date": time.strftime("%Y-%m-%d"),
+                "nodes": args.nodes,
+                "days": args.days,
+                "lines": ingest["lines"],
+                "files": files,
+                "ingest_s": round(ingest_wall, 2),
+                "ingest_peak_mib": round(ingest_rss),
+                "report_s": round(report_wall, 2),
+                "report_peak_mib": round(report_rss),
+                "analytics_s": round(stages["analyze"], 2),
+                "report_stage_s": round(stages["report"], 2),
+                "ratio": round(ratio, 2),
+            }
             writer = csv.DictWriter(handle, list(row))
             if new:
                 writer.writeheader()

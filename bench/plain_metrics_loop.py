@@ -5,6 +5,7 @@ expression per line), then Graphite plaintext with one ``re.sub`` per name.
 
     python bench/plain_metrics_loop.py nagios.log > points.txt
 """
+
 import re
 import sys
 from collections import Counter

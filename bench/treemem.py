@@ -7,6 +7,7 @@ lower bound). The proportional set size (``Pss`` in ``smaps_rollup``: each
 shared page divided among the processes that map it) sums to what the tree
 really holds; the benchmarks print it beside the RSS sum.
 """
+
 from __future__ import annotations
 
 import os
@@ -75,5 +76,10 @@ def measure(command: list[str], interval: float = 0.2) -> dict:
         raise SystemExit(f"{command[:3]} failed: {process.stderr.read().decode()[-2000:]}")
     out.seek(0)
     kernel = usage.ru_maxrss / 1024
-    return {"seconds": wall, "stdout": out.read().decode().strip(), "wait4_mib": kernel,
-            "rss_sum_mib": max(kernel, peaks[0]), "pss_sum_mib": max(kernel, peaks[1])}
+    return {
+        "seconds": wall,
+        "stdout": out.read().decode().strip(),
+        "wait4_mib": kernel,
+        "rss_sum_mib": max(kernel, peaks[0]),
+        "pss_sum_mib": max(kernel, peaks[1]),
+    }

@@ -8,6 +8,7 @@ which gives anything but a plain run (``--help``, bad usage) back to click.
 Library errors become one ``Error: ...`` line and a non-zero exit here, and
 nowhere else.
 """
+
 from __future__ import annotations
 
 import sys
@@ -43,17 +44,21 @@ def central_side_missing(name: str) -> str | None:
 
     if sys.version_info < (3, 11):
         found = ".".join(map(str, sys.version_info[:3]))
-        return (f"nagtune {name} runs on the central side: it needs Python 3.11 or newer and "
-                f"the analytics extra (pip install 'nagtune[analytics]'); this is Python {found}, "
-                f"where only nagtune collect and nagtune parse run")
+        return (
+            f"nagtune {name} runs on the central side: it needs Python 3.11 or newer and "
+            f"the analytics extra (pip install 'nagtune[analytics]'); this is Python {found}, "
+            f"where only nagtune collect and nagtune parse run"
+        )
     wanted = _CENTRAL_MODULES + (_REPORT_MODULES if name == "report" else ())
     try:
         absent = [module for module in ("nagtune.analytics", *wanted) if importlib.util.find_spec(module) is None]
     except ModuleNotFoundError:  # a parent package is missing too
         absent = ["nagtune.analytics"]
     if absent:
-        return (f"nagtune {name} needs the analytics extra, which is not installed here "
-                f"(missing: {', '.join(absent)}): pip install 'nagtune[analytics]'")
+        return (
+            f"nagtune {name} needs the analytics extra, which is not installed here "
+            f"(missing: {', '.join(absent)}): pip install 'nagtune[analytics]'"
+        )
     return None
 
 
@@ -93,11 +98,14 @@ def _build_cli():
 
     def _unavailable(name: str, problem: str) -> click.Command:
         """A stand-in that takes any arguments and fails with one line (exit 1)."""
+
         def fail(args):
             raise click.ClickException(problem)
 
         return click.Command(
-            name, callback=fail, add_help_option=False,
+            name,
+            callback=fail,
+            add_help_option=False,
             short_help="(central side: needs Python 3.11+ and nagtune[analytics])",
             params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},

@@ -1,4 +1,5 @@
 """``nagtune rank | quiet | retune | names``: thin click commands over nagtune.analytics."""
+
 from __future__ import annotations
 
 import json
@@ -11,26 +12,58 @@ from .options import perfdata_graphite, perfdata_graphite_options
 def _common(function):
     options = [
         click.argument("paths", nargs=-1, metavar="PATHS..."),
-        click.option("--since", default=None, metavar="WHEN",
-                     help="Only events at or after WHEN: 7d, 12h, 2w (before --until when given, else before now), "
-                          "an ISO date or an epoch."),
+        click.option(
+            "--since",
+            default=None,
+            metavar="WHEN",
+            help="Only events at or after WHEN: 7d, 12h, 2w (before --until when given, else before now), "
+            "an ISO date or an epoch.",
+        ),
         click.option("--until", default=None, metavar="WHEN", help="Only events before WHEN (same forms as --since)."),
         click.option("--top", type=click.IntRange(min=1), default=None, help="Show the first N rows only."),
-        click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
-                     show_default=True, help="Output format."),
-        click.option("--cache-dir", default=None, metavar="DIR",
-                     help="Parquet cache of parsed logs; a re-run reads only what is new."),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["table", "csv", "json"]),
+            default="table",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "--cache-dir",
+            default=None,
+            metavar="DIR",
+            help="Parquet cache of parsed logs; a re-run reads only what is new.",
+        ),
         click.option("--environment", default="default", show_default=True, help="Environment of the nodes."),
-        click.option("--store", "store_dir", default=None, metavar="DIR",
-                     help="Read events from a store made by `nagtune ingest` instead of PATHS."),
-        click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
-                     help="pandas: one process; dask: one task per node on a Dask cluster (needs --store)."),
-        click.option("--scheduler", default=None, metavar="ADDRESS",
-                     help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster."),
-        click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="Worker processes: of the local Dask cluster, or (rank, quiet, retune, names) reading PATHS, a group of "
-                          "whole nodes each. [default: cores, at most 4; for PATHS only when there is over "
-                          "256 MB to read]"),
+        click.option(
+            "--store",
+            "store_dir",
+            default=None,
+            metavar="DIR",
+            help="Read events from a store made by `nagtune ingest` instead of PATHS.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(["pandas", "dask"]),
+            default="pandas",
+            show_default=True,
+            help="pandas: one process; dask: one task per node on a Dask cluster (needs --store).",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="A running dask.distributed scheduler (tcp://host:8786); default: a local cluster.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes: of the local Dask cluster, or (rank, quiet, retune, names) reading PATHS, a group of "
+            "whole nodes each. [default: cores, at most 4; for PATHS only when there is over "
+            "256 MB to read]",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -40,13 +73,16 @@ def _common(function):
 def _check_window(since, until):
     """(start, end) of the window asked, either None; an inverted or empty window is a usage error."""
     from .analytics.sources import ingest
+
     try:
         start, end = ingest.window_bounds(since, until)
     except ingest.IngestError as exc:
         raise click.ClickException(f"{exc} (--since/--until)") from None
     if start is not None and end is not None and start >= end:
-        raise click.UsageError(f"--since {since} ({start:%Y-%m-%d %H:%M} UTC) is not before --until {until} "
-                               f"({end:%Y-%m-%d %H:%M} UTC): the window is empty")
+        raise click.UsageError(
+            f"--since {since} ({start:%Y-%m-%d %H:%M} UTC) is not before --until {until} "
+            f"({end:%Y-%m-%d %H:%M} UTC): the window is empty"
+        )
     return start, end
 
 
@@ -55,6 +91,7 @@ def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
     A log of which no line could be read is an error; an empty table says where the data is."""
     from .analytics.sources import coverage
     from .parsers.logfiles import LogPathError, resolve_paths
+
     counts = table.attrs.get("read")
     start, end = _check_window(since, until)
     if counts is None:
@@ -66,8 +103,9 @@ def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
         files = []
     said = coverage.lines(counts, start, end, files, rates=rates)
     if coverage.all_unreadable(counts):
-        raise click.ClickException("no line could be read: " + "; ".join(said[1:2]).replace("line(s) unparsed",
-                                                                                             "line(s), none parsed"))
+        raise click.ClickException(
+            "no line could be read: " + "; ".join(said[1:2]).replace("line(s) unparsed", "line(s), none parsed")
+        )
     for line in said:
         click.echo(f"nagtune: {line}", err=True)
     if len(table) == 0:
@@ -80,10 +118,12 @@ def _say_what_was_read(table, paths, since, until, rates: bool = False) -> None:
 
 def _events(paths, since, until, cache_dir, environment):
     from .analytics.sources import ingest
+
     _check_window(since, until)
     try:
-        return ingest.load_events(list(paths), since=since, until=until, cache_dir=cache_dir,
-                                  progress=True, environment=environment)
+        return ingest.load_events(
+            list(paths), since=since, until=until, cache_dir=cache_dir, progress=True, environment=environment
+        )
     except ingest.IngestError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -91,8 +131,9 @@ def _events(paths, since, until, cache_dir, environment):
 def _from_store(paths, store_dir, engine, scheduler, workers, since, until, table: str):
     """One table of the analysis of a store (pandas or Dask), or None when reading PATHS instead."""
     if engine == "dask" and not store_dir:
-        raise click.UsageError("--engine dask reads a store: run `nagtune ingest PATHS --store DIR` first, "
-                               "then give --store DIR")
+        raise click.UsageError(
+            "--engine dask reads a store: run `nagtune ingest PATHS --store DIR` first, then give --store DIR"
+        )
     if not store_dir:
         if not paths:
             raise click.UsageError("give PATHS (node directories, log files) or --store DIR")
@@ -102,16 +143,19 @@ def _from_store(paths, store_dir, engine, scheduler, workers, since, until, tabl
     _check_window(since, until)
     from .analytics.run import engine as engine_mod
     from .analytics.sources import ingest, store
+
     try:
-        analysis = engine_mod.analyze_store(store_dir, since=since, until=until, engine=engine,
-                                            scheduler=scheduler, workers=workers)
+        analysis = engine_mod.analyze_store(
+            store_dir, since=since, until=until, engine=engine, scheduler=scheduler, workers=workers
+        )
     except (engine_mod.EngineError, store.StoreError, ingest.IngestError) as exc:
         raise click.ClickException(str(exc)) from None
     frame = getattr(analysis, table)
     if table in ("chatty", "chatty_host_service"):
         # The store's analysis (pandas or Dask, which keeps no events here) ranks services only.
-        click.echo("nagtune: from a store, services are ranked without the hosts; give PATHS to rank hosts too",
-                   err=True)
+        click.echo(
+            "nagtune: from a store, services are ranked without the hosts; give PATHS to rank hosts too", err=True
+        )
     _say_what_the_store_held(store_dir, analysis, frame, since, until)
     return frame
 
@@ -120,10 +164,12 @@ def _say_what_the_store_held(store_dir, analysis, frame, since, until) -> None:
     """The store's counterpart of :func:`_say_what_was_read`: events in the window, the span the
     store holds, and where its data is when the table is empty."""
     from .analytics.sources import coverage, store
+
     start, end = _check_window(since, until)
     events = getattr(analysis, "events", None)
-    held = f"nagtune: read the event store {store_dir}" + ("" if events is None else f": {len(events):,} event(s) "
-                                                           "in the window")
+    held = f"nagtune: read the event store {store_dir}" + (
+        "" if events is None else f": {len(events):,} event(s) in the window"
+    )
     click.echo(held, err=True)
     where = store.span_text(store_dir)
     click.echo(f"nagtune: {where}; {coverage.window_text(start, end)}", err=True)
@@ -140,14 +186,18 @@ def _render(frame, output_format: str, top=None) -> str:
     import io
 
     import pandas as pd
+
     if top is not None:
         frame = frame.head(top)
     frame = frame.copy()
     frame.attrs = dict(frame.attrs)
     for column in frame.columns:
         if pd.api.types.is_timedelta64_dtype(frame[column]):
-            frame[column] = frame[column].dt.total_seconds() if output_format != "table" else \
-                frame[column].map(lambda d: "" if pd.isna(d) else str(d).replace("0 days ", ""))
+            frame[column] = (
+                frame[column].dt.total_seconds()
+                if output_format != "table"
+                else frame[column].map(lambda d: "" if pd.isna(d) else str(d).replace("0 days ", ""))
+            )
     if output_format == "csv":
         out = io.StringIO()
         frame.to_csv(out, index=False)
@@ -162,13 +212,25 @@ def _render(frame, output_format: str, top=None) -> str:
         return header + frame.to_string(index=False) + "\n"
 
 
-def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, environment, output_format, top,
-                  make_table, side_files: tuple[str, ...] = ()) -> None:
+def _kept_or_made(
+    command: str,
+    options: dict,
+    paths,
+    since,
+    until,
+    cache_dir,
+    environment,
+    output_format,
+    top,
+    make_table,
+    side_files: tuple[str, ...] = (),
+) -> None:
     """Print what ``make_table()`` gives, or what an earlier run printed over the very same
     logs, window, options and code (analytics/run/results_cache.py), found without importing pandas.
     ``side_files``: names of files in the node directories the table reads too (their identity is keyed)."""
     from .analytics.run import results_cache
     from .parsers.logfiles import LogPathError, find_side_files, resolve_paths
+
     kept_key = None
     if cache_dir and not any(results_cache.moves_with_the_clock(when) for when in (since, until)):
         try:
@@ -176,17 +238,25 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
         except LogPathError as exc:
             raise click.ClickException(str(exc)) from None
         found = [path for name in side_files for path in find_side_files(list(paths), name)]
-        kept_key = results_cache.key(f"{command} output", {**options, "environment": environment, "top": top,
-                                                           "format": output_format},
-                                     targets, found, since=since, until=until)
+        kept_key = results_cache.key(
+            f"{command} output",
+            {**options, "environment": environment, "top": top, "format": output_format},
+            targets,
+            found,
+            since=since,
+            until=until,
+        )
         kept = results_cache.read_text(cache_dir, kept_key)
         if kept is not None:
-            click.echo("nagtune: the output of an earlier run over the very same files, window and options "
-                       "(--cache-dir)", err=True)
+            click.echo(
+                "nagtune: the output of an earlier run over the very same files, window and options (--cache-dir)",
+                err=True,
+            )
             click.get_text_stream("stdout").write(kept)
             return
-    from .analytics.sources import ingest
     from .analytics.run.parallel import WorkerDied
+    from .analytics.sources import ingest
+
     _check_window(since, until)
     try:
         table = make_table()
@@ -201,11 +271,14 @@ def _kept_or_made(command: str, options: dict, paths, since, until, cache_dir, e
 
 @click.command()
 @_common
-@click.option("--by", type=click.Choice(["service", "host_service", "host"]), default="service", show_default=True,
-              help="Rank per node and service, or per node, host and service (hosts ranked among them in both), "
-                   "or hosts only.")
-def rank(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers,
-         by):
+@click.option(
+    "--by",
+    type=click.Choice(["service", "host_service", "host"]),
+    default="service",
+    show_default=True,
+    help="Rank per node and service, or per node, host and service (hosts ranked among them in both), or hosts only.",
+)
+def rank(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers, by):
     """Rank services and hosts by how chatty they are, noisiest first, with the reasons.
 
     Columns alerts and notifications are the log's counts (summary.cgi's);
@@ -224,24 +297,46 @@ def rank(paths, since, until, top, output_format, cache_dir, environment, store_
     """
     if by == "host" and store_dir:
         raise click.UsageError("--by host reads PATHS, not a --store")
-    table = _from_store(paths, store_dir, engine, scheduler, workers, since, until,
-                        "chatty" if by == "service" else "chatty_host_service")
+    table = _from_store(
+        paths,
+        store_dir,
+        engine,
+        scheduler,
+        workers,
+        since,
+        until,
+        "chatty" if by == "service" else "chatty_host_service",
+    )
     if table is not None:
         return _emit(table, output_format, top)
+
     def make_table():
         from .analytics.run.api import rank_logs  # pandas: only when nothing was kept
-        return rank_logs(list(paths), by=by, since=since, until=until, cache_dir=cache_dir,
-                         environment=environment, processes=workers, progress=True)
+
+        return rank_logs(
+            list(paths),
+            by=by,
+            since=since,
+            until=until,
+            cache_dir=cache_dir,
+            environment=environment,
+            processes=workers,
+            progress=True,
+        )
 
     _kept_or_made("rank", {"by": by}, paths, since, until, cache_dir, environment, output_format, top, make_table)
 
 
 @click.command()
 @_common
-@click.option("--cap", type=click.IntRange(min=0), default=50, show_default=True,
-              help="Findings of each kind shown; the rest is one summary row per kind (0: show all).")
-def quiet(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-          workers, cap):
+@click.option(
+    "--cap",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Findings of each kind shown; the rest is one summary row per kind (0: show all).",
+)
+def quiet(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers, cap):
     """List problems that were not chatty enough: silent HARD problems, notifications
     off, slow detection, services OK while their host is DOWN or their siblings fail.
 
@@ -257,24 +352,57 @@ def quiet(paths, since, until, top, output_format, cache_dir, environment, store
     table = _from_store(paths, store_dir, engine, scheduler, workers, since, until, "quiet")
     if table is not None:
         return _emit(table, output_format, top)
+
     def make_table():
         from .analytics.run.api import quiet_logs  # pandas: only when nothing was kept
-        return quiet_logs(list(paths), since=since, until=until, cache_dir=cache_dir,
-                          environment=environment, processes=workers, progress=True, cap=cap or None)
 
-    _kept_or_made("quiet", {"cap": cap}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_files=("objects.cache",))
+        return quiet_logs(
+            list(paths),
+            since=since,
+            until=until,
+            cache_dir=cache_dir,
+            environment=environment,
+            processes=workers,
+            progress=True,
+            cap=cap or None,
+        )
+
+    _kept_or_made(
+        "quiet",
+        {"cap": cap},
+        paths,
+        since,
+        until,
+        cache_dir,
+        environment,
+        output_format,
+        top,
+        make_table,
+        side_files=("objects.cache",),
+    )
 
 
 def _config_patch_options(function):
     options = [
-        click.option("--config-repo", default=None, metavar="DIR",
-                     help="Nagios configuration repository: write the suggestions as a patch to it (--patch)."),
-        click.option("--patch", "patch_file", default=None, metavar="FILE",
-                     help="Where the unified diff goes (git apply FILE in the repository); summary on stderr."),
-        click.option("--node-map", default=None, metavar="FILE",
-                     help="TOML: the directories each node loads [default: DIR/nagtune-nodes.toml, else "
-                          "from the node's name]."),
+        click.option(
+            "--config-repo",
+            default=None,
+            metavar="DIR",
+            help="Nagios configuration repository: write the suggestions as a patch to it (--patch).",
+        ),
+        click.option(
+            "--patch",
+            "patch_file",
+            default=None,
+            metavar="FILE",
+            help="Where the unified diff goes (git apply FILE in the repository); summary on stderr.",
+        ),
+        click.option(
+            "--node-map",
+            default=None,
+            metavar="FILE",
+            help="TOML: the directories each node loads [default: DIR/nagtune-nodes.toml, else from the node's name].",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -286,6 +414,7 @@ def _emit_and_patch(table, output_format, top, config_patch) -> None:
     _emit(table, output_format, top)
     if config_patch[0]:
         from .analytics.confrepo import ConfigError, write_patch
+
         try:
             result = write_patch(table.head(top) if top else table, *config_patch)
         except (ConfigError, OSError) as exc:
@@ -296,15 +425,41 @@ def _emit_and_patch(table, output_format, top, config_patch) -> None:
 @click.command()
 @_common
 @perfdata_graphite_options
-@click.option("--nagios-cfg", "nagios_cfg", type=click.Path(exists=True, dir_okay=False),
-              help="The node's nagios.cfg (interval_length, flap thresholds, perfdata file); "
-                   "default: nagios.cfg in each node directory.")
-@click.option("--perfdata", "perfdata_file", type=click.Path(exists=True, dir_okay=False),
-              help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
-                   "names, or service-perfdata.log in the node directory.")
+@click.option(
+    "--nagios-cfg",
+    "nagios_cfg",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The node's nagios.cfg (interval_length, flap thresholds, perfdata file); "
+    "default: nagios.cfg in each node directory.",
+)
+@click.option(
+    "--perfdata",
+    "perfdata_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Nagios' service_perfdata_file, whatever its name; default: the one nagios.cfg "
+    "names, or service-perfdata.log in the node directory.",
+)
 @_config_patch_options
-def retune(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-           workers, perfdata_url, perfdata_pattern, nagios_cfg, perfdata_file, config_repo, patch_file, node_map):
+def retune(
+    paths,
+    since,
+    until,
+    top,
+    output_format,
+    cache_dir,
+    environment,
+    store_dir,
+    engine,
+    scheduler,
+    workers,
+    perfdata_url,
+    perfdata_pattern,
+    nagios_cfg,
+    perfdata_file,
+    config_repo,
+    patch_file,
+    node_map,
+):
     """Suggest one check change per chatty service, with its effect replayed on the history.
 
     Reads objects.cache, nagios.cfg and the perfdata file from the node
@@ -333,42 +488,68 @@ def retune(paths, since, until, top, output_format, cache_dir, environment, stor
     if table is not None:
         return _emit_and_patch(table, output_format, top, config_patch)
     if graphite:
-        return _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite,
-                                              output_format, top, config_patch)
+        return _retune_with_graphite_perfdata(
+            paths, since, until, cache_dir, environment, graphite, output_format, top, config_patch
+        )
 
     def make_table():
         from .analytics.run.api import retune_logs  # pandas: only when nothing was kept
-        return retune_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
-                           processes=workers, progress=True, nagios_cfg=nagios_cfg, perfdata=perfdata_file)
+
+        return retune_logs(
+            list(paths),
+            since=since,
+            until=until,
+            cache_dir=cache_dir,
+            environment=environment,
+            processes=workers,
+            progress=True,
+            nagios_cfg=nagios_cfg,
+            perfdata=perfdata_file,
+        )
 
     if config_repo:  # the patch needs the table itself, not a kept rendering of it
         from .analytics.sources import ingest
+
         _check_window(since, until)
         try:
             table = make_table()
         except ingest.IngestError as exc:
             raise click.ClickException(str(exc)) from None
         return _emit_and_patch(table, output_format, top, config_patch)
-    _kept_or_made("retune", {}, paths, since, until, cache_dir, environment, output_format, top, make_table,
-                  side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"))
+    _kept_or_made(
+        "retune",
+        {},
+        paths,
+        since,
+        until,
+        cache_dir,
+        environment,
+        output_format,
+        top,
+        make_table,
+        side_files=("objects.cache", "service-perfdata.log", "nagios.cfg"),
+    )
 
 
-def _retune_with_graphite_perfdata(paths, since, until, cache_dir, environment, graphite, output_format, top,
-                                   config_patch=(None, None, None)):
+def _retune_with_graphite_perfdata(
+    paths, since, until, cache_dir, environment, graphite, output_format, top, config_patch=(None, None, None)
+):
     """One process: the perfdata series are matched to the services of all the events."""
-    from .analytics.run.api import find_side_files
     from .analytics.findings.episodes import build_episodes
+    from .analytics.findings.retune import suggest_retunes
+    from .analytics.run.api import find_side_files
     from .analytics.sources.ingest import window_end
     from .analytics.sources.objects import load_objects
-    from .analytics.findings.retune import suggest_retunes
+
     events = _events(paths, since, until, cache_dir, environment)
     episodes = build_episodes(events, window_end=window_end(events, until))
     objects_files = find_side_files(paths, "objects.cache")
     objects = load_objects(objects_files) if objects_files else None
     perfdata = _graphite_perfdata(*graphite, events, since, until)
     table = suggest_retunes(events, episodes, objects=objects, perfdata=perfdata)
-    table.attrs["read"] = {key: value for key, value in events.attrs.items()
-                           if value is None or isinstance(value, (int, float))}
+    table.attrs["read"] = {
+        key: value for key, value in events.attrs.items() if value is None or isinstance(value, (int, float))
+    }
     _say_what_was_read(table, paths, since, until, rates=True)
     _emit_and_patch(table, output_format, top, config_patch)
 
@@ -378,6 +559,7 @@ def _graphite_perfdata(url, pattern, events, since, until):
 
     from .analytics.sources.graphite_source import GraphiteError, load_perfdata_from_graphite
     from .analytics.sources.ingest import window_bounds
+
     if events.empty:
         return None
     start, end = window_bounds(since, until)
@@ -389,15 +571,17 @@ def _graphite_perfdata(url, pattern, events, since, until):
         raise click.ClickException(str(exc)) from None
     unmatched = values.attrs.get("unmatched", [])
     if unmatched:
-        click.echo(f"nagtune: {len(unmatched)} perfdata series matched no single service of the logs "
-                   f"(e.g. {unmatched[0]}); they are left out", err=True)
+        click.echo(
+            f"nagtune: {len(unmatched)} perfdata series matched no single service of the logs "
+            f"(e.g. {unmatched[0]}); they are left out",
+            err=True,
+        )
     return values
 
 
 @click.command()
 @_common
-def names(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler,
-          workers):
+def names(paths, since, until, top, output_format, cache_dir, environment, store_dir, engine, scheduler, workers):
     """Show the machine-readable metric name of every host and service, collisions first.
 
     Example:
@@ -410,7 +594,15 @@ def names(paths, since, until, top, output_format, cache_dir, environment, store
 
     def make_table():
         from .analytics.run.api import names_logs  # pandas: only when nothing was kept
-        return names_logs(list(paths), since=since, until=until, cache_dir=cache_dir, environment=environment,
-                          processes=workers, progress=True)
+
+        return names_logs(
+            list(paths),
+            since=since,
+            until=until,
+            cache_dir=cache_dir,
+            environment=environment,
+            processes=workers,
+            progress=True,
+        )
 
     _kept_or_made("names", {}, paths, since, until, cache_dir, environment, output_format, top, make_table)

@@ -11,6 +11,7 @@ user sees for bad usage is click's message, exit 2, on both paths; the
 run itself (:func:`execute`) is shared, so its ``Error: ...`` line and exit
 code are the same too.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,45 +21,137 @@ from .options import IDENTITY_OPTIONS, NAMING_OPTIONS, Option, click_options
 OUTPUT_KINDS = ("graphite", "statsd", "stdout")
 
 OPTIONS = (
-    Option("--config", "config_file", metavar="FILE",
-           help="TOML file with any of these settings (flags given here win). See docs/collect.md."),
-    Option("--output", "outputs", "choice", choices=OUTPUT_KINDS, multiple=True,
-           help="Where metrics go; repeat for several. Default: graphite."),
-    Option("--graphite", "graphite", metavar="HOST[:PORT]",
-           help="carbon plaintext receiver. [default: 127.0.0.1:2003]"),
-    Option("--graphite-timeout", "graphite_timeout", "float", default=5.0, show_default=True, metavar="SECONDS",
-           help="Connect/send timeout for carbon; on timeout the metrics are spooled."),
+    Option(
+        "--config",
+        "config_file",
+        metavar="FILE",
+        help="TOML file with any of these settings (flags given here win). See docs/collect.md.",
+    ),
+    Option(
+        "--output",
+        "outputs",
+        "choice",
+        choices=OUTPUT_KINDS,
+        multiple=True,
+        help="Where metrics go; repeat for several. Default: graphite.",
+    ),
+    Option(
+        "--graphite", "graphite", metavar="HOST[:PORT]", help="carbon plaintext receiver. [default: 127.0.0.1:2003]"
+    ),
+    Option(
+        "--graphite-timeout",
+        "graphite_timeout",
+        "float",
+        default=5.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Connect/send timeout for carbon; on timeout the metrics are spooled.",
+    ),
     Option("--statsd", "statsd", metavar="HOST[:PORT]", help="StatsD UDP address. [default: 127.0.0.1:8125]"),
-    Option("--statsd-max-datagram", "statsd_max_datagram", "int", default=1432, show_default=True, metavar="BYTES",
-           help="Largest StatsD datagram; 1432 avoids fragmentation on a LAN, use 512 across the internet."),
+    Option(
+        "--statsd-max-datagram",
+        "statsd_max_datagram",
+        "int",
+        default=1432,
+        show_default=True,
+        metavar="BYTES",
+        help="Largest StatsD datagram; 1432 avoids fragmentation on a LAN, use 512 across the internet.",
+    ),
     *IDENTITY_OPTIONS,
     *NAMING_OPTIONS,
-    Option("--state-dir", "state_dir", default="/var/lib/nagtune", show_default=True, metavar="DIR",
-           help="Where the offset, open-minute totals, name registry and lock of each log live."),
-    Option("--spool-dir", "spool_dir", metavar="DIR",
-           help="Metrics not delivered yet, sent first by the next run. [default: STATE_DIR/spool]"),
-    Option("--from-end/--from-start", "from_end", "switch", default=False,
-           help="First run only (no state yet): --from-start (default) counts the live log's history, "
-                "which is safe because minutes are sent as totals; --from-end counts only new lines."),
-    Option("--open-minutes", "open_minutes", "int", default=120, show_default=True, metavar="N",
-           help="Minutes behind the newest event kept open: their totals are kept and re-sent whole when "
-                "more lines arrive. Older lines count into the oldest open minute."),
-    Option("--max-age", "max_age", "int", default=0, show_default=True, metavar="SECONDS",
-           help="Warn when points are older than this (set it to your whisper retention); 0: no check."),
-    Option("--wait", "wait", "float", default=0.0, show_default=True, metavar="SECONDS",
-           help="If another run holds this log's lock, wait this long for it; else skip at once (exit 0)."),
-    Option("--max-series", "max_series", "int", default=50000, show_default=True, metavar="N",
-           help="Warn (once, until it drops again) when more series than this have open minutes."),
-    Option("--spool-max-mb", "spool_max_mb", "int", default=256, show_default=True, metavar="MIB",
-           help="Cap of each output's spool of this log; past it the oldest batches are dropped, with a warning."),
-    Option("--flush-jitter", "flush_jitter", "float", default=30.0, show_default=True, metavar="SECONDS",
-           help="After an outage, wait a random 0..SECONDS before sending the spool, so a fleet does not "
-                "flush at the same second."),
-    Option("--dry-run", "dry_run", "flag", default=False,
-           help="Print what would be sent, as Graphite plaintext, to stdout; send, spool and move nothing."),
-    Option("--backfill", "backfill", "flag", default=False,
-           help="Send the per-minute totals of the ARCHIVEs (plain or .gz, any order: they are read in "
-                "rotation order) to Graphite; the live log's offset is not moved."),
+    Option(
+        "--state-dir",
+        "state_dir",
+        default="/var/lib/nagtune",
+        show_default=True,
+        metavar="DIR",
+        help="Where the offset, open-minute totals, name registry and lock of each log live.",
+    ),
+    Option(
+        "--spool-dir",
+        "spool_dir",
+        metavar="DIR",
+        help="Metrics not delivered yet, sent first by the next run. [default: STATE_DIR/spool]",
+    ),
+    Option(
+        "--from-end/--from-start",
+        "from_end",
+        "switch",
+        default=False,
+        help="First run only (no state yet): --from-start (default) counts the live log's history, "
+        "which is safe because minutes are sent as totals; --from-end counts only new lines.",
+    ),
+    Option(
+        "--open-minutes",
+        "open_minutes",
+        "int",
+        default=120,
+        show_default=True,
+        metavar="N",
+        help="Minutes behind the newest event kept open: their totals are kept and re-sent whole when "
+        "more lines arrive. Older lines count into the oldest open minute.",
+    ),
+    Option(
+        "--max-age",
+        "max_age",
+        "int",
+        default=0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Warn when points are older than this (set it to your whisper retention); 0: no check.",
+    ),
+    Option(
+        "--wait",
+        "wait",
+        "float",
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="If another run holds this log's lock, wait this long for it; else skip at once (exit 0).",
+    ),
+    Option(
+        "--max-series",
+        "max_series",
+        "int",
+        default=50000,
+        show_default=True,
+        metavar="N",
+        help="Warn (once, until it drops again) when more series than this have open minutes.",
+    ),
+    Option(
+        "--spool-max-mb",
+        "spool_max_mb",
+        "int",
+        default=256,
+        show_default=True,
+        metavar="MIB",
+        help="Cap of each output's spool of this log; past it the oldest batches are dropped, with a warning.",
+    ),
+    Option(
+        "--flush-jitter",
+        "flush_jitter",
+        "float",
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="After an outage, wait a random 0..SECONDS before sending the spool, so a fleet does not "
+        "flush at the same second.",
+    ),
+    Option(
+        "--dry-run",
+        "dry_run",
+        "flag",
+        default=False,
+        help="Print what would be sent, as Graphite plaintext, to stdout; send, spool and move nothing.",
+    ),
+    Option(
+        "--backfill",
+        "backfill",
+        "flag",
+        default=False,
+        help="Send the per-minute totals of the ARCHIVEs (plain or .gz, any order: they are read in "
+        "rotation order) to Graphite; the live log's offset is not moved.",
+    ),
 )
 
 HELP = """Ship the alerts added to a Nagios log since the last run, per event minute.
@@ -79,12 +172,25 @@ HELP = """Ship the alerts added to a Nagios log since the last run, per event mi
 
 # Options whose value overrides the config file only when given on the command line.
 _FLAG_KEYS = {
-    "prefix": "prefix", "granularity": "granularity", "tags": "tags", "node": "node",
-    "environment": "environment", "node_class": "node_class", "cell": "cell",
-    "cell_pattern": "cell_pattern", "state_dir": "state_dir", "spool_dir": "spool_dir",
-    "from_end": "from_end", "open_minutes": "open_window", "max_age": "max_age", "wait": "wait",
-    "statsd_max_datagram": "statsd_max_datagram", "graphite_timeout": "graphite_timeout",
-    "max_series": "max_series", "spool_max_mb": "spool_max_mb", "flush_jitter": "flush_jitter",
+    "prefix": "prefix",
+    "granularity": "granularity",
+    "tags": "tags",
+    "node": "node",
+    "environment": "environment",
+    "node_class": "node_class",
+    "cell": "cell",
+    "cell_pattern": "cell_pattern",
+    "state_dir": "state_dir",
+    "spool_dir": "spool_dir",
+    "from_end": "from_end",
+    "open_minutes": "open_window",
+    "max_age": "max_age",
+    "wait": "wait",
+    "statsd_max_datagram": "statsd_max_datagram",
+    "graphite_timeout": "graphite_timeout",
+    "max_series": "max_series",
+    "spool_max_mb": "spool_max_mb",
+    "flush_jitter": "flush_jitter",
 }
 
 
@@ -141,7 +247,7 @@ def execute(values: dict, given) -> tuple[int, list[str]]:
         backfill = values["backfill"]
         config = build(file_settings, flags)
         if not config.log:
-            raise ConfigError("no LOG: give the Nagios log as argument, or log = \"...\" in --config")
+            raise ConfigError('no LOG: give the Nagios log as argument, or log = "..." in --config')
         if archives and not backfill:
             raise ConfigError(f"more than one LOG given ({len(archives) + 1}); old archives go with --backfill")
         if backfill and not archives:
@@ -168,6 +274,7 @@ def execute(values: dict, given) -> tuple[int, list[str]]:
 
 # --- the click command: --help, docs, CliRunner, `nagtune` with other commands -----------
 
+
 def _click_command():
     import click
     from click.core import ParameterSource
@@ -177,8 +284,11 @@ def _click_command():
     @click_options(OPTIONS)
     @click.pass_context
     def collect(ctx, **values):
-        given = {name for name in values
-                 if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
+        given = {
+            name
+            for name in values
+            if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+        }
         try:
             code, messages = execute(values, given)
         except CollectFailed as exc:
@@ -200,6 +310,7 @@ def __getattr__(name: str):
 
 
 # --- the cron path: argparse over the same table, no click ------------------------------
+
 
 class _Fallback(Exception):
     """Anything but a plain run: let click handle it (usage errors, --help)."""
@@ -280,6 +391,7 @@ def fast_main(args: list[str], fallback) -> None:
 def _click_fallback(args: list[str]):
     def run():
         (globals().get("collect") or __getattr__("collect"))(args=args, prog_name="nagtune collect")
+
     return run
 
 

@@ -1,5 +1,6 @@
 """``nagtune ingest``: log archives into the partitioned Parquet store; a thin layer over
 :func:`nagtune.analytics.sources.store.ingest_paths`."""
+
 from __future__ import annotations
 
 import click
@@ -9,11 +10,20 @@ from .parsers.identity import DEFAULT_CELL_PATTERN
 
 @click.command()
 @click.argument("archives", nargs=-1, required=True, metavar="ARCHIVES...")
-@click.option("--store", "store_dir", required=True, metavar="DIR",
-              help="The store: DIR/events/day=YYYY-MM-DD/node=NODE/part.parquet and DIR/manifest.json.")
+@click.option(
+    "--store",
+    "store_dir",
+    required=True,
+    metavar="DIR",
+    help="The store: DIR/events/day=YYYY-MM-DD/node=NODE/part.parquet and DIR/manifest.json.",
+)
 @click.option("--environment", default="default", show_default=True, help="Environment of the nodes.")
-@click.option("--cell-pattern", default=DEFAULT_CELL_PATTERN, show_default=True,
-              help="Regular expression that finds the cell in a node's hostname.")
+@click.option(
+    "--cell-pattern",
+    default=DEFAULT_CELL_PATTERN,
+    show_default=True,
+    help="Regular expression that finds the cell in a node's hostname.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="A progress bar over the files.")
 def ingest(archives, store_dir, environment, cell_pattern, progress):
     """Add the events of Nagios log archives to a partitioned Parquet store.
@@ -34,8 +44,9 @@ def ingest(archives, store_dir, environment, cell_pattern, progress):
     from .analytics.sources.store import StoreError, ingest_paths
 
     try:
-        summary = ingest_paths(list(archives), store_dir, environment=environment, cell_pattern=cell_pattern,
-                               progress=progress)
+        summary = ingest_paths(
+            list(archives), store_dir, environment=environment, cell_pattern=cell_pattern, progress=progress
+        )
     except (IngestError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -1,4 +1,5 @@
 """``nagtune parse``: events or metrics of log files, to stdout."""
+
 from __future__ import annotations
 
 import csv
@@ -66,12 +67,17 @@ def _say_what_was_read(files: int, tally: _Tally) -> None:
 @click.command()
 @click.argument("logs", nargs=-1, required=True, metavar="LOG...")
 @click.option("--metrics", is_flag=True, help="Print per-minute Graphite plaintext metrics instead of events.")
-@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="Event output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="Event output format.",
+)
 @identity_options
 @naming_options
-def parse(logs, metrics, output_format, node, environment, node_class, cell, cell_pattern,
-          prefix, granularity, tags):
+def parse(logs, metrics, output_format, node, environment, node_class, cell, cell_pattern, prefix, granularity, tags):
     """Parse Nagios event logs (plain or .gz) and print what they say.
 
     Every line becomes one event (JSON lines or CSV, fields: time, kind, host,

@@ -47,6 +47,7 @@ Each run prints the shape written: hosts, pairs, pairs that alert,
 distinct alert heads (the line up to the plugin output), lines and the mix
 of line types.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,26 +64,79 @@ START = 1_795_132_800  # 2026-11-20 00:00:00 UTC
 
 # Services every hypervisor has, then a pool each host draws the rest from.
 HYPERVISOR_BASE = (
-    "PING", "SSH", "Load", "Memory", "Swap Usage", "NTP Offset", "Zombie Processes",
-    "Disk Space /", "Disk Space /var", "Disk Space /var/lib/nova", "Nova Compute", "Neutron OVS Agent",
-    "libvirtd", "Open vSwitch", "Kernel OOM", "RAID Status",
+    "PING",
+    "SSH",
+    "Load",
+    "Memory",
+    "Swap Usage",
+    "NTP Offset",
+    "Zombie Processes",
+    "Disk Space /",
+    "Disk Space /var",
+    "Disk Space /var/lib/nova",
+    "Nova Compute",
+    "Neutron OVS Agent",
+    "libvirtd",
+    "Open vSwitch",
+    "Kernel OOM",
+    "RAID Status",
 )
 HYPERVISOR_POOL = tuple(
-    [f"NIC eth{i} errors" for i in range(4)] + [f"NIC bond{i} members" for i in range(2)]
+    [f"NIC eth{i} errors" for i in range(4)]
+    + [f"NIC bond{i} members" for i in range(2)]
     + [f"Disk Space /srv/instances{i}" for i in range(6)]
     + [f"IPMI {sensor}" for sensor in ("Fan 1", "Fan 2", "PSU 1", "PSU 2", "CPU Temp", "Inlet Temp")]
-    + ["Ceph OSD", "Multipath", "Conntrack Table", "DNS Resolver", "Puppet Agent", "Collectd",
-       "SMART /dev/sda", "SMART /dev/sdb", "Hugepages", "KSM", "Nova Instances Running",
-       "Libvirt Domains", "Cinder Volume Mounts", "Neutron L3 Agent", "Metadata Agent"]
+    + [
+        "Ceph OSD",
+        "Multipath",
+        "Conntrack Table",
+        "DNS Resolver",
+        "Puppet Agent",
+        "Collectd",
+        "SMART /dev/sda",
+        "SMART /dev/sdb",
+        "Hugepages",
+        "KSM",
+        "Nova Instances Running",
+        "Libvirt Domains",
+        "Cinder Volume Mounts",
+        "Neutron L3 Agent",
+        "Metadata Agent",
+    ]
 )
 CONTROL_SERVICES = tuple(
     ["PING", "SSH", "Load", "Memory", "Disk Space /", "Disk Space /var", "NTP Offset"]
-    + [f"HTTP {api} API" for api in ("Nova", "Neutron", "Glance", "Cinder", "Keystone", "Placement",
-                                     "Heat", "Swift", "Barbican", "Octavia")]
+    + [
+        f"HTTP {api} API"
+        for api in (
+            "Nova",
+            "Neutron",
+            "Glance",
+            "Cinder",
+            "Keystone",
+            "Placement",
+            "Heat",
+            "Swift",
+            "Barbican",
+            "Octavia",
+        )
+    ]
     + [f"RabbitMQ Queue {q}" for q in ("nova", "neutron", "cinder", "notifications", "heat")]
-    + ["RabbitMQ Cluster", "MySQL Replication", "MySQL Connections", "Galera Cluster Size",
-       "HAProxy Backends", "Memcached", "Keepalived VIP", "Nova Scheduler", "Nova Conductor",
-       "Neutron Server", "Etcd Health", "Certificate Expiry", "Backup Age"]
+    + [
+        "RabbitMQ Cluster",
+        "MySQL Replication",
+        "MySQL Connections",
+        "Galera Cluster Size",
+        "HAProxy Backends",
+        "Memcached",
+        "Keepalived VIP",
+        "Nova Scheduler",
+        "Nova Conductor",
+        "Neutron Server",
+        "Etcd Health",
+        "Certificate Expiry",
+        "Backup Age",
+    ]
     + [f"Disk Space /srv/node/sd{c}" for c in "bcdefghijklmnopqrstuvwxyz"]
     + [f"Swift Replication {r}" for r in ("object", "container", "account")]
     + [f"Region Endpoint {r}" for r in ("eu-west", "eu-central", "us-east", "us-west", "ap-south")]
@@ -142,9 +196,11 @@ class NodeShape:
 
     def describe(self) -> str:
         mix = ", ".join(f"{kind} {count / max(self.lines, 1):.1%}" for kind, count in self.mix.most_common())
-        return (f"{self.node} ({self.node_class}): {self.hosts:,} hosts, {self.pairs:,} host/service pairs, "
-                f"{self.pairs_alerting:,} alerting, {self.distinct_heads:,} distinct alert heads, "
-                f"{self.lines:,} lines in {self.files} file(s); mix: {mix}")
+        return (
+            f"{self.node} ({self.node_class}): {self.hosts:,} hosts, {self.pairs:,} host/service pairs, "
+            f"{self.pairs_alerting:,} alerting, {self.distinct_heads:,} distinct alert heads, "
+            f"{self.lines:,} lines in {self.files} file(s); mix: {mix}"
+        )
 
 
 NODE_CLASSES = {
@@ -170,11 +226,18 @@ def _build_objects(rng: random.Random, node: str, node_class: str, hosts: int):
             services = CONTROL_SERVICES[:7] + tuple(rng.sample(CONTROL_SERVICES[7:], count - 7))
         else:
             count = min(rng.randint(low, high), len(HYPERVISOR_BASE) + len(HYPERVISOR_POOL))
-            base = HYPERVISOR_BASE[:min(count, len(HYPERVISOR_BASE))]
+            base = HYPERVISOR_BASE[: min(count, len(HYPERVISOR_BASE))]
             services = base + tuple(rng.sample(HYPERVISOR_POOL, max(0, count - len(base))))
         for service in services:
-            pairs.append(_Pair(index, service, rng.choice((3, 3, 3, 4, 5)), rng.choice((60, 60, 120, 0)),
-                               flappy=rng.random() < 0.01))
+            pairs.append(
+                _Pair(
+                    index,
+                    service,
+                    rng.choice((3, 3, 3, 4, 5)),
+                    rng.choice((60, 60, 120, 0)),
+                    flappy=rng.random() < 0.01,
+                )
+            )
     return names, host_attempts, host_contacts, pairs
 
 
@@ -217,9 +280,17 @@ def _output(service: str, state: str, rng: random.Random, host_down: bool = Fals
     if state == "UNKNOWN":
         return f"UNKNOWN - plugin timed out after {rng.choice((10, 30, 60))} seconds"
     template, _, _ = _TEMPLATES[_family(service)]
-    return template.format(S=state, n=service.split()[-1], v=rng.randrange(1, 100000), p=rng.randrange(0, 100),
-                           q=rng.randrange(0, 100), a=rng.random() * 20, b=rng.random() * 20,
-                           c=rng.random() * 20, code=_CODES[state])
+    return template.format(
+        S=state,
+        n=service.split()[-1],
+        v=rng.randrange(1, 100000),
+        p=rng.randrange(0, 100),
+        q=rng.randrange(0, 100),
+        a=rng.random() * 20,
+        b=rng.random() * 20,
+        c=rng.random() * 20,
+        code=_CODES[state],
+    )
 
 
 def _notify(writer, t, contacts, host, service, state, output, command="notify-service-by-email"):
@@ -255,23 +326,32 @@ def _problem(writer, rng, pair, contacts, start, step=60):
     _notify(writer, t, contacts, host, pair.service, state, output)
     if pair.flappy:
         flip, now = state, t
-        writer.add(t + 2 * step, f"SERVICE FLAPPING ALERT: {host};{pair.service};STARTED; Service appears to have "
-                                 f"started flapping ({rng.uniform(20, 40):.1f}% change >= 20.0% threshold)")
+        writer.add(
+            t + 2 * step,
+            f"SERVICE FLAPPING ALERT: {host};{pair.service};STARTED; Service appears to have "
+            f"started flapping ({rng.uniform(20, 40):.1f}% change >= 20.0% threshold)",
+        )
         _notify(writer, t + 2 * step, contacts, host, pair.service, f"FLAPPINGSTART ({state})", output)
         now += 3 * step
         while now < end - 5 * step:
             flip = "OK" if flip != "OK" else state
             writer.alert(now, pair, flip, "HARD", 1 if flip == "OK" else pair.max_attempts, rng)
             now += step * rng.randint(2, 6)
-        writer.add(end - step, f"SERVICE FLAPPING ALERT: {host};{pair.service};STOPPED; Service appears to have "
-                               f"stopped flapping ({rng.uniform(1, 4.9):.1f}% change < 5.0% threshold)")
+        writer.add(
+            end - step,
+            f"SERVICE FLAPPING ALERT: {host};{pair.service};STOPPED; Service appears to have "
+            f"stopped flapping ({rng.uniform(1, 4.9):.1f}% change < 5.0% threshold)",
+        )
         _notify(writer, end - step, contacts, host, pair.service, f"FLAPPINGSTOP ({flip})", output)
     else:
         acknowledged = rng.random() < 0.08 and end - t > 10 * step
         if acknowledged:
             at = t + step * rng.randint(2, 10)
-            writer.add(at, f"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;{host};{pair.service};2;1;1;"
-                           f"{rng.choice(CONTACTS)};looking into it")
+            writer.add(
+                at,
+                f"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;{host};{pair.service};2;1;1;"
+                f"{rng.choice(CONTACTS)};looking into it",
+            )
             _notify(writer, at, contacts, host, pair.service, f"ACKNOWLEDGEMENT ({state})", output)
         elif pair.notification_interval:
             again = t + pair.notification_interval * 60
@@ -310,9 +390,19 @@ def _outage(writer, rng, host_index, pairs_of_host, attempts, contacts, start, s
     return True
 
 
-def generate_node(path: str, node: str = "nagios-c0001-01", node_class: str = "cell", hosts: int | None = None,
-                  lines: int = 1_000_000, days: float = 1.0, seed: int = 1, zipf: float = 1.1,
-                  hourly_split: bool = False, one_file: bool = False, gzip_after_days: int = 2) -> NodeShape:
+def generate_node(
+    path: str,
+    node: str = "nagios-c0001-01",
+    node_class: str = "cell",
+    hosts: int | None = None,
+    lines: int = 1_000_000,
+    days: float = 1.0,
+    seed: int = 1,
+    zipf: float = 1.1,
+    hourly_split: bool = False,
+    one_file: bool = False,
+    gzip_after_days: int = 2,
+) -> NodeShape:
     """Write one node directory at ``path``; returns its shape.
 
     :param node_class: ``cell``, ``global`` or ``mixed`` (hosts and services per host)
@@ -351,8 +441,19 @@ def generate_node(path: str, node: str = "nagios-c0001-01", node_class: str = "c
             writer.add(t, "wproc:   early_timeout=1; exited_ok=0; wait_status=0; error_code=62;")
     writer.lines = sorted(line for line in writer.lines if line[0] < writer.end)[:lines]
     shape = NodeShape(node, node_class, len(names), len(pairs))
-    _write_files(path, writer, names, pairs, host_attempts, host_contacts, shape,
-                 hourly_split=hourly_split, one_file=one_file, gzip_after_days=gzip_after_days, rng=rng)
+    _write_files(
+        path,
+        writer,
+        names,
+        pairs,
+        host_attempts,
+        host_contacts,
+        shape,
+        hourly_split=hourly_split,
+        one_file=one_file,
+        gzip_after_days=gzip_after_days,
+        rng=rng,
+    )
     return shape
 
 
@@ -364,8 +465,9 @@ def _state_at(pair: _Pair, t: int) -> tuple[str, str, int]:
     return pair.history[at][1:]
 
 
-def _write_files(path, writer, names, pairs, host_attempts, host_contacts, shape, *, hourly_split, one_file,
-                 gzip_after_days, rng):
+def _write_files(
+    path, writer, names, pairs, host_attempts, host_contacts, shape, *, hourly_split, one_file, gzip_after_days, rng
+):
     os.makedirs(os.path.join(path, "archives"), exist_ok=True)
     events = writer.lines
     for pair in pairs:
@@ -389,12 +491,16 @@ def _write_files(path, writer, names, pairs, host_attempts, host_contacts, shape
     def header(stamp: int, snapshot: bool) -> list[str]:
         out = [f"[{stamp}] LOG ROTATION: {'HOURLY' if hourly_split else 'DAILY'}", f"[{stamp}] LOG VERSION: 2.0"]
         if snapshot:
-            out += [f"[{stamp}] CURRENT HOST STATE: {name};UP;HARD;1;PING OK - Packet loss = 0%, RTA = 0.40 ms"
-                    for name in names]
+            out += [
+                f"[{stamp}] CURRENT HOST STATE: {name};UP;HARD;1;PING OK - Packet loss = 0%, RTA = 0.40 ms"
+                for name in names
+            ]
             for p in pairs:
                 state, kind, attempt = _state_at(p, stamp)
-                out.append(f"[{stamp}] CURRENT SERVICE STATE: {names[p.host]};{p.service};{state};{kind};{attempt};"
-                           f"{_output(p.service, state, rng)}")
+                out.append(
+                    f"[{stamp}] CURRENT SERVICE STATE: {names[p.host]};{p.service};{state};{kind};{attempt};"
+                    f"{_output(p.service, state, rng)}"
+                )
         mix["rotation/snapshot"] += len(out)
         return out
 
@@ -439,31 +545,37 @@ def _write_perfdata(target, perf, last_t):
                 continue
             label, unit = label_of[_family(service)]
             number = "".join(ch for ch in value if ch.isdigit() or ch == ".") or "0"
-            handle.write(f"DATATYPE::SERVICEPERFDATA\tTIMET::{t}\tHOSTNAME::{host}\tSERVICEDESC::{service}\t"
-                         f"SERVICESTATE::{state}\tSERVICESTATETYPE::{kind}\tSERVICEATTEMPT::{attempt}\t"
-                         f"SERVICEOUTPUT::{output}\tSERVICEPERFDATA::{label}={number.strip('.') or 0}{unit};;;0;\n")
+            handle.write(
+                f"DATATYPE::SERVICEPERFDATA\tTIMET::{t}\tHOSTNAME::{host}\tSERVICEDESC::{service}\t"
+                f"SERVICESTATE::{state}\tSERVICESTATETYPE::{kind}\tSERVICEATTEMPT::{attempt}\t"
+                f"SERVICEOUTPUT::{output}\tSERVICEPERFDATA::{label}={number.strip('.') or 0}{unit};;;0;\n"
+            )
 
 
 def _write_objects(target, names, pairs, host_attempts, host_contacts):
     out = ["# NAGIOS OBJECT CACHE FILE (generated by nagtune.fleetgen)", ""]
     for index, name in enumerate(names):
-        out.append(f"define host {{\n\thost_name\t{name}\n\talias\t{name}\n\taddress\t10.{index // 65536}."
-                   f"{index // 256 % 256}.{index % 256}\n\tcheck_command\tcheck-host-alive\n"
-                   f"\tcontacts\t{','.join(host_contacts[index])}\n\tcheck_interval\t5.000000\n"
-                   f"\tretry_interval\t1.000000\n\tmax_check_attempts\t{host_attempts[index]}\n"
-                   f"\tactive_checks_enabled\t1\n\tnotifications_enabled\t1\n\tnotification_interval\t60.000000\n"
-                   f"\tflap_detection_enabled\t1\n\tlow_flap_threshold\t0.000000\n\thigh_flap_threshold\t0.000000\n"
-                   "\t}\n")
+        out.append(
+            f"define host {{\n\thost_name\t{name}\n\talias\t{name}\n\taddress\t10.{index // 65536}."
+            f"{index // 256 % 256}.{index % 256}\n\tcheck_command\tcheck-host-alive\n"
+            f"\tcontacts\t{','.join(host_contacts[index])}\n\tcheck_interval\t5.000000\n"
+            f"\tretry_interval\t1.000000\n\tmax_check_attempts\t{host_attempts[index]}\n"
+            f"\tactive_checks_enabled\t1\n\tnotifications_enabled\t1\n\tnotification_interval\t60.000000\n"
+            f"\tflap_detection_enabled\t1\n\tlow_flap_threshold\t0.000000\n\thigh_flap_threshold\t0.000000\n"
+            "\t}\n"
+        )
     for pair in pairs:
         name = names[pair.host]
         command = f"check_{_family(pair.service)}!{pair.service.split()[-1]}"
-        out.append(f"define service {{\n\thost_name\t{name}\n\tservice_description\t{pair.service}\n"
-                   f"\tcheck_command\t{command}\n\tcontacts\t{','.join(host_contacts[pair.host])}\n"
-                   f"\tcheck_interval\t5.000000\n\tretry_interval\t1.000000\n"
-                   f"\tmax_check_attempts\t{pair.max_attempts}\n\tactive_checks_enabled\t1\n"
-                   f"\tnotifications_enabled\t1\n\tnotification_interval\t{pair.notification_interval}.000000\n"
-                   f"\tflap_detection_enabled\t1\n\tlow_flap_threshold\t0.000000\n\thigh_flap_threshold\t0.000000\n"
-                   "\t}\n")
+        out.append(
+            f"define service {{\n\thost_name\t{name}\n\tservice_description\t{pair.service}\n"
+            f"\tcheck_command\t{command}\n\tcontacts\t{','.join(host_contacts[pair.host])}\n"
+            f"\tcheck_interval\t5.000000\n\tretry_interval\t1.000000\n"
+            f"\tmax_check_attempts\t{pair.max_attempts}\n\tactive_checks_enabled\t1\n"
+            f"\tnotifications_enabled\t1\n\tnotification_interval\t{pair.notification_interval}.000000\n"
+            f"\tflap_detection_enabled\t1\n\tlow_flap_threshold\t0.000000\n\thigh_flap_threshold\t0.000000\n"
+            "\t}\n"
+        )
     with open(target, "w", encoding="utf-8") as handle:
         handle.write("\n".join(out))
 
@@ -484,19 +596,29 @@ def _write_cfg(target, hourly):
             "enable_flap_detection=1\n"
             "low_service_flap_threshold=5.0\nhigh_service_flap_threshold=20.0\n"
             "low_host_flap_threshold=5.0\nhigh_host_flap_threshold=20.0\n"
-            "use_retained_program_state=1\nretain_state_information=1\n")
+            "use_retained_program_state=1\nretain_state_information=1\n"
+        )
 
 
-def generate_fleet(out_dir: str, nodes: int, lines: int, seed: int = 1, days: float = 7.0,
-                   hosts: int | None = None) -> list[NodeShape]:
+def generate_fleet(
+    out_dir: str, nodes: int, lines: int, seed: int = 1, days: float = 7.0, hosts: int | None = None
+) -> list[NodeShape]:
     """``nodes`` node directories, ``lines`` lines in all: one global node, one mixed, the rest cells."""
     shapes = []
     for index in range(nodes):
         node_class = "global" if index == 0 else "mixed" if index == 1 else "cell"
         node = "nagios-global01" if index == 0 else f"nagios-c{index:04d}-01"
-        shapes.append(generate_node(os.path.join(out_dir, node), node, node_class,
-                                    hosts=hosts if node_class == "cell" else None,
-                                    lines=max(1, lines // nodes), days=days, seed=seed))
+        shapes.append(
+            generate_node(
+                os.path.join(out_dir, node),
+                node,
+                node_class,
+                hosts=hosts if node_class == "cell" else None,
+                lines=max(1, lines // nodes),
+                days=days,
+                seed=seed,
+            )
+        )
     return shapes
 
 
@@ -519,8 +641,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.fleet:
         shapes = generate_fleet(args.out, args.fleet, args.lines, args.seed, args.days, args.hosts)
     else:
-        shapes = [generate_node(args.out, args.node, args.node_class, args.hosts, args.lines, args.days, args.seed,
-                                args.zipf, args.hourly_split, args.one_file, args.gzip_after_days)]
+        shapes = [
+            generate_node(
+                args.out,
+                args.node,
+                args.node_class,
+                args.hosts,
+                args.lines,
+                args.days,
+                args.seed,
+                args.zipf,
+                args.hourly_split,
+                args.one_file,
+                args.gzip_after_days,
+            )
+        ]
     for shape in shapes:
         print(shape.describe())
     print(f"written in {time.perf_counter() - started:.1f} s")

@@ -6,6 +6,7 @@ One table of :class:`Option` s per command builds both its click options
 without importing click (:mod:`nagtune.cli_collect`). Nothing here imports
 click or the parsers at module level: the cron path pays for neither.
 """
+
 from __future__ import annotations
 
 # Kept equal to nagtune.parsers.identity.DEFAULT_CELL_PATTERN and
@@ -26,9 +27,18 @@ class Option:
 
     __slots__ = ("decl", "dest", "kind", "default", "help", "metavar", "choices", "multiple", "show_default")
 
-    def __init__(self, decl: str, dest: str, kind: str = "str", default=None, help: str = "",
-                 metavar: str | None = None, choices: tuple = (), multiple: bool = False,
-                 show_default: bool = False) -> None:
+    def __init__(
+        self,
+        decl: str,
+        dest: str,
+        kind: str = "str",
+        default=None,
+        help: str = "",
+        metavar: str | None = None,
+        choices: tuple = (),
+        multiple: bool = False,
+        show_default: bool = False,
+    ) -> None:
         self.decl, self.dest, self.kind, self.default, self.help = decl, dest, kind, default, help
         self.metavar, self.choices, self.multiple, self.show_default = metavar, choices, multiple, show_default
 
@@ -66,48 +76,92 @@ class Option:
             parser.add_argument(self.decl, dest=self.dest, action="store_const", const=True, default=suppress)
         else:
             convert = {"int": int, "float": float}.get(self.kind, str)
-            parser.add_argument(self.decl, dest=self.dest, type=convert, default=suppress,
-                                action="append" if self.multiple else "store",
-                                choices=self.choices or None)
+            parser.add_argument(
+                self.decl,
+                dest=self.dest,
+                type=convert,
+                default=suppress,
+                action="append" if self.multiple else "store",
+                choices=self.choices or None,
+            )
 
 
 IDENTITY_OPTIONS = (
-    Option("--node", "node", metavar="HOSTNAME",
-           help="Nagios node that wrote the log (default: this machine's hostname)."),
-    Option("--environment", "environment", default="default", show_default=True,
-           help="Environment of the node, e.g. prod or test; with the cell it reads test/c0001."),
-    Option("--node-class", "node_class", "choice", choices=NODE_CLASSES,
-           help="Class of the node (default: 'global' or 'mixed' if the hostname says so, else 'cell' when a cell is found)."),
+    Option(
+        "--node", "node", metavar="HOSTNAME", help="Nagios node that wrote the log (default: this machine's hostname)."
+    ),
+    Option(
+        "--environment",
+        "environment",
+        default="default",
+        show_default=True,
+        help="Environment of the node, e.g. prod or test; with the cell it reads test/c0001.",
+    ),
+    Option(
+        "--node-class",
+        "node_class",
+        "choice",
+        choices=NODE_CLASSES,
+        help="Class of the node (default: 'global' or 'mixed' if the hostname says so, else 'cell' when a cell is found).",
+    ),
     Option("--cell", "cell", help="Cell of the node (default: found in the hostname with --cell-pattern)."),
-    Option("--cell-pattern", "cell_pattern", default=DEFAULT_CELL_PATTERN, show_default=True,
-           help="Regular expression that finds the cell in the hostname."),
+    Option(
+        "--cell-pattern",
+        "cell_pattern",
+        default=DEFAULT_CELL_PATTERN,
+        show_default=True,
+        help="Regular expression that finds the cell in the hostname.",
+    ),
 )
 
 NAMING_OPTIONS = (
     Option("--prefix", "prefix", default="nagios", show_default=True, help="First levels of every metric name."),
-    Option("--granularity", "granularity", "choice", choices=GRANULARITIES, default="host_service", show_default=True,
-           help="Levels kept in names: host and service, service only, host only, or node totals."),
-    Option("--tags/--no-tags", "tags", "switch", default=False, show_default=True,
-           help="Put where/what in Graphite tags instead of path levels."),
+    Option(
+        "--granularity",
+        "granularity",
+        "choice",
+        choices=GRANULARITIES,
+        default="host_service",
+        show_default=True,
+        help="Levels kept in names: host and service, service only, host only, or node totals.",
+    ),
+    Option(
+        "--tags/--no-tags",
+        "tags",
+        "switch",
+        default=False,
+        show_default=True,
+        help="Put where/what in Graphite tags instead of path levels.",
+    ),
 )
 
 
 PERFDATA_GRAPHITE_OPTIONS = (
-    Option("--perfdata-graphite", "perfdata_url", metavar="URL",
-           help="Read the checks' perfdata series for the threshold suggestions from this Graphite render API "
-                "instead of service-perfdata.log."),
-    Option("--perfdata-pattern", "perfdata_pattern", metavar="PATTERN",
-           help="Where those series are: {host}, {service}, {label} (and optionally {node}) one level each. "
-                "[default: perfdata.{host}.{service}.{label}]"),
+    Option(
+        "--perfdata-graphite",
+        "perfdata_url",
+        metavar="URL",
+        help="Read the checks' perfdata series for the threshold suggestions from this Graphite render API "
+        "instead of service-perfdata.log.",
+    ),
+    Option(
+        "--perfdata-pattern",
+        "perfdata_pattern",
+        metavar="PATTERN",
+        help="Where those series are: {host}, {service}, {label} (and optionally {node}) one level each. "
+        "[default: perfdata.{host}.{service}.{label}]",
+    ),
 )
 
 
 def click_options(table):
     """A decorator adding the click options of ``table``, in table order."""
+
     def decorate(function):
         for option in reversed(table):
             function = option.click_option()(function)
         return function
+
     return decorate
 
 
@@ -146,6 +200,7 @@ def perfdata_graphite(url, pattern) -> tuple[str, str] | None:
     if not url:
         return None  # before the import below: it brings pandas, which a kept output does without
     from .analytics.sources.graphite_source import PERFDATA_PATTERN, check_pattern
+
     try:
         check_pattern(pattern or PERFDATA_PATTERN)
     except ValueError as exc:

@@ -9,6 +9,7 @@ snapshot after every rotation, and some of Nagios' own chatter.
     python -m nagtune.synth --lines 1000000 --out /tmp/synthetic.log
     python -m nagtune.synth --nodes 20 --days 7 --lines 10000000 --out /tmp/fleet --gzip-archives
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,22 @@ from dataclasses import dataclass
 
 BEHAVIOURS = ("steady", "steady", "steady", "transient", "noisy", "flapping", "stuck")
 SERVICES = (
-    "PING", "SSH", "HTTP", "HTTPS", "Disk Space /var", "Disk Space /", "Load", "Swap Usage",
-    "NTP Offset", "Memory", "Zombie Processes", "RabbitMQ Queues", "MySQL Replication",
-    "Nova Compute", "Neutron Agent", "Cinder Volume",
+    "PING",
+    "SSH",
+    "HTTP",
+    "HTTPS",
+    "Disk Space /var",
+    "Disk Space /",
+    "Load",
+    "Swap Usage",
+    "NTP Offset",
+    "Memory",
+    "Zombie Processes",
+    "RabbitMQ Queues",
+    "MySQL Replication",
+    "Nova Compute",
+    "Neutron Agent",
+    "Cinder Volume",
 )
 OUTPUTS = {
     "OK": "OK - load=0.42",
@@ -49,8 +63,7 @@ def _node_services(rng: random.Random, node: str, hosts: int) -> list[_Service]:
         host = f"host{index:03d}.{cell}"
         for name in rng.sample(SERVICES, k=rng.randint(4, 8)):
             behaviour = rng.choice(BEHAVIOURS)
-            services.append(_Service(host, name, behaviour, rng.choice((3, 3, 4, 5)),
-                                     notifies=behaviour != "stuck"))
+            services.append(_Service(host, name, behaviour, rng.choice((3, 3, 4, 5)), notifies=behaviour != "stuck"))
     return services
 
 
@@ -72,11 +85,23 @@ def _problem_lines(rng: random.Random, svc: _Service, start: int, step: int) -> 
     lines.append((t, f"SERVICE ALERT: {prefix};{state};HARD;{svc.max_attempts};{OUTPUTS[state]}"))
     if svc.notifies:
         for contact in ("oncall", "team-mail"):
-            lines.append((t, f"SERVICE NOTIFICATION: {contact};{prefix};{state};notify-service-by-email;{OUTPUTS[state]}"))
+            lines.append(
+                (t, f"SERVICE NOTIFICATION: {contact};{prefix};{state};notify-service-by-email;{OUTPUTS[state]}")
+            )
     duration = {"noisy": 5, "flapping": 2, "stuck": 600}.get(svc.behaviour, 30) * step
     if svc.behaviour == "flapping" and rng.random() < 0.3:
-        lines.append((t + step, f"SERVICE FLAPPING ALERT: {prefix};STARTED; Service appears to have started flapping (24.3% change >= 20.0% threshold)"))
-        lines.append((t + 2 * step, f"SERVICE FLAPPING ALERT: {prefix};STOPPED; Service appears to have stopped flapping (3.1% change < 5.0% threshold)"))
+        lines.append(
+            (
+                t + step,
+                f"SERVICE FLAPPING ALERT: {prefix};STARTED; Service appears to have started flapping (24.3% change >= 20.0% threshold)",
+            )
+        )
+        lines.append(
+            (
+                t + 2 * step,
+                f"SERVICE FLAPPING ALERT: {prefix};STOPPED; Service appears to have stopped flapping (3.1% change < 5.0% threshold)",
+            )
+        )
     if rng.random() < 0.05:
         lines.append((t + step, f"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;{svc.host};{svc.name};2;1;1;alice;looking"))
     t += duration
@@ -87,8 +112,16 @@ def _problem_lines(rng: random.Random, svc: _Service, start: int, step: int) -> 
     return lines
 
 
-def generate_node(path: str, node: str, lines: int, seed: int = 1, days: float = 7.0,
-                  hosts: int = 20, archives: bool = False, gzip_archives: bool = False) -> int:
+def generate_node(
+    path: str,
+    node: str,
+    lines: int,
+    seed: int = 1,
+    days: float = 7.0,
+    hosts: int = 20,
+    archives: bool = False,
+    gzip_archives: bool = False,
+) -> int:
     """Write about ``lines`` lines of one node's log; returns the count written.
 
     With ``archives`` the log is cut into hourly files the way Nagios rotates
@@ -132,7 +165,11 @@ def generate_node(path: str, node: str, lines: int, seed: int = 1, days: float =
         name = os.path.join(path, "archives", time.strftime("nagios-%m-%d-%Y-%H.log", rotated))
         if last:
             name = os.path.join(path, "nagios.log")
-        handle = gzip.open(name + ".gz", "wt", encoding="utf-8") if gzip_archives and not last else open(name, "w", encoding="utf-8")
+        handle = (
+            gzip.open(name + ".gz", "wt", encoding="utf-8")
+            if gzip_archives and not last
+            else open(name, "w", encoding="utf-8")
+        )
         handle.write(f"[{hour_start}] LOG ROTATION: HOURLY\n[{hour_start}] LOG VERSION: 2.0\n")
         for svc in services:
             handle.write(f"[{hour_start}] CURRENT SERVICE STATE: {svc.host};{svc.name};OK;HARD;1;{OUTPUTS['OK']}\n")
@@ -154,15 +191,17 @@ def generate_node(path: str, node: str, lines: int, seed: int = 1, days: float =
     return written
 
 
-def generate_fleet(out_dir: str, nodes: int, lines: int, seed: int = 1, days: float = 7.0,
-                   gzip_archives: bool = True) -> list[str]:
+def generate_fleet(
+    out_dir: str, nodes: int, lines: int, seed: int = 1, days: float = 7.0, gzip_archives: bool = True
+) -> list[str]:
     """One directory per node (``nagios-c0001-01`` ...), ``lines`` lines in all."""
     paths = []
     for index in range(nodes):
         node = "nagios-global01" if index == 0 else f"nagios-c{index:04d}-01"
         path = os.path.join(out_dir, node)
-        generate_node(path, node, max(1, lines // nodes), seed=seed, days=days,
-                      archives=True, gzip_archives=gzip_archives)
+        generate_node(
+            path, node, max(1, lines // nodes), seed=seed, days=days, archives=True, gzip_archives=gzip_archives
+        )
         paths.append(path)
     return paths
 

@@ -5,6 +5,7 @@ Etsy logster is on neither PyPI nor Debian (the PyPI package called
 must import without it. The names and signatures match logster's own so the
 same class runs under logster unchanged.
 """
+
 from __future__ import annotations
 
 import time

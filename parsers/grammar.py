@@ -22,6 +22,7 @@ message); all three readers above take it from here too.
 A new line type is one row here (and, if its form is new, one function in
 ``parsers/nagios.py``).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -105,8 +106,7 @@ def tags_by_fields() -> dict[int, list[str]]:
 
 def splitter_types() -> list[tuple[str, int, int, int]]:
     """What the C splitter takes at import: (tag, fields, host field, object fields)."""
-    return [(t.tag, t.fields, t.host_field, 2 if t.with_service else 1)
-            for t in LINE_TYPES if t.fields]
+    return [(t.tag, t.fields, t.host_field, 2 if t.with_service else 1) for t in LINE_TYPES if t.fields]
 
 
 def untyped_kind(text: str) -> str:

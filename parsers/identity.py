@@ -4,6 +4,7 @@ Operators name nodes after their cell (``nagios-c0001-01``); the class says
 what the node watches: ``global`` (fleet-wide checks), ``cell`` (one cell) or
 ``mixed``. Both are read from the hostname with patterns a site can change.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ Nagios names an archive for the hour it was rotated,
 their time order (``nagios-01-01-2027`` sorts before ``nagios-12-31-2026``).
 :func:`archive_order` gives the true order.
 """
+
 from __future__ import annotations
 
 import functools
@@ -102,6 +103,7 @@ def read_lines(paths: Iterable[str]):
 
 
 # ---------------------------------------------------------------- many nodes' logs
+
 
 @functools.lru_cache(maxsize=4096)
 def _real_directory(directory: str) -> str:
@@ -201,8 +203,11 @@ def node_dirs(paths) -> list[str]:
             if is_node_dir(item):
                 found.append(item)
             else:
-                found.extend(os.path.join(item, name) for name in sorted(os.listdir(item))
-                             if is_node_dir(os.path.join(item, name)))
+                found.extend(
+                    os.path.join(item, name)
+                    for name in sorted(os.listdir(item))
+                    if is_node_dir(os.path.join(item, name))
+                )
     return found
 
 

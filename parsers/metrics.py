@@ -20,6 +20,7 @@ go into Graphite tags instead (``nagios.service_alerts;cell=c0001;host=...``).
 State snapshots (CURRENT/INITIAL STATE) are never counted. Notifications are
 counted per line, that is per contact told, because that is what people get.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -58,9 +59,7 @@ ACKNOWLEDGE_COMMANDS = {
     "ACKNOWLEDGE_HOST_PROBLEM": HOST_ACKNOWLEDGEMENTS,
 }
 FAMILIES = (*FAMILY_OF_KIND.values(), *ACKNOWLEDGE_COMMANDS.values())
-HOST_ONLY_FAMILIES = frozenset(
-    {HOST_ALERTS, HOST_NOTIFICATIONS, HOST_FLAPPING, HOST_DOWNTIME, HOST_ACKNOWLEDGEMENTS}
-)
+HOST_ONLY_FAMILIES = frozenset({HOST_ALERTS, HOST_NOTIFICATIONS, HOST_FLAPPING, HOST_DOWNTIME, HOST_ACKNOWLEDGEMENTS})
 
 
 class MetricKey(NamedTuple):
@@ -167,7 +166,6 @@ class MetricNamer:
         self._cache[key] = name
         return name
 
-
     def name_all(self, keys: list[MetricKey]) -> list[str]:
         """The names :meth:`name` gives ``keys``, in order, at a fraction of its cost per key.
 
@@ -179,10 +177,15 @@ class MetricNamer:
         """
         hosts = self.hosts.safe
         services = self.services.safe
-        host_of = ({host: hosts(host) for host in dict.fromkeys(key.host for key in keys)}
-                   if self._keep_host else None)
-        service_of = ({service: services(service) for service in dict.fromkeys(
-            key.service for key in keys if key.family not in HOST_ONLY_FAMILIES)} if self._keep_service else None)
+        host_of = {host: hosts(host) for host in dict.fromkeys(key.host for key in keys)} if self._keep_host else None
+        service_of = (
+            {
+                service: services(service)
+                for service in dict.fromkeys(key.service for key in keys if key.family not in HOST_ONLY_FAMILIES)
+            }
+            if self._keep_service
+            else None
+        )
         host_sep, service_sep = (";host=", ";service=") if self.tags else (".", ".")
         shapes: dict[tuple[str, str, str], tuple[str, bool, str]] = {}
         names = []
@@ -203,7 +206,10 @@ class MetricNamer:
                     head = f"{self._root}.{family}"
                     tail = "".join(f".{value}" for _, value in levels)
                 shape = shapes[(family, state, detail)] = (
-                    head, self._keep_service and family not in HOST_ONLY_FAMILIES, tail)
+                    head,
+                    self._keep_service and family not in HOST_ONLY_FAMILIES,
+                    tail,
+                )
             head, with_service, tail = shape
             if host_of is None:
                 names.append(head + (service_sep + service_of[service] + tail if with_service else tail))

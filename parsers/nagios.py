@@ -15,13 +15,19 @@ Rules that both follow, because hostile input reaches both:
 - the last field keeps any further ``;`` (Icinga 2 and older writers leave
   them in plugin output).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Callable
 
 from .events import (
-    EXTERNAL_COMMAND, HOST_STATES, NOTIFICATION_TYPES, SERVICE_STATES, STATE_TYPES, UNPARSED, WARNING,
+    EXTERNAL_COMMAND,
+    HOST_STATES,
+    NOTIFICATION_TYPES,
+    SERVICE_STATES,
+    STATE_TYPES,
+    UNPARSED,
     Event,
 )
 from .grammar import LINE_TYPES, LineType, untyped_kind
@@ -62,8 +68,13 @@ def _alert(kind: str, states: frozenset, with_service: bool) -> Callable[[int, s
         else:
             host, state, state_type, attempt = parts[:4]
             service = ""
-        if (not host or (with_service and not service) or state not in states
-                or state_type not in _STATE_TYPES or not _is_number(attempt)):
+        if (
+            not host
+            or (with_service and not service)
+            or state not in states
+            or state_type not in _STATE_TYPES
+            or not _is_number(attempt)
+        ):
             return None
         output = parts[nfields] if len(parts) > nfields else ""
         return Event(time, kind, host, service, state, state_type, int(attempt), output=output)
@@ -112,8 +123,9 @@ def _notification(kind: str, states: frozenset, recovered: str, with_service: bo
         # from the left and the comment keeps the rest.
         if notification_type in ("ACKNOWLEDGEMENT", "CUSTOM") and output.count(";") >= 2:
             output, author, comment = output.split(";", 2)
-        return Event(time, kind, host, service, state, notification_type, None,
-                     contact, command, output, author, comment)
+        return Event(
+            time, kind, host, service, state, notification_type, None, contact, command, output, author, comment
+        )
 
     return parse
 
@@ -189,8 +201,7 @@ def _external_command(time: int, rest: str) -> Event | None:
         author, comment = args[5], ";".join(args[6:])
     elif name == "ACKNOWLEDGE_HOST_PROBLEM" and len(args) >= 6:
         author, comment = args[4], ";".join(args[5:])
-    return Event(time, EXTERNAL_COMMAND, host, service, command=name, output=args_text,
-                 author=author, comment=comment)
+    return Event(time, EXTERNAL_COMMAND, host, service, command=name, output=args_text, author=author, comment=comment)
 
 
 def _message(kind: str):
@@ -210,8 +221,7 @@ def _parser_of(line_type: LineType) -> Callable[[int, str], Event | None]:
     if form == "alert":
         return _alert(line_type.kind, states, line_type.with_service)
     if form == "notification":
-        return _notification(line_type.kind, states, "OK" if line_type.with_service else "UP",
-                             line_type.with_service)
+        return _notification(line_type.kind, states, "OK" if line_type.with_service else "UP", line_type.with_service)
     if form == "toggle":
         return _toggle(line_type.kind, line_type.states, line_type.with_service)
     if form == "handler":
@@ -236,7 +246,7 @@ def split_epoch(text: str) -> tuple[int, str] | None:
     stamp = text[1:close]
     if not _is_number(stamp):
         return None
-    return int(stamp), text[close + 2:]
+    return int(stamp), text[close + 2 :]
 
 
 def parse_line(line: bytes | str) -> Event:

@@ -11,6 +11,7 @@ of the event. Under logster a minute split across two cron runs is sent twice
 and Graphite keeps the second, smaller count; ``nagtune collect`` keeps the
 open minute's total between runs and does not have that problem.
 """
+
 from __future__ import annotations
 
 import optparse
@@ -35,10 +36,15 @@ def _option_parser() -> optparse.OptionParser:
     parser.add_option("--node", default=None, help="Nagios node hostname [this machine's]")
     parser.add_option("--node-class", default=None, help="global, cell or mixed [from the hostname]")
     parser.add_option("--cell", default=None, help="cell of the node [from the hostname]")
-    parser.add_option("--cell-pattern", default=DEFAULT_CELL_PATTERN,
-                      help="regex finding the cell in the hostname [%default]")
-    parser.add_option("--granularity", default="host_service", choices=GRANULARITIES,
-                      help="host_service, service, host or node [%default]")
+    parser.add_option(
+        "--cell-pattern", default=DEFAULT_CELL_PATTERN, help="regex finding the cell in the hostname [%default]"
+    )
+    parser.add_option(
+        "--granularity",
+        default="host_service",
+        choices=GRANULARITIES,
+        help="host_service, service, host or node [%default]",
+    )
     parser.add_option("--tags", action="store_true", default=False, help="Graphite tags instead of path levels")
     return parser
 
@@ -50,8 +56,13 @@ class NagiosLogster(LogsterParser):
         parser = _option_parser()
         options, _ = parser.parse_args(shlex.split(option_string) if option_string else [])
         try:
-            identity = identify(options.node, options.environment, options.cell_pattern,
-                                node_class=options.node_class, cell=options.cell)
+            identity = identify(
+                options.node,
+                options.environment,
+                options.cell_pattern,
+                node_class=options.node_class,
+                cell=options.cell,
+            )
         except IdentityError as exc:
             parser.error(str(exc))
         self.namer = MetricNamer(identity, options.prefix, options.granularity, options.tags)

@@ -6,6 +6,7 @@ path level, add a Graphite tag, or break a batch. Every metric path component
 and tag value goes through :func:`metric_component`; the prefix goes through
 :func:`metric_prefix`. Nothing else in nagtune builds metric names from raw text.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,7 +76,7 @@ class NameRegistry:
         return dict(self._cache)
 
     @classmethod
-    def from_dict(cls, mapping: dict[str, str]) -> "NameRegistry":
+    def from_dict(cls, mapping: dict[str, str]) -> NameRegistry:
         registry = cls()
         for raw, name in mapping.items():
             registry._cache[raw] = name

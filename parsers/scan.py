@@ -17,26 +17,33 @@ parser, and the C reading of each line against the pattern here, with
 hypothesis on hostile lines. Keep the patterns here, the C code and the
 rules in :mod:`nagtune.parsers.nagios` in step.
 """
+
 from __future__ import annotations
 
 import gc
 import os
-import warnings
 import re
 import sys
+import warnings
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
-from bisect import bisect_left
 from itertools import chain, compress, groupby, islice, repeat
 from operator import add, itemgetter, le
-from dataclasses import dataclass, field
 
 from . import events as ev
 from .metrics import (
-    HOST_ALERTS, HOST_NOTIFICATIONS, SERVICE_ALERTS, SERVICE_NOTIFICATIONS, MetricKey,
-    MetricNamer, MetricPoint, metric_key,
+    HOST_ALERTS,
+    HOST_NOTIFICATIONS,
+    SERVICE_ALERTS,
+    SERVICE_NOTIFICATIONS,
+    MetricKey,
+    MetricNamer,
+    MetricPoint,
+    metric_key,
 )
 from .nagios import _notification_state, decode, parse_line
 
@@ -45,8 +52,12 @@ try:  # built by `pip install` where a C compiler is found; same answers, severa
 except ImportError:
     _fastscan = None
     if not os.environ.get("NAGTUNE_PURE_PYTHON"):
-        warnings.warn("nagtune.parsers._fastscan is not built: the pure-Python scanner (about 2x the CPU) is in use;"
-                      " reinstall with a C compiler and Python headers", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "nagtune.parsers._fastscan is not built: the pure-Python scanner (about 2x the CPU) is in use;"
+            " reinstall with a C compiler and Python headers",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 # Two groups only (epoch, countable text): findall is several times faster
 # with few groups, and the text of a line without its output repeats a lot.
@@ -56,8 +67,10 @@ except ImportError:
 _END = rb"(?=;\d++(?:;|\r*+$))"  # the attempt, a number; parse_line strips trailing \r
 _STAMPED = (
     rb"\[(\d{1,12}+)\] ("
-    rb"SERVICE ALERT: [^;\n]++;[^;\n]++;(?:OK|WARNING|CRITICAL|UNKNOWN);(?:SOFT|HARD)" + _END
-    + rb"|HOST ALERT: [^;\n]++;(?:UP|DOWN|UNREACHABLE);(?:SOFT|HARD)" + _END
+    rb"SERVICE ALERT: [^;\n]++;[^;\n]++;(?:OK|WARNING|CRITICAL|UNKNOWN);(?:SOFT|HARD)"
+    + _END
+    + rb"|HOST ALERT: [^;\n]++;(?:UP|DOWN|UNREACHABLE);(?:SOFT|HARD)"
+    + _END
     + rb"|SERVICE NOTIFICATION: [^;\n]*+;[^;\n]++;[^;\n]++;[^;\n]*+(?=;)"
     rb"|HOST NOTIFICATION: [^;\n]*+;[^;\n]++;[^;\n]*+(?=;)"
     # Rare lines go whole to the reference parser.
@@ -87,6 +100,7 @@ def _greedy(pattern: bytes) -> bytes:
     quantifier in :data:`_STAMPED` can gain by giving characters back (above)."""
     return pattern.replace(b"++", b"+").replace(b"*+", b"*").replace(b"}+", b"}")
 
+
 _SERVICE_STATES = frozenset(ev.SERVICE_STATES)
 _HOST_STATES = frozenset(ev.HOST_STATES)
 _to_minute_index = (60).__rfloordiv__  # a C-level x // 60 for map()
@@ -111,7 +125,7 @@ class ScanResult:
     unparsed: int = 0  # no [epoch] prefix, or a shipped TYPE whose fields do not fit
     shipped: int = 0  # lines counted into metrics
 
-    def merge(self, other: "ScanResult") -> None:
+    def merge(self, other: ScanResult) -> None:
         _add_minutes(self.by_minute, other.by_minute)
         self.keys.update(other.keys)
         self.lines += other.lines
@@ -145,8 +159,11 @@ class ScanResult:
         rank = {name: index for index, name in enumerate(sorted(set(point_names)))}
         keys = list(map(add, map((1 << 41).__mul__, map(rank.__getitem__, point_names)), minutes))
         order = sorted(range(len(keys)), key=keys.__getitem__)
-        return plaintext(list(map(point_names.__getitem__, order)), list(map(values.__getitem__, order)),
-                         list(map(minutes.__getitem__, order)))
+        return plaintext(
+            list(map(point_names.__getitem__, order)),
+            list(map(values.__getitem__, order)),
+            list(map(minutes.__getitem__, order)),
+        )
 
     def points(self, namer: MetricNamer) -> list[MetricPoint]:
         """Named per-minute points, sorted by name and time."""
@@ -203,13 +220,23 @@ def _classify(text: bytes):
     if kind == b"SERVICE ALERT":
         host, service, state, state_type = parts
         known = _DECODED.get
-        return MetricKey(SERVICE_ALERTS, known(host) or _decoded(host), known(service) or _decoded(service),
-                         known(state) or _decoded(state), known(state_type) or _decoded(state_type))
+        return MetricKey(
+            SERVICE_ALERTS,
+            known(host) or _decoded(host),
+            known(service) or _decoded(service),
+            known(state) or _decoded(state),
+            known(state_type) or _decoded(state_type),
+        )
     if kind == b"HOST ALERT":
         host, state, state_type = parts
         known = _DECODED.get
-        return MetricKey(HOST_ALERTS, known(host) or _decoded(host), "", known(state) or _decoded(state),
-                         known(state_type) or _decoded(state_type))
+        return MetricKey(
+            HOST_ALERTS,
+            known(host) or _decoded(host),
+            "",
+            known(state) or _decoded(state),
+            known(state_type) or _decoded(state_type),
+        )
     if kind == b"SERVICE NOTIFICATION":
         _, host, raw_service, state_text = parts
         parsed = _notification_state(decode(state_text), _SERVICE_STATES, "OK")
@@ -454,7 +481,12 @@ def reference_scan(lines) -> ScanResult:
 
 
 _SHIPPED_TYPES = (
-    "SERVICE ALERT:", "HOST ALERT:", "SERVICE NOTIFICATION:", "HOST NOTIFICATION:",
-    "SERVICE FLAPPING ALERT:", "HOST FLAPPING ALERT:", "SERVICE DOWNTIME ALERT:",
+    "SERVICE ALERT:",
+    "HOST ALERT:",
+    "SERVICE NOTIFICATION:",
+    "HOST NOTIFICATION:",
+    "SERVICE FLAPPING ALERT:",
+    "HOST FLAPPING ALERT:",
+    "SERVICE DOWNTIME ALERT:",
     "HOST DOWNTIME ALERT:",
 )

@@ -6,6 +6,7 @@ be read when the reason is known. The node side (``nagtune parse``,
 ``nagtune collect``) and the analytics side (``analytics/sources/coverage.py``)
 both say it with these functions.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,10 @@ class Unreadable:
 
     def why(self) -> str:
         if HUMAN_STAMP.match(self.text):
-            return ("its time stamps are human-readable dates; nagtune reads the epoch seconds Nagios writes "
-                    "([1452556800] ...), not a log converted for people")
+            return (
+                "its time stamps are human-readable dates; nagtune reads the epoch seconds Nagios writes "
+                "([1452556800] ...), not a log converted for people"
+            )
         if not self.text.startswith("["):
             return "it has no [epoch] time stamp"
         return "it is not a line of the Nagios event log grammar"

@@ -9,6 +9,7 @@ One week from Monday 2025-11-24 00:00 UTC on node ``nagios-c0001-01``:
 - db01 / Disk Space /var: slow detection (SOFT for 30 minutes before HARD), notified;
 - app01: host DOWN for 40 minutes; app01 / PING goes CRITICAL, app01 / NTP Offset stays OK.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -29,9 +30,15 @@ def scenario_lines() -> list[tuple[int, str]]:
         t = START + 3600 * 5 * burst + 600
         for flip in range(6):
             add(t, "SERVICE ALERT: web01;HTTP;CRITICAL;HARD;1;HTTP CRITICAL - Connection refused")
-            add(t, "SERVICE NOTIFICATION: oncall;web01;HTTP;CRITICAL;notify-service-by-email;HTTP CRITICAL - Connection refused")
+            add(
+                t,
+                "SERVICE NOTIFICATION: oncall;web01;HTTP;CRITICAL;notify-service-by-email;HTTP CRITICAL - Connection refused",
+            )
             t += 120
-            add(t, "SERVICE ALERT: web01;HTTP;OK;HARD;1;HTTP OK: HTTP/1.1 200 OK - 512 bytes in 0.01 second response time")
+            add(
+                t,
+                "SERVICE ALERT: web01;HTTP;OK;HARD;1;HTTP OK: HTTP/1.1 200 OK - 512 bytes in 0.01 second response time",
+            )
             add(t, "SERVICE NOTIFICATION: oncall;web01;HTTP;OK;notify-service-by-email;HTTP OK")
             t += 180
     # Noisy Load WARNING: every hour a SOFT warning that clears.
@@ -52,7 +59,10 @@ def scenario_lines() -> list[tuple[int, str]]:
     # Slow detection on Disk Space /var: SOFT for 30 minutes.
     t = START + 86400 * 3 + 3600 * 14
     for attempt in range(1, 4):
-        add(t + (attempt - 1) * 900, f"SERVICE ALERT: db01;Disk Space /var;WARNING;SOFT;{attempt};DISK WARNING - free space: /var 512 MB (8%)")
+        add(
+            t + (attempt - 1) * 900,
+            f"SERVICE ALERT: db01;Disk Space /var;WARNING;SOFT;{attempt};DISK WARNING - free space: /var 512 MB (8%)",
+        )
     add(t + 1800, "SERVICE ALERT: db01;Disk Space /var;WARNING;HARD;4;DISK WARNING - free space: /var 500 MB (8%)")
     add(t + 1800, "SERVICE NOTIFICATION: oncall;db01;Disk Space /var;WARNING;notify-service-by-email;DISK WARNING")
     add(t + 7200, "SERVICE ALERT: db01;Disk Space /var;OK;HARD;4;DISK OK - free space: /var 3000 MB (40%)")
@@ -68,13 +78,21 @@ def scenario_lines() -> list[tuple[int, str]]:
     return lines
 
 
-SERVICES = [("web01", "HTTP"), ("web01", "Load"), ("web01", "SSH"), ("db01", "MySQL Replication"),
-            ("db01", "Disk Space /var"), ("app01", "PING"), ("app01", "NTP Offset")]
+SERVICES = [
+    ("web01", "HTTP"),
+    ("web01", "Load"),
+    ("web01", "SSH"),
+    ("db01", "MySQL Replication"),
+    ("db01", "Disk Space /var"),
+    ("app01", "PING"),
+    ("app01", "NTP Offset"),
+]
 
 
 def write_node(directory: str, days_in_archives: int = 6, gzip_archives: bool = True) -> str:
     """The scenario as Nagios would leave it: daily archives (the first ones gzipped) and nagios.log."""
     import time
+
     node_dir = os.path.join(directory, NODE)
     os.makedirs(os.path.join(node_dir, "archives"), exist_ok=True)
     by_day: dict[int, list[str]] = {}

@@ -1,5 +1,6 @@
 """Helpers of the collector tests: logs, running ``nagtune collect`` as cron
 does (a whole process), and what the reference parser says should be shipped."""
+
 from __future__ import annotations
 
 import os
@@ -61,11 +62,26 @@ def expected_points(data: bytes, prefix: str = PREFIX, node: str = NODE) -> dict
 NO_DAC = ("setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search")
 
 
-def collect(log, state_dir, *args: str, env: dict | None = None, prefix_cmd: tuple = (),
-            timeout: float = 60) -> subprocess.CompletedProcess:
+def collect(
+    log, state_dir, *args: str, env: dict | None = None, prefix_cmd: tuple = (), timeout: float = 60
+) -> subprocess.CompletedProcess:
     """One cron run: ``nagtune collect`` in a process of its own."""
-    command = [*prefix_cmd, sys.executable, "-m", "nagtune.cli_collect", str(log),
-               "--state-dir", str(state_dir), "--node", NODE, "--prefix", PREFIX, "--flush-jitter", "0", *args]
+    command = [
+        *prefix_cmd,
+        sys.executable,
+        "-m",
+        "nagtune.cli_collect",
+        str(log),
+        "--state-dir",
+        str(state_dir),
+        "--node",
+        NODE,
+        "--prefix",
+        PREFIX,
+        "--flush-jitter",
+        "0",
+        *args,
+    ]
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(command, capture_output=True, timeout=timeout, env=full_env)
 
@@ -82,6 +98,7 @@ def whisper_totals(carbon, names, expect: Counter | None = None, timeout: float 
     re-read only the metrics that did not match yet, and once all match,
     one last full read checks that none has moved past its expected total.
     """
+
     def total(name: str) -> int:
         return int(sum(v for _, v in carbon.points(name)))
 

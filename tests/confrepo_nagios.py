@@ -1,4 +1,5 @@
 """Real Nagios 4 on a configuration repository: `nagios4 -v` and its resolved objects."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,11 +13,20 @@ def main_config(repo: Path, dirs: list[str], work: Path) -> Path:
     """A private nagios.cfg loading ``dirs`` of ``repo`` (its cfg_dir lines), state under ``work``."""
     work.mkdir(parents=True, exist_ok=True)
     lines = [f"cfg_dir={repo / d}" for d in dirs] + [
-        f"log_file={work}/nagios.log", f"object_cache_file={work}/objects.cache",
-        f"precached_object_file={work}/objects.precache", f"status_file={work}/status.dat",
-        f"lock_file={work}/nagios.lock", f"temp_file={work}/nagios.tmp", f"command_file={work}/nagios.cmd",
-        f"query_socket={work}/nagios.qh", f"check_result_path={work}", f"state_retention_file={work}/retention.dat",
-        "nagios_user=root", "nagios_group=root", "use_syslog=0", "illegal_macro_output_chars=`~$&|'\"<>",
+        f"log_file={work}/nagios.log",
+        f"object_cache_file={work}/objects.cache",
+        f"precached_object_file={work}/objects.precache",
+        f"status_file={work}/status.dat",
+        f"lock_file={work}/nagios.lock",
+        f"temp_file={work}/nagios.tmp",
+        f"command_file={work}/nagios.cmd",
+        f"query_socket={work}/nagios.qh",
+        f"check_result_path={work}",
+        f"state_retention_file={work}/retention.dat",
+        "nagios_user=root",
+        "nagios_group=root",
+        "use_syslog=0",
+        "illegal_macro_output_chars=`~$&|'\"<>",
     ]
     path = work / "nagios.cfg"
     path.write_text("\n".join(lines) + "\n")
@@ -62,7 +72,13 @@ def apply_patch(repo: Path, diff: str, into: Path) -> Path:
     """A copy of ``repo`` with the diff applied by `git apply` (the way a reviewer would)."""
     shutil.copytree(repo, into)
     if diff:
-        done = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], input=diff, text=True, cwd=into,
-                              capture_output=True, timeout=60)
+        done = subprocess.run(
+            ["git", "apply", "--whitespace=nowarn", "-"],
+            input=diff,
+            text=True,
+            cwd=into,
+            capture_output=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
     return into

@@ -5,6 +5,7 @@ are stopped by PID (the whole process group) when the test ends, passed or
 failed. A server part that is not installed FAILS the test, naming the
 package: a green run must mean the servers were really there.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

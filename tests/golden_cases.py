@@ -3,6 +3,7 @@
 Hand-written grammar cases live in tests/golden/*.log; the real Nagios 4
 samples in data/samples/<node>/ get their goldens in tests/golden/samples/.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,14 @@ def _cases() -> list[GoldenCase]:
         for log in node_log_files(str(node_dir)):
             log = pathlib.Path(log)
             stem = f"{node_dir.name}__{log.name.removesuffix('.gz').removesuffix('.log')}"
-            cases.append(GoldenCase(log, node_dir.name, GOLDEN / "samples" / f"{stem}.events.golden",
-                                    GOLDEN / "samples" / f"{stem}.metrics.golden"))
+            cases.append(
+                GoldenCase(
+                    log,
+                    node_dir.name,
+                    GOLDEN / "samples" / f"{stem}.events.golden",
+                    GOLDEN / "samples" / f"{stem}.metrics.golden",
+                )
+            )
     return cases
 
 
@@ -51,8 +58,7 @@ GOLDEN_CASES = _cases()
 
 def render_events(log: pathlib.Path) -> str:
     with open_log(str(log)) as stream:
-        return "".join(json.dumps(parse_line(line)._asdict(), ensure_ascii=False) + "\n"
-                       for line in iter_lines(stream))
+        return "".join(json.dumps(parse_line(line)._asdict(), ensure_ascii=False) + "\n" for line in iter_lines(stream))
 
 
 def render_metrics(log: pathlib.Path, node: str) -> str:

@@ -15,6 +15,7 @@ Each result is ``value;warn;crit`` perfdata of a plugin with ``-w``/``-c``
 levels: the exit code is what the scripted value means under those levels
 (the tests choose values and levels that agree).
 """
+
 from __future__ import annotations
 
 import os
@@ -49,9 +50,16 @@ exit "$code"
 STATE_WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
 SERVICE_DEFAULTS = {
-    "check_interval": 5, "retry_interval": 1, "max_check_attempts": 3, "notification_interval": 0,
-    "first_notification_delay": 0, "notification_options": "w,u,c,r,f,s", "notifications_enabled": 1,
-    "flap_detection_enabled": 0, "low_flap_threshold": 0, "high_flap_threshold": 0,
+    "check_interval": 5,
+    "retry_interval": 1,
+    "max_check_attempts": 3,
+    "notification_interval": 0,
+    "first_notification_delay": 0,
+    "notification_options": "w,u,c,r,f,s",
+    "notifications_enabled": 1,
+    "flap_detection_enabled": 0,
+    "low_flap_threshold": 0,
+    "high_flap_threshold": 0,
 }
 
 
@@ -62,6 +70,7 @@ class ScriptedService:
     ``values`` (same length as ``codes``) are printed as ``value=V;warn;crit``;
     default: the exit code itself with levels ``1;2`` (WARNING at 1, CRITICAL at 2).
     """
+
     name: str
     codes: list[int]
     values: list[float] | None = None
@@ -72,8 +81,10 @@ class ScriptedService:
 
     def steps(self) -> list[str]:
         values = self.values if self.values is not None else [float(code) for code in self.codes]
-        return [f"{code}\t{STATE_WORDS[code]} - value {value:g} | value={value:g};{self.warn};{self.crit}"
-                for code, value in zip(self.codes, values)]
+        return [
+            f"{code}\t{STATE_WORDS[code]} - value {value:g} | value={value:g};{self.warn};{self.crit}"
+            for code, value in zip(self.codes, values)
+        ]
 
     def rest(self) -> str:
         return f"0\tOK - value {self.ok_value:g} | value={self.ok_value:g};{self.warn};{self.crit}"
@@ -91,32 +102,66 @@ class NagiosRun:
 
 def _nagios_cfg(root: Path, overrides: dict) -> str:
     settings = {
-        "log_file": root / "nagios.log", "cfg_file": root / "objects.cfg",
-        "object_cache_file": root / "objects.cache", "precached_object_file": root / "objects.precache",
-        "resource_file": root / "resource.cfg", "status_file": root / "status.dat",
-        "status_update_interval": 60, "temp_file": root / "nagios.tmp", "temp_path": root / "tmp",
-        "lock_file": root / "nagios.lock", "check_result_path": root / "checkresults",
-        "state_retention_file": root / "retention.dat", "retain_state_information": 0,
-        "debug_file": root / "nagios.debug", "debug_level": 0,
-        "nagios_user": "root", "nagios_group": "root",
-        "check_external_commands": 1, "command_file": root / "nagios.cmd", "query_socket": root / "nagios.qh",
-        "use_syslog": 0, "log_rotation_method": "n", "log_archive_path": root / "archives",
-        "log_notifications": 1, "log_service_retries": 1, "log_host_retries": 1,
-        "log_initial_states": 0, "log_current_states": 0, "log_external_commands": 1, "log_passive_checks": 1,
-        "interval_length": 60, "max_service_check_spread": 1, "max_host_check_spread": 1,
-        "service_check_timeout": 3000, "host_check_timeout": 3000, "notification_timeout": 3000,
-        "perfdata_timeout": 3000, "event_handler_timeout": 3000,
-        "check_for_orphaned_services": 0, "check_for_orphaned_hosts": 0, "check_for_updates": 0,
-        "bare_update_check": 0, "execute_service_checks": 1, "execute_host_checks": 1,
-        "enable_notifications": 1, "enable_event_handlers": 0,
-        "enable_flap_detection": 1, "low_service_flap_threshold": 5.0, "high_service_flap_threshold": 20.0,
-        "process_performance_data": 1, "service_perfdata_file": root / "perfdata.tsv",
-        "service_perfdata_file_mode": "a", "service_perfdata_file_processing_interval": 0,
+        "log_file": root / "nagios.log",
+        "cfg_file": root / "objects.cfg",
+        "object_cache_file": root / "objects.cache",
+        "precached_object_file": root / "objects.precache",
+        "resource_file": root / "resource.cfg",
+        "status_file": root / "status.dat",
+        "status_update_interval": 60,
+        "temp_file": root / "nagios.tmp",
+        "temp_path": root / "tmp",
+        "lock_file": root / "nagios.lock",
+        "check_result_path": root / "checkresults",
+        "state_retention_file": root / "retention.dat",
+        "retain_state_information": 0,
+        "debug_file": root / "nagios.debug",
+        "debug_level": 0,
+        "nagios_user": "root",
+        "nagios_group": "root",
+        "check_external_commands": 1,
+        "command_file": root / "nagios.cmd",
+        "query_socket": root / "nagios.qh",
+        "use_syslog": 0,
+        "log_rotation_method": "n",
+        "log_archive_path": root / "archives",
+        "log_notifications": 1,
+        "log_service_retries": 1,
+        "log_host_retries": 1,
+        "log_initial_states": 0,
+        "log_current_states": 0,
+        "log_external_commands": 1,
+        "log_passive_checks": 1,
+        "interval_length": 60,
+        "max_service_check_spread": 1,
+        "max_host_check_spread": 1,
+        "service_check_timeout": 3000,
+        "host_check_timeout": 3000,
+        "notification_timeout": 3000,
+        "perfdata_timeout": 3000,
+        "event_handler_timeout": 3000,
+        "check_for_orphaned_services": 0,
+        "check_for_orphaned_hosts": 0,
+        "check_for_updates": 0,
+        "bare_update_check": 0,
+        "execute_service_checks": 1,
+        "execute_host_checks": 1,
+        "enable_notifications": 1,
+        "enable_event_handlers": 0,
+        "enable_flap_detection": 1,
+        "low_service_flap_threshold": 5.0,
+        "high_service_flap_threshold": 20.0,
+        "process_performance_data": 1,
+        "service_perfdata_file": root / "perfdata.tsv",
+        "service_perfdata_file_mode": "a",
+        "service_perfdata_file_processing_interval": 0,
         "service_perfdata_file_template": (
             r"DATATYPE::SERVICEPERFDATA\tTIMET::$TIMET$\tHOSTNAME::$HOSTNAME$\tSERVICEDESC::$SERVICEDESC$"
             r"\tSERVICESTATE::$SERVICESTATE$\tSERVICESTATETYPE::$SERVICESTATETYPE$"
-            r"\tSERVICEATTEMPT::$SERVICEATTEMPT$\tSERVICEOUTPUT::$SERVICEOUTPUT$\tSERVICEPERFDATA::$SERVICEPERFDATA$"),
-        "date_format": "us", "illegal_macro_output_chars": "`~$&|'\"<>",
+            r"\tSERVICEATTEMPT::$SERVICEATTEMPT$\tSERVICEOUTPUT::$SERVICEOUTPUT$\tSERVICEPERFDATA::$SERVICEPERFDATA$"
+        ),
+        "date_format": "us",
+        "illegal_macro_output_chars": "`~$&|'\"<>",
     }
     settings.update(overrides)
     return "".join(f"{key}={value}\n" for key, value in settings.items())
@@ -173,14 +218,17 @@ define host {{
     for service in services:
         directives = {**SERVICE_DEFAULTS, **service.directives}
         body = "".join(f"    {key} {value}\n" for key, value in directives.items())
-        text += (f"define service {{\n    host_name {HOST}\n    service_description {service.name}\n"
-                 f"    check_command scripted!{service.name}\n    check_period 24x7\n"
-                 f"    notification_period 24x7\n    contacts oncall\n    process_perf_data 1\n{body}}}\n")
+        text += (
+            f"define service {{\n    host_name {HOST}\n    service_description {service.name}\n"
+            f"    check_command scripted!{service.name}\n    check_period 24x7\n"
+            f"    notification_period 24x7\n    contacts oncall\n    process_perf_data 1\n{body}}}\n"
+        )
     return text
 
 
-def run_nagios(root: Path, services: list[ScriptedService], minutes: float, speed: int = 120,
-               cfg: dict | None = None) -> NagiosRun:
+def run_nagios(
+    root: Path, services: list[ScriptedService], minutes: float, speed: int = 120, cfg: dict | None = None
+) -> NagiosRun:
     """Run nagios4 on ``services`` for ``minutes`` simulated minutes and stop it cleanly.
 
     Every failure to start or stop is an AssertionError (a missing nagios4 or
@@ -188,9 +236,17 @@ def run_nagios(root: Path, services: list[ScriptedService], minutes: float, spee
     """
     nagios = shutil.which("nagios4") or "/usr/sbin/nagios4"
     assert os.path.exists(nagios), "nagios4 not found: apt-get install nagios4-core"
-    faketime_lib = next((path for path in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                                           "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
-                         if os.path.exists(path)), None)
+    faketime_lib = next(
+        (
+            path
+            for path in (
+                "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+            )
+            if os.path.exists(path)
+        ),
+        None,
+    )
     assert faketime_lib, "libfaketime not found: apt-get install faketime"
     root.mkdir(parents=True, exist_ok=True)
     for sub in ("tmp", "checkresults", "archives", "state"):
@@ -212,10 +268,22 @@ def run_nagios(root: Path, services: list[ScriptedService], minutes: float, spee
     cfg_path.write_text(_nagios_cfg(root, cfg or {}))
     verify = subprocess.run([nagios, "-v", str(cfg_path)], capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0, f"nagios4 -v rejected the config:\n{verify.stdout[-3000:]}"
-    env = {**os.environ, "TZ": "UTC", "LD_PRELOAD": faketime_lib, "FAKETIME": f"@{START} x{speed}",
-           "FAKETIME_DONT_RESET": "1", "FAKETIME_NO_CACHE": "1"}
-    daemon = subprocess.Popen([nagios, str(cfg_path)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, cwd=root, start_new_session=True)
+    env = {
+        **os.environ,
+        "TZ": "UTC",
+        "LD_PRELOAD": faketime_lib,
+        "FAKETIME": f"@{START} x{speed}",
+        "FAKETIME_DONT_RESET": "1",
+        "FAKETIME_NO_CACHE": "1",
+    }
+    daemon = subprocess.Popen(
+        [nagios, str(cfg_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=root,
+        start_new_session=True,
+    )
     try:
         time.sleep(minutes * 60.0 / speed)
         assert daemon.poll() is None, f"nagios4 exited early ({daemon.returncode}); see {root}/nagios.log"
@@ -230,10 +298,15 @@ def run_nagios(root: Path, services: list[ScriptedService], minutes: float, spee
         if daemon.poll() is None:
             os.killpg(daemon.pid, signal.SIGKILL)
             daemon.wait()
-    checks_run = {service.name: int((root / "state" / f"{service.name}.count").read_text())
-                  for service in services}
-    return NagiosRun(root=root, log=root / "nagios.log", perfdata=root / "perfdata.tsv",
-                     objects_cache=root / "objects.cache", nagios_cfg=cfg_path, checks_run=checks_run)
+    checks_run = {service.name: int((root / "state" / f"{service.name}.count").read_text()) for service in services}
+    return NagiosRun(
+        root=root,
+        log=root / "nagios.log",
+        perfdata=root / "perfdata.tsv",
+        objects_cache=root / "objects.cache",
+        nagios_cfg=cfg_path,
+        checks_run=checks_run,
+    )
 
 
 def logged(run: NagiosRun, service: str) -> dict:

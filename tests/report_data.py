@@ -5,6 +5,7 @@ not in the checkout a seeded synthetic fleet stands in. The hostile node's
 names and plugin output are what an attacker who controls a monitored host,
 or a careless service description, can put in the log.
 """
+
 from __future__ import annotations
 
 import glob
@@ -22,8 +23,15 @@ HOSTILE_HOST = "-2+3@evil.example"
 
 
 def sample_dirs() -> list[str]:
-    return sorted(os.path.join(SAMPLES, name) for name in os.listdir(SAMPLES)
-                  if os.path.isfile(os.path.join(SAMPLES, name, "nagios.log"))) if os.path.isdir(SAMPLES) else []
+    return (
+        sorted(
+            os.path.join(SAMPLES, name)
+            for name in os.listdir(SAMPLES)
+            if os.path.isfile(os.path.join(SAMPLES, name, "nagios.log"))
+        )
+        if os.path.isdir(SAMPLES)
+        else []
+    )
 
 
 def sample_node_files() -> list[str]:
@@ -48,11 +56,13 @@ def write_hostile_node(directory: str, start: int) -> str:
     who = f"{HOSTILE_HOST};{HOSTILE_SERVICE}"
     for step in range(144):
         t = start + step * 600
-        lines += [f"[{t}] SERVICE ALERT: {who};CRITICAL;SOFT;1;{HOSTILE_OUTPUT}",
-                  f"[{t + 60}] SERVICE ALERT: {who};CRITICAL;HARD;2;{HOSTILE_OUTPUT}",
-                  f"[{t + 60}] SERVICE NOTIFICATION: oncall;{who};CRITICAL;notify-by-email;{HOSTILE_OUTPUT}",
-                  f"[{t + 180}] SERVICE ALERT: {who};OK;HARD;2;OK - fine",
-                  f"[{t + 180}] SERVICE NOTIFICATION: oncall;{who};OK;notify-by-email;OK - fine"]
+        lines += [
+            f"[{t}] SERVICE ALERT: {who};CRITICAL;SOFT;1;{HOSTILE_OUTPUT}",
+            f"[{t + 60}] SERVICE ALERT: {who};CRITICAL;HARD;2;{HOSTILE_OUTPUT}",
+            f"[{t + 60}] SERVICE NOTIFICATION: oncall;{who};CRITICAL;notify-by-email;{HOSTILE_OUTPUT}",
+            f"[{t + 180}] SERVICE ALERT: {who};OK;HARD;2;OK - fine",
+            f"[{t + 180}] SERVICE NOTIFICATION: oncall;{who};OK;notify-by-email;OK - fine",
+        ]
     with open(os.path.join(node_dir, "nagios.log"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return node_dir
@@ -81,5 +91,5 @@ def _newest_epoch(node_dirs: list[str]) -> int:
         with open(os.path.join(node, "nagios.log"), "rb") as handle:
             for line in handle:
                 if line.startswith(b"[") and b"]" in line[:14]:
-                    newest = max(newest, int(line[1:line.index(b"]")]))
+                    newest = max(newest, int(line[1 : line.index(b"]")]))
     return newest

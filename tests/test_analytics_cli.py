@@ -1,4 +1,5 @@
 """`nagtune rank|quiet|retune|names` through click's CliRunner: output, errors, exit codes."""
+
 import csv
 import io
 import json
@@ -59,12 +60,17 @@ def test_since_until_window(fleet):
     assert "MySQL Replication" not in {r["service"] for r in json.loads(result.stdout)}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["rank", "/no/such/node"], "Error: no such file or directory: '/no/such/node'\n"),
-    (["quiet", "/no/such/*.log"], "Error: no file matches '/no/such/*.log'\n"),
-    (["retune", "--since", "soon", "FLEET"],
-     "Error: cannot read time 'soon': use 7d, 12h, 30m, 2w, an ISO date or an epoch (--since/--until)\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["rank", "/no/such/node"], "Error: no such file or directory: '/no/such/node'\n"),
+        (["quiet", "/no/such/*.log"], "Error: no file matches '/no/such/*.log'\n"),
+        (
+            ["retune", "--since", "soon", "FLEET"],
+            "Error: cannot read time 'soon': use 7d, 12h, 30m, 2w, an ISO date or an epoch (--since/--until)\n",
+        ),
+    ],
+)
 def test_errors_are_one_line_and_exit_non_zero(fleet, args, message):
     result = run(*[fleet if a == "FLEET" else a for a in args])
     assert result.exit_code == 1
@@ -91,11 +97,14 @@ def test_analytics_commands_keep_numpy_from_asking_for_huge_pages(setting, asked
     import subprocess
     import sys
     from pathlib import Path
+
     samples = str(Path(__file__).resolve().parent.parent / "data" / "samples")
-    code = ("from nagtune.cli import cli\n"
-            f"cli.main(args=['rank', '--top', '1', '--format', 'csv', {samples!r}], standalone_mode=False)\n"
-            "from numpy._core import multiarray\n"
-            "print(multiarray._get_madvise_hugepage())\n")
+    code = (
+        "from nagtune.cli import cli\n"
+        f"cli.main(args=['rank', '--top', '1', '--format', 'csv', {samples!r}], standalone_mode=False)\n"
+        "from numpy._core import multiarray\n"
+        "print(multiarray._get_madvise_hugepage())\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     if setting is not None:
         env["NUMPY_MADVISE_HUGEPAGE"] = setting

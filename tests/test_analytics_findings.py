@@ -1,17 +1,25 @@
 """Chatty ranking, quiet findings, names and automation on a node whose behaviours are known."""
+
 import re
 import subprocess
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nagtune.analytics._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS,
-                                       CHATTY_HOST_SERVICE_COLUMNS, NAME_COLUMNS, QUIET_COLUMNS)
-from nagtune.analytics.run.api import analyze
+from nagtune.analytics._frames import (
+    AUTOMATION_COLUMNS,
+    BY_CELL_COLUMNS,
+    CHATTY_COLUMNS,
+    CHATTY_HOST_SERVICE_COLUMNS,
+    NAME_COLUMNS,
+    QUIET_COLUMNS,
+)
 from nagtune.analytics.findings.chatty import rank_chatty
 from nagtune.analytics.findings.names import audit_names
 from nagtune.analytics.findings.quiet import find_quiet
+from nagtune.analytics.run.api import analyze
 from tests.analytics_scenarios import NODE, write_node
 
 
@@ -68,14 +76,41 @@ def test_ok_while_siblings_fail(scenario):
     t = result.events["time"].max()
     rows = []
     for service in ("A", "B", "C", "D"):
-        rows += [dict(kind="service", node="n", node_class="cell", cell="c0001", environment="default", host="h",
-                      service=service, start=t, end=t + pd.Timedelta(hours=1), duration=pd.Timedelta(hours=1),
-                      worst_state="CRITICAL", hard=True, first_hard=t, notifications=1, in_downtime=False,
-                      acknowledged=False, open=False, detection_delay=pd.Timedelta(0), max_attempt=1)]
+        rows += [
+            dict(
+                kind="service",
+                node="n",
+                node_class="cell",
+                cell="c0001",
+                environment="default",
+                host="h",
+                service=service,
+                start=t,
+                end=t + pd.Timedelta(hours=1),
+                duration=pd.Timedelta(hours=1),
+                worst_state="CRITICAL",
+                hard=True,
+                first_hard=t,
+                notifications=1,
+                in_downtime=False,
+                acknowledged=False,
+                open=False,
+                detection_delay=pd.Timedelta(0),
+                max_attempt=1,
+            )
+        ]
     episodes = pd.DataFrame(rows)
-    events = pd.DataFrame({"time": [t] * 5, "node": ["n"] * 5, "node_class": ["cell"] * 5, "cell": ["c0001"] * 5,
-                           "kind": ["service_alert"] * 4 + ["current_service_state"], "host": ["h"] * 5,
-                           "service": ["A", "B", "C", "D", "E"]})
+    events = pd.DataFrame(
+        {
+            "time": [t] * 5,
+            "node": ["n"] * 5,
+            "node_class": ["cell"] * 5,
+            "cell": ["c0001"] * 5,
+            "kind": ["service_alert"] * 4 + ["current_service_state"],
+            "host": ["h"] * 5,
+            "service": ["A", "B", "C", "D", "E"],
+        }
+    )
     quiet = find_quiet(events, episodes)
     assert quiet[quiet["finding"] == "ok_while_siblings_fail"]["service"].tolist() == ["E"]
 
@@ -87,8 +122,10 @@ def test_alert_counts_agree_with_an_independent_grep_count(scenario):
     reference is grep: lines with ' SERVICE ALERT: ' (snapshots never match).
     """
     node_dir, result = scenario
-    script = (f"cd {node_dir} && zcat -f archives/* nagios.log | grep -a ' SERVICE ALERT: ' "
-              r"| sed -E 's/^\[[0-9]+\] SERVICE ALERT: ([^;]*);([^;]*);.*/\1;\2/' | sort | uniq -c")
+    script = (
+        f"cd {node_dir} && zcat -f archives/* nagios.log | grep -a ' SERVICE ALERT: ' "
+        r"| sed -E 's/^\[[0-9]+\] SERVICE ALERT: ([^;]*);([^;]*);.*/\1;\2/' | sort | uniq -c"
+    )
     output = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
     expected = {}
     for line in output.splitlines():
@@ -109,8 +146,13 @@ def test_alert_counts_agree_with_an_independent_grep_count(scenario):
 
 
 def test_names_audit_reports_collisions_with_the_one_sanitizer():
-    events = pd.DataFrame({"kind": ["service_alert"] * 4, "host": ["web01"] * 4,
-                           "service": ["Disk Space /var", "disk_space_var", "Load", "Disk Space /var"]})
+    events = pd.DataFrame(
+        {
+            "kind": ["service_alert"] * 4,
+            "host": ["web01"] * 4,
+            "service": ["Disk Space /var", "disk_space_var", "Load", "Disk Space /var"],
+        }
+    )
     names = audit_names(events)
     assert list(names.columns) == NAME_COLUMNS
     by_raw = names.set_index("raw")
@@ -125,7 +167,10 @@ def test_automation_candidates(tmp_path):
     start = 1_763_942_400
     for day in range(5):  # backup at 03:10 every night; someone acks one of them
         t = start + 86400 * day + 3 * 3600 + 600
-        lines += [(t, "SERVICE ALERT: db01;Backup;CRITICAL;HARD;1;late"), (t + 900, "SERVICE ALERT: db01;Backup;OK;HARD;1;ok")]
+        lines += [
+            (t, "SERVICE ALERT: db01;Backup;CRITICAL;HARD;1;late"),
+            (t + 900, "SERVICE ALERT: db01;Backup;OK;HARD;1;ok"),
+        ]
     lines.append((start + 3 * 3600 + 700, "EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;db01;Backup;2;1;1;bob;again"))
     lines.sort()
     node = tmp_path / "nagios-c0001-01"
@@ -149,12 +194,15 @@ def test_by_cell_summary(scenario):
 
 
 @settings(max_examples=200, deadline=None)
-@given(seconds=st.lists(st.integers(-2 * 10**9, 5 * 10**9), min_size=1, max_size=50),
-       timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+@given(
+    seconds=st.lists(st.integers(-2 * 10**9, 5 * 10**9), min_size=1, max_size=50),
+    timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+)
 def test_off_hours_are_the_clock_of_the_timezone(seconds, timezone):
     # UTC is computed from epoch seconds, other zones through pandas: both must read pandas' clock.
-    from nagtune.analytics.findings.chatty import _off_hours
     from nagtune.analytics._frames import epoch_seconds
+    from nagtune.analytics.findings.chatty import _off_hours
+
     times = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
     local = times.dt.tz_convert(timezone)
     expected = (local.dt.hour < 8) | (local.dt.hour >= 20) | (local.dt.day_of_week >= 5)
@@ -162,13 +210,17 @@ def test_off_hours_are_the_clock_of_the_timezone(seconds, timezone):
 
 
 @settings(max_examples=200, deadline=None)
-@given(nanoseconds=st.lists(st.integers(-2 * 10**18, 5 * 10**18), min_size=1, max_size=30),
-       timezone=st.sampled_from([None, "UTC", "Europe/Berlin", "Asia/Kolkata"]),
-       unit=st.sampled_from(["ns", "us", "s"]))
+@given(
+    nanoseconds=st.lists(st.integers(-2 * 10**18, 5 * 10**18), min_size=1, max_size=30),
+    timezone=st.sampled_from([None, "UTC", "Europe/Berlin", "Asia/Kolkata"]),
+    unit=st.sampled_from(["ns", "us", "s"]),
+)
 def test_epoch_seconds_are_pandas_utc_seconds(nanoseconds, timezone, unit):
     # Zoned times take a short path; both must give what pandas' own conversion gives.
     import numpy as np
+
     from nagtune.analytics._frames import epoch_seconds
+
     times = pd.Series(pd.to_datetime(nanoseconds, unit="ns")).dt.as_unit(unit)
     if timezone is not None:
         times = times.dt.tz_localize("UTC").dt.tz_convert(timezone)
@@ -177,13 +229,16 @@ def test_epoch_seconds_are_pandas_utc_seconds(nanoseconds, timezone, unit):
 
 
 @settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "b", "HTTP", "ü"])), max_size=30),
-       categories=st.lists(st.sampled_from(["", "a", "HTTP", "ü", "z"]), unique=True, max_size=5),
-       dtype=st.sampled_from(["str", "object", "category"]))
+@given(
+    values=st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "b", "HTTP", "ü"])), max_size=30),
+    categories=st.lists(st.sampled_from(["", "a", "HTTP", "ü", "z"]), unique=True, max_size=5),
+    dtype=st.sampled_from(["str", "object", "category"]),
+)
 def test_codes_in_is_the_position_of_each_value_in_the_categories(values, categories, dtype):
     """codes_in looks each distinct value up once: the very positions pandas' get_indexer gives
     row by row, -1 for values not there and for missing ones, whatever the values' dtype."""
     from nagtune.analytics._frames import codes_in
+
     series = pd.Series(values, dtype=dtype)
     expected = [-1 if v is None else (categories.index(v) if v in categories else -1) for v in values]
     assert codes_in(series, pd.Index(categories, dtype="str")).tolist() == expected

@@ -1,5 +1,6 @@
 """Nagios' flap detection recomputed from the log, checked against what a real Nagios 4 wrote,
 and the flap-threshold retune replayed by a plain loop independent of nagtune's numpy code."""
+
 import re
 from pathlib import Path
 
@@ -10,14 +11,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nagtune.analytics.findings import flapping
-from nagtune.analytics.run.api import analyze
 from nagtune.analytics.findings.episodes import build_episodes
-from nagtune.analytics.findings.flapping import (check_history, flapping_flags, nagios_flap_percent, percent_at_alerts,
-                                        replay_flap_thresholds)
+from nagtune.analytics.findings.flapping import (
+    check_history,
+    flapping_flags,
+    nagios_flap_percent,
+    percent_at_alerts,
+    replay_flap_thresholds,
+)
+from nagtune.analytics.findings.retune import (
+    LONG_PROBLEM,
+    MAX_EXTRA_DETECTION,
+    _flap_suggestion,
+    is_long_problem,
+    suggest_retunes,
+)
+from nagtune.analytics.run.api import analyze
 from nagtune.analytics.sources.ingest import load_events
 from nagtune.analytics.sources.objects import load_objects
-from nagtune.analytics.findings.retune import (LONG_PROBLEM, MAX_EXTRA_DETECTION, _flap_suggestion, is_long_problem,
-                                               suggest_retunes)
 from nagtune.parsers import events as ev
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -42,20 +53,33 @@ def alerts_of(events, key):
 
 def test_percent_matches_nagios_reference():
     states = ["OK", "CRITICAL", "CRITICAL", "OK", "OK", "OK", "CRITICAL", "OK"] * 3
-    frame = pd.DataFrame({"state": pd.Categorical(states), "state_type": "HARD",
-                          "time": pd.to_datetime([1_700_000_000 + 300 * i for i in range(len(states))], unit="s",
-                                                 utc=True)})
+    frame = pd.DataFrame(
+        {
+            "state": pd.Categorical(states),
+            "state_type": "HARD",
+            "time": pd.to_datetime([1_700_000_000 + 300 * i for i in range(len(states))], unit="s", utc=True),
+        }
+    )
     got = percent_at_alerts(frame, np.ones(len(states), dtype=np.int64))
     for end in range(1, len(states) + 1):
         assert got[end - 1] == pytest.approx(nagios_flap_percent((["OK"] + states[:end])[-21:]))
     assert nagios_flap_percent(["OK", "CRITICAL"] * 11) == pytest.approx(100.0)
-    assert (check_history(frame, 300)["percent"].to_numpy() == pytest.approx(got))
+    assert check_history(frame, 300)["percent"].to_numpy() == pytest.approx(got)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["OK", "WARNING", "CRITICAL"]),
-                          st.sampled_from(["SOFT", "HARD"]), st.sampled_from([60, 300, 600, 1500, 7200])),
-                min_size=1, max_size=80))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.sampled_from(["OK", "WARNING", "CRITICAL"]),
+            st.sampled_from(["SOFT", "HARD"]),
+            st.sampled_from([60, 300, 600, 1500, 7200]),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
 def test_percent_of_many_services_matches_a_plain_loop(rows):
     """Services interleaved, SOFT and HARD, with gaps: each recorded row's percent is Nagios' over its history.
 
@@ -80,8 +104,9 @@ def test_percent_of_many_services_matches_a_plain_loop(rows):
         following = i + 1 < len(keys) and keys[i + 1] == key
         if is_recorded and following:
             history.extend([state] * min(max(int(np.rint((times[i + 1] - times[i]) / 300)) - 1, 0), 20))
-    frame = pd.DataFrame({"state": pd.Categorical(states), "state_type": list(types),
-                          "time": pd.to_datetime(times, unit="s", utc=True)})
+    frame = pd.DataFrame(
+        {"state": pd.Categorical(states), "state_type": list(types), "time": pd.to_datetime(times, unit="s", utc=True)}
+    )
     got = percent_at_alerts(frame, np.asarray(keys, dtype=np.int64), interval=np.full(len(keys), 300.0))
     assert got == pytest.approx(expected)
 
@@ -95,8 +120,15 @@ def test_flapping_flags_follow_nagios_hysteresis():
 def test_replay_at_the_objects_thresholds_reproduces_every_flapping_alert_nagios_wrote(samples):
     events, objects = samples
     flapping_rows = events[events["kind"] == "service_flapping"]
-    keys = sorted(set(zip(flapping_rows["node"].astype(str), flapping_rows["host"].astype(str),
-                          flapping_rows["service"].astype(str))))
+    keys = sorted(
+        set(
+            zip(
+                flapping_rows["node"].astype(str),
+                flapping_rows["host"].astype(str),
+                flapping_rows["service"].astype(str),
+            )
+        )
+    )
     assert len(keys) >= 2, "the samples have two flapping services"
     for key in keys:
         obj = object_of(objects, key)
@@ -105,8 +137,9 @@ def test_replay_at_the_objects_thresholds_reproduces_every_flapping_alert_nagios
         for seconds in (interval, None):  # from objects.cache, and read off the log
             history = check_history(alerts, seconds, end=events["time"].max())
             # 0 on the object: nagios.cfg's, 5/20 in data/make_samples/nagios.cfg.in.
-            flags = flapping_flags(history["percent"].to_numpy(), obj["low_flap_threshold"] or 5.0,
-                                   obj["high_flap_threshold"] or 20.0)
+            flags = flapping_flags(
+                history["percent"].to_numpy(), obj["low_flap_threshold"] or 5.0, obj["high_flap_threshold"] or 20.0
+            )
             times = history["time"].to_numpy()
             started = times[1:][flags[1:] & ~flags[:-1]]
             stopped = times[1:][~flags[1:] & flags[:-1]]
@@ -128,6 +161,7 @@ def test_ranking_percent_is_the_replays_at_every_alert(samples):
     alerts = events[events["kind"] == "service_alert"]
     from nagtune.analytics._frames import epoch_seconds, object_keys
     from nagtune.analytics.findings._groups import order_by_key_then_time
+
     key = object_keys(alerts, with_service=True)
     order = order_by_key_then_time(key, epoch_seconds(alerts["time"]))
     ranked = percent_at_alerts(alerts.iloc[order], key[order])
@@ -167,7 +201,7 @@ def flap_replay_by_hand(node_dir_events, key, low, high, interval, end):
     flags, flag = [], False
     states = ["OK"] + [state for _, state in checks]  # Nagios starts a history all OK
     for j in range(1, len(states)):
-        percent = nagios_flap_percent(states[max(0, j - 20):j + 1])
+        percent = nagios_flap_percent(states[max(0, j - 20) : j + 1])
         flag = False if percent <= low else True if percent >= high else flag
         flags.append(flag)
 
@@ -175,8 +209,10 @@ def flap_replay_by_hand(node_dir_events, key, low, high, interval, end):
         before = [f for (ct, _), f in zip(checks, flags) if ct <= t]
         return before[-1] if before else False
 
-    notes = [(r.time.value // 10**9, str(r.state_type), str(r.contact))
-             for r in mine[mine["kind"] == "service_notification"].sort_values("time", kind="stable").itertuples()]
+    notes = [
+        (r.time.value // 10**9, str(r.state_type), str(r.contact))
+        for r in mine[mine["kind"] == "service_notification"].sort_values("time", kind="stable").itertuples()
+    ]
     problems, current = [], None  # [start, first HARD, end]
     for t, state, state_type in rows:
         if state != "OK":
@@ -197,19 +233,24 @@ def flap_replay_by_hand(node_dir_events, key, low, high, interval, end):
         if not bursts:
             continue
         kept_bursts = [t for t in bursts if not flapping_at(t)]
-        free = [ct for (ct, s), f in zip(checks, flags)
-                if not f and s != "OK" and max(first_hard or end + 1, bursts[0]) <= ct <= stop]
+        free = [
+            ct
+            for (ct, s), f in zip(checks, flags)
+            if not f and s != "OK" and max(first_hard or end + 1, bursts[0]) <= ct <= stop
+        ]
         kept += sum(1 for t, kind in mine_notes if kind == "PROBLEM" and not flapping_at(t))
         if free and (not kept_bursts or free[0] < kept_bursts[0]):
             kept += sum(1 for t, kind in mine_notes if kind == "PROBLEM" and t == bursts[0])  # goes out later
         if free or kept_bursts:
             kept += sum(1 for t, kind in mine_notes if kind == "RECOVERY" and not flapping_at(t))
-    kept += sum(1 for t, kind, _ in notes
-                if kind in ("PROBLEM", "RECOVERY") and t not in inside_some and not flapping_at(t))
+    kept += sum(
+        1 for t, kind, _ in notes if kind in ("PROBLEM", "RECOVERY") and t not in inside_some and not flapping_at(t)
+    )
     starts = sum(1 for j in range(len(flags)) if flags[j] and (j == 0 or not flags[j - 1]))
     stops = sum(1 for j in range(1, len(flags)) if flags[j - 1] and not flags[j])
-    contacts = len({c for _, kind, c in notes if kind.startswith("FLAPPING")}) or \
-        len({c for _, kind, c in notes if kind in ("PROBLEM", "RECOVERY")})
+    contacts = len({c for _, kind, c in notes if kind.startswith("FLAPPING")}) or len(
+        {c for _, kind, c in notes if kind in ("PROBLEM", "RECOVERY")}
+    )
     return kept + (starts + stops) * contacts
 
 
@@ -225,8 +266,11 @@ def test_every_flap_suggestion_on_the_samples_has_the_effect_it_claims(samples):
         key = (row.node, row.host, row.service)
         mine = (events["node"] == row.node) & (events["host"] == row.host) & (events["service"] == row.service)
         history = events[mine & events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION, ev.SERVICE_FLAPPING])]
-        eps = service_eps[(service_eps["node"] == row.node) & (service_eps["host"] == row.host)
-                          & (service_eps["service"] == row.service)]
+        eps = service_eps[
+            (service_eps["node"] == row.node)
+            & (service_eps["host"] == row.host)
+            & (service_eps["service"] == row.service)
+        ]
         flap = _flap_suggestion(history, eps, objects, key, LONG_PROBLEM, events["time"].max())
         if flap is not None:
             found.append(flap)
@@ -240,8 +284,11 @@ def test_every_flap_suggestion_on_the_samples_has_the_effect_it_claims(samples):
         assert row.notifications_after == by_hand
         assert row.notifications_after < row.notifications_before
         assert row.long_problems_after == row.long_problems_before
-        assert row.current == ("off" if obj["flap_detection_enabled"] == 0 else
-                               f"{obj['low_flap_threshold']:g}/{obj['high_flap_threshold']:g}")
+        assert row.current == (
+            "off"
+            if obj["flap_detection_enabled"] == 0
+            else f"{obj['low_flap_threshold']:g}/{obj['high_flap_threshold']:g}"
+        )
 
 
 def write_node(tmp_path, lines):
@@ -257,8 +304,10 @@ def flips(t0, count, step=300, host="h", service="API"):
     for i in range(count):
         t = t0 + step * i
         state = "CRITICAL" if i % 2 == 0 else "OK"
-        lines += [(t, f"SERVICE ALERT: {host};{service};{state};HARD;1;{state.lower()}"),
-                  (t, f"SERVICE NOTIFICATION: pager;{host};{service};{state};notify;{state.lower()}")]
+        lines += [
+            (t, f"SERVICE ALERT: {host};{service};{state};HARD;1;{state.lower()}"),
+            (t, f"SERVICE NOTIFICATION: pager;{host};{service};{state};notify;{state.lower()}"),
+        ]
     return lines
 
 
@@ -279,10 +328,13 @@ def test_flap_detection_suggested_where_it_would_have_muted_the_flips(tmp_path):
     assert (shown["directive"], shown["current"], shown["suggested"]) == ("max_check_attempts", "1", "2")
     assert (shown["alerts_after"], shown["notifications_before"], shown["notifications_after"]) == (144, 144, 0)
     service_eps = episodes[episodes["kind"] == "service"]
-    history = events[(events["service"] == "API") & events["kind"].isin(
-        [ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION, ev.SERVICE_FLAPPING])]
-    row = _flap_suggestion(history, service_eps, None, ("nagios-c0009-01", "h", "API"), LONG_PROBLEM,
-                           events["time"].max())
+    history = events[
+        (events["service"] == "API")
+        & events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION, ev.SERVICE_FLAPPING])
+    ]
+    row = _flap_suggestion(
+        history, service_eps, None, ("nagios-c0009-01", "h", "API"), LONG_PROBLEM, events["time"].max()
+    )
     # Without objects.cache and without FLAPPING lines nagtune cannot know the setting.
     assert row["directive"] == "flap_detection_enabled, low/high_flap_threshold"
     assert row["current"].startswith("unknown") and row["suggested"] == "on, 5/20"
@@ -297,10 +349,12 @@ def test_flap_detection_refused_when_it_would_hold_back_a_long_outage(tmp_path):
     for burst in range(12):
         lines += flips(t0 + burst * 86400 // 2, 12)
     outage = t0 + 11 * 86400 // 2 + 12 * 300
-    lines += [(outage, "SERVICE ALERT: h;API;CRITICAL;HARD;1;down"),
-              (outage, "SERVICE NOTIFICATION: pager;h;API;CRITICAL;notify;down"),
-              (outage + 7200, "SERVICE ALERT: h;API;OK;HARD;1;up"),
-              (outage + 7200, "SERVICE NOTIFICATION: pager;h;API;OK;notify;up")]
+    lines += [
+        (outage, "SERVICE ALERT: h;API;CRITICAL;HARD;1;down"),
+        (outage, "SERVICE NOTIFICATION: pager;h;API;CRITICAL;notify;down"),
+        (outage + 7200, "SERVICE ALERT: h;API;OK;HARD;1;up"),
+        (outage + 7200, "SERVICE NOTIFICATION: pager;h;API;OK;notify;up"),
+    ]
     node = write_node(tmp_path, lines)
     events = load_events([str(node)])
     episodes = build_episodes(events)
@@ -308,8 +362,16 @@ def test_flap_detection_refused_when_it_would_hold_back_a_long_outage(tmp_path):
     long_flags = is_long_problem(service_eps).to_numpy()
     assert long_flags.sum() == 1
     alerts, mine = alerts_of(events, ("nagios-c0009-01", "h", "API"))
-    replay = replay_flap_thresholds(alerts, mine[mine["kind"] == "service_notification"], service_eps, 5, 20,
-                                    interval_seconds=300, end=events["time"].max(), long_problems=long_flags)
+    replay = replay_flap_thresholds(
+        alerts,
+        mine[mine["kind"] == "service_notification"],
+        service_eps,
+        5,
+        20,
+        interval_seconds=300,
+        end=events["time"].max(),
+        long_problems=long_flags,
+    )
     outage_row = replay.problems[replay.problems["long_problem"]].iloc[0]
     assert outage_row["caught_after"] and outage_row["delay"] > MAX_EXTRA_DETECTION
     retunes = suggest_retunes(events, episodes)

@@ -1,9 +1,10 @@
 """The per-object sorts and interval joins (analytics/findings/_groups.py) and episode runs, held to brute force."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nagtune.analytics.findings import _groups
 
@@ -71,8 +72,13 @@ def test_overlapping_is_any_interval_of_the_key(episodes, intervals):
     keys, starts, ends = _episodes(episodes)
     interval_keys, interval_starts, interval_ends = _episodes(intervals)
     got = _groups.overlapping(keys, starts, ends, interval_keys, interval_starts, interval_ends)
-    expected = [any(interval_keys[j] == keys[i] and interval_starts[j] <= ends[i] and interval_ends[j] >= starts[i]
-                    for j in range(len(interval_keys))) for i in range(len(keys))]
+    expected = [
+        any(
+            interval_keys[j] == keys[i] and interval_starts[j] <= ends[i] and interval_ends[j] >= starts[i]
+            for j in range(len(interval_keys))
+        )
+        for i in range(len(keys))
+    ]
     assert got.tolist() == expected
 
 
@@ -84,8 +90,9 @@ def test_intervals_that_nest_still_overlap():
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 4)), max_size=30),
-       huge=st.booleans())
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 4)), max_size=30), huge=st.booleans()
+)
 def test_a_combined_key_sorts_as_its_tuple(rows, huge):
     codes = [np.array([row[i] for row in rows], dtype=np.int64) for i in range(3)]
     # Sizes whose product leaves int64 take the rank of the tuple instead of the mixed radix.
@@ -124,11 +131,16 @@ def _brute_runs(rows, key, times, states, kinds, types, attempts, severity_of, a
 
 
 @settings(max_examples=300, deadline=None)
-@given(observations=st.lists(st.tuples(st.integers(0, 2), st.integers(-1, 4), st.integers(-1, 2), st.integers(-1, 2),
-                                       st.integers(-1, 6)), max_size=40))
+@given(
+    observations=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(-1, 4), st.integers(-1, 2), st.integers(-1, 2), st.integers(-1, 6)),
+        max_size=40,
+    )
+)
 def test_episode_runs_are_the_row_by_row_runs(observations):
     # Rows of a few objects in key-then-time order, states/kinds/types as codes (-1 missing).
     from nagtune.analytics.findings.episodes import _runs_in_numpy
+
     observations = sorted(observations, key=lambda o: o[0])
     n = len(observations)
     keys = np.array([o[0] for o in observations], dtype=np.int64) * (1 << 20)

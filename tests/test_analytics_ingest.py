@@ -1,22 +1,35 @@
 """load_events: agreement with the reference parser, overlaps, cache, paths, window."""
+
 import gzip
 import os
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from nagtune.analytics.sources import ingest
 from nagtune.analytics._frames import EVENT_COLUMNS
+from nagtune.analytics.sources import ingest
 from nagtune.analytics.sources.ingest import IngestError, load_events, load_perfdata, parse_buffer, values_from_output
 from nagtune.parsers.events import UNPARSED
 from nagtune.parsers.logfiles import read_log
 from nagtune.parsers.nagios import parse_line
 from tests.test_parser_properties import log_buffer
 
-FIELDS = ["kind", "host", "service", "state", "state_type", "attempt", "contact", "command", "output",
-          "author", "comment"]
+FIELDS = [
+    "kind",
+    "host",
+    "service",
+    "state",
+    "state_type",
+    "attempt",
+    "contact",
+    "command",
+    "output",
+    "author",
+    "comment",
+]
 
 
 def reference(buffer: bytes):
@@ -74,15 +87,35 @@ def test_a_batch_of_files_splits_as_each_file_alone(buffers):
         assert (lines[index], unparsed[index]) == (int(alone_lines.sum()), int(alone_unparsed.sum()))
 
 
-UTF8_EDGES = [b"\xc2\x80", b"\xc1\xbf", b"\xe0\xa0\x80", b"\xe0\x9f\xbf", b"\xed\x9f\xbf", b"\xed\xa0\x80",
-              b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x8f\xbf\xbf",
-              b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc3", b"\xe2\x82", b"\x80", b"\xff", b"a" * 9,
-              b"x" * 31, b"y" * 64]  # ASCII runs across the 32-byte fast step's edges
+UTF8_EDGES = [
+    b"\xc2\x80",
+    b"\xc1\xbf",
+    b"\xe0\xa0\x80",
+    b"\xe0\x9f\xbf",
+    b"\xed\x9f\xbf",
+    b"\xed\xa0\x80",
+    b"\xef\xbf\xbf",
+    b"\xf0\x90\x80\x80",
+    b"\xf0\x8f\xbf\xbf",
+    b"\xf4\x8f\xbf\xbf",
+    b"\xf4\x90\x80\x80",
+    b"\xf5\x80\x80\x80",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\x80",
+    b"\xff",
+    b"a" * 9,
+    b"x" * 31,
+    b"y" * 64,
+]  # ASCII runs across the 32-byte fast step's edges
 
 
 @settings(max_examples=500)
-@given(st.lists(st.sampled_from(UTF8_EDGES) | st.binary(max_size=12) | st.text(max_size=6).map(str.encode),
-                max_size=12).map(b"".join))
+@given(
+    st.lists(
+        st.sampled_from(UTF8_EDGES) | st.binary(max_size=12) | st.text(max_size=6).map(str.encode), max_size=12
+    ).map(b"".join)
+)
 @example(data=b"y" * 32 + b"\xff")  # the byte right after a 32-byte ASCII step
 @example(data=b"y" * 32 + "é".encode() + b"z" * 40)
 def test_the_c_utf8_check_takes_what_python_decodes(data):
@@ -101,27 +134,40 @@ def test_the_compiled_splitter_was_built():
 def test_nagtune_pure_python_chooses_the_regex_splitter():
     import subprocess
     import sys
+
     probe = "from nagtune.analytics.sources import ingest; print(ingest._compiled is not None)"
     for value, expected in (("1", "False"), ("", "True")):
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                             env={**os.environ, "NAGTUNE_PURE_PYTHON": value}).stdout.strip()
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "NAGTUNE_PURE_PYTHON": value},
+        ).stdout.strip()
         assert out == expected, value
 
 
 def test_known_hostile_lines_agree(splitter):
-    buffer = (b"[1700000000] SERVICE ALERT: h;s;OK;SOFT;1\r;out\n"  # \r inside: unparsed
-              b"[1700000000] SERVICE ALERT: h;s;CRITICAL;HARD;3;a;b;c\r\r\n"
-              b"[1700000001] SERVICE NOTIFICATION: c;h;s;ACKNOWLEDGEMENT (CRITICAL);cmd;out;alice;looking;more\n"
-              b"[1700000002] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;bob;fix;it\n"
-              b"[1700000003] SERVICE EVENT HANDLER: h;s;CRITICAL;SOFT;1;restart-it\n"
-              b"[1700000004] Warning:no space\n[1700000004] Warning: ;x\n[1700000005] wproc: stdout line 01: x\n"
-              b"[1700000006] na\xc3\xafve \xff\xfe no colon\n\n[99999999999] LOG VERSION: 2.0\nno stamp\n"
-              b"[1700000007] SERVICE ALERT: h;s;OK;SOFT;99999;too many attempts")
+    buffer = (
+        b"[1700000000] SERVICE ALERT: h;s;OK;SOFT;1\r;out\n"  # \r inside: unparsed
+        b"[1700000000] SERVICE ALERT: h;s;CRITICAL;HARD;3;a;b;c\r\r\n"
+        b"[1700000001] SERVICE NOTIFICATION: c;h;s;ACKNOWLEDGEMENT (CRITICAL);cmd;out;alice;looking;more\n"
+        b"[1700000002] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;bob;fix;it\n"
+        b"[1700000003] SERVICE EVENT HANDLER: h;s;CRITICAL;SOFT;1;restart-it\n"
+        b"[1700000004] Warning:no space\n[1700000004] Warning: ;x\n[1700000005] wproc: stdout line 01: x\n"
+        b"[1700000006] na\xc3\xafve \xff\xfe no colon\n\n[99999999999] LOG VERSION: 2.0\nno stamp\n"
+        b"[1700000007] SERVICE ALERT: h;s;OK;SOFT;99999;too many attempts"
+    )
     for candidate in (buffer, buffer.replace(b"\xff\xfe", b"")):  # the second is UTF-8: the chosen splitter
         frame, lines, unparsed = parse_buffer(candidate)
         good, bad = reference(candidate)
-        assert rows(frame) == [(e.time,) + tuple(getattr(e, f) if f != "attempt" or e.attempt is None
-                                                 or e.attempt <= 32767 else None for f in FIELDS) for e in good]
+        assert rows(frame) == [
+            (e.time,)
+            + tuple(
+                getattr(e, f) if f != "attempt" or e.attempt is None or e.attempt <= 32767 else None for f in FIELDS
+            )
+            for e in good
+        ]
         assert unparsed == bad == 5
         assert frame.loc[frame["command"] == "ACKNOWLEDGE_SVC_PROBLEM", "comment"].tolist() == ["fix;it"]
 
@@ -132,8 +178,9 @@ def _node(tmp_path, name="nagios-c0042-01"):
     return node
 
 
-LINES = [f"[{1700000000 + 60 * i}] SERVICE ALERT: h;s;{'CRITICAL' if i % 2 else 'OK'};HARD;1;out {i}\n"
-         for i in range(10)]
+LINES = [
+    f"[{1700000000 + 60 * i}] SERVICE ALERT: h;s;{'CRITICAL' if i % 2 else 'OK'};HARD;1;out {i}\n" for i in range(10)
+]
 
 
 def test_node_identity_columns_and_types(tmp_path):
@@ -198,7 +245,7 @@ def test_a_rerun_over_grown_logs_keeps_every_files_rows_in_read_order_without_a_
     nodes = [_node(tmp_path, f"nagios-c000{n}-01") for n in (1, 2, 3)]
     for index, node in enumerate(nodes):
         (node / "archives" / "nagios-01-01-2024-00.log").write_text("".join(LINES[:4]))
-        (node / "nagios.log").write_text("".join(LINES[4 + index:8]))
+        (node / "nagios.log").write_text("".join(LINES[4 + index : 8]))
     cache = str(tmp_path / "cache")
     load_events([str(tmp_path)], cache_dir=cache)
     # Twice: the first re-run writes every node's new lines into one part, which the second
@@ -230,7 +277,8 @@ def test_parse_threads_give_the_same_events_and_cache(tmp_path, monkeypatch):
         with gzip.open(node / "archives" / "nagios-11-14-2023-22.log.gz", "wt") as handle:
             handle.write("".join(lines[:15]))
         (node / "archives" / "nagios-11-14-2023-23.log").write_bytes(
-            "".join(lines[15:30]).encode() + b"[1700000500] SERVICE ALERT: h;s;OK;HARD;1;na\xefve \xff\n")
+            "".join(lines[15:30]).encode() + b"[1700000500] SERVICE ALERT: h;s;OK;HARD;1;na\xefve \xff\n"
+        )
         (node / "nagios.log").write_text("".join(lines[28:]) + "[1700009999] SERVICE ALERT: h;s")  # partial line
     results = {}
     for workers in (1, 2):
@@ -262,10 +310,13 @@ def test_window_since_until(tmp_path):
     assert events["output"].tolist() == ["out 2", "out 3", "out 4", "out 5", "out 6"]  # 22:20:00 is epoch ...400
 
 
-@pytest.mark.parametrize("path, message", [
-    ("/no/such/dir", "no such file or directory: '/no/such/dir'"),
-    ("/no/such/*.log", "no file matches '/no/such/*.log'"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/no/such/dir", "no such file or directory: '/no/such/dir'"),
+        ("/no/such/*.log", "no file matches '/no/such/*.log'"),
+    ],
+)
 def test_bad_paths_raise_ingest_error(path, message):
     with pytest.raises(IngestError) as error:
         load_events([path])
@@ -279,7 +330,9 @@ def _gz_node(tmp_path, archive: bytes):
     return node
 
 
-ALERT_BYTES = b"".join(b"[%d] SERVICE ALERT: web01;HTTP;CRITICAL;SOFT;1;down\n" % (1_700_000_000 + i) for i in range(500))
+ALERT_BYTES = b"".join(
+    b"[%d] SERVICE ALERT: web01;HTTP;CRITICAL;SOFT;1;down\n" % (1_700_000_000 + i) for i in range(500)
+)
 
 
 def test_gzip_members_and_zero_padding_read_as_gzip_reads_them(tmp_path):
@@ -296,9 +349,11 @@ def test_gzip_members_and_zero_padding_read_as_gzip_reads_them(tmp_path):
 @pytest.mark.parametrize("damage", ["truncated", "bad crc", "garbage after a member"])
 def test_a_broken_gzip_archive_is_one_ingest_error(tmp_path, damage, workers):
     archive = gzip.compress(ALERT_BYTES)
-    archive = {"truncated": archive[:len(archive) // 2],
-               "bad crc": archive[:-8] + bytes([archive[-8] ^ 1]) + archive[-7:],
-               "garbage after a member": archive + b"not gzip"}[damage]
+    archive = {
+        "truncated": archive[: len(archive) // 2],
+        "bad crc": archive[:-8] + bytes([archive[-8] ^ 1]) + archive[-7:],
+        "garbage after a member": archive + b"not gzip",
+    }[damage]
     node = _gz_node(tmp_path, archive)
     for hour in range(10):  # good archives after the broken one
         (node / "archives" / f"nagios-11-15-2023-{hour:02d}.log.gz").write_bytes(gzip.compress(ALERT_BYTES))
@@ -319,20 +374,26 @@ def test_perfdata_both_templates(tmp_path):
     (node / "service-perfdata.log").write_text(
         "[SERVICEPERFDATA]\t1700000000\tweb01\tLoad\t0.01\t0.1\tOK - load=0.4\tload1=0.400;5.000;10.000;0; load5=0.3;4;8;0;\n"
         "DATATYPE::SERVICEPERFDATA\tTIMET::1700000060\tHOSTNAME::db01\tSERVICEDESC::Disk Space /var\t"
-        "SERVICEPERFDATA::'/var'=512MB;800:;900:;0;1000\tSERVICESTATE::WARNING\n")
+        "SERVICEPERFDATA::'/var'=512MB;800:;900:;0;1000\tSERVICESTATE::WARNING\n"
+    )
     perf = load_perfdata([str(node)])
     assert perf[["host", "label", "value", "warn", "crit"]].astype(str).values.tolist() == [
-        ["web01", "load1", "0.4", "5.000", "10.000"], ["web01", "load5", "0.3", "4", "8"],
-        ["db01", "/var", "512.0", "800:", "900:"]]
+        ["web01", "load1", "0.4", "5.000", "10.000"],
+        ["web01", "load5", "0.3", "4", "8"],
+        ["db01", "/var", "512.0", "800:", "900:"],
+    ]
     assert perf["state"].astype(str).tolist() == ["", "", "WARNING"]
 
 
 def test_values_from_output():
-    buffer = (b"[1700000000] SERVICE ALERT: h;Load;WARNING;SOFT;1;WARNING - load=7.20 users=3\n"
-              b"[1700000060] SERVICE ALERT: h;Disk;WARNING;SOFT;1;DISK WARNING - free space: /var 512 MB (4%)\n")
+    buffer = (
+        b"[1700000000] SERVICE ALERT: h;Load;WARNING;SOFT;1;WARNING - load=7.20 users=3\n"
+        b"[1700000060] SERVICE ALERT: h;Disk;WARNING;SOFT;1;DISK WARNING - free space: /var 512 MB (4%)\n"
+    )
     frame, _, _ = parse_buffer(buffer)
-    events = ingest._finish(frame.assign(_file=np.int32(0)), [ingest._FileState("x", "n", "x", {}, False)],
-                            "default", ingest.DEFAULT)
+    events = ingest._finish(
+        frame.assign(_file=np.int32(0)), [ingest._FileState("x", "n", "x", {}, False)], "default", ingest.DEFAULT
+    )
     values = values_from_output(events)
     got = set(zip(values["label"], values["value"], values["uom"]))
     assert {("load", 7.2, ""), ("users", 3.0, ""), ("/var", 512.0, "MB")} <= got
@@ -345,11 +406,13 @@ def test_only_short_heads_and_lines_are_remembered():
     ingest._parse_head.memo.cache_clear()
     ingest._parse_whole.memo.cache_clear()
     long_name = b"h" * (ingest.MEMO_BYTES + 1)
-    buffer = (b"[1700000000] SERVICE ALERT: " + long_name + b";s;CRITICAL;HARD;1;out\n"
-              b"[1700000001] SERVICE ALERT: h;s;OK;HARD;1;out\n"
-              b"[1700000002] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;alice;" + long_name + b"\n"
-              b"[1700000003] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;alice;short\n"
-              b"[1700000004] SERVICE ALERT: h;s;" + long_name + b";HARD;1;out\n")
+    buffer = (
+        b"[1700000000] SERVICE ALERT: " + long_name + b";s;CRITICAL;HARD;1;out\n"
+        b"[1700000001] SERVICE ALERT: h;s;OK;HARD;1;out\n"
+        b"[1700000002] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;alice;" + long_name + b"\n"
+        b"[1700000003] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;1;alice;short\n"
+        b"[1700000004] SERVICE ALERT: h;s;" + long_name + b";HARD;1;out\n"
+    )
     frame, _, unparsed = parse_buffer(buffer)
     assert unparsed == 1 and frame["host"].tolist()[:2] == [long_name.decode(), "h"]
     assert frame["comment"].tolist()[2:] == [long_name.decode(), "short"]
@@ -362,6 +425,7 @@ def test_archives_inflate_with_isal_as_with_zlib(tmp_path):
     """The analytics extra brings python-isal; a multi-member archive (``cat a.gz b.gz``)
     gives the bytes zlib gives, and a cut one is still an error."""
     from nagtune.parsers import logfiles
+
     assert logfiles._gunzip() is not gzip.decompress
     data = gzip.compress(b"[1700000000] SERVICE ALERT: h;s;OK;HARD;1;x\n" * 1000) + gzip.compress(b"second member\n")
     archive = tmp_path / "nagios-01-01-2024-00.log.gz"
@@ -377,16 +441,23 @@ _LINE = st.tuples(st.integers(0, 12), st.sampled_from(["OK", "CRITICAL"]), st.sa
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=st.lists(st.tuples(st.sampled_from(["n1", "n2"]), st.lists(_LINE, max_size=8)), min_size=1, max_size=6),
-       with_texts=st.booleans(), paths=st.lists(st.booleans(), min_size=6, max_size=6))
+@given(
+    files=st.lists(st.tuples(st.sampled_from(["n1", "n2"]), st.lists(_LINE, max_size=8)), min_size=1, max_size=6),
+    with_texts=st.booleans(),
+    paths=st.lists(st.booleans(), min_size=6, max_size=6),
+)
 def test_overlapping_files_keep_each_line_as_often_as_the_file_that_has_it_most(files, with_texts, paths):
     """Against the rule by brute force: per node, a line (same second, same text) is kept
     as many times as the one file holding it most often holds it, however the files' spans
     overlap (a live log and its archive, archives that share the rotation second ...).
     Read without texts, lines that differ in their output alone are still told apart,
     whichever path (C splitter or regular expression) read each file."""
-    texts = ["".join(f"[{1_700_000_000 + t}] SERVICE ALERT: h;s;{state};HARD;1;{out}\n"
-                     for t, state, out in sorted(lines)).encode() for _, lines in files]
+    texts = [
+        "".join(
+            f"[{1_700_000_000 + t}] SERVICE ALERT: h;s;{state};HARD;1;{out}\n" for t, state, out in sorted(lines)
+        ).encode()
+        for _, lines in files
+    ]
     parts = []
     for index, text in enumerate(texts):
         ingest.use_compiled(paths[index])
@@ -416,8 +487,11 @@ def test_first_covered_second_of_each_span_against_brute_force(spans):
     high = low + np.array([length for _, _, length in spans], dtype=np.int64)
     expected = []
     for i, (n, start, length) in enumerate(spans):
-        covered = [t for t in range(start, start + length + 1)
-                   if any(j != i and node[j] == n and low[j] <= t <= high[j] for j in range(len(spans)))]
+        covered = [
+            t
+            for t in range(start, start + length + 1)
+            if any(j != i and node[j] == n and low[j] <= t <= high[j] for j in range(len(spans)))
+        ]
         expected.append(covered[0] if covered else -1)
     assert ingest._first_covered(node, low, high).tolist() == expected
 
@@ -426,6 +500,7 @@ def test_real_path_is_realpath(tmp_path, monkeypatch):
     """Directories resolved once, yet the very string os.path.realpath gives: through a
     symlinked directory, a symlinked file, ``..`` after a symlink, relative paths."""
     from nagtune.parsers.logfiles import _real_directory, real_path
+
     (tmp_path / "real" / "archives").mkdir(parents=True)
     (tmp_path / "real" / "archives" / "a.log").write_text("x\n")
     (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
@@ -434,9 +509,16 @@ def test_real_path_is_realpath(tmp_path, monkeypatch):
     (tmp_path / "real" / "deeplink").symlink_to(tmp_path / "elsewhere" / "deep")
     monkeypatch.chdir(tmp_path)
     _real_directory.cache_clear()
-    for path in ("real/archives/a.log", "link/archives/a.log", str(tmp_path / "link" / "archives" / "a.log"),
-                 "link/archives/b.log", "real/deeplink/../x.log", "link/archives/../archives/a.log",
-                 "missing/file.log", "./real/archives/a.log"):
+    for path in (
+        "real/archives/a.log",
+        "link/archives/a.log",
+        str(tmp_path / "link" / "archives" / "a.log"),
+        "link/archives/b.log",
+        "real/deeplink/../x.log",
+        "link/archives/../archives/a.log",
+        "missing/file.log",
+        "./real/archives/a.log",
+    ):
         assert real_path(path) == os.path.realpath(path), path
 
 
@@ -454,11 +536,13 @@ def test_without_texts_the_same_rows_and_one_hash_per_text_on_both_paths(buffer)
         by_path[compiled], _, _ = ingest.parse_buffers([valid], with_texts=False)
     ingest.use_compiled(True)
     hashed = by_path[True]
-    assert [c for c in hashed.columns if c != ingest.TEXT_HASH] == \
-        [c for c in with_texts.columns if c not in ingest.TEXT_COLUMNS]
+    assert [c for c in hashed.columns if c != ingest.TEXT_HASH] == [
+        c for c in with_texts.columns if c not in ingest.TEXT_COLUMNS
+    ]
     assert hashed[ingest.TEXT_HASH].tolist() == by_path[False][ingest.TEXT_HASH].tolist()
-    pd.testing.assert_frame_equal(hashed.drop(columns=ingest.TEXT_HASH),
-                                  with_texts.drop(columns=ingest.TEXT_COLUMNS), check_categorical=False)
+    pd.testing.assert_frame_equal(
+        hashed.drop(columns=ingest.TEXT_HASH), with_texts.drop(columns=ingest.TEXT_COLUMNS), check_categorical=False
+    )
     triples = list(zip(*(with_texts[c].tolist() for c in ingest.TEXT_COLUMNS)))
     pairs = set(zip(triples, hashed[ingest.TEXT_HASH].tolist()))
     assert len(pairs) == len(set(triples)) == len({h for _, h in pairs})
@@ -480,8 +564,10 @@ def test_load_without_texts_gives_the_rows_with_texts(tmp_path):
     """The same events (the overlap of a live log and its archive included) without the three
     text columns; a cache directory keeps the texts whatever texts says."""
     node = _node(tmp_path)
-    lines = [f"[{1700000000 + 60 * i}] SERVICE ALERT: h;s;{'CRITICAL' if i % 2 else 'OK'};HARD;1;out {i}\n"
-             for i in range(40)]
+    lines = [
+        f"[{1700000000 + 60 * i}] SERVICE ALERT: h;s;{'CRITICAL' if i % 2 else 'OK'};HARD;1;out {i}\n"
+        for i in range(40)
+    ]
     with open(os.path.join(node, "archives", "nagios-11-14-2023-00.log"), "w") as handle:
         handle.writelines(lines[:30])
     with open(os.path.join(node, "nagios.log"), "w") as handle:  # overlaps by 10 lines, one with another output

@@ -1,4 +1,5 @@
 """rank_logs: worker processes per group of nodes and the results cache give what one process gives."""
+
 import gzip
 import os
 import shutil
@@ -10,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from pandas.testing import assert_frame_equal
 
-from nagtune.analytics.run import api, parallel, results_cache
 from nagtune.analytics.findings.chatty import rank_chatty
 from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.run import api, parallel, results_cache
 from nagtune.analytics.sources.ingest import IngestError, load_events, resolve_paths, window_end
 from nagtune.cli import cli
 
@@ -139,8 +140,7 @@ def test_the_results_cache_keeps_the_newest(tmp_path, monkeypatch):
 
 def test_cli_rank_twice_with_a_cache_dir_prints_the_same(samples, tmp_path):
     cache = str(tmp_path / "cache")
-    outputs = [CliRunner().invoke(cli, ["rank", "--format", "csv", "--cache-dir", cache, samples])
-               for _ in range(2)]
+    outputs = [CliRunner().invoke(cli, ["rank", "--format", "csv", "--cache-dir", cache, samples]) for _ in range(2)]
     assert all(result.exit_code == 0 for result in outputs), outputs[0].output
     assert outputs[0].stdout == outputs[1].stdout
     assert os.listdir(os.path.join(cache, "results"))
@@ -159,6 +159,7 @@ finally:
 def run_cli(*args):
     import subprocess
     import sys
+
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout, done.stderr.strip().splitlines()[-1]
@@ -183,6 +184,7 @@ def test_a_rerun_of_nagtune_rank_prints_what_it_kept_without_pandas(samples, tmp
 @pytest.mark.parametrize("when", ["7d", " 12h ", "1.5w", "30m", "2026-11-20", "1700000000", "7 days", None])
 def test_what_moves_with_the_clock_is_what_parse_when_reads_relative_to_now(when):
     from nagtune.analytics.sources.ingest import parse_when
+
     moves = results_cache.moves_with_the_clock(when)
     if when is None or when == "7 days":
         assert not moves
@@ -215,6 +217,7 @@ def test_workers_die_with_their_parent(samples, tmp_path):
     import subprocess
     import sys
     import time
+
     pids = tmp_path / "pids"
     pids.mkdir()
     parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT, samples, str(pids)])
@@ -229,19 +232,26 @@ def test_workers_die_with_their_parent(samples, tmp_path):
     alive = workers
     while alive and time.monotonic() < deadline:
         time.sleep(0.1)
-        alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}") and
-                 open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z"]
+        alive = [
+            pid
+            for pid in workers
+            if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z"
+        ]
     assert alive == []
 
 
 def one_process_quiet(paths, since=None, until=None):
+    from nagtune.analytics.findings.quiet import find_quiet
     from nagtune.analytics.run.api import find_side_files
     from nagtune.analytics.sources.objects import load_objects
-    from nagtune.analytics.findings.quiet import find_quiet
+
     events = load_events(paths, since=since, until=until)
     files = find_side_files(paths, "objects.cache")
-    return find_quiet(events, build_episodes(events, window_end=window_end(events, until)),
-                      objects=load_objects(files) if files else None)
+    return find_quiet(
+        events,
+        build_episodes(events, window_end=window_end(events, until)),
+        objects=load_objects(files) if files else None,
+    )
 
 
 @pytest.mark.parametrize("window", [(None, None), ("2025-01-01T00:00", "2030-01-01")])
@@ -288,16 +298,18 @@ ANALYSIS_TABLES = ("episodes", "chatty", "chatty_host_service", "quiet", "retune
 
 def assert_same_analysis(got, expected):
     def values(frame):
-        return frame.astype({c: "object" for c in frame.columns
-                             if isinstance(frame[c].dtype, pd.CategoricalDtype)}).reset_index(drop=True)
+        return frame.astype(
+            {c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        ).reset_index(drop=True)
+
     for table in ANALYSIS_TABLES:
-        assert_frame_equal(values(getattr(got, table)), values(getattr(expected, table)), obj=table,
-                           check_exact=True)
+        assert_frame_equal(values(getattr(got, table)), values(getattr(expected, table)), obj=table, check_exact=True)
 
 
 @pytest.fixture(scope="module")
 def fleet_events(tmp_path_factory):
     from nagtune.synth import generate_fleet
+
     base = tmp_path_factory.mktemp("analysis-fleet")
     generate_fleet(str(base), nodes=7, lines=70_000, seed=5, days=14, gzip_archives=True)
     return load_events([str(base)])
@@ -339,6 +351,7 @@ def test_a_forked_function_gives_its_value_or_its_exception():
 
     def fails():
         raise IngestError("cannot read x.log")
+
     with pytest.raises(IngestError, match="cannot read x.log"):
         parallel.Forked(fails, "the reader").result()
     with pytest.raises(parallel.WorkerDied, match="the plots ended without an answer .exit code -9"):
@@ -347,6 +360,7 @@ def test_a_forked_function_gives_its_value_or_its_exception():
 
 def test_a_caller_that_fails_first_ends_its_child():
     import time
+
     child = parallel.Forked(lambda: time.sleep(60), "the sleeper")
     pid = child._process.pid
     started = time.monotonic()
@@ -367,6 +381,7 @@ def test_a_stage_drops_the_texts_from_the_frame_it_owns(samples):
 
 def test_group_caches_no_run_used_for_a_week_are_removed(samples, tmp_path):
     import fcntl
+
     cache = tmp_path / "cache"
     api.rank_logs([samples], cache_dir=str(cache), processes=2)
     used = sorted((cache / "groups").iterdir())
@@ -390,7 +405,9 @@ def test_group_caches_no_run_used_for_a_week_are_removed(samples, tmp_path):
 def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path):
     import fcntl
     import threading
+
     from nagtune.analytics.sources import ingest
+
     directory = tmp_path / "group"
     directory.mkdir()
     held_a_lock_on_a_file_that_is_there = []
@@ -400,6 +417,7 @@ def test_a_cache_removed_while_a_run_waited_for_its_lock_is_made_again(tmp_path)
         def waiter():
             with ingest._locked(str(directory)):
                 held_a_lock_on_a_file_that_is_there.append((directory / ".lock").exists())
+
         thread = threading.Thread(target=waiter)
         thread.start()
         time.sleep(0.3)
@@ -414,16 +432,22 @@ def test_names_in_worker_processes_find_collisions_across_nodes(tmp_path):
     owner and its two newcomers: 3 rows), "Disk /var" and "Disk: /var" claim disk_var on c0003
     (2 rows); c0002's names are free, though c0001 and c0003 use the same ones."""
     from nagtune.analytics.findings.names import audit_names
-    services = {"nagios-c0001-01": ("HTTP Check", "HTTP_Check", "http check"),
-                "nagios-c0002-01": ("HTTP Check", "Disk /var"),
-                "nagios-c0003-01": ("Disk /var", "Disk: /var")}
+
+    services = {
+        "nagios-c0001-01": ("HTTP Check", "HTTP_Check", "http check"),
+        "nagios-c0002-01": ("HTTP Check", "Disk /var"),
+        "nagios-c0003-01": ("Disk /var", "Disk: /var"),
+    }
     for node, names in services.items():
         directory = tmp_path / node
         directory.mkdir()
-        (directory / "nagios.log").write_text("".join(
-            f"[{1700000000 + i}] SERVICE ALERT: web01;{service};CRITICAL;HARD;3;down\n"
-            f"[{1700000060 + i}] SERVICE ALERT: web01;{service};OK;HARD;3;up\n"
-            for i, service in enumerate(names)))
+        (directory / "nagios.log").write_text(
+            "".join(
+                f"[{1700000000 + i}] SERVICE ALERT: web01;{service};CRITICAL;HARD;3;down\n"
+                f"[{1700000060 + i}] SERVICE ALERT: web01;{service};OK;HARD;3;up\n"
+                for i, service in enumerate(names)
+            )
+        )
     expected = audit_names(load_events([str(tmp_path)]))
     assert (expected["collides_with"] != "").sum() == 5
     for processes in (1, 2, 3):

@@ -1,4 +1,5 @@
 """Faster detection (a shorter retry_interval), replayed, checked against numbers worked out by hand."""
+
 from __future__ import annotations
 
 import os
@@ -7,14 +8,14 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from nagtune.analytics.run import engine
-from nagtune.analytics.sources import store
-from nagtune.analytics.run.api import analyze
 from nagtune.analytics.findings.episodes import build_episodes
-from nagtune.analytics.sources.ingest import load_events
-from nagtune.analytics.sources.objects import load_objects
 from nagtune.analytics.findings.retry import replay_retry_interval, suggest_faster_detection
 from nagtune.analytics.findings.retune import suggest_retunes
+from nagtune.analytics.run import engine
+from nagtune.analytics.run.api import analyze
+from nagtune.analytics.sources import store
+from nagtune.analytics.sources.ingest import load_events
+from nagtune.analytics.sources.objects import load_objects
 from tests.analytics_scenarios import write_node
 
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
@@ -29,21 +30,27 @@ def slow_lines(host, service, outages):
     lines = []
     for i in range(outages):
         t = T0 + i * 86400
-        lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;old"),
-                  (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;old"),
-                  (t + 20 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;HARD;3;old"),
-                  (t + 20 * MINUTE, f"SERVICE NOTIFICATION: ops;{host};{service};CRITICAL;mail;old"),
-                  (t + 20 * MINUTE, f"SERVICE NOTIFICATION: pager;{host};{service};CRITICAL;page;old"),
-                  (t + 200 * MINUTE, f"SERVICE ALERT: {host};{service};OK;HARD;3;fresh"),
-                  (t + 200 * MINUTE, f"SERVICE NOTIFICATION: ops;{host};{service};OK;mail;fresh"),
-                  (t + 200 * MINUTE, f"SERVICE NOTIFICATION: pager;{host};{service};OK;page;fresh")]
+        lines += [
+            (t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;old"),
+            (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;old"),
+            (t + 20 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;HARD;3;old"),
+            (t + 20 * MINUTE, f"SERVICE NOTIFICATION: ops;{host};{service};CRITICAL;mail;old"),
+            (t + 20 * MINUTE, f"SERVICE NOTIFICATION: pager;{host};{service};CRITICAL;page;old"),
+            (t + 200 * MINUTE, f"SERVICE ALERT: {host};{service};OK;HARD;3;fresh"),
+            (t + 200 * MINUTE, f"SERVICE NOTIFICATION: ops;{host};{service};OK;mail;fresh"),
+            (t + 200 * MINUTE, f"SERVICE NOTIFICATION: pager;{host};{service};OK;page;fresh"),
+        ]
     t = T0 + 43200
-    lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
-              (t + 6 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;2;fresh")]
+    lines += [
+        (t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
+        (t + 6 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;2;fresh"),
+    ]
     t = T0 + 43200 + 86400
-    lines += [(t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
-              (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;blip"),
-              (t + 12 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;3;fresh")]
+    lines += [
+        (t, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;1;blip"),
+        (t + 10 * MINUTE, f"SERVICE ALERT: {host};{service};CRITICAL;SOFT;2;blip"),
+        (t + 12 * MINUTE, f"SERVICE ALERT: {host};{service};OK;SOFT;3;fresh"),
+    ]
     return lines
 
 
@@ -51,14 +58,19 @@ def slow_node(base, name="nagios-c0007-01", services=(("db02", "Backup Age", 3),
     """A node directory whose log and objects.cache hold the ``services`` of :func:`slow_lines`."""
     node = base / name
     node.mkdir(parents=True)
-    lines = sorted((line for host, service, outages in services for line in slow_lines(host, service, outages)),
-                   key=lambda line: line[0])
+    lines = sorted(
+        (line for host, service, outages in services for line in slow_lines(host, service, outages)),
+        key=lambda line: line[0],
+    )
     (node / "nagios.log").write_text("".join(f"[{t}] {text}\n" for t, text in lines))
-    (node / "objects.cache").write_text("".join(
-        "define service {\n"
-        f"\thost_name\t{host}\n\tservice_description\t{service}\n\tcheck_interval\t60.000000\n"
-        "\tretry_interval\t10.000000\n\tmax_check_attempts\t3\n\tnotifications_enabled\t1\n\t}\n"
-        for host, service, _ in services))
+    (node / "objects.cache").write_text(
+        "".join(
+            "define service {\n"
+            f"\thost_name\t{host}\n\tservice_description\t{service}\n\tcheck_interval\t60.000000\n"
+            "\tretry_interval\t10.000000\n\tmax_check_attempts\t3\n\tnotifications_enabled\t1\n\t}\n"
+            for host, service, _ in services
+        )
+    )
     return node
 
 
@@ -86,14 +98,22 @@ def test_replay_by_hand(tmp_path):
 
 
 def test_replay_keeps_every_hard_problem_hard():
-    episodes = pd.DataFrame({
-        "start": pd.to_datetime([T0, T0 + 9000], unit="s", utc=True),
-        "duration": pd.to_timedelta([3600, 120], unit="s"),
-        "hard": [True, False], "open": [False, False], "alerts": [4, 2], "notifications": [2, 0],
-        "detection_delay": pd.to_timedelta([1800, None], unit="s"),
-    })
+    episodes = pd.DataFrame(
+        {
+            "start": pd.to_datetime([T0, T0 + 9000], unit="s", utc=True),
+            "duration": pd.to_timedelta([3600, 120], unit="s"),
+            "hard": [True, False],
+            "open": [False, False],
+            "alerts": [4, 2],
+            "notifications": [2, 0],
+            "detection_delay": pd.to_timedelta([1800, None], unit="s"),
+        }
+    )
     replay = replay_retry_interval(episodes, 1.0, attempts=4, contacts=1)
-    assert replay["hard_after"].tolist() == [True, False]  # 120 s at 1 min: checks at 0 and 60 s fail, the one at 120 s is the OK recovery: 2 < 4 attempts
+    assert replay["hard_after"].tolist() == [
+        True,
+        False,
+    ]  # 120 s at 1 min: checks at 0 and 60 s fail, the one at 120 s is the OK recovery: 2 < 4 attempts
     assert replay["detection_after"].iloc[0] == pd.Timedelta(minutes=3)
     assert replay["earlier"].iloc[0] == pd.Timedelta(minutes=27)
 
@@ -123,8 +143,11 @@ def test_dask_engine_chooses_the_same_faster_detection_rows(tmp_path):
     node at a time, keeps the same rows as the pandas engine."""
     logs = tmp_path / "logs"
     for index in range(3):
-        slow_node(logs, name=f"nagios-c000{index + 1}-01",
-                  services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)])
+        slow_node(
+            logs,
+            name=f"nagios-c000{index + 1}-01",
+            services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)],
+        )
     target = str(tmp_path / "store")
     store.ingest_paths(str(logs), target)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
@@ -141,8 +164,11 @@ def test_nothing_to_gain_is_not_suggested(tmp_path, minutes):
     node.mkdir()
     t = T0
     gap = int(minutes * MINUTE)
-    lines = [(t, "SERVICE ALERT: h;S;CRITICAL;SOFT;1;x"), (t + gap, "SERVICE ALERT: h;S;CRITICAL;HARD;2;x"),
-             (t + 7200, "SERVICE ALERT: h;S;OK;HARD;2;ok")]
+    lines = [
+        (t, "SERVICE ALERT: h;S;CRITICAL;SOFT;1;x"),
+        (t + gap, "SERVICE ALERT: h;S;CRITICAL;HARD;2;x"),
+        (t + 7200, "SERVICE ALERT: h;S;OK;HARD;2;ok"),
+    ]
     (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
     events = load_events([str(node)])
     assert suggest_faster_detection(events, build_episodes(events)).empty
@@ -151,23 +177,30 @@ def test_nothing_to_gain_is_not_suggested(tmp_path, minutes):
 def test_retune_in_worker_processes_chooses_the_one_process_rows(tmp_path):
     """nagtune retune over groups of nodes: each group replays its own top and gives all its
     faster-detection rows; the global choice is the one process's, row for row."""
+    import shutil
+
     from nagtune.analytics.run import api
     from nagtune.parsers.logfiles import find_side_files
-    import shutil
+
     logs = tmp_path / "logs"
     shutil.copytree(SAMPLES, logs)  # three real nodes, each with chatty services
     for index in range(4):
-        slow_node(logs, name=f"nagios-c010{index + 1}-01",
-                  services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)])
+        slow_node(
+            logs,
+            name=f"nagios-c010{index + 1}-01",
+            services=[(f"db{service}", f"Backup {service}", 1 + (service + index) % 3) for service in range(4)],
+        )
     events = load_events([str(logs)])
     objects = load_objects(find_side_files([str(logs)], "objects.cache"))
     from nagtune.analytics.sources.ingest import load_perfdata
+
     perfdata = load_perfdata(find_side_files([str(logs)], "service-perfdata.log"))
     for top in (2, 5, 20):
         # One process over the same window and node settings (nagios.cfg) is the reference.
         expected = api.retune_logs([str(logs)], top=top, processes=1)
-        assert len(expected) and set(expected["directive"]) <= set(suggest_retunes(
-            events, build_episodes(events), objects=objects, perfdata=perfdata, top=100)["directive"])
+        assert len(expected) and set(expected["directive"]) <= set(
+            suggest_retunes(events, build_episodes(events), objects=objects, perfdata=perfdata, top=100)["directive"]
+        )
         for processes in (2, 3):
             got = api.retune_logs([str(logs)], top=top, processes=processes)
             pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), obj=f"top {top}, {processes}")

@@ -1,14 +1,22 @@
 """Every retune suggestion, replayed independently of nagtune's pandas code, does what it claims."""
+
 import re
 
 import pytest
 
 from nagtune.analytics._frames import RETUNE_COLUMNS
-from nagtune.analytics.run.api import analyze
 from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.findings.retune import (
+    RetuneError,
+    in_alert,
+    parse_range,
+    replay_max_check_attempts,
+    replay_threshold,
+    suggest_retunes,
+    what_if_curve,
+)
+from nagtune.analytics.run.api import analyze
 from nagtune.analytics.sources.ingest import load_events
-from nagtune.analytics.findings.retune import (RetuneError, in_alert, parse_range, replay_max_check_attempts,
-                                      replay_threshold, suggest_retunes, what_if_curve)
 from tests.analytics_scenarios import write_node
 
 
@@ -21,7 +29,9 @@ def scenario(tmp_path_factory):
 
 def raw_lines(node_dir):
     import gzip
+
     from nagtune.parsers.logfiles import node_log_files
+
     for path in node_log_files(node_dir):
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt") as handle:
@@ -78,9 +88,11 @@ def test_every_attempts_suggestion_has_the_effect_it_claims(scenario):
                 return p["attempt"]
             return p["attempt"] - 1 + max(1, round((p["end"] - p["hard_at"]) / interval))
 
-        for interval, notes_after in ((check_interval, row.notifications_after),
-                                      (check_interval * 10 ** 6, row.notifications_after_low),
-                                      (retry, row.notifications_after_high)):
+        for interval, notes_after in (
+            (check_interval, row.notifications_after),
+            (check_interval * 10**6, row.notifications_after_low),
+            (retry, row.notifications_after_high),
+        ):
             assert notes_after == sum(p["notes"] for p in problems if p["hard"] and failing(p, interval) >= attempts)
         assert row.notifications_before == notes_before
         assert row.notifications_after < row.notifications_before
@@ -137,13 +149,23 @@ def test_every_threshold_suggestion_has_the_effect_it_claims(scenario):
         assert all(a == 2 for a, b in zip(after, before) if b == 2)  # every CRITICAL still CRITICAL
 
 
-@pytest.mark.parametrize("spec, value, alerts", [
-    ("10", 11, True), ("10", 5, False), ("10", -1, True),
-    ("10:", 9, True), ("10:", 10, False),
-    ("~:10", 11, True), ("~:10", -100, False),
-    ("10:20", 9, True), ("10:20", 15, False), ("10:20", 21, True),
-    ("@10:20", 15, True), ("@10:20", 9, False),
-])
+@pytest.mark.parametrize(
+    "spec, value, alerts",
+    [
+        ("10", 11, True),
+        ("10", 5, False),
+        ("10", -1, True),
+        ("10:", 9, True),
+        ("10:", 10, False),
+        ("~:10", 11, True),
+        ("~:10", -100, False),
+        ("10:20", 9, True),
+        ("10:20", 15, False),
+        ("10:20", 21, True),
+        ("@10:20", 15, True),
+        ("@10:20", 9, False),
+    ],
+)
 def test_nagios_range_syntax(spec, value, alerts):
     assert bool(in_alert([value], spec)[0]) is alerts
 
@@ -169,11 +191,16 @@ def test_never_suggests_missing_a_long_hard_critical(tmp_path):
     lines = []
     for i in range(20):
         t = t0 + 3600 * i
-        lines += [(t, "SERVICE ALERT: h;HTTP;CRITICAL;HARD;1;x"), (t, "SERVICE NOTIFICATION: o;h;HTTP;CRITICAL;n;x"),
-                  (t + 60, "SERVICE ALERT: h;HTTP;OK;HARD;1;ok")]
-    lines += [(t0 + 100000, "SERVICE ALERT: h;HTTP;CRITICAL;HARD;1;down"),
-              (t0 + 100000, "SERVICE NOTIFICATION: o;h;HTTP;CRITICAL;n;down"),
-              (t0 + 107200, "SERVICE ALERT: h;HTTP;OK;HARD;1;ok")]
+        lines += [
+            (t, "SERVICE ALERT: h;HTTP;CRITICAL;HARD;1;x"),
+            (t, "SERVICE NOTIFICATION: o;h;HTTP;CRITICAL;n;x"),
+            (t + 60, "SERVICE ALERT: h;HTTP;OK;HARD;1;ok"),
+        ]
+    lines += [
+        (t0 + 100000, "SERVICE ALERT: h;HTTP;CRITICAL;HARD;1;down"),
+        (t0 + 100000, "SERVICE NOTIFICATION: o;h;HTTP;CRITICAL;n;down"),
+        (t0 + 107200, "SERVICE ALERT: h;HTTP;OK;HARD;1;ok"),
+    ]
     node = tmp_path / "n"
     node.mkdir()
     (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
@@ -186,6 +213,7 @@ def test_never_suggests_missing_a_long_hard_critical(tmp_path):
     assert replay.loc[replay["long_problem"], "hard_after"].all()
     # A replay that would miss it is refused by the guard.
     import nagtune.analytics.findings.retune as retune
+
     original = retune.replay_max_check_attempts
 
     def blind(*args, **kwargs):
@@ -209,8 +237,11 @@ def test_report_draws_the_threshold_what_if_curve(scenario):
     from nagtune.analytics.report.build import what_if_curves
 
     _, result = scenario
-    curves = {(row["host"], row["service"]): found for _, row, found in what_if_curves(result, limit=len(result.retunes))
-              if found[1] == "threshold"}
+    curves = {
+        (row["host"], row["service"]): found
+        for _, row, found in what_if_curves(result, limit=len(result.retunes))
+        if found[1] == "threshold"
+    }
     rows = result.retunes[result.retunes["directive"] == "warning threshold (-w)"]
     assert len(rows) >= 1
     for row in rows.itertuples():
@@ -241,9 +272,11 @@ def _queue_node(tmp_path, outage_value=40.0):
             lines.append((t, f"SERVICE ALERT: mq01;Queue;{now};HARD;1;queue {value:g}"))
             lines.append((t, f"SERVICE NOTIFICATION: pager;mq01;Queue;{now};page;queue {value:g}"))
             state = now
-        perf.append(f"DATATYPE::SERVICEPERFDATA\tTIMET::{t}\tHOSTNAME::mq01\tSERVICEDESC::Queue\t"
-                    f"SERVICESTATE::{now}\tSERVICESTATETYPE::HARD\tSERVICEATTEMPT::1\t"
-                    f"SERVICEOUTPUT::queue {value:g}\tSERVICEPERFDATA::depth={value:g};5;10;0;")
+        perf.append(
+            f"DATATYPE::SERVICEPERFDATA\tTIMET::{t}\tHOSTNAME::mq01\tSERVICEDESC::Queue\t"
+            f"SERVICESTATE::{now}\tSERVICESTATETYPE::HARD\tSERVICEATTEMPT::1\t"
+            f"SERVICEOUTPUT::queue {value:g}\tSERVICEPERFDATA::depth={value:g};5;10;0;"
+        )
     (node / "nagios.log").write_text("".join(f"[{t}] {x}\n" for t, x in lines))
     (node / "service-perfdata.log").write_text("\n".join(perf) + "\n")
     return node, [v for v in perf]
@@ -255,8 +288,9 @@ def test_critical_threshold_suggestion_spares_the_pager_and_keeps_the_outage(tmp
     # A -c change that turns CRITICAL lines into WARNING ones changes no count of alerts or
     # notifications: a no-op, never shown.
     rows = result.retunes[result.retunes["service"] == "Queue"]
-    assert not ((rows["alerts_before"] == rows["alerts_after"])
-                & (rows["notifications_before"] == rows["notifications_after"])).any()
+    assert not (
+        (rows["alerts_before"] == rows["alerts_after"]) & (rows["notifications_before"] == rows["notifications_after"])
+    ).any()
 
 
 def test_no_critical_threshold_that_would_demote_a_long_outage(tmp_path):

@@ -4,20 +4,22 @@ Every service carries its scripted behaviour as the custom variable
 ``_SCENARIO`` in the node's objects.cache, so the tests find "the flapping
 one", "the steady one" ... without hard-coding names.
 """
+
 import re
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from nagtune.analytics.run.api import analyze
 from nagtune.analytics.findings.retune import is_long_problem
+from nagtune.analytics.run.api import analyze
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 NODES = sorted(p for p in SAMPLES.glob("nagios-*") if (p / "nagios.log").exists()) if SAMPLES.exists() else []
 
-pytestmark = pytest.mark.skipif(not NODES, reason="data/samples not generated yet (python3 data/make_samples/make_samples.py)")
+pytestmark = pytest.mark.skipif(
+    not NODES, reason="data/samples not generated yet (python3 data/make_samples/make_samples.py)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def analysis():
 @pytest.fixture(scope="module")
 def objects():
     from nagtune.analytics.sources.objects import load_objects
+
     return load_objects([str(n) for n in NODES if (n / "objects.cache").exists()])
 
 
@@ -92,13 +95,17 @@ def test_silent_stuck_ones_are_flagged_quiet(analysis, objects):
     assert silent
     quiet = analysis.quiet
     for node, host, service in silent:
-        findings = set(quiet[(quiet["node"] == node) & (quiet["host"] == host) & (quiet["service"] == service)]["finding"])
+        findings = set(
+            quiet[(quiet["node"] == node) & (quiet["host"] == host) & (quiet["service"] == service)]["finding"]
+        )
         assert {"silent_hard_problem", "notifications_off"} & findings, (node, host, service, findings)
 
 
 def grep_counts(node_dir: Path) -> dict:
-    script = (f"export LC_ALL=C; cd '{node_dir}' && zcat -f archives/* nagios.log | grep -a '^\\[[0-9]*\\] SERVICE ALERT: ' "
-              r"| sed -E 's/^\[[0-9]+\] SERVICE ALERT: ([^;]*);([^;]*);.*/\1;\2/' | sort | uniq -c")
+    script = (
+        f"export LC_ALL=C; cd '{node_dir}' && zcat -f archives/* nagios.log | grep -a '^\\[[0-9]*\\] SERVICE ALERT: ' "
+        r"| sed -E 's/^\[[0-9]+\] SERVICE ALERT: ([^;]*);([^;]*);.*/\1;\2/' | sort | uniq -c"
+    )
     output = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout.decode("utf-8", "replace")
     counts = {}
     for line in output.splitlines():
@@ -118,7 +125,8 @@ def test_alert_counts_agree_with_grep(analysis, node_dir):
     expected = grep_counts(node_dir)
     # grep sees raw bytes; nagtune shows non-UTF-8 bytes as \xNN: compare on the UTF-8-safe names.
     assert {k: v for k, v in got.items() if "\\x" not in k[1]} == {
-        k: v for k, v in expected.items() if "\ufffd" not in k[1]}
+        k: v for k, v in expected.items() if "\ufffd" not in k[1]
+    }
 
 
 def test_each_retune_replayed_has_the_claimed_effect(analysis):
@@ -127,22 +135,26 @@ def test_each_retune_replayed_has_the_claimed_effect(analysis):
     episodes = analysis.episodes
     for row in retunes.itertuples():
         assert row.long_problems_after == row.long_problems_before
-        eps = episodes[(episodes["node"] == row.node) & (episodes["host"] == row.host)
-                       & (episodes["service"] == row.service) & (episodes["kind"] == "service")]
+        eps = episodes[
+            (episodes["node"] == row.node)
+            & (episodes["host"] == row.host)
+            & (episodes["service"] == row.service)
+            & (episodes["kind"] == "service")
+        ]
         if row.replay_basis.startswith("every check"):
             # Replayed through the engine, whose numbers the real daemon checks
             # (tests/test_retune_oracle.py): its replay of the settings in force is the log.
             assert (row.alerts_before, row.notifications_before) == (row.alerts_logged, row.notifications_logged)
             assert row.notifications_after < row.notifications_before or row.alerts_after < row.alerts_before
         elif row.directive == "max_check_attempts":
-            attempts, current = int(row.suggested), int(row.current)
+            attempts = int(row.suggested)
             # Nagios' rules: a problem's failing checks are its logged SOFT attempts (a HARD
             # problem's HARD attempt - 1) plus, once HARD, the HARD check and its re-checks every
             # check_interval until the recovery, which is OK and not counted.
             interval = re.search(r"HARD re-checks every ([0-9.]+) min", row.reason)
             seconds = 60 * (float(interval[1]) if interval else 5.0)  # else Nagios' default, said in the reason
 
-            def failing(e):
+            def failing(e, seconds=seconds):
                 if not e.hard:
                     return e.max_attempt
                 hard_for = (e.duration - e.detection_delay).total_seconds()

@@ -3,6 +3,7 @@
 click's CliRunner drives the click command in-process; a subprocess is used
 where the exit code and stderr of a whole cron run matter.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,16 +19,26 @@ from nagtune.cli_collect import collect as collect_command
 from .collect_helpers import NO_DAC, NODE, PREFIX, alert_lines, expected_points
 
 
-def run_cli(*args: str) -> "object":
+def run_cli(*args: str) -> object:
     return CliRunner().invoke(collect_command, list(args), catch_exceptions=False)
-
 
 
 def run_process(*args: str, env: dict | None = None, prefix: tuple = ()) -> subprocess.CompletedProcess:
     """A whole cron run through the installed entry point, ``nagtune.cli.main``."""
-    return subprocess.run([*prefix, sys.executable, "-c", "import sys; from nagtune.cli import main; sys.argv[0] = 'nagtune'; main()",
-                           "collect", *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=60)
+    return subprocess.run(
+        [
+            *prefix,
+            sys.executable,
+            "-c",
+            "import sys; from nagtune.cli import main; sys.argv[0] = 'nagtune'; main()",
+            "collect",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def graphite_lines(text: str) -> dict:
@@ -44,25 +55,39 @@ def alert_points(points: dict) -> dict:
 
 # --- step 1: --max-age ---------------------------------------------------------------------
 
+
 def test_max_age_warns_about_old_points_and_still_ships(tmp_path):
     log, state = tmp_path / "nagios.log", tmp_path / "state"
     old = (int(time.time()) - 30 * 86400) // 3600 * 3600  # a month ago
     data = alert_lines(40, start=old)
     log.write_bytes(data)
 
-    run = run_process(str(log), "--state-dir", str(state), "--node", NODE, "--prefix", PREFIX,
-                      "--output", "stdout", "--max-age", "86400")
+    run = run_process(
+        str(log),
+        "--state-dir",
+        str(state),
+        "--node",
+        NODE,
+        "--prefix",
+        PREFIX,
+        "--output",
+        "stdout",
+        "--max-age",
+        "86400",
+    )
 
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     expect = expected_points(data)
     assert alert_points(graphite_lines(run.stdout)) == expect
     warnings = [line for line in run.stderr.splitlines() if "older than max_age" in line]
-    assert warnings == [f"warning: {len(expect)} points are older than max_age (86400 s); "
-                        f"whisper drops points older than its retention"]
+    assert warnings == [
+        f"warning: {len(expect)} points are older than max_age (86400 s); whisper drops points older than its retention"
+    ]
 
 
 # --- step 2: errors are one line, the state is kept ----------------------------------------
+
 
 def one_error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
@@ -108,11 +133,14 @@ def test_bad_toml_config_is_one_error_line(tmp_path):
     assert run.stdout == ""
 
 
-@pytest.mark.parametrize("content, what", [
-    ('prefix = 3\n', "prefix must be a string"),
-    ('colour = "blue"\n', "unknown key 'colour'"),
-    ('[graphite]\nhost = "g"\nport = "2003"\n', "graphite_port must be a port number"),
-])
+@pytest.mark.parametrize(
+    "content, what",
+    [
+        ("prefix = 3\n", "prefix must be a string"),
+        ('colour = "blue"\n', "unknown key 'colour'"),
+        ('[graphite]\nhost = "g"\nport = "2003"\n', "graphite_port must be a port number"),
+    ],
+)
 def test_wrong_config_values_are_one_error_line(tmp_path, content, what):
     log = tmp_path / "nagios.log"
     log.write_bytes(alert_lines(10))
@@ -136,6 +164,7 @@ def test_corrupt_state_file_is_one_error_line_and_not_overwritten(tmp_path):
     state_file.write_bytes(b'{"version": 1, "totals": [')  # half a file
     before = state_files(state)
     from .collect_helpers import append
+
     append(log, alert_lines(10, seed=3))
 
     run = run_process(*base_args(log, state))
@@ -215,6 +244,7 @@ def test_bad_usage_exits_2_without_traceback(tmp_path):
 
 # --- --dry-run -----------------------------------------------------------------------------
 
+
 def test_dry_run_prints_graphite_lines_and_moves_nothing(tmp_path):
     log, state = tmp_path / "nagios.log", tmp_path / "state"
     first = alert_lines(60)
@@ -235,6 +265,7 @@ def test_dry_run_prints_graphite_lines_and_moves_nothing(tmp_path):
     committed = state_files(state)
 
     from .collect_helpers import append
+
     second = alert_lines(20, start=int(time.time()) - 3 * 86400 + 7200, seed=1)
     append(log, second)
     dry = run_process(*base_args(log, state), "--dry-run")
@@ -250,10 +281,13 @@ def test_the_pure_python_scanner_ships_what_the_c_one_does(tmp_path):
     # Where no C compiler built the scanner, a cron run falls back to Python:
     # same points from the real Nagios 4 sample log, hostile lines included.
     from pathlib import Path
+
     sample = Path(__file__).parent.parent / "data" / "samples" / "nagios-c0001-01" / "nagios.log"
     log = tmp_path / "nagios.log"
-    log.write_bytes(sample.read_bytes() + b"[1700000000] SERVICE NOTIFICATION: a;h\xff;s s;CRITICAL;x;y\r\n"
-                    b"[1700000001] SERVICE ALERT: h;s;OK;HARD\n[1700000002] HOST ALERT: h;UP;SOFT;1\r\r\n")
+    log.write_bytes(
+        sample.read_bytes() + b"[1700000000] SERVICE NOTIFICATION: a;h\xff;s s;CRITICAL;x;y\r\n"
+        b"[1700000001] SERVICE ALERT: h;s;OK;HARD\n[1700000002] HOST ALERT: h;UP;SOFT;1\r\r\n"
+    )
     compiled = run_process(*base_args(log, tmp_path / "a"), "--dry-run")
     pure = run_process(*base_args(log, tmp_path / "b"), "--dry-run", env={"NAGTUNE_PURE_PYTHON": "1"})
     assert compiled.returncode == pure.returncode == 0, compiled.stderr + pure.stderr
@@ -264,6 +298,7 @@ def test_the_pure_python_scanner_ships_what_the_c_one_does(tmp_path):
 
 
 # --- --help --------------------------------------------------------------------------------
+
 
 def test_help_explains_every_option():
     result = run_cli("--help")
@@ -278,10 +313,31 @@ def test_help_explains_every_option():
         if param.name != "help":
             assert param.help and len(param.help) > 20, f"{param.opts[0]} has no explanation"
             assert " ".join(param.help.split())[:40] in text, f"the help of {param.opts[0]} is not shown"
-    for option in ("--graphite", "--statsd", "--output", "--config", "--state-dir", "--spool-dir",
-                   "--from-end", "--from-start", "--open-minutes", "--max-age", "--wait", "--dry-run",
-                   "--backfill", "--prefix", "--granularity", "--tags", "--environment", "--node",
-                   "--node-class", "--cell", "--cell-pattern", "--statsd-max-datagram", "--graphite-timeout"):
+    for option in (
+        "--graphite",
+        "--statsd",
+        "--output",
+        "--config",
+        "--state-dir",
+        "--spool-dir",
+        "--from-end",
+        "--from-start",
+        "--open-minutes",
+        "--max-age",
+        "--wait",
+        "--dry-run",
+        "--backfill",
+        "--prefix",
+        "--granularity",
+        "--tags",
+        "--environment",
+        "--node",
+        "--node-class",
+        "--cell",
+        "--cell-pattern",
+        "--statsd-max-datagram",
+        "--graphite-timeout",
+    ):
         assert option in text
 
 
@@ -299,10 +355,12 @@ FAST_PATH = "import sys; from nagtune.cli import main; sys.argv[0] = 'nagtune'; 
 
 
 def both_paths(*args: str, cwd=None) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
-    fast = subprocess.run([sys.executable, "-c", FAST_PATH, "collect", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd)
-    slow = subprocess.run([sys.executable, "-c", CLICK_PATH, "collect", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd)
+    fast = subprocess.run(
+        [sys.executable, "-c", FAST_PATH, "collect", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+    slow = subprocess.run(
+        [sys.executable, "-c", CLICK_PATH, "collect", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
     return fast, slow
 
 
@@ -315,6 +373,7 @@ def bad_inputs(tmp_path) -> dict[str, list[str]]:
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     from nagtune.collect.state import state_key
+
     (corrupt / (state_key(str(log)) + ".state.json")).write_text("{")
     common = ["--node", NODE, "--output", "stdout"]
     good = [str(log), "--state-dir", str(tmp_path / "st"), *common]
@@ -329,7 +388,15 @@ def bad_inputs(tmp_path) -> dict[str, list[str]]:
         "no log": ["--state-dir", str(tmp_path / "st"), *common],
         "two logs": [*good, str(log)],
         "backfill without archives": [*good, "--backfill"],
-        "backfill to statsd": [str(log), str(log), "--backfill", "--output", "statsd", "--state-dir", str(tmp_path / "st")],
+        "backfill to statsd": [
+            str(log),
+            str(log),
+            "--backfill",
+            "--output",
+            "statsd",
+            "--state-dir",
+            str(tmp_path / "st"),
+        ],
         "tags with statsd": [str(log), "--tags", "--output", "statsd", "--state-dir", str(tmp_path / "st")],
         "bad cell pattern": [*good, "--cell-pattern", "(c"],
         "datagram too small": [*good, "--statsd-max-datagram", "10"],
@@ -354,8 +421,16 @@ def test_cron_path_and_click_path_agree_on_bad_inputs(tmp_path):
         assert "Traceback" not in fast.stderr, label
         if label.startswith(("help", "short")):
             assert fast.returncode == 0 and "Usage: nagtune collect" in fast.stdout
-        elif label in ("bad output", "bad graphite port", "bad statsd address", "not a number", "unknown option",
-                       "missing value", "bad node class", "abbreviated option"):
+        elif label in (
+            "bad output",
+            "bad graphite port",
+            "bad statsd address",
+            "not a number",
+            "unknown option",
+            "missing value",
+            "bad node class",
+            "abbreviated option",
+        ):
             assert fast.returncode == 2, label
             assert fast.stderr.splitlines()[-1].startswith("Error: "), label
         else:
@@ -371,14 +446,29 @@ def test_cron_path_and_click_path_agree_on_good_runs(tmp_path):
     def strip(text: str) -> str:  # self metrics carry the run time
         return "\n".join(line.rsplit(" ", 1)[0] if ".nagtune." in line else line for line in text.splitlines())
 
-    for i, args in enumerate((["--dry-run"], ["--granularity", "service", "--prefix", "a.b", "--environment", "prod"],
-                              ["--tags", "--max-age", "60"], ["--from-end"], ["--config", str(tmp_path / "c.toml")])):
+    for i, args in enumerate(
+        (
+            ["--dry-run"],
+            ["--granularity", "service", "--prefix", "a.b", "--environment", "prod"],
+            ["--tags", "--max-age", "60"],
+            ["--from-end"],
+            ["--config", str(tmp_path / "c.toml")],
+        )
+    ):
         (tmp_path / "c.toml").write_text('prefix = "from.file"\ngranularity = "host"\n')
         common = [str(log), "--node", NODE, "--output", "stdout", *args]
-        fast = subprocess.run([sys.executable, "-c", FAST_PATH, "collect", *common, "--state-dir",
-                               str(tmp_path / f"fast{i}")], capture_output=True, text=True, timeout=60)
-        slow = subprocess.run([sys.executable, "-c", CLICK_PATH, "collect", *common, "--state-dir",
-                               str(tmp_path / f"slow{i}")], capture_output=True, text=True, timeout=60)
+        fast = subprocess.run(
+            [sys.executable, "-c", FAST_PATH, "collect", *common, "--state-dir", str(tmp_path / f"fast{i}")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        slow = subprocess.run(
+            [sys.executable, "-c", CLICK_PATH, "collect", *common, "--state-dir", str(tmp_path / f"slow{i}")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert fast.returncode == slow.returncode == 0, (fast.stderr, slow.stderr)
         assert strip(fast.stdout) == strip(slow.stdout) != ""
         assert fast.stderr == slow.stderr
@@ -389,20 +479,47 @@ def test_the_cron_path_imports_no_click_nor_heavy_modules(tmp_path):
     log.write_bytes(alert_lines(50))
     args = [str(log), "--node", NODE, "--output", "stdout", "--state-dir", str(tmp_path / "state")]
     for _ in range(2):  # a first run with lines, then a run with nothing new
-        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "nagtune.cli", "collect", *args],
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "nagtune.cli", "collect", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 0
         imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
         for heavy in ("click", "pandas", "numpy", "matplotlib", "pyarrow", "dask", "jinja2"):
             assert heavy not in imported
     # Nothing new: no scanner, no gzip, no TOML, no dataclasses/inspect, no sockets for stdout.
-    for lazy in ("nagtune.parsers.scan", "gzip", "tomllib", "dataclasses", "inspect", "socket", "graphyte",
-                 "hashlib", "nagtune.parsers.metrics", "signal"):
+    for lazy in (
+        "nagtune.parsers.scan",
+        "gzip",
+        "tomllib",
+        "dataclasses",
+        "inspect",
+        "socket",
+        "graphyte",
+        "hashlib",
+        "nagtune.parsers.metrics",
+        "signal",
+    ):
         assert lazy not in imported, lazy
     # A failing run does not import click either.
-    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "nagtune.cli", "collect",
-                          str(tmp_path / "gone.log"), "--state-dir", str(tmp_path / "state")],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "nagtune.cli",
+            "collect",
+            str(tmp_path / "gone.log"),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1
     assert "click" not in {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
 
@@ -427,4 +544,5 @@ def test_one_table_builds_both_parsers():
     assert values["outputs"] == ("stdout", "graphite") and values["tags"] is False and values["wait"] == 2.0
     defaults = {p.name: p.default for p in collect_command.params if p.name != "paths"}
     assert {k: v for k, v in parse_fast(["x.log"])[0].items() if k != "paths"} == {
-        k: (() if v is None and k == "outputs" else v) for k, v in defaults.items()}
+        k: (() if v is None and k == "outputs" else v) for k, v in defaults.items()
+    }

@@ -1,4 +1,5 @@
 """`nagtune parse` through click's CliRunner: output, errors, exit codes."""
+
 import csv
 import gzip
 import io

@@ -6,20 +6,20 @@ drives both over several runs in a row (open totals carried from run to run,
 texts that share a name, lines that are counted but not shipped) and checks
 that the points, the StatsD deltas and the committed state agree.
 """
+
 from __future__ import annotations
 
 import copy
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pytest
-
 from nagtune.collect import run
-from nagtune.parsers import scan as scan_module
 from nagtune.collect.config import build
 from nagtune.collect.state import CollectState
+from nagtune.parsers import scan as scan_module
 
 NOW = 1_700_000_000 - 1_700_000_000 % 60 + 30  # mid-minute
 
@@ -43,7 +43,9 @@ class _Namer:
 # (minute offset behind NOW's minute, text id) -> count, over a few runs
 _run = st.dictionaries(
     st.tuples(st.integers(min_value=0, max_value=200), st.integers(min_value=0, max_value=7)),
-    st.integers(min_value=1, max_value=5), max_size=40)
+    st.integers(min_value=1, max_value=5),
+    max_size=40,
+)
 # text id -> the key it names (None: counted, not shipped); ids 0..7 onto 4 names
 _keys = st.fixed_dictionaries({i: st.sampled_from([None, "a", "b", "c", "d"]) for i in range(8)})
 
@@ -61,11 +63,23 @@ def _points(points) -> list:
 
 
 @settings(max_examples=300, deadline=None)
-@given(runs=st.lists(_run, min_size=1, max_size=4), keys=_keys,
-       open_window=st.integers(min_value=1, max_value=150), steps=st.lists(st.integers(0, 90), min_size=4, max_size=4))
+@given(
+    runs=st.lists(_run, min_size=1, max_size=4),
+    keys=_keys,
+    open_window=st.integers(min_value=1, max_value=150),
+    steps=st.lists(st.integers(0, 90), min_size=4, max_size=4),
+)
 def test_columns_equal_one_by_one(runs, keys, open_window, steps, tmp_path_factory):
-    config = build({}, {"log": "/dev/null", "state_dir": str(tmp_path_factory.mktemp("st")),
-                        "node": "nagios-c0001-01", "outputs": ["stdout"], "open_window": open_window})
+    config = build(
+        {},
+        {
+            "log": "/dev/null",
+            "state_dir": str(tmp_path_factory.mktemp("st")),
+            "node": "nagios-c0001-01",
+            "outputs": ["stdout"],
+            "open_window": open_window,
+        },
+    )
     fast, slow = CollectState(log="x"), CollectState(log="x")
     now = NOW
     for run_counts, step in zip(runs, steps):

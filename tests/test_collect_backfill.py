@@ -1,5 +1,6 @@
 """Backfill of a node's archives (plain and .gz) in one command: the totals
 sent equal the alerts the reference parser finds in those archives."""
+
 from __future__ import annotations
 
 import gzip
@@ -70,8 +71,7 @@ def test_reference_counts_agree_with_the_scanner(node):
     namer = MetricNamer(identify(NODE), PREFIX)
     fast = {(p.name, p.timestamp): p.value for p in scan(data).points(namer)}
     assert fast == reference_points(data)
-    alerts = sum(1 for line in iter_lines(io.BytesIO(data))
-                 if parse_line(line).kind in ("service_alert", "host_alert"))
+    alerts = sum(1 for line in iter_lines(io.BytesIO(data)) if parse_line(line).kind in ("service_alert", "host_alert"))
     assert alerts > 100
 
 
@@ -95,17 +95,26 @@ def test_backfill_to_stdout_equals_the_alerts_in_the_archives(tmp_path, node):
 
 
 def test_backfill_rejects_statsd(tmp_path, node):
-    run = collect(node / "nagios.log", tmp_path / "state", "--output", "statsd", "--backfill",
-                  *map(str, archives_of(node)))
+    run = collect(
+        node / "nagios.log", tmp_path / "state", "--output", "statsd", "--backfill", *map(str, archives_of(node))
+    )
     assert run.returncode == 1
     assert run.stderr.decode().strip() == (
-        "Error: --backfill works with --output graphite or stdout: StatsD stamps its own time")
+        "Error: --backfill works with --output graphite or stdout: StatsD stamps its own time"
+    )
 
 
 def test_backfill_of_a_missing_archive_is_one_error_line(tmp_path, node):
     missing = node / "archives" / "nagios-11-19-2026-00.log.gz"
-    run = collect(node / "nagios.log", tmp_path / "state", "--output", "stdout", "--backfill",
-                  *map(str, archives_of(node)), str(missing))
+    run = collect(
+        node / "nagios.log",
+        tmp_path / "state",
+        "--output",
+        "stdout",
+        "--backfill",
+        *map(str, archives_of(node)),
+        str(missing),
+    )
     assert run.returncode == 1
     assert run.stderr.decode().strip() == f"Error: cannot read {missing}: No such file or directory"
     assert run.stdout == b""
@@ -114,8 +123,7 @@ def test_backfill_of_a_missing_archive_is_one_error_line(tmp_path, node):
 @pytest.mark.slow
 def test_backfill_into_carbon_equals_the_alerts_in_the_archives(tmp_path, node, carbon):
     archives = archives_of(node)
-    run = collect(node / "nagios.log", tmp_path / "state", *graphite_args(carbon), "--backfill",
-                  *map(str, archives))
+    run = collect(node / "nagios.log", tmp_path / "state", *graphite_args(carbon), "--backfill", *map(str, archives))
     assert run.returncode == 0, run.stderr
     expect: Counter = Counter()
     for (name, _), value in reference_points(archive_bytes(archives)).items():

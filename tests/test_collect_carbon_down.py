@@ -1,4 +1,5 @@
 """Carbon down, then back up: the run spools, the next sends the spool first."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Two runs at once never send a line twice; a busy lock is a quiet skip."""
+
 from __future__ import annotations
 
 import subprocess
@@ -33,8 +34,22 @@ def test_two_waiting_runs_at_once_count_each_line_once(tmp_path):
     log, state = tmp_path / "nagios.log", tmp_path / "state"
     data = alert_lines(200_000, step=1, hosts=50)
     log.write_bytes(data)
-    command = [sys.executable, "-m", "nagtune.cli_collect", str(log), "--state-dir", str(state),
-               "--node", NODE, "--prefix", PREFIX, "--output", "stdout", "--wait", "60"]
+    command = [
+        sys.executable,
+        "-m",
+        "nagtune.cli_collect",
+        str(log),
+        "--state-dir",
+        str(state),
+        "--node",
+        NODE,
+        "--prefix",
+        PREFIX,
+        "--output",
+        "stdout",
+        "--wait",
+        "60",
+    ]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs

@@ -1,4 +1,5 @@
 """logrotate copytruncate: the copy is finished, then the live log from 0."""
+
 from __future__ import annotations
 
 import shutil

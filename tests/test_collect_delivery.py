@@ -1,6 +1,7 @@
 """Delivery is confirmed, not assumed: carbon that accepts and then resets,
 never reads (SIGSTOP) or dies keeps the points in the spool; the next run
 re-sends the minutes the last one sent."""
+
 from __future__ import annotations
 
 import os
@@ -92,8 +93,9 @@ def test_self_metrics_are_per_minute_totals(tmp_path):
 
     log = tmp_path / "nagios.log"
     now = 1_800_000_000 - 1_800_000_000 % 60 + 10
-    config = build({}, {"log": str(log), "state_dir": str(tmp_path / "state"), "node": "nagios-c0001-01",
-                        "outputs": ["stdout"]})
+    config = build(
+        {}, {"log": str(log), "state_dir": str(tmp_path / "state"), "node": "nagios-c0001-01", "outputs": ["stdout"]}
+    )
     seen = []
     for i, count in enumerate((20, 35, 7)):
         append(log, alert_lines(count, start=now - 3000 + i * 400, seed=i))
@@ -102,7 +104,10 @@ def test_self_metrics_are_per_minute_totals(tmp_path):
         seen.append([line for line in out.getvalue().splitlines() if b".nagtune.lines " in line])
     minute = now - now % 60
     assert [lines[-1].split()[1:] for lines in seen] == [
-        [b"20", str(minute).encode()], [b"55", str(minute).encode()], [b"62", str(minute).encode()]]
+        [b"20", str(minute).encode()],
+        [b"55", str(minute).encode()],
+        [b"62", str(minute).encode()],
+    ]
 
 
 def test_a_line_dated_1970_is_late_not_sent_at_time_zero(tmp_path):
@@ -116,5 +121,6 @@ def test_a_line_dated_1970_is_late_not_sent_at_time_zero(tmp_path):
     times = {int(line.split()[2]) for line in run.stdout.splitlines()}
     assert min(times) > 10**9
     assert b"1 lines dated before the oldest open minute" in run.stderr
-    assert any(line.split()[0].endswith(b".nagtune.late_lines") and line.split()[1] == b"1"
-               for line in run.stdout.splitlines())
+    assert any(
+        line.split()[0].endswith(b".nagtune.late_lines") and line.split()[1] == b"1" for line in run.stdout.splitlines()
+    )

@@ -1,4 +1,5 @@
 """Hostile host/service names and prefix forge no metric and break no batch."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,8 @@ def test_hostile_names_and_prefix_forge_nothing(tmp_path, carbon):
     lines = b"".join(
         f"[{BASE + 60 * i}] SERVICE ALERT: {host.replace(chr(10), ' ')};{service.replace(chr(10), ' ')};"
         f"CRITICAL;HARD;3;out\n".encode()
-        for i, (host, service) in enumerate(HOSTILE))
+        for i, (host, service) in enumerate(HOSTILE)
+    )
     data = alert_lines(10) + lines
     log.write_bytes(data)
     prefix = "evil prefix\nforged.prefix 1 0\n;x=y"

@@ -5,6 +5,7 @@ its counts must arrive exactly once, except for the one documented window
 (killed after the UDP send and before the spool file is removed), where that
 batch arrives twice.
 """
+
 from __future__ import annotations
 
 import signal
@@ -29,7 +30,7 @@ def _drain(sock) -> Counter:
                 name, _, rest = line.partition(":")
                 if ".nagtune." not in name:
                     got[name] += int(rest.split("|")[0])
-    except socket.timeout:
+    except TimeoutError:
         return got
 
 

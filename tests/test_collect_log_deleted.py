@@ -1,4 +1,5 @@
 """The log deleted (and not recreated): one Error line, state kept; it comes back: go on."""
+
 from __future__ import annotations
 
 import pytest

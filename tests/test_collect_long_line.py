@@ -1,4 +1,5 @@
 """A 1 MB line (a runaway plugin output) among ordinary ones."""
+
 from __future__ import annotations
 
 import pytest

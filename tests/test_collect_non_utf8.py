@@ -1,4 +1,5 @@
 """Bytes that are not UTF-8 neither stall the run nor break a name."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,10 +11,12 @@ pytestmark = pytest.mark.slow
 
 def test_non_utf8_bytes_are_counted_under_safe_names(tmp_path, carbon):
     log, state = tmp_path / "nagios.log", tmp_path / "state"
-    data = (alert_lines(10)
-            + f"[{BASE + 300}] SERVICE ALERT: caf\xe9-latin1;Disk \xff\xfe;CRITICAL;HARD;3;out \x80\n".encode("latin-1")
-            + b"\xff\xfe garbage without a timestamp \xc3\x28\n"
-            + alert_lines(10, BASE + 600, seed=1))
+    data = (
+        alert_lines(10)
+        + f"[{BASE + 300}] SERVICE ALERT: caf\xe9-latin1;Disk \xff\xfe;CRITICAL;HARD;3;out \x80\n".encode("latin-1")
+        + b"\xff\xfe garbage without a timestamp \xc3\x28\n"
+        + alert_lines(10, BASE + 600, seed=1)
+    )
     log.write_bytes(data)
 
     run = collect(log, state, *graphite_args(carbon))

@@ -1,4 +1,5 @@
 """A partial last line is left for the next run, never counted half."""
+
 from __future__ import annotations
 
 import pytest

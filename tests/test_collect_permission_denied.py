@@ -4,6 +4,7 @@ As root (CI), who reads everything, the collector runs here as root
 WITHOUT the capabilities that bypass file permissions (setpriv drops
 CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), on a log owned by nobody, mode 600; as another user, on its own log, mode 000.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,6 @@ import pytest
 from .collect_helpers import BASE, NO_DAC, alert_lines, append, assert_carbon_has, collect, graphite_args
 
 pytestmark = pytest.mark.slow
-
 
 
 def test_permission_denied_is_one_error_line_and_keeps_state(tmp_path, carbon):

@@ -1,4 +1,5 @@
 """Nagios renames the log into archives/ and starts a new one between runs."""
+
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,5 @@
 """A minute split across two cron runs reaches whisper as its full total."""
+
 from __future__ import annotations
 
 import pytest

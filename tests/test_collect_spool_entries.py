@@ -1,6 +1,7 @@
 """Only what nagtune wrote leaves the spool: links, FIFOs, directories and
 unsealed or edited files are quarantined with a warning, never sent, never
 blocking the batches behind them; the spool has a size cap."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ def _down_run(log, state):
     return sorted(p for p in _spool_dir(state, log).iterdir() if p.name.endswith(".spool"))
 
 
-@pytest.mark.parametrize("hostile", ["symlink to a secret", "nul and 0xff bytes", "edited batch", "fifo",
-                                     "dev zero", "directory"])
+@pytest.mark.parametrize(
+    "hostile", ["symlink to a secret", "nul and 0xff bytes", "edited batch", "fifo", "dev zero", "directory"]
+)
 def test_a_hostile_spool_entry_is_quarantined_and_the_real_batches_still_go(tmp_path, hostile):
     log, state = tmp_path / "nagios.log", tmp_path / "state"
     log.write_bytes(alert_lines(40))
@@ -105,8 +107,16 @@ def test_a_backlog_is_sent_after_a_random_delay_within_the_jitter(tmp_path):
     slept = []
     sink = Sink()
     try:
-        config = build({}, {"log": str(log), "state_dir": str(state), "node": "nagios-c0001-01",
-                            "graphite_port": sink.port, "flush_jitter": 12.0})
+        config = build(
+            {},
+            {
+                "log": str(log),
+                "state_dir": str(state),
+                "node": "nagios-c0001-01",
+                "graphite_port": sink.port,
+                "flush_jitter": 12.0,
+            },
+        )
         report = Collector(config, sleep=slept.append).run()
         again = Collector(config, sleep=slept.append).run()  # no backlog: no delay
     finally:

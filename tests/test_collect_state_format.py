@@ -1,5 +1,6 @@
 """The state does not grow without a word nor get rewritten whole every
 minute, and two logs cannot silently write the same series."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The state dir cannot be used to overwrite or leak a file of the node, and a
 damaged or hostile state gives one Error line, never a traceback or a hang."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,21 @@ SECRET = b"root-only secret: do not overwrite or send\n"
 def _collect_planting(log, state_dir, names, *args):
     """One cron run whose own PID gets a symlink at ``NAME.tmp.PID`` for each of
     ``names`` before the collector starts: exec keeps the PID."""
-    command = [sys.executable, "-m", "nagtune.cli_collect", str(log), "--state-dir", str(state_dir),
-               "--node", NODE, "--prefix", PREFIX, "--flush-jitter", "0", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "nagtune.cli_collect",
+        str(log),
+        "--state-dir",
+        str(state_dir),
+        "--node",
+        NODE,
+        "--prefix",
+        PREFIX,
+        "--flush-jitter",
+        "0",
+        *args,
+    ]
     planter = (
         "import os, sys\n"
         "target, names, command = sys.argv[1], sys.argv[2].split(','), sys.argv[3:]\n"
@@ -28,8 +42,11 @@ def _collect_planting(log, state_dir, names, *args):
         "    os.symlink(target, f'{name}.tmp.{os.getpid()}')\n"
         "os.execv(command[0], command)\n"
     )
-    return subprocess.run([sys.executable, "-c", planter, str(state_dir / "secret"), ",".join(names), *command],
-                          capture_output=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", planter, str(state_dir / "secret"), ",".join(names), *command],
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def test_a_link_planted_at_the_runs_own_temp_names_is_never_followed(tmp_path):
@@ -106,8 +123,9 @@ def _tamper(path, edit):
     path.write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("case", ["not utf-8", "newline in a self name", "negative offset", "offset a string",
-                                  "a list", "symlink", "fifo"])
+@pytest.mark.parametrize(
+    "case", ["not utf-8", "newline in a self name", "negative offset", "offset a string", "a list", "symlink", "fifo"]
+)
 def test_a_damaged_or_hostile_state_file_gives_one_error_line(tmp_path, case):
     log, state, path = _first_run(tmp_path)
     if case == "not utf-8":

@@ -1,4 +1,5 @@
 """StatsD: many counters per datagram, each <= the limit, every one arrives."""
+
 from __future__ import annotations
 
 import socket
@@ -14,7 +15,7 @@ def _capture(sock) -> list[bytes]:
     try:
         while True:
             datagrams.append(sock.recv(65535))
-    except socket.timeout:
+    except TimeoutError:
         return datagrams
 
 
@@ -25,8 +26,16 @@ def test_statsd_datagrams_are_packed_and_bounded(tmp_path, limit):
     log.write_bytes(data)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
-    run = collect(log, tmp_path / "state", "--output", "statsd", "--statsd", f"127.0.0.1:{udp.getsockname()[1]}",
-                  "--statsd-max-datagram", str(limit))
+    run = collect(
+        log,
+        tmp_path / "state",
+        "--output",
+        "statsd",
+        "--statsd",
+        f"127.0.0.1:{udp.getsockname()[1]}",
+        "--statsd-max-datagram",
+        str(limit),
+    )
     assert run.returncode == 0, run.stderr
     datagrams = _capture(udp)
     udp.close()

@@ -1,4 +1,5 @@
 """The log truncated in place with no copy: read again from 0, say what was lost."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,13 +1,14 @@
 """The patches checked by the real Nagios 4: `nagios4 -v` on every node of the
 repository, and its resolved objects before and after (`nagios4 -v -p`)."""
+
 from pathlib import Path
 
 import pytest
 
+from nagtune.analytics.confrepo import ConfigTree, ObjectView, plan_patch, read_node_map, served_views, wanted_changes
+
 from .confrepo_cases import CASES, REPO
 from .confrepo_nagios import apply_patch, main_config, resolved_services, same_value, verify
-from nagtune.analytics.confrepo import (ConfigTree, ObjectView, plan_patch, read_node_map, served_views,
-                                         wanted_changes)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,10 +54,14 @@ def test_patch_applies_passes_nagios_and_changes_exactly_the_suggested_values(ca
         after = resolved_services(config)
         assert set(before) == set(after), node
         for key in before:
-            changed = {name for name in set(before[key]) | set(after[key])
-                       if not same_value(before[key].get(name), after[key].get(name))}
-            wanted = {name.upper() if name.startswith("_") else name: value
-                      for name, value in suggested.get(key, {}).items()}
+            changed = {
+                name
+                for name in set(before[key]) | set(after[key])
+                if not same_value(before[key].get(name), after[key].get(name))
+            }
+            wanted = {
+                name.upper() if name.startswith("_") else name: value for name, value in suggested.get(key, {}).items()
+            }
             assert changed == set(wanted), (node, key, changed, wanted)
             for name, value in wanted.items():
                 assert same_value(after[key][name], value), (node, key, name)
@@ -74,9 +79,21 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
     from click.testing import CliRunner
 
     from nagtune.cli import cli
+
     patch = tmp_path / "retune.diff"
-    done = CliRunner().invoke(cli, ["retune", "--format", "csv", str(ROOT / "data/config-repo-logs"),
-                                    "--config-repo", str(REPO_DIR), "--patch", str(patch)])
+    done = CliRunner().invoke(
+        cli,
+        [
+            "retune",
+            "--format",
+            "csv",
+            str(ROOT / "data/config-repo-logs"),
+            "--config-repo",
+            str(REPO_DIR),
+            "--patch",
+            str(patch),
+        ],
+    )
     assert done.exit_code == 0, done.output
     table = list(csv.DictReader(io.StringIO(done.stdout)))
     assert table, "the scripted run has chatty services"
@@ -96,8 +113,11 @@ def test_retune_on_real_nagios_logs_writes_a_patch_nagios_accepts(tmp_path):
     for r in table:  # what each row asks for (through the one adapter) is what changes
         for change in wanted_changes(r):
             if change.directive:
-                effective = ObjectView(ConfigTree.read(REPO_DIR), VIEWS[r["node"]]).services[
-                    (r["host"], r["service"])].value(change.directive)
+                effective = (
+                    ObjectView(ConfigTree.read(REPO_DIR), VIEWS[r["node"]])
+                    .services[(r["host"], r["service"])]
+                    .value(change.directive)
+                )
                 assert wanted[(r["host"], r["service"])].get(change.directive, effective) == change.value
     for node, dirs in VIEWS.items():
         before = resolved_services(main_config(REPO_DIR, dirs, tmp_path / "before" / node))
@@ -116,8 +136,10 @@ def test_duplicate_and_group_services_resolve_as_nagios_does(tmp_path):
     """Two host_name definitions of one service (the later wins) and a hostgroup one
     (loses to both), checked against nagios4 -v -p."""
     (tmp_path / "a").mkdir()
-    service = ("define service {{\n    {target}\n    service_description S\n    check_command c\n"
-               "    max_check_attempts {n}\n    use s\n}}\n")
+    service = (
+        "define service {{\n    {target}\n    service_description S\n    check_command c\n"
+        "    max_check_attempts {n}\n    use s\n}}\n"
+    )
     (tmp_path / "a" / "x.cfg").write_text(
         (REPO_DIR / "common/cell/timeperiods.cfg").read_text()
         + "define command {\n    command_name c\n    command_line /bin/true\n}\n"
@@ -126,40 +148,58 @@ def test_duplicate_and_group_services_resolve_as_nagios_does(tmp_path):
         "    service_notification_options c\n    host_notification_commands c\n"
         "    service_notification_commands c\n}\n"
         "define hostgroup {\n    hostgroup_name g\n}\n"
-        + "".join(f"define host {{\n    host_name {h}\n    address 127.0.0.1\n    max_check_attempts 3\n"
-                  f"    check_period 24x7\n    contacts x\n    hostgroups g\n}}\n" for h in ("h1", "h2"))
+        + "".join(
+            f"define host {{\n    host_name {h}\n    address 127.0.0.1\n    max_check_attempts 3\n"
+            f"    check_period 24x7\n    contacts x\n    hostgroups g\n}}\n"
+            for h in ("h1", "h2")
+        )
         + "define service {\n    name s\n    check_interval 1\n    retry_interval 1\n    check_period 24x7\n"
-          "    contacts x\n    register 0\n}\n"
+        "    contacts x\n    register 0\n}\n"
         + service.format(target="hostgroup_name g", n=9)
         + service.format(target="host_name h1", n=7)
         + service.format(target="host_name h1", n=2)
-        + service.format(target="hostgroup_name g", n=5))
+        + service.format(target="hostgroup_name g", n=5)
+    )
     config = main_config(tmp_path, ["a"], tmp_path / "run")
     verify(config)
     nagios = resolved_services(config)
     ours = ObjectView(ConfigTree.read(tmp_path), ["a"]).services
-    assert {k: v["max_check_attempts"] for k, v in nagios.items()} == \
-        {k: v.value("max_check_attempts") for k, v in ours.items()}
+    assert {k: v["max_check_attempts"] for k, v in nagios.items()} == {
+        k: v.value("max_check_attempts") for k, v in ours.items()
+    }
 
 
 def test_report_writes_the_same_patch_beside_the_report(tmp_path):
     from click.testing import CliRunner
 
     from nagtune.cli import cli
+
     logs = str(ROOT / "data/config-repo-logs")
-    done = CliRunner().invoke(cli, ["report", logs, "--since", "2026-11-01", "--out", str(tmp_path / "out"),
-                                    "--no-history", "--config-repo", str(REPO_DIR)])
+    done = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            logs,
+            "--since",
+            "2026-11-01",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-history",
+            "--config-repo",
+            str(REPO_DIR),
+        ],
+    )
     assert done.exit_code == 0, done.output
     patch = (tmp_path / "out" / "retune.patch").read_text()
     assert "Verified:" in (tmp_path / "out" / "retune-patch.txt").read_text()
-    retuned = CliRunner().invoke(cli, ["retune", logs, "--config-repo", str(REPO_DIR),
-                                       "--patch", str(tmp_path / "retune.diff")])
+    retuned = CliRunner().invoke(
+        cli, ["retune", logs, "--config-repo", str(REPO_DIR), "--patch", str(tmp_path / "retune.diff")]
+    )
     assert retuned.exit_code == 0, retuned.output
     assert patch and patch == (tmp_path / "retune.diff").read_text()
     patched = apply_patch(REPO_DIR, patch, tmp_path / "patched")
     for node, dirs in VIEWS.items():
         verify(main_config(patched, dirs, tmp_path / "run" / node))
-
 
 
 def test_one_nodes_logs_leave_the_shared_template_alone(tmp_path):
@@ -168,9 +208,19 @@ def test_one_nodes_logs_leave_the_shared_template_alone(tmp_path):
     from click.testing import CliRunner
 
     from nagtune.cli import cli
+
     patch = tmp_path / "retune.diff"
-    done = CliRunner().invoke(cli, ["retune", str(ROOT / "data/config-repo-logs/nagios-c0001-01"),
-                                    "--config-repo", str(REPO_DIR), "--patch", str(patch)])
+    done = CliRunner().invoke(
+        cli,
+        [
+            "retune",
+            str(ROOT / "data/config-repo-logs/nagios-c0001-01"),
+            "--config-repo",
+            str(REPO_DIR),
+            "--patch",
+            str(patch),
+        ],
+    )
     assert done.exit_code == 0, done.output
     assert "b/common/" not in patch.read_text() and "b/environments/test/c0001/services.cfg" in patch.read_text()
     patched = apply_patch(REPO_DIR, patch.read_text(), tmp_path / "patched")

@@ -2,14 +2,22 @@
 
 The golden patches were read line by line when written; test_confrepo_nagios.py
 checks them with the real Nagios."""
+
 import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from nagtune.analytics.confrepo import (ConfigError, ConfigTree, ObjectView, PatchError, plan_patch,
-                                         wanted_changes, Refused)
+from nagtune.analytics.confrepo import (
+    ConfigError,
+    ConfigTree,
+    ObjectView,
+    PatchError,
+    Refused,
+    plan_patch,
+    wanted_changes,
+)
 from nagtune.analytics.confrepo.objects import parse_lines
 from nagtune.cli import cli
 
@@ -61,18 +69,27 @@ def test_threshold_argument_and_custom_variable_are_found():
     assert by_host["hv-c0003-01"].directive == "_CRIT"  # -c $_SERVICECRIT$
 
 
-@pytest.mark.parametrize("bad, reason", [
-    (row("nagios-c0001-01", "db-c0001-01", "Postgres connections", "warning threshold (-w)", "80", "85"),
-     "cannot tell which argument"),
-    (row("nagios-c0001-01", "hv-c0001-01", "Disk /var", "warning threshold (-w)", "~:8000", "~:9000"),
-     "the configuration has '20%'"),
-    (row("nagios-c0001-01", "hv-c0001-01", "Nope", "max_check_attempts", "3", "4"), "has no service 'Nope'"),
-    (row("nagios-c0009-01", "hv-c0009-01", "Load", "max_check_attempts", "3", "4"), "0 directories"),
-    (row("nagios-c0001-01", "hv-c0001-01", "Load", "what to do", "3", "4"), "not a configuration directive"),
-    (row("nagios-c0001-01", "hv-c0001-01", "Load", "low_flap_threshold / high_flap_threshold", "", "on, 40/30"),
-     "low < high"),
-    (row("nagios-c0001-01", "hv-c0001-01", "SSH", "critical threshold (-c)", "", "5"), "does not pass"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        (
+            row("nagios-c0001-01", "db-c0001-01", "Postgres connections", "warning threshold (-w)", "80", "85"),
+            "cannot tell which argument",
+        ),
+        (
+            row("nagios-c0001-01", "hv-c0001-01", "Disk /var", "warning threshold (-w)", "~:8000", "~:9000"),
+            "the configuration has '20%'",
+        ),
+        (row("nagios-c0001-01", "hv-c0001-01", "Nope", "max_check_attempts", "3", "4"), "has no service 'Nope'"),
+        (row("nagios-c0009-01", "hv-c0009-01", "Load", "max_check_attempts", "3", "4"), "0 directories"),
+        (row("nagios-c0001-01", "hv-c0001-01", "Load", "what to do", "3", "4"), "not a configuration directive"),
+        (
+            row("nagios-c0001-01", "hv-c0001-01", "Load", "low_flap_threshold / high_flap_threshold", "", "on, 40/30"),
+            "low < high",
+        ),
+        (row("nagios-c0001-01", "hv-c0001-01", "SSH", "critical threshold (-c)", "", "5"), "does not pass"),
+    ],
+)
 def test_refusals_say_why_and_change_nothing(bad, reason):
     result = plan_patch(REPO_DIR, [bad, TEMPLATE_CASE[0]])
     assert [r.row for r in result.refusals] == [0]
@@ -89,8 +106,10 @@ def test_already_effective_value_makes_no_patch():
 
 
 def test_contradicting_suggestions_are_an_error():
-    rows = [row("nagios-c0001-01", "hv-c0001-01", "Load", "max_check_attempts", "4", "5"),
-            row("nagios-c0001-01", "hv-c0001-01", "Load", "max_check_attempts", "4", "6")]
+    rows = [
+        row("nagios-c0001-01", "hv-c0001-01", "Load", "max_check_attempts", "4", "5"),
+        row("nagios-c0001-01", "hv-c0001-01", "Load", "max_check_attempts", "4", "6"),
+    ]
     with pytest.raises(PatchError, match="both"):
         plan_patch(REPO_DIR, rows)
 
@@ -117,24 +136,29 @@ def test_host_name_definition_beats_hostgroup_definition_whatever_the_order(tmp_
     by_name = "define service {\n host_name h1\n service_description S\n max_check_attempts 7\n}\n"
     (tmp_path / "a" / "1.cfg").write_text(
         "define host {\n host_name h1\n hostgroups g\n}\ndefine host {\n host_name h2\n hostgroups g\n}\n"
-        "define hostgroup {\n hostgroup_name g\n}\n" + (by_group + by_name if group_first else by_name + by_group))
+        "define hostgroup {\n hostgroup_name g\n}\n" + (by_group + by_name if group_first else by_name + by_group)
+    )
     view = ObjectView(ConfigTree.read(tmp_path), ["a"])
     assert view.services[("h1", "S")].value("max_check_attempts") == "7"
     assert view.services[("h2", "S")].value("max_check_attempts") == "2"
 
 
 def test_comments_and_escaped_semicolons():
-    (definition,) = parse_lines("x.cfg", ["# c\n", "define service { ; c\n", "  name  a ; comment\n",
-                                          "  notes  x\\;y ; c\n", "}\n"])
+    (definition,) = parse_lines(
+        "x.cfg", ["# c\n", "define service { ; c\n", "  name  a ; comment\n", "  notes  x\\;y ; c\n", "}\n"]
+    )
     assert definition.get("name") == "a" and definition.get("notes") == "x\\;y"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("define service {\n name a\n", "never closed"),
-    ("define service {\n name a }\n", "own line"),
-    ("service {\n}\n", "expected 'define"),
-    ("define service {\n use missing\n service_description x\n host_name h\n}\n", "template 'missing'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("define service {\n name a\n", "never closed"),
+        ("define service {\n name a }\n", "own line"),
+        ("service {\n}\n", "expected 'define"),
+        ("define service {\n use missing\n service_description x\n host_name h\n}\n", "template 'missing'"),
+    ],
+)
 def test_unreadable_configuration_is_a_clear_error(tmp_path, text, message):
     (tmp_path / "environments" / "t" / "c0001").mkdir(parents=True)
     (tmp_path / "common" / "cell").mkdir(parents=True)
@@ -155,14 +179,34 @@ def test_crlf_file_keeps_its_line_ends_and_git_applies(tmp_path):
 
 
 def test_wanted_changes_reads_the_table_defensively():
-    assert wanted_changes({"node": "n", "host": "h", "service": "s", "directive": "max_check_attempts",
-                           "suggested": 5, "extra": object()})[0].value == "5"
+    assert (
+        wanted_changes(
+            {
+                "node": "n",
+                "host": "h",
+                "service": "s",
+                "directive": "max_check_attempts",
+                "suggested": 5,
+                "extra": object(),
+            }
+        )[0].value
+        == "5"
+    )
     with pytest.raises(Refused, match="lacks"):
         wanted_changes({"host": "h", "service": "s", "directive": "max_check_attempts", "suggested": float("nan")})
-    flap = wanted_changes({"host": "h", "service": "s", "directive": "flap_detection_enabled, "
-                           "low/high_flap_threshold", "suggested": "on, 5/20"})
-    assert [(w.directive, w.value) for w in flap] == [("flap_detection_enabled", "1"), ("low_flap_threshold", "5"),
-                                                     ("high_flap_threshold", "20")]
+    flap = wanted_changes(
+        {
+            "host": "h",
+            "service": "s",
+            "directive": "flap_detection_enabled, low/high_flap_threshold",
+            "suggested": "on, 5/20",
+        }
+    )
+    assert [(w.directive, w.value) for w in flap] == [
+        ("flap_detection_enabled", "1"),
+        ("low_flap_threshold", "5"),
+        ("high_flap_threshold", "20"),
+    ]
 
 
 def test_cli_needs_both_options_and_reports_a_bad_repository(tmp_path):
@@ -170,15 +214,18 @@ def test_cli_needs_both_options_and_reports_a_bad_repository(tmp_path):
     logs = str(ROOT / "data/samples/nagios-c0001-01")
     done = runner.invoke(cli, ["retune", logs, "--config-repo", str(REPO_DIR)])
     assert done.exit_code == 2 and "go together" in done.output
-    done = runner.invoke(cli, ["retune", logs, "--config-repo", str(tmp_path / "none"),
-                               "--patch", str(tmp_path / "p.diff")])
+    done = runner.invoke(
+        cli, ["retune", logs, "--config-repo", str(tmp_path / "none"), "--patch", str(tmp_path / "p.diff")]
+    )
     assert done.exit_code == 1 and "Error: configuration repository" in done.output
 
 
 def test_a_node_that_ran_with_another_value_than_the_repository_is_refused():
     result = plan_patch(REPO_DIR, [row("nagios-c0001-01", "hv-c0001-01", "Load", "max_check_attempts", "2", "6")])
-    assert result.diff == "" and "the node ran with max_check_attempts 2, the repository gives 4" in \
-        result.refusals[0].reason
+    assert (
+        result.diff == ""
+        and "the node ran with max_check_attempts 2, the repository gives 4" in result.refusals[0].reason
+    )
 
 
 def test_flap_threshold_zero_is_shown_as_the_global_setting():
@@ -207,28 +254,50 @@ def test_one_host_name_in_two_cells_is_two_services(tmp_path):
     repo = tmp_path / "repo"
     apply_patch(REPO_DIR, "", repo)
     with open(repo / "environments/test/c0002/hosts.cfg", "a") as hosts:
-        hosts.write("\ndefine host {\n    use             generic-host\n    host_name       db-c0001-01\n"
-                    "    address         127.0.0.1\n    hostgroups      databases\n}\n")
-    views = {n: ObjectView(ConfigTree.read(repo), d) for n, d in
-             {"nagios-c0001-01": ["common/cell", "environments/test/c0001"],
-              "nagios-c0002-01": ["common/cell", "environments/test/c0002"],
-              "nagios-c0003-01": ["common/cell", "environments/prod/c0003"]}.items()}
-    rows = [row(node, host, "SSH", "max_check_attempts", "4", "5") for node, view in views.items()
-            for host, service in view.services if service == "SSH"
-            and (node, host) != ("nagios-c0002-01", "db-c0001-01")]
+        hosts.write(
+            "\ndefine host {\n    use             generic-host\n    host_name       db-c0001-01\n"
+            "    address         127.0.0.1\n    hostgroups      databases\n}\n"
+        )
+    views = {
+        n: ObjectView(ConfigTree.read(repo), d)
+        for n, d in {
+            "nagios-c0001-01": ["common/cell", "environments/test/c0001"],
+            "nagios-c0002-01": ["common/cell", "environments/test/c0002"],
+            "nagios-c0003-01": ["common/cell", "environments/prod/c0003"],
+        }.items()
+    }
+    rows = [
+        row(node, host, "SSH", "max_check_attempts", "4", "5")
+        for node, view in views.items()
+        for host, service in view.services
+        if service == "SSH" and (node, host) != ("nagios-c0002-01", "db-c0001-01")
+    ]
     result = plan_patch(repo, rows)
     assert "b/common/" not in result.diff
     assert {d.scope for d in result.decisions} == {"override"}
-    after = ObjectView(ConfigTree.read(apply_patch(repo, result.diff, tmp_path / "after")),
-                       ["common/cell", "environments/test/c0002"])
+    after = ObjectView(
+        ConfigTree.read(apply_patch(repo, result.diff, tmp_path / "after")), ["common/cell", "environments/test/c0002"]
+    )
     assert after.services[("db-c0001-01", "SSH")].value("max_check_attempts") == "4"
 
 
 def test_a_dataframe_table_and_a_bad_node_map(tmp_path):
     import pandas as pd
+
     assert plan_patch(REPO_DIR, pd.DataFrame(TEMPLATE_CASE)).diff == (GOLDEN / "template.diff").read_text()
     bad = tmp_path / "nodes.toml"
     bad.write_text('[nodes."nagios-c0001-01"]\ndirs = "common/cell"\n')
-    done = CliRunner().invoke(cli, ["retune", str(ROOT / "data/config-repo-logs/nagios-c0001-01"), "--config-repo",
-                                    str(REPO_DIR), "--patch", str(tmp_path / "p.diff"), "--node-map", str(bad)])
+    done = CliRunner().invoke(
+        cli,
+        [
+            "retune",
+            str(ROOT / "data/config-repo-logs/nagios-c0001-01"),
+            "--config-repo",
+            str(REPO_DIR),
+            "--patch",
+            str(tmp_path / "p.diff"),
+            "--node-map",
+            str(bad),
+        ],
+    )
     assert done.exit_code == 1 and "Error: node map" in done.output and "needs dirs" in done.output

@@ -1,5 +1,6 @@
 """Property: whatever the suggestions, a patch changes the suggested values and
 nothing else, on every node the repository serves (the diff applied by git)."""
+
 import re
 from pathlib import Path
 
@@ -36,11 +37,20 @@ def suggestions(draw):
         if directive == "warning" and instance.value("check_command").split("!")[0] in WARNING_AT:
             rows.append(row(node, host, service, "warning threshold (-w)", "", f"{value * 10}%"))
         elif directive == "flap":
-            rows.append(row(node, host, service, "low_flap_threshold / high_flap_threshold", "",
-                            f"on, {value * 5}/{value * 5 + 10}"))
+            rows.append(
+                row(
+                    node,
+                    host,
+                    service,
+                    "low_flap_threshold / high_flap_threshold",
+                    "",
+                    f"on, {value * 5}/{value * 5 + 10}",
+                )
+            )
         else:
-            rows.append(row(node, host, service, "max_check_attempts" if directive == "warning" else directive,
-                            "", str(value)))
+            rows.append(
+                row(node, host, service, "max_check_attempts" if directive == "warning" else directive, "", str(value))
+            )
     return rows
 
 
@@ -80,8 +90,9 @@ def test_patch_changes_only_the_suggested_services(rows, tmp_path_factory):
         for key, old in before.services.items():
             expected = {n: r.value for n, r in old.values.items() if n not in ("host_name", "hostgroup_name")}
             expected.update(wanted.get(key, {}))
-            got = {n: r.value for n, r in after.services[key].values.items()
-                   if n not in ("host_name", "hostgroup_name")}
+            got = {
+                n: r.value for n, r in after.services[key].values.items() if n not in ("host_name", "hostgroup_name")
+            }
             assert got == expected, (node, key)
     # Only lines that held a suggested directive (or a host list a host left) are removed.
     touched = {d for w in wanted.values() for d in w} | {"host_name"}

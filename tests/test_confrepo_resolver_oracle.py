@@ -1,6 +1,7 @@
 """Property: for drawn template trees (multiple `use`, `+` additive lists, host_name
 and hostgroup_name services), nagtune's resolver gives the values Nagios 4 itself
 resolves (`nagios4 -v -p`)."""
+
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.slow
 NUMERIC = ["max_check_attempts", "check_interval", "retry_interval", "notification_interval"]
 GROUPS = ["g1", "g2", "g3"]
 
-BASE = """define timeperiod {
+BASE = (
+    """define timeperiod {
     timeperiod_name 24x7
     alias           Always
     monday          00:00-24:00
@@ -34,7 +36,9 @@ define contact {
     host_notification_commands      c
     service_notification_commands   c
 }
-""" + "".join(f"define contactgroup {{\n    contactgroup_name {g}\n    members x\n}}\n" for g in GROUPS) + """
+"""
+    + "".join(f"define contactgroup {{\n    contactgroup_name {g}\n    members x\n}}\n" for g in GROUPS)
+    + """
 define hostgroup {
     hostgroup_name  hg
 }
@@ -71,13 +75,12 @@ define service {
     register                0
 }
 """
+)
 
 
 @st.composite
 def configurations(draw):
-    directives = st.dictionaries(
-        st.sampled_from(NUMERIC + ["contact_groups"]),
-        st.integers(1, 9), max_size=3)
+    directives = st.dictionaries(st.sampled_from(NUMERIC + ["contact_groups"]), st.integers(1, 9), max_size=3)
     templates = []
     for index in range(1, draw(st.integers(1, 5)) + 1):
         parents = draw(st.lists(st.integers(0, index - 1), min_size=1, max_size=3, unique=True))
@@ -85,10 +88,21 @@ def configurations(draw):
     services = []
     for index in range(draw(st.integers(1, 5))):
         uses = draw(st.lists(st.integers(0, len(templates)), min_size=1, max_size=3, unique=True))
-        target = draw(st.sampled_from(["host_name h1", "host_name h2", "host_name h1,h2", "host_name h2,h1",
-                                       "hostgroup_name hg", "hostgroup_name hg2"]))
-        services.append((f"S{draw(st.integers(0, 2))}", [f"t{u}" for u in uses], target, draw(directives),
-                         draw(st.booleans())))
+        target = draw(
+            st.sampled_from(
+                [
+                    "host_name h1",
+                    "host_name h2",
+                    "host_name h1,h2",
+                    "host_name h2,h1",
+                    "hostgroup_name hg",
+                    "hostgroup_name hg2",
+                ]
+            )
+        )
+        services.append(
+            (f"S{draw(st.integers(0, 2))}", [f"t{u}" for u in uses], target, draw(directives), draw(st.booleans()))
+        )
     return templates, services, draw(st.sampled_from(["h1,h2", "h2,h1", "h1", "h2"]))
 
 
@@ -109,11 +123,15 @@ def test_resolver_agrees_with_nagios(configuration):
     templates, services, members = configuration
     text = BASE.replace("MEMBERS", members)
     for name, parents, values, additive in templates:
-        text += (f"define service {{\n    name  {name}\n    use  {','.join(parents)}\n"
-                 f"{_lines(values, additive)}    register  0\n}}\n")
+        text += (
+            f"define service {{\n    name  {name}\n    use  {','.join(parents)}\n"
+            f"{_lines(values, additive)}    register  0\n}}\n"
+        )
     for description, uses, target, values, additive in services:
-        text += (f"define service {{\n    use  {','.join(uses)}\n    {target}\n    service_description  {description}\n"
-                 f"    check_command  c\n{_lines(values, additive)}}}\n")
+        text += (
+            f"define service {{\n    use  {','.join(uses)}\n    {target}\n    service_description  {description}\n"
+            f"    check_command  c\n{_lines(values, additive)}}}\n"
+        )
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         (root / "conf").mkdir()

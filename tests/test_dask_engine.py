@@ -4,6 +4,7 @@ Its tables must equal the pandas engine's row for row, on the real samples
 and on a seeded synthetic fleet, and a worker killed with SIGKILL while it
 runs a node's analysis must not change the result.
 """
+
 import os
 import signal
 import threading
@@ -28,8 +29,9 @@ TABLES = ("chatty", "chatty_host_service", "quiet", "retunes", "names", "automat
 
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      memory_limit="1.5GB") as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit="1.5GB"
+    ) as local:
         yield local
 
 
@@ -50,14 +52,16 @@ def fleet_store(tmp_path_factory):
 
 
 def values(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype({c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}) \
-        .reset_index(drop=True)
+    return frame.astype(
+        {c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    ).reset_index(drop=True)
 
 
 def assert_same_tables(left, right):
     for table in TABLES:
-        pd.testing.assert_frame_equal(values(getattr(left, table)), values(getattr(right, table)), obj=table,
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            values(getattr(left, table)), values(getattr(right, table)), obj=table, check_exact=True
+        )
 
 
 def test_samples_dask_equals_pandas(cluster, sample_store):
@@ -95,8 +99,10 @@ def test_incremental_ingest_is_idempotent_for_the_engine(cluster, sample_store):
 
 def test_a_worker_killed_mid_run_does_not_change_the_result(fleet_store):
     expected = engine.analyze_store(fleet_store, engine="pandas")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local, \
-            Client(local) as watcher:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local,
+        Client(local) as watcher,
+    ):
         result: dict = {}
 
         def run():
@@ -124,16 +130,29 @@ def test_a_worker_killed_mid_run_does_not_change_the_result(fleet_store):
 
 def test_cli_rank_on_dask_equals_pandas(cluster, sample_store):
     runner = CliRunner()
-    on_dask = runner.invoke(cli, ["rank", "--store", sample_store, "--engine", "dask", "--scheduler",
-                                  cluster.scheduler_address, "--format", "csv"])
+    on_dask = runner.invoke(
+        cli,
+        [
+            "rank",
+            "--store",
+            sample_store,
+            "--engine",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--format",
+            "csv",
+        ],
+    )
     on_pandas = runner.invoke(cli, ["rank", "--store", sample_store, "--format", "csv"])
     assert on_dask.exit_code == 0, on_dask.output
     assert on_dask.stdout == on_pandas.stdout
 
 
 def test_unreachable_scheduler_is_a_one_line_error(sample_store):
-    result = CliRunner().invoke(cli, ["quiet", "--store", sample_store, "--engine", "dask",
-                                      "--scheduler", "tcp://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        cli, ["quiet", "--store", sample_store, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]
+    )
     assert result.exit_code != 0
     assert "cannot reach the Dask scheduler" in result.output
     assert "Traceback" not in result.output

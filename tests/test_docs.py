@@ -1,4 +1,5 @@
 """Every command has help with an example and is documented; the README leads with its two commands."""
+
 import pathlib
 import re
 

@@ -9,6 +9,7 @@ line), and checks that it reads each as the Python scanner does. Any
 invalid memory access aborts the child. The same for
 ``analytics/sources/_fastingest.c``, whose rows must equal the regex path's.
 """
+
 from __future__ import annotations
 
 import os
@@ -105,22 +106,49 @@ def _sanitized_build(tmp_path, source: Path) -> tuple[Path, list[str]]:
     """``source`` built with AddressSanitizer and UBSan, and the runtime libraries to preload."""
     gcc = shutil.which("gcc")
     assert gcc, "gcc is needed to build the C scanner (scripts/install-test-deps.sh installs it)"
-    runtime = [subprocess.run([gcc, f"-print-file-name={lib}"], capture_output=True, text=True,
-                              check=True).stdout.strip() for lib in ("libasan.so", "libubsan.so")]
+    runtime = [
+        subprocess.run([gcc, f"-print-file-name={lib}"], capture_output=True, text=True, check=True).stdout.strip()
+        for lib in ("libasan.so", "libubsan.so")
+    ]
     assert all(os.path.isabs(path) for path in runtime), runtime
     built = tmp_path / (source.stem + ".so")
-    subprocess.run([gcc, "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                    "-fno-sanitize-recover=undefined", "-shared", "-fPIC",
-                    f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(built)], check=True)
+    subprocess.run(
+        [
+            gcc,
+            "-O1",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=undefined",
+            "-shared",
+            "-fPIC",
+            f"-I{sysconfig.get_paths()['include']}",
+            str(source),
+            "-o",
+            str(built),
+        ],
+        check=True,
+    )
     return built, runtime
 
 
 def _run_sanitized(child_script: str, built: Path, runtime: list[str]) -> None:
     child = subprocess.run(
-        [sys.executable, "-c", child_script, str(built), str(ROOT / "data/samples/nagios-c0001-01/nagios.log"),
-         "7", "200", str(ROOT)],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "LD_PRELOAD": ":".join(runtime), "ASAN_OPTIONS": "detect_leaks=0"})
+        [
+            sys.executable,
+            "-c",
+            child_script,
+            str(built),
+            str(ROOT / "data/samples/nagios-c0001-01/nagios.log"),
+            "7",
+            "200",
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "LD_PRELOAD": ":".join(runtime), "ASAN_OPTIONS": "detect_leaks=0"},
+    )
     assert child.returncode == 0 and child.stdout.strip() == "ok", child.stderr[-3000:]
 
 
@@ -132,4 +160,3 @@ def test_the_c_scanner_is_memory_safe_on_hostile_bytes(tmp_path):
 @pytest.mark.slow
 def test_the_c_ingest_splitter_is_memory_safe_on_hostile_bytes(tmp_path):
     _run_sanitized(INGEST_CHILD, *_sanitized_build(tmp_path, ROOT / "analytics" / "sources" / "_fastingest.c"))
-

@@ -16,6 +16,7 @@ from nagtune's output:
   a SOFT warning the next day's snapshot says is OK;
 - ``ctime_site``: a site that writes ``[Tue Nov 14 22:13:20 2023]`` stamps.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,9 +25,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from nagtune.analytics.findings.episodes import build_episodes
 from nagtune.analytics.run import api
 from nagtune.analytics.sources import ingest
-from nagtune.analytics.findings.episodes import build_episodes
 from nagtune.cli import cli
 
 LOGS = Path(__file__).resolve().parent / "hand_logs"
@@ -50,6 +51,7 @@ def rank_rows(name: str) -> dict:
 
 
 # ---------------------------------------------------------------- restarts
+
 
 def test_a_soft_down_host_ends_at_the_next_restart_not_days_later():
     hosts = episodes_of("restarts")
@@ -76,6 +78,7 @@ def test_restarts_rank_counts_by_hand():
 
 
 # ---------------------------------------------------------------- host outage
+
 
 def test_services_of_a_notified_hard_down_host_are_not_silent_problems():
     quiet = quiet_of("host_outage")
@@ -119,6 +122,7 @@ def test_rank_by_host_lists_the_hosts_with_their_counts():
 
 # ---------------------------------------------------------------- snapshots
 
+
 def test_problems_that_began_before_the_log_are_never_nobody_was_notified():
     eps = episodes_of("snapshots").set_index("service")
     # Backup: CRITICAL HARD in the first snapshot; Replication: first line HARD;3.
@@ -131,6 +135,7 @@ def test_problems_that_began_before_the_log_are_never_nobody_was_notified():
 
 
 # ---------------------------------------------------------------- what is said
+
 
 def run(*args):
     return CliRunner().invoke(cli, list(args))
@@ -173,16 +178,21 @@ def test_a_window_without_data_says_where_the_data_is():
     result = run("rank", "--since", "2024-01-01", "--until", "2024-02-01", str(LOGS / "host_outage"))
     assert result.exit_code == 0
     assert "25 event(s) outside the window" in result.stderr
-    assert "nothing in the window 2024-01-01 00:00 .. 2024-02-01 00:00 UTC: the data runs " \
-           "2023-11-14 22:13 .. 2023-11-15 03:13 UTC" in result.stdout
+    assert (
+        "nothing in the window 2024-01-01 00:00 .. 2024-02-01 00:00 UTC: the data runs "
+        "2023-11-14 22:13 .. 2023-11-15 03:13 UTC" in result.stdout
+    )
 
 
 def test_error_in_configuration_file_is_an_error(tmp_path):
     from nagtune.parsers.nagios import parse_line
+
     line = "[1700000000] Error in configuration file '/etc/nagios4/conf.d/x.cfg' - Line 12 (Invalid max_check_attempts value for host 'foo')"
     event = parse_line(line)
     assert event.kind == "error" and event.output.startswith("Error in configuration file")
-    with_colon = "[1700000001] Error in configuration file '/etc/x.cfg' - Line 3 (Service notification period: 24x7 not found)"
+    with_colon = (
+        "[1700000001] Error in configuration file '/etc/x.cfg' - Line 3 (Service notification period: 24x7 not found)"
+    )
     (tmp_path / "nagios.log").write_text(with_colon + "\n")
     events = ingest.load_events([str(tmp_path)])
     assert events["kind"].astype(str).tolist() == ["error"]
@@ -191,25 +201,52 @@ def test_error_in_configuration_file_is_an_error(tmp_path):
 
 def test_a_flood_of_findings_is_capped_with_the_rest_summarised():
     from nagtune.analytics.findings.quiet import cap_findings, find_quiet
+
     # 120 hosts each with a 20-minute slow detection of one service name: one pattern, one row.
     rows, events = [], []
     start = at(1700000000)
     for number in range(120):
         host = f"web{number:03d}"
-        rows.append(dict(kind="service", node="n", node_class="cell", cell="c0001", environment="default",
-                         host=host, service="HTTP", start=start, end=start + pd.Timedelta(hours=2),
-                         duration=pd.Timedelta(hours=2), worst_state="CRITICAL", hard=True,
-                         first_hard=start + pd.Timedelta(minutes=20), notifications=1, in_downtime=False,
-                         acknowledged=False, open=False, detection_delay=pd.Timedelta(minutes=20), max_attempt=3))
-        events.append(dict(time=start, node="n", node_class="cell", cell="c0001", kind="service_alert", host=host,
-                           service=f"S{number}"))
+        rows.append(
+            dict(
+                kind="service",
+                node="n",
+                node_class="cell",
+                cell="c0001",
+                environment="default",
+                host=host,
+                service="HTTP",
+                start=start,
+                end=start + pd.Timedelta(hours=2),
+                duration=pd.Timedelta(hours=2),
+                worst_state="CRITICAL",
+                hard=True,
+                first_hard=start + pd.Timedelta(minutes=20),
+                notifications=1,
+                in_downtime=False,
+                acknowledged=False,
+                open=False,
+                detection_delay=pd.Timedelta(minutes=20),
+                max_attempt=3,
+            )
+        )
+        events.append(
+            dict(
+                time=start,
+                node="n",
+                node_class="cell",
+                cell="c0001",
+                kind="service_alert",
+                host=host,
+                service=f"S{number}",
+            )
+        )
     quiet = find_quiet(pd.DataFrame(events), pd.DataFrame(rows))
     slow = quiet[quiet["finding"] == "slow_detection"]
     assert len(slow) == 1 and slow.iloc[0]["occurrences"] == 120
     assert slow.iloc[0]["detail"].startswith("120 times on 120 hosts; the longest: 20m from the first SOFT")
     # Per service (node, host, service) they would be 120 rows: the cap keeps 50, one row says the rest.
-    many = pd.concat([slow.assign(host=f"h{i}", service=f"s{i}", occurrences=1) for i in range(120)],
-                     ignore_index=True)
+    many = pd.concat([slow.assign(host=f"h{i}", service=f"s{i}", occurrences=1) for i in range(120)], ignore_index=True)
     capped = cap_findings(many, 50)
     assert len(capped) == 51
     assert capped.iloc[-1]["evidence"] == "summary" and capped.iloc[-1]["occurrences"] == 70

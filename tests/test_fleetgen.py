@@ -1,4 +1,5 @@
 """The realistic generator writes what Nagios would: checked against Nagios' rules, not its own numbers."""
+
 from __future__ import annotations
 
 import gzip
@@ -8,9 +9,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from nagtune.fleetgen import generate_node
-from nagtune.analytics.sources.objects import load_objects
 from nagtune.analytics.sources.ingest import load_perfdata
+from nagtune.analytics.sources.objects import load_objects
+from nagtune.fleetgen import generate_node
 from nagtune.parsers.nagios import parse_line
 
 LINE_FILE = re.compile(r"nagios-(\d\d)-(\d\d)-(\d{4})-(\d\d)\.log(\.gz)?$")
@@ -19,14 +20,12 @@ LINE_FILE = re.compile(r"nagios-(\d\d)-(\d\d)-(\d{4})-(\d\d)\.log(\.gz)?$")
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("fleetgen") / "nagios-c0007-01")
-    shape = generate_node(path, "nagios-c0007-01", "cell", hosts=150, lines=30_000, days=4, seed=3,
-                          gzip_after_days=2)
+    shape = generate_node(path, "nagios-c0007-01", "cell", hosts=150, lines=30_000, days=4, seed=3, gzip_after_days=2)
     return path, shape
 
 
 def _files(path):
-    archives = sorted(os.listdir(os.path.join(path, "archives")),
-                      key=lambda n: LINE_FILE.match(n).group(3, 1, 2, 4))
+    archives = sorted(os.listdir(os.path.join(path, "archives")), key=lambda n: LINE_FILE.match(n).group(3, 1, 2, 4))
     return [os.path.join(path, "archives", n) for n in archives] + [os.path.join(path, "nagios.log")]
 
 
@@ -47,8 +46,11 @@ def test_every_line_parses_and_the_shape_is_what_was_written(node):
     assert not [e for _, e in events if e.kind == "unparsed"]
     hosts = {e.host for _, e in events if e.kind == "current_host_state"}
     assert len(hosts) == shape.hosts == 150
-    heads = {f"{e.host};{e.service};{e.state};{e.state_type};{e.attempt}" for _, e in events
-             if e.kind in ("service_alert", "host_alert")}
+    heads = {
+        f"{e.host};{e.service};{e.state};{e.state_type};{e.attempt}"
+        for _, e in events
+        if e.kind in ("service_alert", "host_alert")
+    }
     assert len(heads) == shape.distinct_heads
     assert "150 hosts" in shape.describe() and "distinct alert heads" in shape.describe()
 

@@ -6,6 +6,7 @@ Nagios 4) goes into carbon named the way graphios names it (host, service and
 label with spaces, dots, slashes and colons turned into ``_``), is read back
 through the render API and must give the values and states Nagios wrote.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from nagtune.analytics.findings.episodes import build_episodes
+from nagtune.analytics.findings.retune import suggest_retunes
 from nagtune.analytics.sources.graphite_source import load_perfdata_from_graphite, loose_name
 from nagtune.analytics.sources.ingest import load_events, load_perfdata
-from nagtune.analytics.findings.retune import suggest_retunes
 from nagtune.cli import cli
 
 pytestmark = pytest.mark.slow
@@ -35,12 +36,18 @@ def shipped(carbon):
     """The node's perfdata in carbon as perfdata.HOST.SERVICE.LABEL; (file rows, last value per slot)."""
     rows = load_perfdata([str(NODE_DIR)]).sort_values("time", kind="stable")
     rows = rows.astype({c: str for c in ("host", "service", "label", "state")})
-    rows["path"] = ("perfdata." + rows["host"].map(graphios_name) + "." + rows["service"].map(graphios_name)
-                    + "." + rows["label"].map(graphios_name))
+    rows["path"] = (
+        "perfdata."
+        + rows["host"].map(graphios_name)
+        + "."
+        + rows["service"].map(graphios_name)
+        + "."
+        + rows["label"].map(graphios_name)
+    )
     rows["epoch"] = rows["time"].astype("int64") // 10**9
     lines = [f"{p} {v!r} {t}" for p, v, t in zip(rows["path"], rows["value"], rows["epoch"])]
     for start in range(0, len(lines), 2000):
-        carbon.send(*lines[start:start + 2000])
+        carbon.send(*lines[start : start + 2000])
     # Whisper keeps one value per minute: the last one sent into it.
     rows["slot"] = rows["epoch"] - rows["epoch"] % 60
     last = rows.groupby(["path", "slot"], sort=False).tail(1)
@@ -60,13 +67,16 @@ def test_values_and_states_come_back_as_nagios_wrote_them(carbon, graphite_rende
     assert colliding and set(values.attrs["unmatched"]) == colliding
     assert not values["service"].astype(str).isin(["Disk Space /var", "Disk Space: /var"]).any()
     got = values.assign(slot=values["time"].astype("int64") // 10**9).astype(
-        {c: str for c in ("host", "service", "label", "state")})
+        {c: str for c in ("host", "service", "label", "state")}
+    )
     # Labels come back as the shipper wrote them ('/' of check_disk is '_').
     expected = last[~last["path"].isin(colliding)].assign(label=lambda f: f["label"].map(graphios_name))
-    merged = expected.merge(got, on=["host", "service", "label", "slot"], how="outer", indicator=True,
-                            suffixes=("_file", "_graphite"))
+    merged = expected.merge(
+        got, on=["host", "service", "label", "slot"], how="outer", indicator=True, suffixes=("_file", "_graphite")
+    )
     assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"][
-        ["host", "service", "label", "slot", "value_file", "path"]].to_string()
+        ["host", "service", "label", "slot", "value_file", "path"]
+    ].to_string()
     assert np.allclose(merged["value_file"], merged["value_graphite"])
     # The state of the check that reported the value, from the log's alerts, equals the
     # state Nagios wrote beside it in the perfdata file.
@@ -95,12 +105,12 @@ def test_threshold_retune_from_graphite_series_does_what_it_claims(carbon, graph
     assert "Memcached" in set(thresholds["service"])
     for row in thresholds.itertuples():
         label = row.reason.split(":", 1)[0]
-        series = values[(values["host"] == row.host) & (values["service"] == row.service)
-                        & (values["label"] == label)].sort_values("time")
+        series = values[
+            (values["host"] == row.host) & (values["service"] == row.service) & (values["label"] == label)
+        ].sort_values("time")
         assert "inferred" in row.reason  # Graphite has no declared levels
         crit = re.search(r"critical level (\S+) unchanged", row.reason)[1]
-        states = [2 if nagios_alerts(v, crit) else 1 if nagios_alerts(v, row.suggested) else 0
-                  for v in series["value"]]
+        states = [2 if nagios_alerts(v, crit) else 1 if nagios_alerts(v, row.suggested) else 0 for v in series["value"]]
         alerts = sum(1 for i, s in enumerate(states) if s != (states[i - 1] if i else 0))
         assert alerts == row.alerts_after < row.alerts_before
         before = [2 if nagios_alerts(v, crit) else 1 if nagios_alerts(v, row.current) else 0 for v in series["value"]]
@@ -108,8 +118,19 @@ def test_threshold_retune_from_graphite_series_does_what_it_claims(carbon, graph
 
 
 def test_cli_reads_perfdata_from_graphite(carbon, graphite_render, shipped):
-    result = CliRunner().invoke(cli, ["retune", str(NODE_DIR), "--perfdata-graphite", graphite_render.url,
-                                      "--perfdata-pattern", "perfdata.{host}.{service}.{label}", "--format", "csv"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "retune",
+            str(NODE_DIR),
+            "--perfdata-graphite",
+            graphite_render.url,
+            "--perfdata-pattern",
+            "perfdata.{host}.{service}.{label}",
+            "--format",
+            "csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "perfdata series matched no single service" in result.stderr
     assert "max_check_attempts" in result.stdout
@@ -123,8 +144,9 @@ def test_loose_names_match_what_shippers_write():
 
 def test_report_reads_perfdata_from_graphite(carbon, graphite_render, shipped, tmp_path):
     out = tmp_path / "report"
-    result = CliRunner().invoke(cli, ["report", str(NODE_DIR), "--out", str(out), "--no-history",
-                                      "--perfdata-graphite", graphite_render.url])
+    result = CliRunner().invoke(
+        cli, ["report", str(NODE_DIR), "--out", str(out), "--no-history", "--perfdata-graphite", graphite_render.url]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "report.html").exists()
     # The report's suggestions replay every check, which the report read with its perfdata.

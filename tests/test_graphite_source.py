@@ -5,6 +5,7 @@ The sample log goes into carbon with exactly the lines ``nagtune parse
 render API, and must give the same alert counts and the same chatty ranking
 as the log itself, compared by metric-safe names.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -15,16 +16,28 @@ from click.testing import CliRunner
 
 from nagtune.analytics.findings import chatty, episodes
 from nagtune.analytics.sources import ingest
-from nagtune.analytics.sources.graphite_source import (GraphiteError, counts_to_events, find_nodes,
-                                               load_events_from_graphite)
+from nagtune.analytics.sources.graphite_source import (
+    GraphiteError,
+    counts_to_events,
+    find_nodes,
+    load_events_from_graphite,
+)
 from nagtune.cli import cli
 from nagtune.parsers.names import metric_component
 
 from .report_data import SAMPLE_NODE, sample_node_files
 
 pytestmark = pytest.mark.slow
-SHIPPED = ["service_alert", "host_alert", "service_notification", "host_notification", "service_flapping",
-           "host_flapping", "service_downtime", "host_downtime"]
+SHIPPED = [
+    "service_alert",
+    "host_alert",
+    "service_notification",
+    "host_notification",
+    "service_flapping",
+    "host_flapping",
+    "service_downtime",
+    "host_downtime",
+]
 KEY = ["node", "kind", "host", "service", "state", "state_type"]
 
 
@@ -34,7 +47,7 @@ def _load_carbon(carbon, node_dir) -> list[str]:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     for start in range(0, len(lines), 2000):
-        carbon.send(*lines[start:start + 2000])
+        carbon.send(*lines[start : start + 2000])
     totals: dict[str, float] = {}
     for line in lines:
         name, value, _ = line.split()
@@ -105,8 +118,9 @@ def test_graphite_counts_and_ranking_equal_the_logs(carbon, graphite_render, sam
         return frame.groupby(KEY + ["minute"]).size().sort_index()
 
     assert len(from_graphite[from_graphite["kind"].isin(SHIPPED)]) == len(from_logs)
-    pd.testing.assert_series_equal(counted(_safe(from_graphite[from_graphite["kind"].isin(SHIPPED)])),
-                                   counted(logs_safe))
+    pd.testing.assert_series_equal(
+        counted(_safe(from_graphite[from_graphite["kind"].isin(SHIPPED)])), counted(logs_safe)
+    )
     assert set(from_graphite["environment"].astype(str)) == {"test"}
     assert set(from_graphite["cell"].astype(str)) == {"c0001"}
 
@@ -144,8 +158,13 @@ def test_unreachable_graphite_names_the_flag():
 def test_minute_layout_puts_problems_before_recovery():
     # One minute of a flapping service: 2 SOFT CRITICAL, 1 HARD CRITICAL, 2 OK.
     base = "nagios.test.cell.c0001.n1.service_alerts.web01.http."
-    counts = pd.DataFrame({"path": [base + "CRITICAL.SOFT", base + "CRITICAL.HARD", base + "OK.HARD"],
-                           "minute": [600, 600, 600], "count": [2, 1, 2]})
+    counts = pd.DataFrame(
+        {
+            "path": [base + "CRITICAL.SOFT", base + "CRITICAL.HARD", base + "OK.HARD"],
+            "minute": [600, 600, 600],
+            "count": [2, 1, 2],
+        }
+    )
     events = counts_to_events(counts)
     states = list(zip(events["state"].astype(str), events["state_type"].astype(str)))
     assert states[-1] == ("OK", "HARD")

@@ -6,6 +6,7 @@ the ingest's C splitter and its regular expression (NAGTUNE_PURE_PYTHON=1)
 must all class them as ``error``; the expected kinds below are read off the
 hand-written log, line by line.
 """
+
 import json
 import os
 import subprocess
@@ -30,8 +31,11 @@ LOG = """\
 
 # (kind, output), one per line above, written by hand.
 EXPECTED = [
-    ("error", "Error in configuration file '/etc/nagios4/conf.d/x.cfg' - Line 12 (Invalid max_check_attempts value"
-              " for host 'foo')"),
+    (
+        "error",
+        "Error in configuration file '/etc/nagios4/conf.d/x.cfg' - Line 12 (Invalid max_check_attempts value"
+        " for host 'foo')",
+    ),
     ("error", "Error in configuration file '/etc/x.cfg' - Line 3 (Service notification period: 24x7 not found)"),
     ("error", "Could not open command file '/var/lib/nagios4/rw/nagios.cmd' for update!"),
     ("error", "Error processing check result file 'c123' (it is gone)"),
@@ -80,8 +84,9 @@ def test_pure_python_process_classes_untyped_errors(log_file):
         "print(json.dumps(list(zip(e['kind'].astype(str), e['output'].astype(str)))))\n"
     )
     env = dict(os.environ, NAGTUNE_PURE_PYTHON="1")
-    done = subprocess.run([sys.executable, "-c", code, str(log_file)], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(log_file)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert [tuple(row) for row in json.loads(done.stdout)] == EXPECTED
 
@@ -102,4 +107,5 @@ def test_untyped_error_among_many_hosts(compiled):
     kinds = frame["kind"].astype(str).tolist()
     assert kinds == ["service_alert", "error"] * 50
     assert frame["output"].astype(str).tolist()[1::2] == [
-        f"Error in configuration file '/etc/c{n}.cfg' - Line {n} (bad)" for n in range(50)]
+        f"Error in configuration file '/etc/c{n}.cfg' - Line {n} (bad)" for n in range(50)
+    ]

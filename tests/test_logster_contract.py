@@ -6,6 +6,7 @@ logster (bin/logster, logster_cli.main) makes ONE instance with
 ``LogsterParsingException``, then calls ``get_state(duration)`` once and
 hands the MetricObjects to its outputs (graphite: "name value timestamp").
 """
+
 import importlib
 import subprocess
 import sys
@@ -13,9 +14,9 @@ import textwrap
 
 import pytest
 
+from nagtune.parsers import nagios_logster
 from nagtune.parsers.identity import identify
 from nagtune.parsers.metrics import MetricNamer
-from nagtune.parsers import nagios_logster
 from nagtune.parsers.nagios_logster import LogsterParsingException, NagiosLogster
 from nagtune.parsers.scan import scan
 from tests.golden_cases import GOLDEN
@@ -45,8 +46,7 @@ def test_logster_run_gives_the_same_metrics_as_the_scanner(duration):
 
     expected = scan(raw).points(MetricNamer(identify("nagios-c0001-01", "test"), "nagios"))
     alert_metrics = [m for m in metrics if ".nagtune." not in m.name]
-    assert [(p.name, p.value, p.timestamp) for p in expected] == \
-        [(m.name, m.value, m.timestamp) for m in alert_metrics]
+    assert [(p.name, p.value, p.timestamp) for p in expected] == [(m.name, m.value, m.timestamp) for m in alert_metrics]
     assert all(m.metric_type == "c" for m in alert_metrics)
     # Snapshots, program messages and unparsed lines are skipped, not counted.
     assert skipped == len(text_lines) - sum(p.value for p in expected)
@@ -55,13 +55,21 @@ def test_logster_run_gives_the_same_metrics_as_the_scanner(duration):
 
 
 def test_graphite_output_lines_are_what_logster_would_send():
-    metrics, _ = drive_like_logster(NagiosLogster, OPTIONS, [
-        "[1700000070] SERVICE ALERT: web01.c0001;Disk Space /var;CRITICAL;HARD;3;DISK CRITICAL\n",
-        "[1700000071] SERVICE ALERT: web01.c0001;Disk Space /var;CRITICAL;HARD;3;DISK CRITICAL\n",
-    ], 0)
+    metrics, _ = drive_like_logster(
+        NagiosLogster,
+        OPTIONS,
+        [
+            "[1700000070] SERVICE ALERT: web01.c0001;Disk Space /var;CRITICAL;HARD;3;DISK CRITICAL\n",
+            "[1700000071] SERVICE ALERT: web01.c0001;Disk Space /var;CRITICAL;HARD;3;DISK CRITICAL\n",
+        ],
+        0,
+    )
     # logster's GraphiteOutput formats "%s %s %s" % (name, value, timestamp)
     line = "%s %s %s" % (metrics[0].name, metrics[0].value, metrics[0].timestamp)
-    assert line == "nagios.test.cell.c0001.nagios-c0001-01.service_alerts.web01_c0001.disk_space_var.CRITICAL.HARD 2 1700000040"
+    assert (
+        line
+        == "nagios.test.cell.c0001.nagios-c0001-01.service_alerts.web01_c0001.disk_space_var.CRITICAL.HARD 2 1700000040"
+    )
 
 
 def test_bad_parser_option_exits_like_an_optparse_parser():
@@ -86,7 +94,8 @@ def test_etsy_logster_helper_is_used_when_installed(tmp_path):
     package.mkdir()
     (package / "__init__.py").write_text("")
     # The contract surface of logster/logster_helper.py (Etsy logster master).
-    (package / "logster_helper.py").write_text(textwrap.dedent("""
+    (package / "logster_helper.py").write_text(
+        textwrap.dedent("""
         class MetricObject(object):
             def __init__(self, name, value, units='', type='float', timestamp=0, metric_type='g'):
                 self.name, self.value, self.units, self.type = name, value, units, type
@@ -95,7 +104,8 @@ def test_etsy_logster_helper_is_used_when_installed(tmp_path):
             pass
         class LogsterParsingException(Exception):
             pass
-    """))
+    """)
+    )
     probe = textwrap.dedent("""
         import logster.logster_helper as helper
         from nagtune.parsers.nagios_logster import NagiosLogster
@@ -108,7 +118,11 @@ def test_etsy_logster_helper_is_used_when_installed(tmp_path):
         print(type(parser.get_state(0)[0]).__module__)
     """)
     env_path = f"{tmp_path}"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["logster", "exception", "logster.logster_helper"]

@@ -9,6 +9,7 @@ same events frame the ranking uses, must equal it.
 The CGI reads archives by the names the hourly rotation gives them and cannot
 read gzip, so each node is copied with its ``.gz`` archive decompressed.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -46,17 +47,21 @@ def cgi_copy(node: str, where: Path) -> Path:
         packed.unlink()
     (where / "nagios.cfg").write_text(
         f"log_file={copy}/nagios.log\nlog_archive_path={copy}/archives\nlog_rotation_method=h\n"
-        f"object_cache_file={copy}/objects.cache\nstatus_file={where}/status.dat\n")
+        f"object_cache_file={copy}/objects.cache\nstatus_file={where}/status.dat\n"
+    )
     (where / "cgi.cfg").write_text(
         f"main_config_file={where}/nagios.cfg\nphysical_html_path=/usr/share/nagios4/htdocs\n"
-        "url_html_path=/nagios4\nuse_authentication=0\n")
+        "url_html_path=/nagios4\nuse_authentication=0\n"
+    )
     return copy
 
 
 def top_alert_producers(where: Path, since: int) -> Counter:
     """summary.cgi's Top Alert Producers from ``since`` to now: (host, service or '') -> alerts."""
     # t2 after now: the CGI then reads the live log as well as the archives.
-    query = f"report=1&displaytype={REPORT_TOP_ALERTS}&timeperiod=custom&t1={since}&t2={int(time.time()) + 3600}&limit=0"
+    query = (
+        f"report=1&displaytype={REPORT_TOP_ALERTS}&timeperiod=custom&t1={since}&t2={int(time.time()) + 3600}&limit=0"
+    )
     env = {"TZ": "UTC", "NAGIOS_CGI_CONFIG": str(where / "cgi.cfg"), "REQUEST_METHOD": "GET", "QUERY_STRING": query}
     page = subprocess.run([str(SUMMARY_CGI)], env=env, capture_output=True, check=True, timeout=60).stdout
     page = page.decode("utf-8", "replace")
@@ -74,7 +79,9 @@ def test_alert_counts_equal_nagios_summary_cgi(tmp_path, node):
     events = api.analyze([str(SAMPLES / node)]).events
     alerts = events[events["kind"].astype(str).isin(["service_alert", "host_alert"]).to_numpy()]
     ours = Counter()
-    for (host, service), count in alerts.groupby([alerts["host"].astype(str), alerts["service"].astype(str)]).size().items():
+    for (host, service), count in (
+        alerts.groupby([alerts["host"].astype(str), alerts["service"].astype(str)]).size().items()
+    ):
         if count:
             ours[(host, service)] = int(count)
     since = int(events["time"].min().timestamp()) - 1
@@ -101,15 +108,25 @@ def objects_cache_for(log: Path, where: Path) -> Path:
     definition per name in the log."""
     sample = (SAMPLES / "nagios-global01" / "objects.cache").read_text()
     text = log.read_text()
-    hosts = set(re.findall(r"\] (?:HOST ALERT|CURRENT HOST STATE|HOST NOTIFICATION): (?:[^;]*;)?([^;]+);(?:UP|DOWN|UNREACHABLE)", text))
+    hosts = set(
+        re.findall(
+            r"\] (?:HOST ALERT|CURRENT HOST STATE|HOST NOTIFICATION): (?:[^;]*;)?([^;]+);(?:UP|DOWN|UNREACHABLE)", text
+        )
+    )
     services = set(re.findall(r"\] (?:SERVICE ALERT|CURRENT SERVICE STATE): ([^;]+);([^;]+);", text))
     hosts |= {host for host, _ in services}
     common = "\tcheck_period\t24x7\n\tcontact_groups\tops\n\tnotification_period\t24x7\n\tmax_check_attempts\t3\n"
-    parts = [sample[:sample.index("define host {")]]
-    parts += [f"define host {{\n\thost_name\t{h}\n\talias\t{h}\n\taddress\t127.0.0.1\n\tcheck_command\tscripted!{h}\n"
-              f"{common}\t}}\n\n" for h in sorted(hosts)]
-    parts += [f"define service {{\n\thost_name\t{h}\n\tservice_description\t{s}\n\tcheck_command\tscripted!{h}\n"
-              f"{common}\t}}\n\n" for h, s in sorted(services)]
+    parts = [sample[: sample.index("define host {")]]
+    parts += [
+        f"define host {{\n\thost_name\t{h}\n\talias\t{h}\n\taddress\t127.0.0.1\n\tcheck_command\tscripted!{h}\n"
+        f"{common}\t}}\n\n"
+        for h in sorted(hosts)
+    ]
+    parts += [
+        f"define service {{\n\thost_name\t{h}\n\tservice_description\t{s}\n\tcheck_command\tscripted!{h}\n"
+        f"{common}\t}}\n\n"
+        for h, s in sorted(services)
+    ]
     cache = where / "objects.cache"
     cache.write_text("".join(parts))
     return cache
@@ -122,10 +139,12 @@ def cgi_config(log_dir: Path, where: Path) -> None:
     cache = objects_cache_for(log_dir / "nagios.log", where)
     (where / "nagios.cfg").write_text(
         f"log_file={log_dir}/nagios.log\nlog_archive_path={archives}\nlog_rotation_method=d\n"
-        f"object_cache_file={cache}\nstatus_file={where}/status.dat\n")
+        f"object_cache_file={cache}\nstatus_file={where}/status.dat\n"
+    )
     (where / "cgi.cfg").write_text(
         f"main_config_file={where}/nagios.cfg\nphysical_html_path=/usr/share/nagios4/htdocs\n"
-        "url_html_path=/nagios4\nuse_authentication=0\n")
+        "url_html_path=/nagios4\nuse_authentication=0\n"
+    )
 
 
 @pytest.mark.parametrize("name", HAND_NODES)

@@ -1,21 +1,35 @@
 """MetricNamer.name_all (each host and service named once) against name() key by key."""
+
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nagtune.parsers.identity import NodeIdentity
 from nagtune.parsers.metrics import FAMILIES, GRANULARITIES, MetricKey, MetricNamer
 
 # Raw names that collide once made safe ("web 1", "web.1", "web_1"), and an empty one.
 RAW = st.sampled_from(["web 1", "web.1", "web_1", "db", "", "Disk /var", "disk_var", "ü-host"])
-KEYS = st.lists(st.builds(MetricKey, st.sampled_from(FAMILIES), RAW, RAW,
-                          st.sampled_from(["", "OK", "CRITICAL", "DOWN"]),
-                          st.sampled_from(["", "HARD", "SOFT", "PROBLEM", "RECOVERY"])), max_size=40)
+KEYS = st.lists(
+    st.builds(
+        MetricKey,
+        st.sampled_from(FAMILIES),
+        RAW,
+        RAW,
+        st.sampled_from(["", "OK", "CRITICAL", "DOWN"]),
+        st.sampled_from(["", "HARD", "SOFT", "PROBLEM", "RECOVERY"]),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(keys=KEYS, granularity=st.sampled_from(GRANULARITIES), tags=st.booleans(),
-       prefix=st.sampled_from(["nagios", "", "a.b"]))
+@given(
+    keys=KEYS,
+    granularity=st.sampled_from(GRANULARITIES),
+    tags=st.booleans(),
+    prefix=st.sampled_from(["nagios", "", "a.b"]),
+)
 def test_name_all_is_name_of_each_key(keys, granularity, tags, prefix):
     identity = NodeIdentity("nagios-c0001-01", "cell", "c0001", "test")
     one_by_one = MetricNamer(identity, prefix=prefix, granularity=granularity, tags=tags)

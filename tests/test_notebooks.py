@@ -1,4 +1,5 @@
 """The notebooks run top to bottom with no error, on the bundled samples."""
+
 from __future__ import annotations
 
 import glob
@@ -36,12 +37,23 @@ def test_notebook_runs_top_to_bottom(path, samples, tmp_path, monkeypatch):
     monkeypatch.setenv("NAGTUNE_NOTEBOOK_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.dirname(path)}}).execute()
-    errors = [output for cell in notebook.cells if cell.cell_type == "code"
-              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": os.path.dirname(path)}}
+    ).execute()
+    errors = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
     assert not errors
-    images = [output for cell in notebook.cells if cell.cell_type == "code"
-              for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+    images = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
     assert len(images) >= 4, "the plots should display"
     assert os.path.isfile(tmp_path / "out" / "report" / "report.html")

@@ -1,4 +1,5 @@
 """Output formatters as pure functions; StatsD packing by size."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,11 +9,14 @@ from nagtune.outputs.statsd import format_counters, pack
 from nagtune.parsers.metrics import MetricPoint
 
 
-@pytest.mark.parametrize("points, expected", [
-    ([], b""),
-    ([MetricPoint("a.b", 3, 60)], b"a.b 3 60\n"),
-    ([MetricPoint("a.b", 3, 60), MetricPoint("a.c", 1, 120)], b"a.b 3 60\na.c 1 120\n"),
-])
+@pytest.mark.parametrize(
+    "points, expected",
+    [
+        ([], b""),
+        ([MetricPoint("a.b", 3, 60)], b"a.b 3 60\n"),
+        ([MetricPoint("a.b", 3, 60), MetricPoint("a.c", 1, 120)], b"a.b 3 60\na.c 1 120\n"),
+    ],
+)
 def test_graphite_plaintext(points, expected):
     assert format_points(points) == expected
 
@@ -46,4 +50,8 @@ def test_statsd_pack_fills_datagrams_up_to_the_limit(limit):
 
 
 def test_statsd_line_longer_than_the_limit_goes_alone():
-    assert pack(b"short:1|c\n" + b"x" * 100 + b":1|c\nend:1|c\n", 50) == [b"short:1|c", b"x" * 100 + b":1|c", b"end:1|c"]
+    assert pack(b"short:1|c\n" + b"x" * 100 + b":1|c\nend:1|c\n", 50) == [
+        b"short:1|c",
+        b"x" * 100 + b":1|c",
+        b"end:1|c",
+    ]

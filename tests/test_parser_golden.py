@@ -2,6 +2,7 @@
 
 Regenerate with `python tests/golden/regenerate.py` only for an intended change.
 """
+
 import pytest
 
 from tests.golden_cases import GOLDEN_CASES, render_events, render_metrics

@@ -1,14 +1,16 @@
 """Properties of the node-side parsing that must hold for any input at all."""
+
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from nagtune.parsers.events import KINDS, UNPARSED, Event
-from nagtune.parsers.metrics import MetricNamer, metric_key
-from nagtune.parsers.identity import identify
-from nagtune.parsers.names import NameRegistry, metric_component, metric_prefix
-from nagtune.parsers.nagios import parse_line
 from nagtune.parsers import scan as scan_module
+from nagtune.parsers.events import KINDS, UNPARSED, Event
+from nagtune.parsers.identity import identify
+from nagtune.parsers.metrics import MetricNamer, metric_key
+from nagtune.parsers.nagios import parse_line
+from nagtune.parsers.names import NameRegistry, metric_component, metric_prefix
 from nagtune.parsers.scan import reference_scan, scan
 
 
@@ -19,11 +21,21 @@ def test_the_compiled_scanner_was_built():
 
 
 def test_nagtune_pure_python_chooses_the_python_scanner():
-    import os, subprocess, sys
+    import os
+    import subprocess
+    import sys
+
     probe = "from nagtune.parsers import scan; print(scan._tally.__name__, scan.plaintext.__name__)"
-    chosen = {value: subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                                    env={**os.environ, "NAGTUNE_PURE_PYTHON": value}).stdout.split()
-              for value in ("1", "")}
+    chosen = {
+        value: subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "NAGTUNE_PURE_PYTHON": value},
+        ).stdout.split()
+        for value in ("1", "")
+    }
     assert chosen == {"1": ["_tally_in_python", "_plaintext_in_python"], "": ["_tally_compiled", "plaintext"]}
 
 
@@ -38,37 +50,97 @@ def both_scanners(buffer: bytes) -> list:
         scan_module.use_compiled(True)
     return results
 
+
 # Fields drawn from what hostile monitored machines can put in a log line.
-hostile_text = st.binary(max_size=12).filter(lambda b: b"\n" not in b) | st.sampled_from(
-    [b"", b" ", b";", b"\r", b"\xff\xfe", b"na\xc3\xafve", b"<script>", b"a.b", b"]", b"[1] ", b"x=1;", b"\x00"]
-) | st.text(alphabet="ab; .:\r\t<>&=é", max_size=8).map(lambda s: s.encode())
-state = st.sampled_from([b"OK", b"WARNING", b"CRITICAL", b"UNKNOWN", b"UP", b"DOWN", b"UNREACHABLE",
-                         b"STARTED", b"STOPPED", b"CANCELLED", b"DISABLED", b"BOGUS", b"ok", b""])
-notification_state = state | st.sampled_from([
-    b"ACKNOWLEDGEMENT (CRITICAL)", b"FLAPPINGSTART (OK)", b"DOWNTIMESTART (UP)", b"CUSTOM (WARNING)",
-    b"ACKNOWLEDGEMENT", b"PROBLEM (OK)", b"CUSTOM (", b"RECOVERY",
-])
+hostile_text = (
+    st.binary(max_size=12).filter(lambda b: b"\n" not in b)
+    | st.sampled_from(
+        [b"", b" ", b";", b"\r", b"\xff\xfe", b"na\xc3\xafve", b"<script>", b"a.b", b"]", b"[1] ", b"x=1;", b"\x00"]
+    )
+    | st.text(alphabet="ab; .:\r\t<>&=é", max_size=8).map(lambda s: s.encode())
+)
+state = st.sampled_from(
+    [
+        b"OK",
+        b"WARNING",
+        b"CRITICAL",
+        b"UNKNOWN",
+        b"UP",
+        b"DOWN",
+        b"UNREACHABLE",
+        b"STARTED",
+        b"STOPPED",
+        b"CANCELLED",
+        b"DISABLED",
+        b"BOGUS",
+        b"ok",
+        b"",
+    ]
+)
+notification_state = state | st.sampled_from(
+    [
+        b"ACKNOWLEDGEMENT (CRITICAL)",
+        b"FLAPPINGSTART (OK)",
+        b"DOWNTIMESTART (UP)",
+        b"CUSTOM (WARNING)",
+        b"ACKNOWLEDGEMENT",
+        b"PROBLEM (OK)",
+        b"CUSTOM (",
+        b"RECOVERY",
+    ]
+)
 state_type = st.sampled_from([b"SOFT", b"HARD", b"soft", b""])
 attempt = st.sampled_from([b"1", b"3", b"10", b"x", b"", b"\xb2", b"1\r"])
-stamp = st.sampled_from([b"[1700000000] ", b"[1700000061] ", b"[5] ", b"[999999999999] ", b"[9999999999] ",
-                         b"[1234567890123] ", b"[x] ", b"", b"[1700000000]"])
-kind = st.sampled_from([
-    b"SERVICE ALERT", b"HOST ALERT", b"SERVICE NOTIFICATION", b"HOST NOTIFICATION",
-    b"SERVICE FLAPPING ALERT", b"HOST FLAPPING ALERT", b"SERVICE DOWNTIME ALERT", b"HOST DOWNTIME ALERT",
-    b"CURRENT SERVICE STATE", b"EXTERNAL COMMAND", b"LOG ROTATION", b"Warning", b"wproc",
-    b"SERVICE EVENT HANDLER", b"GLOBAL HOST EVENT HANDLER", b"PASSIVE SERVICE CHECK", b"PASSIVE HOST CHECK",
-    b"INITIAL HOST STATE", b"CURRENT HOST STATE", b"TIMEPERIOD TRANSITION",
-])
+stamp = st.sampled_from(
+    [
+        b"[1700000000] ",
+        b"[1700000061] ",
+        b"[5] ",
+        b"[999999999999] ",
+        b"[9999999999] ",
+        b"[1234567890123] ",
+        b"[x] ",
+        b"",
+        b"[1700000000]",
+    ]
+)
+kind = st.sampled_from(
+    [
+        b"SERVICE ALERT",
+        b"HOST ALERT",
+        b"SERVICE NOTIFICATION",
+        b"HOST NOTIFICATION",
+        b"SERVICE FLAPPING ALERT",
+        b"HOST FLAPPING ALERT",
+        b"SERVICE DOWNTIME ALERT",
+        b"HOST DOWNTIME ALERT",
+        b"CURRENT SERVICE STATE",
+        b"EXTERNAL COMMAND",
+        b"LOG ROTATION",
+        b"Warning",
+        b"wproc",
+        b"SERVICE EVENT HANDLER",
+        b"GLOBAL HOST EVENT HANDLER",
+        b"PASSIVE SERVICE CHECK",
+        b"PASSIVE HOST CHECK",
+        b"INITIAL HOST STATE",
+        b"CURRENT HOST STATE",
+        b"TIMEPERIOD TRANSITION",
+    ]
+)
 
 
 @st.composite
 def log_line(draw):
     head = draw(stamp) + draw(kind) + draw(st.sampled_from([b": ", b":", b" "]))
     command = draw(st.sampled_from([b"ACKNOWLEDGE_SVC_PROBLEM", b"ACKNOWLEDGE_HOST_PROBLEM", b"DEL_SVC_DOWNTIME"]))
-    fields = draw(st.lists(
-        st.one_of(hostile_text, state, notification_state, state_type, attempt, st.just(command)),
-        min_size=0, max_size=8,
-    ))
+    fields = draw(
+        st.lists(
+            st.one_of(hostile_text, state, notification_state, state_type, attempt, st.just(command)),
+            min_size=0,
+            max_size=8,
+        )
+    )
     line = head + b";".join(fields)
     return draw(st.sampled_from([line, line + b"\r", draw(st.binary(max_size=40)).replace(b"\n", b"")]))
 
@@ -89,8 +161,8 @@ def well_formed_line(draw, stamps=stamp):
         b"HOST DOWNTIME ALERT: %s;%s" % (host, draw(state)),
         b"EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;%s;%s;2;1;1;alice;x" % (host, service),
         b"EXTERNAL COMMAND: ACKNOWLEDGE_HOST_PROBLEM;%s" % host,
-        b"SERVICE EVENT HANDLER: %s;%s;%s;%s;%s;restart-it" % (host, service, draw(state), draw(state_type),
-                                                               draw(attempt)),
+        b"SERVICE EVENT HANDLER: %s;%s;%s;%s;%s;restart-it"
+        % (host, service, draw(state), draw(state_type), draw(attempt)),
         b"HOST NOTIFICATION: %s;%s;CUSTOM (DOWN);cmd;out;%s;%s" % (contact, host, draw(name), draw(name)),
     ]
     return draw(stamps) + draw(st.sampled_from(shapes)) + ending
@@ -103,12 +175,13 @@ def time_ordered_buffer(draw):
     padding, and where the next minute needs one more digit."""
     base = draw(st.sampled_from([1_700_000_000, 1_699_999_990, 9_999_999_930, 1000]))
     offsets = sorted(draw(st.lists(st.integers(0, 70), min_size=24, max_size=40)))
-    lines = [draw(well_formed_line(st.just(b"[%010d] " % (base + offset))) | log_line())
-             for offset in offsets]
+    lines = [draw(well_formed_line(st.just(b"[%010d] " % (base + offset))) | log_line()) for offset in offsets]
     return b"\n".join(lines)
 
 
-log_buffer = st.lists(log_line() | well_formed_line(), max_size=25).map(lambda lines: b"\n".join(lines)) | st.binary(max_size=300)
+log_buffer = st.lists(log_line() | well_formed_line(), max_size=25).map(lambda lines: b"\n".join(lines)) | st.binary(
+    max_size=300
+)
 
 
 @given(st.binary(max_size=400) | st.text(max_size=200))
@@ -145,7 +218,7 @@ def _without_contact(text: bytes) -> bytes:
     """The Python scanner's notification text as the C one keeps it (no contact)."""
     for kind in (b"SERVICE NOTIFICATION: ", b"HOST NOTIFICATION: "):
         if text.startswith(kind):
-            return kind + text[text.index(b";", len(kind)):]
+            return kind + text[text.index(b";", len(kind)) :]
     return text
 
 
@@ -197,8 +270,13 @@ def test_fast_scan_of_a_log_in_time_order_agrees_with_the_reference_parser(buffe
 def test_most_time_ordered_buffers_take_the_bisecting_path():
     # Guards the test above against testing only the any-order path.
     from hypothesis import find
-    found = find(time_ordered_buffer(), lambda buffer: scan_module._in_time_order(
-        [m[0] for m in scan_module._line_patterns()[0].findall(b"\n" + buffer)]))
+
+    found = find(
+        time_ordered_buffer(),
+        lambda buffer: scan_module._in_time_order(
+            [m[0] for m in scan_module._line_patterns()[0].findall(b"\n" + buffer)]
+        ),
+    )
     assert found
 
 
@@ -232,7 +310,9 @@ def test_every_metric_line_is_one_safe_graphite_line(line, tags):
     key = metric_key(event)
     if key is None:
         return
-    namer = MetricNamer(identify("nagios-c0001-01\n evil.host", environment="te st;x=y"), prefix="na gios\nforged 1 1", tags=tags)
+    namer = MetricNamer(
+        identify("nagios-c0001-01\n evil.host", environment="te st;x=y"), prefix="na gios\nforged 1 1", tags=tags
+    )
     name = namer.name(key)
     assert re.fullmatch(r"[A-Za-z0-9_.;=-]+", name), name
     assert " " not in name and "\n" not in name

@@ -5,6 +5,7 @@ mode: one node, a real nagios4 under faketime x60 for 20 Nagios minutes
 starting at 23:58:30, so its own hourly rotation happens at midnight. Takes
 about 25 s. nagios4 and faketime missing is a FAILURE, never a skip.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -37,9 +38,12 @@ def quick_run(tmp_path_factory) -> Path:
     assert shutil.which("nagios4"), "nagios4 not found: apt-get install nagios4-core"
     assert shutil.which("faketime"), "faketime not found: apt-get install faketime"
     out = tmp_path_factory.mktemp("samples")
-    res = subprocess.run([sys.executable, str(GENERATOR), "--quick", "--out", str(out)],
-                         capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, f"make_samples.py --quick failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    res = subprocess.run(
+        [sys.executable, str(GENERATOR), "--quick", "--out", str(out)], capture_output=True, text=True, timeout=180
+    )
+    assert res.returncode == 0, (
+        f"make_samples.py --quick failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    )
     return out / NODE
 
 
@@ -85,6 +89,13 @@ def test_every_line_of_the_real_log_parses(quick_run):
                 unparsed.append(f"{path.name}: {raw!r}")
     assert total > 40
     assert not unparsed, f"{len(unparsed)} of {total} real Nagios lines unparsed:\n" + "\n".join(unparsed[:20])
-    for kind in ("log_rotation", "log_version", "current_host_state", "current_service_state",
-                 "service_alert", "service_notification", "external_command"):
+    for kind in (
+        "log_rotation",
+        "log_version",
+        "current_host_state",
+        "current_service_state",
+        "service_alert",
+        "service_notification",
+        "external_command",
+    ):
         assert kinds.get(kind), f"no {kind} event in the real log: {kinds}"

@@ -16,6 +16,7 @@ The expectations are read from the log's lines in the test (what Nagios
 wrote), never from nagtune's output. nagios4, faketime or nagios4-cgi
 missing is a FAILURE, never a skip.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,10 +28,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nagtune.analytics.run import api
-from nagtune.analytics.sources import ingest
 from nagtune.analytics.findings.episodes import build_episodes
 from nagtune.analytics.findings.quiet import find_quiet
+from nagtune.analytics.run import api
+from nagtune.analytics.sources import ingest
 
 from .test_nagios_summary_cgi import SUMMARY_CGI, ranked_counts, top_alert_producers
 
@@ -55,16 +56,42 @@ def run_dir(tmp_path_factory) -> Path:
     ms = _generator()
     r = lambda *p: ms.rng_for(NODE, *p)  # noqa: E731
     hosts = [
-        ms.Host("core01", "10.9.0.1", "DOWN for host checks 2-7", "HARD DOWN, notified",
-                ms.ping_down_windows(r("core01"), [(2, 6)])),
-        ms.Host("edge01", "10.9.0.2", "DOWN for host checks 2-3", "SOFT DOWN only",
-                ms.ping_down_windows(r("edge01"), [(2, 2)])),
+        ms.Host(
+            "core01",
+            "10.9.0.1",
+            "DOWN for host checks 2-7",
+            "HARD DOWN, notified",
+            ms.ping_down_windows(r("core01"), [(2, 6)]),
+        ),
+        ms.Host(
+            "edge01",
+            "10.9.0.2",
+            "DOWN for host checks 2-3",
+            "SOFT DOWN only",
+            ms.ping_down_windows(r("edge01"), [(2, 2)]),
+        ),
     ]
     services = [
-        ms.Service("core01", "App", "host-down-victim", "", "", ms.steady(ms.http_ok(r("App"))),
-                   {"check_interval": 2}, follow="core01", follow_output="CRITICAL - Socket timeout after 10 seconds"),
-        ms.Service("core01", "Disk", "steady-ok", "", "", ms.steady(lambda: "DISK OK - free space: / 5000 MB"),
-                   {"check_interval": 2}),
+        ms.Service(
+            "core01",
+            "App",
+            "host-down-victim",
+            "",
+            "",
+            ms.steady(ms.http_ok(r("App"))),
+            {"check_interval": 2},
+            follow="core01",
+            follow_output="CRITICAL - Socket timeout after 10 seconds",
+        ),
+        ms.Service(
+            "core01",
+            "Disk",
+            "steady-ok",
+            "",
+            "",
+            ms.steady(lambda: "DISK OK - free space: / 5000 MB"),
+            {"check_interval": 2},
+        ),
         ms.Service("edge01", "Web", "steady-ok", "", "", ms.steady(ms.http_ok(r("Web"))), {"check_interval": 2}),
     ]
     node = ms.Node(NODE, "cell", "c0009", hosts, services, [])
@@ -95,6 +122,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 def lines_of(node_dir: Path) -> list[str]:
     import gzip
+
     text = ""
     for path in [*sorted((node_dir / "archives").iterdir()), node_dir / "nagios.log"]:
         data = path.read_bytes()
@@ -107,11 +135,14 @@ def test_rank_counts_equal_summary_cgi_through_an_outage_and_a_restart(run_dir, 
     assert sum("starting..." in line for line in lines) == 2  # two Nagios starts in one log
     (tmp_path / "nagios.cfg").write_text(
         f"log_file={run_dir}/nagios.log\nlog_archive_path={run_dir}/archives\nlog_rotation_method=h\n"
-        f"object_cache_file={run_dir}/objects.cache\nstatus_file={tmp_path}/status.dat\n")
+        f"object_cache_file={run_dir}/objects.cache\nstatus_file={tmp_path}/status.dat\n"
+    )
     (tmp_path / "cgi.cfg").write_text(
         f"main_config_file={tmp_path}/nagios.cfg\nphysical_html_path=/usr/share/nagios4/htdocs\n"
-        "url_html_path=/nagios4\nuse_authentication=0\n")
+        "url_html_path=/nagios4\nuse_authentication=0\n"
+    )
     import gzip
+
     for packed in (run_dir / "archives").glob("*.gz"):  # the CGI reads plain archives
         packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
         packed.unlink()

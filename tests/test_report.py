@@ -1,4 +1,5 @@
 """nagtune report on the samples: sections, numbers, plots, safety, tables, history."""
+
 from __future__ import annotations
 
 import glob
@@ -22,14 +23,50 @@ from nagtune.cli import cli
 
 from .report_data import HOSTILE_HOST, HOSTILE_OUTPUT, HOSTILE_SERVICE, report_inputs
 
-SECTIONS = ["changes", "quiet", "burden", "week-over-week", "chatty", "retunes", "names", "automation", "breakdown",
-            "data"]
-MD_HEADINGS = ["## Changes for this week", "## Problems nobody was told about", "## On-call burden",
-               "## Week over week", "## Top chatty services", "## Every retune suggestion", "## Name audit",
-               "## Automation candidates", "## Per cell and per class", "## Data"]
-TABLES = ["changes", "change_rows", "pages_per_contact", "pages_per_contact_group", "worst_nights", "summary",
-          "chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell", "by_class",
-          "new_offenders", "resolved_offenders", "chronic_offenders", "suggestion_effects"]
+SECTIONS = [
+    "changes",
+    "quiet",
+    "burden",
+    "week-over-week",
+    "chatty",
+    "retunes",
+    "names",
+    "automation",
+    "breakdown",
+    "data",
+]
+MD_HEADINGS = [
+    "## Changes for this week",
+    "## Problems nobody was told about",
+    "## On-call burden",
+    "## Week over week",
+    "## Top chatty services",
+    "## Every retune suggestion",
+    "## Name audit",
+    "## Automation candidates",
+    "## Per cell and per class",
+    "## Data",
+]
+TABLES = [
+    "changes",
+    "change_rows",
+    "pages_per_contact",
+    "pages_per_contact_group",
+    "worst_nights",
+    "summary",
+    "chatty",
+    "chatty_host_service",
+    "quiet",
+    "retunes",
+    "names",
+    "automation",
+    "by_cell",
+    "by_class",
+    "new_offenders",
+    "resolved_offenders",
+    "chronic_offenders",
+    "suggestion_effects",
+]
 PARQUET_ONLY = ["episodes", "hour_of_week"]
 PLOT_SIZES = {"hour_of_week.png": (1000, 360), "trend.png": (800, 360)}
 
@@ -65,8 +102,11 @@ def test_every_section_is_present(built):
         assert f"\n{heading}\n" in markdown, heading
     for name in TABLES:
         assert (built["out"] / "tables" / f"{name}.csv").is_file(), name
-        assert f'href="tables/{name}.csv"' in html or name == "change_rows" or \
-            not pd.read_csv(built["out"] / "tables" / f"{name}.csv").shape[0], name
+        assert (
+            f'href="tables/{name}.csv"' in html
+            or name == "change_rows"
+            or not pd.read_csv(built["out"] / "tables" / f"{name}.csv").shape[0]
+        ), name
     for name in TABLES + PARQUET_ONLY:
         assert (built["out"] / "tables" / f"{name}.parquet").is_file(), name
 
@@ -99,17 +139,30 @@ def _unneutralise(value):
     return value
 
 
-@pytest.mark.parametrize("name, attribute", [("chatty", "chatty"), ("chatty_host_service", "chatty_host_service"),
-                                             ("quiet", "quiet"), ("retunes", "retunes"), ("by_cell", "by_cell"),
-                                             ("automation", "automation"), ("episodes", "episodes")])
+@pytest.mark.parametrize(
+    "name, attribute",
+    [
+        ("chatty", "chatty"),
+        ("chatty_host_service", "chatty_host_service"),
+        ("quiet", "quiet"),
+        ("retunes", "retunes"),
+        ("by_cell", "by_cell"),
+        ("automation", "automation"),
+        ("episodes", "episodes"),
+    ],
+)
 def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
     expected = getattr(analysis[0], attribute)
     as_parquet = pd.read_parquet(built["out"] / "tables" / f"{name}.parquet")
     if name == "episodes":  # not shown in the page: Parquet only
         assert not (built["out"] / "tables" / "episodes.csv").exists()
         assert len(as_parquet) == len(expected) > 0
-        pd.testing.assert_frame_equal(as_parquet.reset_index(drop=True), expected.reset_index(drop=True),
-                                      check_dtype=False, check_categorical=False)
+        pd.testing.assert_frame_equal(
+            as_parquet.reset_index(drop=True),
+            expected.reset_index(drop=True),
+            check_dtype=False,
+            check_categorical=False,
+        )
         return
     csv = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False)
     csv_text = pd.read_csv(built["out"] / "tables" / f"{name}.csv", keep_default_na=False, dtype=str)
@@ -123,8 +176,9 @@ def test_tables_round_trip_and_equal_the_api(built, analysis, name, attribute):
             assert list(csv[column].astype(str)) == [str(v) for v in want], column
         elif pd.api.types.is_numeric_dtype(want) and not pd.api.types.is_bool_dtype(want):
             got = pd.to_numeric(csv[column].replace("", np.nan))
-            np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float, na_value=np.nan),
-                                       rtol=1e-9, equal_nan=True, err_msg=column)
+            np.testing.assert_allclose(
+                got.to_numpy(float), want.to_numpy(float, na_value=np.nan), rtol=1e-9, equal_nan=True, err_msg=column
+            )
         elif pd.api.types.is_datetime64_any_dtype(want) or pd.api.types.is_timedelta64_dtype(want):
             continue  # written in ISO form; checked through JSON below
         else:
@@ -170,11 +224,34 @@ def test_html_parses_and_shows_hostile_text_as_text(built):
     for tag, key, value in parser.attrs:
         if key in ("src", "href"):
             # Inline images, anchors, and the tables beside the page: nothing else without --nagios-url.
-            assert value.startswith(("data:image/png;base64,", "#")) or \
-                re.fullmatch(r"tables/[a-z0-9_-]+\.csv(\.gz)?", value), (tag, key, value[:40])
-    assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "nav", "a",
-                                "section", "div", "span", "figure", "img", "table", "thead", "tbody", "tr", "th",
-                                "td"}
+            assert value.startswith(("data:image/png;base64,", "#")) or re.fullmatch(
+                r"tables/[a-z0-9_-]+\.csv(\.gz)?", value
+            ), (tag, key, value[:40])
+    assert set(parser.tags) <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "nav",
+        "a",
+        "section",
+        "div",
+        "span",
+        "figure",
+        "img",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+    }
     text = "".join(parser.text)
     assert HOSTILE_SERVICE in text  # shown, as text
     assert "<img src=x" not in html and "<script>" not in html
@@ -250,7 +327,9 @@ def test_week_over_week(tmp_path, built):
     resolved = pd.read_csv(out / "tables" / "resolved_offenders.csv", keep_default_na=False)
     now_top = pd.read_csv(out / "tables" / "chatty.csv", keep_default_na=False).head(15)
     assert set(map(tuple, new[["node", "service"]].values)) <= set(map(tuple, now_top[["node", "service"]].values))
-    assert not set(map(tuple, resolved[["node", "service"]].values)) & set(map(tuple, now_top[["node", "service"]].values))
+    assert not set(map(tuple, resolved[["node", "service"]].values)) & set(
+        map(tuple, now_top[["node", "service"]].values)
+    )
     effects = pd.read_csv(out / "tables" / "suggestion_effects.csv", keep_default_na=False)
     assert len(effects) == len(first_retunes)
     # The same objects.cache both weeks: nothing was applied, so no "effect" is shown.
@@ -284,8 +363,9 @@ def test_cli_errors_name_what_to_fix(tmp_path):
 def test_empty_window_still_writes_every_section(tmp_path):
     (tmp_path / "nagios-c0001-01").mkdir()
     (tmp_path / "nagios-c0001-01" / "nagios.log").write_text("[1700000000] LOG VERSION: 2.0\n")
-    result = CliRunner().invoke(cli, ["report", str(tmp_path / "nagios-c0001-01"), "--since", "7d",
-                                      "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        cli, ["report", str(tmp_path / "nagios-c0001-01"), "--since", "7d", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "o" / "report.html").read_text()
     for section in SECTIONS:
@@ -294,37 +374,50 @@ def test_empty_window_still_writes_every_section(tmp_path):
 
 # The report writes times and durations itself (pandas formats them one by one);
 # the text must be pandas' own, and every form it does not make is left to pandas.
-_SECONDS = st.one_of(st.none(), st.integers(min_value=-3 * 86_400, max_value=40 * 86_400),
-                     st.integers(min_value=0, max_value=3).map(lambda d: d * 86_400))
+_SECONDS = st.one_of(
+    st.none(),
+    st.integers(min_value=-3 * 86_400, max_value=40 * 86_400),
+    st.integers(min_value=0, max_value=3).map(lambda d: d * 86_400),
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(seconds=st.lists(_SECONDS, min_size=1, max_size=8),
-       fraction=st.sampled_from([0, 0, 0, 500_000_000]),
-       tz=st.sampled_from(["UTC", "UTC", None, "Europe/Berlin"]),
-       unit=st.sampled_from(["ns", "us", "s"]))
+@given(
+    seconds=st.lists(_SECONDS, min_size=1, max_size=8),
+    fraction=st.sampled_from([0, 0, 0, 500_000_000]),
+    tz=st.sampled_from(["UTC", "UTC", None, "Europe/Berlin"]),
+    unit=st.sampled_from(["ns", "us", "s"]),
+)
 def test_times_are_written_as_pandas_writes_them(seconds, fraction, tz, unit):
     base = 1_764_000_000
     stamps = [None if s is None else pd.Timestamp((base + s) * 1_000_000_000 + fraction) for s in seconds]
     durations = [None if s is None else pd.Timedelta(s * 1_000_000_000 + fraction) for s in seconds]
-    frame = pd.DataFrame({
-        "when": pd.Series(pd.to_datetime(stamps, utc=tz is not None)).dt.as_unit(unit),
-        "how_long": pd.Series(pd.to_timedelta(durations)).dt.as_unit(unit),
-        "name": "=cmd",
-    })
+    frame = pd.DataFrame(
+        {
+            "when": pd.Series(pd.to_datetime(stamps, utc=tz is not None)).dt.as_unit(unit),
+            "how_long": pd.Series(pd.to_timedelta(durations)).dt.as_unit(unit),
+            "name": "=cmd",
+        }
+    )
     if tz not in (None, "UTC"):
         frame["when"] = frame["when"].dt.tz_convert(tz)
     expected_csv = frame.assign(name="'=cmd").to_csv(index=False)
     expected_json = frame.to_json(orient="records", date_format="iso", date_unit="s")
     assert report_mod._csv_frame(frame).to_csv(index=False) == expected_csv
-    assert report_mod._with_times_as_text(frame, "json").to_json(
-        orient="records", date_format="iso", date_unit="s") == expected_json
+    assert (
+        report_mod._with_times_as_text(frame, "json").to_json(orient="records", date_format="iso", date_unit="s")
+        == expected_json
+    )
 
 
 def test_times_are_made_at_once_for_the_report_tables_forms():
     """The forms the tables have are made here, not left to pandas (else no gain)."""
-    frame = pd.DataFrame({"when": pd.to_datetime([1_764_000_000, None], unit="s", utc=True),
-                          "how_long": pd.to_timedelta([300, 90_061], unit="s")})
+    frame = pd.DataFrame(
+        {
+            "when": pd.to_datetime([1_764_000_000, None], unit="s", utc=True),
+            "how_long": pd.to_timedelta([300, 90_061], unit="s"),
+        }
+    )
     for medium in ("csv", "json"):
         assert report_mod._times_as_text(frame["when"], medium) is not None
         assert report_mod._times_as_text(frame["how_long"], medium) is not None
@@ -337,12 +430,25 @@ def test_the_report_in_worker_processes_is_the_same_report(tmp_path, built):
     outs = {}
     for workers in ("1", "2"):
         outs[workers] = tmp_path / f"out-{workers}"
-        result = CliRunner().invoke(cli, ["report", *built["inputs"], "--since", "7d", "--no-history",
-                                          "--workers", workers, "--out", str(outs[workers])])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "report",
+                *built["inputs"],
+                "--since",
+                "7d",
+                "--no-history",
+                "--workers",
+                workers,
+                "--out",
+                str(outs[workers]),
+            ],
+        )
         assert result.exit_code == 0, result.output
 
     def files(root):
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
     one, two = files(outs["1"]), files(outs["2"])
     assert sorted(one) == sorted(two) and len([f for f in one if f.endswith(".png")]) >= 4
     assert [f for f in one if one[f] != two[f]] == []
@@ -353,6 +459,7 @@ def test_a_plot_that_fails_in_its_process_is_the_reports_error(tmp_path, built, 
 
     def broken(*args, **kwargs):
         raise ValueError("no room on the canvas")
+
     monkeypatch.setattr(plots, "trend", broken)
     with pytest.raises(ValueError, match="no room on the canvas"):
         report_mod.make_report(built["inputs"], str(tmp_path / "out"), since="7d", keep_history=False, processes=2)

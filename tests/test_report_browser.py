@@ -5,6 +5,7 @@ Chromium is a test dependency (scripts/install-test-deps.sh installs Debian's
 ``chromium``): a missing browser fails this test, it never skips. The page is
 read back as Chromium parsed and laid it out (``--dump-dom``), not as written.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,14 @@ from .report_data import report_inputs
 
 pytestmark = pytest.mark.slow
 WIDTH, HEIGHT = 1280, 2000
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def _chromium() -> str:
@@ -34,23 +41,36 @@ def _chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail("chromium is not installed (Debian package chromium): run scripts/install-test-deps.sh",
-                pytrace=False)
+    pytest.fail("chromium is not installed (Debian package chromium): run scripts/install-test-deps.sh", pytrace=False)
 
 
 def _screenshot(page, shot, profile, width=WIDTH, height=HEIGHT):
     # --disable-background-networking etc.: the page must display with no network at all.
-    run = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={shot}",
-                          f"--window-size={width},{height}", page.as_uri()],
-                         capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            f"--window-size={width},{height}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.is_file(), run.stderr[-2000:]
     return Image.open(shot).convert("RGB")
 
 
 def _dom(page, profile) -> str:
-    run = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "</html>" in run.stdout
     return run.stdout
@@ -127,8 +147,9 @@ def test_report_displays_in_headless_chromium(samples_report, tmp_path):
     pixels = np.asarray(image, dtype=float)
     assert pixels.std() > 15, "screenshot is blank"
     # The plots are below the decision: a tall window shows them, coloured (the chatty bars' red).
-    tall = np.asarray(_screenshot(out / "report.html", tmp_path / "tall.png", tmp_path / "profile",
-                                  height=14000), dtype=float)
+    tall = np.asarray(
+        _screenshot(out / "report.html", tmp_path / "tall.png", tmp_path / "profile", height=14000), dtype=float
+    )
     reds = (tall[..., 0] > 180) & (tall[..., 1] < 110) & (tall[..., 2] < 110)
     assert reds.sum() > 500, "no plot colours in the screenshot: images did not display"
     shutil.copy(tmp_path / "screenshot.png", out / "screenshot.png")  # kept with the report for a person to look at
@@ -140,8 +161,7 @@ def test_the_first_heading_after_the_title_is_the_list_of_changes(samples_report
     assert page.headings[1] == ("h2", "Changes for this week")
     assert [h for _, h in page.headings if h == "Problems nobody was told about"]
     order = [h for tag, h in page.headings if tag == "h2"]
-    assert order[:4] == ["Changes for this week", "Problems nobody was told about", "On-call burden",
-                         "Week over week"]
+    assert order[:4] == ["Changes for this week", "Problems nobody was told about", "On-call burden", "Week over week"]
     changes = _table(page, "changes")
     assert 0 < len(changes) <= 10
     for row in changes:
@@ -164,8 +184,9 @@ def test_no_saving_shown_is_negative(samples_report, tmp_path):
 def _steady_fleet(directory, nodes: int, days: float) -> None:
     for index in range(nodes):
         node = f"nagios-c{index + 1:04d}-01"
-        generate_node(os.path.join(directory, node), node, 4000, seed=3, days=days, hosts=4, archives=True,
-                      gzip_archives=True)
+        generate_node(
+            os.path.join(directory, node), node, 4000, seed=3, days=days, hosts=4, archives=True, gzip_archives=True
+        )
 
 
 def test_week_over_week_on_a_steady_fleet_shows_no_churn(tmp_path):
@@ -177,8 +198,9 @@ def test_week_over_week_on_a_steady_fleet_shows_no_churn(tmp_path):
     out = tmp_path / "weekly"
     middle = START + 7 * 86400
     for until in (middle, middle + 7 * 86400):
-        result = CliRunner().invoke(cli, ["report", str(fleet), "--since", "7d", "--until", str(until),
-                                          "--out", str(out)])
+        result = CliRunner().invoke(
+            cli, ["report", str(fleet), "--since", "7d", "--until", str(until), "--out", str(out)]
+        )
         assert result.exit_code == 0, result.output
     page = _parse(_dom(out / "report.html", tmp_path / "profile"))
     section = page.sections["week-over-week"]
@@ -216,5 +238,8 @@ def test_a_thousand_node_week_stays_small_on_disk(tmp_path):
     changes = _table(page, "changes")
     assert 0 < len(changes) <= 10
     # The same change on many nodes is one line.
-    assert any(int(row["where"].split(" hosts on ")[1].split()[0]) > 1 for row in changes
-               if " hosts on " in row["where"] and "nodes" in row["where"])
+    assert any(
+        int(row["where"].split(" hosts on ")[1].split()[0]) > 1
+        for row in changes
+        if " hosts on " in row["where"] and "nodes" in row["where"]
+    )

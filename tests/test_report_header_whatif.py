@@ -1,5 +1,6 @@
 """The report's header says what the weekly rates rest on; its what-if figure replays the
 first screen's changes, one panel each, and nothing else."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,11 @@ def _five_hour_node(directory) -> str:
     lines = [f"[{START}] LOG VERSION: 2.0"]
     for hour in range(HOURS):
         at = START + hour * 3600
-        lines += [f"[{at + 60}] SERVICE ALERT: web01;HTTP;CRITICAL;HARD;3;connection refused",
-                  f"[{at + 60}] SERVICE NOTIFICATION: alice;web01;HTTP;CRITICAL;notify-by-email;connection refused",
-                  f"[{at + 1800}] SERVICE ALERT: web01;HTTP;OK;HARD;3;HTTP OK"]
+        lines += [
+            f"[{at + 60}] SERVICE ALERT: web01;HTTP;CRITICAL;HARD;3;connection refused",
+            f"[{at + 60}] SERVICE NOTIFICATION: alice;web01;HTTP;CRITICAL;notify-by-email;connection refused",
+            f"[{at + 1800}] SERVICE ALERT: web01;HTTP;OK;HARD;3;HTTP OK",
+        ]
     lines.append(f"[{START + HOURS * 3600}] SERVICE ALERT: web01;HTTP;OK;HARD;3;HTTP OK")
     (node / "nagios.log").write_text("\n".join(lines) + "\n")
     return str(node)
@@ -41,12 +44,12 @@ def test_header_says_five_hours_of_a_seven_day_window_are_extrapolated(tmp_path)
     result = CliRunner().invoke(cli, ["report", node, "--since", "7d", "--until", until, "--out", str(out)])
     assert result.exit_code == 0, result.output
     html = (out / "report.html").read_text(encoding="utf-8")
-    header = html[:html.index("<h2>")]
+    header = html[: html.index("<h2>")]
     # Written above: the log runs 5 hours; the window asked is 7 days.
     assert "5.0 h of data in a 7.0 days window" in header
     assert "extrapolated" in header
     markdown = (out / "report.md").read_text(encoding="utf-8")
-    assert "5.0 h of data in a 7.0 days window" in markdown[:markdown.index("\n## ")]
+    assert "5.0 h of data in a 7.0 days window" in markdown[: markdown.index("\n## ")]
 
 
 def test_a_full_week_is_not_called_extrapolated():
@@ -90,5 +93,5 @@ def test_what_if_figure_has_one_panel_per_change_on_the_first_screen(tmp_path):
     rows = -(-len(panels) // 2)
     assert image.shape[1] == 800 and image.shape[0] == round((0.5 + 2.5 * rows) * 80)
     html = (out / "report.html").read_text(encoding="utf-8")
-    retunes = html[html.index('<section id="retunes">'):html.index('<section id="names">')]
+    retunes = html[html.index('<section id="retunes">') : html.index('<section id="names">')]
     assert retunes.count('src="data:image/png;base64,') == 1

@@ -1,4 +1,5 @@
 """The notebook's findings are the CLI's on the same inputs (objects.cache included)."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ def test_the_notebook_finds_what_the_cli_finds(tmp_path, monkeypatch):
     monkeypatch.setenv("NAGTUNE_NOTEBOOK_OUT", str(tmp_path / "nb"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}}
+    ).execute()
     cli_out = tmp_path / "cli"
     result = CliRunner().invoke(cli, ["report", SAMPLES, "--since", "7d", "--no-history", "--out", str(cli_out)])
     assert result.exit_code == 0, result.output

@@ -1,6 +1,5 @@
 """The estimate path of retune (no perfdata: only the logged alerts are known), its
 expected values derived by hand from Nagios' rules."""
-import pandas as pd
 
 from nagtune.analytics.findings.episodes import build_episodes
 from nagtune.analytics.findings.retune import replay_max_check_attempts, suggest_retunes
@@ -22,14 +21,17 @@ def test_failing_checks_are_soft_attempts_plus_hard_rechecks(tmp_path):
     # HARD 3 at 120, OK at 720. By Nagios' rules the failing checks are the 2 logged SOFT
     # attempts, the HARD check at 120 and the re-check at 420 (check_interval later); the
     # check at 720 is the OK recovery: 4 failing checks (the old 1 + 720 // 60 gave 13).
-    node = write_log(tmp_path, [
-        (T0, "SERVICE ALERT: h;Svc;CRITICAL;SOFT;1;down"),
-        (T0 + 60, "SERVICE ALERT: h;Svc;CRITICAL;SOFT;2;down"),
-        (T0 + 120, "SERVICE ALERT: h;Svc;CRITICAL;HARD;3;down"),
-        (T0 + 120, "SERVICE NOTIFICATION: ops;h;Svc;CRITICAL;notify;down"),
-        (T0 + 720, "SERVICE ALERT: h;Svc;OK;HARD;3;up"),
-        (T0 + 720, "SERVICE NOTIFICATION: ops;h;Svc;OK;notify;up"),
-    ])
+    node = write_log(
+        tmp_path,
+        [
+            (T0, "SERVICE ALERT: h;Svc;CRITICAL;SOFT;1;down"),
+            (T0 + 60, "SERVICE ALERT: h;Svc;CRITICAL;SOFT;2;down"),
+            (T0 + 120, "SERVICE ALERT: h;Svc;CRITICAL;HARD;3;down"),
+            (T0 + 120, "SERVICE NOTIFICATION: ops;h;Svc;CRITICAL;notify;down"),
+            (T0 + 720, "SERVICE ALERT: h;Svc;OK;HARD;3;up"),
+            (T0 + 720, "SERVICE NOTIFICATION: ops;h;Svc;OK;notify;up"),
+        ],
+    )
     episodes = build_episodes(load_events([str(node)]))
     # 4 attempts: the 4th failing check is HARD: SOFT 1-3, HARD 4, recovery = 5 lines, 2 notifications.
     four = replay_max_check_attempts(episodes, 4, current=3, check_interval_minutes=5.0).iloc[0]
@@ -58,10 +60,12 @@ def _warning_node(tmp_path, renotify=False):
     lines = []
     for i in range(6):
         t = T0 + 7200 * i
-        lines += [(t, "SERVICE ALERT: mq01;Queue;WARNING;HARD;1;WARNING - queue depth: 7"),
-                  (t, "SERVICE NOTIFICATION: ops;mq01;Queue;WARNING;notify;WARNING - queue depth: 7"),
-                  (t + 2400, "SERVICE ALERT: mq01;Queue;OK;HARD;1;OK - queue depth: 1"),
-                  (t + 2400, "SERVICE NOTIFICATION: ops;mq01;Queue;OK;notify;OK - queue depth: 1")]
+        lines += [
+            (t, "SERVICE ALERT: mq01;Queue;WARNING;HARD;1;WARNING - queue depth: 7"),
+            (t, "SERVICE NOTIFICATION: ops;mq01;Queue;WARNING;notify;WARNING - queue depth: 7"),
+            (t + 2400, "SERVICE ALERT: mq01;Queue;OK;HARD;1;OK - queue depth: 1"),
+            (t + 2400, "SERVICE NOTIFICATION: ops;mq01;Queue;OK;notify;OK - queue depth: 1"),
+        ]
         if renotify:  # a re-notification 30 min in: its check is not in the log
             lines.append((t + 1800, "SERVICE NOTIFICATION: ops;mq01;Queue;WARNING;notify;WARNING - queue depth: 7"))
     return write_log(tmp_path, sorted(lines))
@@ -86,12 +90,15 @@ def test_threshold_row_dropped_when_notifications_cannot_be_replayed(tmp_path):
     events = load_events([str(_warning_node(tmp_path, renotify=True))])
     retunes = suggest_retunes(events, build_episodes(events))
     assert not (retunes["directive"] == "warning threshold (-w)").any()
-    assert not ((retunes["alerts_after"] < retunes["alerts_before"])
-                & (retunes["notifications_after"] == retunes["notifications_before"])).any()
+    assert not (
+        (retunes["alerts_after"] < retunes["alerts_before"])
+        & (retunes["notifications_after"] == retunes["notifications_before"])
+    ).any()
 
 
 def test_every_estimate_row_has_a_range_around_its_point(tmp_path):
     from tests.analytics_scenarios import write_node
+
     write_node(str(tmp_path))
     retunes = analyze([str(tmp_path)]).retunes
     assert len(retunes)

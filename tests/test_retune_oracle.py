@@ -12,6 +12,7 @@ in the same state and the counts compare exactly.
 
 About two simulated hours per run at x120: about two minutes of wall time in all.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -62,21 +63,35 @@ def services(changes: dict | None = None) -> list[ScriptedService]:
     changes = dict(changes or {})
     spiky_warn = changes.pop("spiky_warn", 80.0)
     found = [
-        ScriptedService("transient", TRANSIENT, directives={"max_check_attempts": 3, "check_interval": 5,
-                                                            "retry_interval": 1}),
-        ScriptedService("flipping", FLIPPING, directives={"max_check_attempts": 1, "check_interval": 2,
-                                                          "retry_interval": 5, "flap_detection_enabled": 0}),
-        ScriptedService("spiky", _plugin_codes(SPIKY, spiky_warn, 95.0), values=SPIKY, warn=f"~:{spiky_warn:g}",
-                        crit="~:95", ok_value=50.0,
-                        directives={"max_check_attempts": 3, "check_interval": 1, "retry_interval": 3}),
-        ScriptedService("nagging", NAGGING, directives={"max_check_attempts": 1, "check_interval": 2,
-                                                        "notification_interval": 5}),
-        ScriptedService("slow", SLOW, directives={"max_check_attempts": 4, "check_interval": 5,
-                                                  "retry_interval": 5}),
-        ScriptedService("delayed", DELAYED, directives={"max_check_attempts": 1, "check_interval": 2,
-                                                        "first_notification_delay": 9}),
-        ScriptedService("pager-only", PAGER_ONLY, directives={"max_check_attempts": 1, "check_interval": 2,
-                                                              "notification_options": "c,r"}),
+        ScriptedService(
+            "transient", TRANSIENT, directives={"max_check_attempts": 3, "check_interval": 5, "retry_interval": 1}
+        ),
+        ScriptedService(
+            "flipping",
+            FLIPPING,
+            directives={"max_check_attempts": 1, "check_interval": 2, "retry_interval": 5, "flap_detection_enabled": 0},
+        ),
+        ScriptedService(
+            "spiky",
+            _plugin_codes(SPIKY, spiky_warn, 95.0),
+            values=SPIKY,
+            warn=f"~:{spiky_warn:g}",
+            crit="~:95",
+            ok_value=50.0,
+            directives={"max_check_attempts": 3, "check_interval": 1, "retry_interval": 3},
+        ),
+        ScriptedService(
+            "nagging", NAGGING, directives={"max_check_attempts": 1, "check_interval": 2, "notification_interval": 5}
+        ),
+        ScriptedService("slow", SLOW, directives={"max_check_attempts": 4, "check_interval": 5, "retry_interval": 5}),
+        ScriptedService(
+            "delayed", DELAYED, directives={"max_check_attempts": 1, "check_interval": 2, "first_notification_delay": 9}
+        ),
+        ScriptedService(
+            "pager-only",
+            PAGER_ONLY,
+            directives={"max_check_attempts": 1, "check_interval": 2, "notification_options": "c,r"},
+        ),
     ]
     for service in found:
         service.directives.update(changes.get(service.name, {}))
@@ -102,8 +117,9 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("oracle")
     before = run_nagios(root / "before" / "oracle-node", services(), MINUTES)
     for service in services():
-        assert before.checks_run[service.name] >= len(service.codes) + 2, \
+        assert before.checks_run[service.name] >= len(service.codes) + 2, (
             f"{service.name}: the run ended before its scripted sequence did ({before.checks_run})"
+        )
     table = retune_logs([str(before.root)], processes=1)
     mine = table[table["host"].astype(str) == HOST].set_index("service")
     changes = {}
@@ -175,14 +191,17 @@ def test_flap_percent_matches_nagios_flapping_lines(runs):
     import re
 
     from nagtune.analytics.sources.ingest import load_perfdata
+
     config = load_nagios_cfg(after.nagios_cfg)
     objects = load_objects(after.objects_cache)
     settings, _ = engine.settings_for(objects[objects["service"] == "flipping"].iloc[0], config)
     perf = load_perfdata(after.perfdata)
     times, codes = engine.checks_of(perf, (str(perf["node"].iloc[0]), HOST, "flipping"))
     replayed = engine.replay_service(codes, settings, times=times)
-    printed = [(what, float(re.search(r"\(([0-9.]+)% change", text)[1]))
-               for what, text in ((line.split(";")[2], line) for line in logged(after, "flipping")["flapping"])]
+    printed = [
+        (what, float(re.search(r"\(([0-9.]+)% change", text)[1]))
+        for what, text in ((line.split(";")[2], line) for line in logged(after, "flipping")["flapping"])
+    ]
     assert printed, "Nagios logged no FLAPPING line"
     assert [(what, round(percent, 1)) for _, what, percent in replayed.flapping] == printed
 
@@ -209,7 +228,7 @@ def test_notification_interval_suggestion_matches_the_second_nagios(runs):
 
 
 def _seconds(line: str) -> int:
-    return int(line[1:line.index("]")])
+    return int(line[1 : line.index("]")])
 
 
 def test_retry_interval_suggestion_matches_the_second_nagios(runs):
@@ -237,6 +256,7 @@ def test_engine_replays_each_run_as_nagios_logged_it(runs, service):
     exactly the alert, notification and FLAPPING lines Nagios wrote (first_notification_delay,
     notification_options, re-notification, flap detection, SOFT/HARD)."""
     from nagtune.analytics.sources.ingest import load_perfdata
+
     for run in runs[0], runs[2]:
         config = load_nagios_cfg(run.nagios_cfg)
         objects = load_objects(run.objects_cache)
@@ -245,8 +265,9 @@ def test_engine_replays_each_run_as_nagios_logged_it(runs, service):
         times, codes = engine.checks_of(perf, (str(perf["node"].iloc[0]), HOST, service))
         replayed = engine.replay_service(codes, settings, times=times)
         lines = logged(run, service)
-        assert [(state, kind) for _, state, kind, _ in replayed.alerts] == \
-            [tuple(line.split(";")[2:4]) for line in lines["alerts"]]
+        assert [(state, kind) for _, state, kind, _ in replayed.alerts] == [
+            tuple(line.split(";")[2:4]) for line in lines["alerts"]
+        ]
         assert len(replayed.notifications) == len(lines["notifications"])
         assert [what for _, what, _ in replayed.flapping] == [line.split(";")[2] for line in lines["flapping"]]
 

@@ -1,4 +1,5 @@
 """The real-server fixtures work end to end."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The partitioned event store: same events as the logs, idempotent, incremental by file and by day."""
+
 import gzip
 import json
 import os
@@ -19,8 +20,9 @@ SAMPLES = os.path.join(os.path.dirname(__file__), "..", "data", "samples")
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Values only: categoricals of different category sets compare equal when their values do."""
-    return frame.astype({c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}) \
-        .reset_index(drop=True)
+    return frame.astype(
+        {c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    ).reset_index(drop=True)
 
 
 def store_files(directory: str) -> dict[str, int]:
@@ -48,8 +50,9 @@ def test_layout_is_day_and_node(tmp_path):
     store.ingest_paths(SAMPLES, str(tmp_path / "s"))
     files = store_files(str(tmp_path / "s"))
     events = [f for f in files if f.startswith("events" + os.sep)]
-    assert events and all(f.split(os.sep)[1].startswith("day=") and f.split(os.sep)[2].startswith("node=")
-                          for f in events)
+    assert events and all(
+        f.split(os.sep)[1].startswith("day=") and f.split(os.sep)[2].startswith("node=") for f in events
+    )
     assert any(f.startswith("objects" + os.sep) for f in files)
     assert any(f.startswith("perfdata" + os.sep) for f in files)
 
@@ -104,8 +107,10 @@ def test_rotation_between_ingests_adds_only_the_lines_written_since(tmp_path):
     whole = ingest.load_events(str(source))
     stored = store.load_events(target)
     assert len(stored) == len(whole) == len(lines)
-    pd.testing.assert_frame_equal(as_text(stored).drop(columns=["node", "node_class", "cell"]),
-                                  as_text(whole).drop(columns=["node", "node_class", "cell"]))
+    pd.testing.assert_frame_equal(
+        as_text(stored).drop(columns=["node", "node_class", "cell"]),
+        as_text(whole).drop(columns=["node", "node_class", "cell"]),
+    )
 
 
 def test_repeated_lines_keep_their_multiplicity(tmp_path):
@@ -186,10 +191,10 @@ def test_pandas_engine_on_the_store_equals_the_analysis_of_the_logs(tmp_path):
     store.ingest_paths(SAMPLES, target)
     from_store = engine.analyze_store(target)
     from_logs = api.analyze(SAMPLES)
-    for table in ("chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell",
-                  "episodes"):
-        pd.testing.assert_frame_equal(as_text(getattr(from_store, table)), as_text(getattr(from_logs, table)),
-                                      obj=table)
+    for table in ("chatty", "chatty_host_service", "quiet", "retunes", "names", "automation", "by_cell", "episodes"):
+        pd.testing.assert_frame_equal(
+            as_text(getattr(from_store, table)), as_text(getattr(from_logs, table)), obj=table
+        )
     assert len(from_store.retunes) > 0 and len(from_store.quiet) > 0
 
 
@@ -209,19 +214,25 @@ def test_cli_ingest_then_rank_from_the_store(tmp_path):
     assert from_store.exit_code == 0, from_store.output
     # From a store only services are ranked (it says so); PATHS rank hosts among them.
     assert "services are ranked without the hosts" in from_store.stderr
-    services = [line for line in from_logs.stdout.splitlines(keepends=True) if not line.endswith(",host,\n")
-                and not line.rstrip("\n").split(",")[-2:-1] == ["host"]]
+    services = [
+        line
+        for line in from_logs.stdout.splitlines(keepends=True)
+        if not line.endswith(",host,\n") and not line.rstrip("\n").split(",")[-2:-1] == ["host"]
+    ]
     assert from_store.stdout == "".join(services)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["ingest", "/nonexistent/nagios", "--store", "{tmp}/s"], "no such file or directory"),
-    (["ingest", SAMPLES, "--store", SAMPLES], "not a nagtune store"),
-    (["rank", "--store", "{tmp}/missing"], "not a nagtune store"),
-    (["rank", "--engine", "dask", SAMPLES], "--engine dask reads a store"),
-    (["rank"], "give PATHS"),
-    (["quiet", "--store", "{tmp}/missing", SAMPLES], "not both"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ingest", "/nonexistent/nagios", "--store", "{tmp}/s"], "no such file or directory"),
+        (["ingest", SAMPLES, "--store", SAMPLES], "not a nagtune store"),
+        (["rank", "--store", "{tmp}/missing"], "not a nagtune store"),
+        (["rank", "--engine", "dask", SAMPLES], "--engine dask reads a store"),
+        (["rank"], "give PATHS"),
+        (["quiet", "--store", "{tmp}/missing", SAMPLES], "not both"),
+    ],
+)
 def test_cli_store_errors_are_one_line(tmp_path, args, message):
     result = run(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.exit_code != 0
@@ -232,6 +243,7 @@ def test_cli_store_errors_are_one_line(tmp_path, args, message):
 
 def test_report_from_the_store_equals_the_report_from_the_logs(tmp_path):
     from nagtune.analytics.report.build import make_report
+
     target = str(tmp_path / "s")
     store.ingest_paths(SAMPLES, target)
     from_logs = make_report(SAMPLES, str(tmp_path / "logs"), since="3d", keep_history=False)
@@ -239,7 +251,9 @@ def test_report_from_the_store_equals_the_report_from_the_logs(tmp_path):
     assert from_store.summary == from_logs.summary
     assert from_store.summary["alerts"] > 0
     for name in sorted(os.listdir(tmp_path / "logs" / "tables")):
-        assert (tmp_path / "store" / "tables" / name).read_bytes() == (tmp_path / "logs" / "tables" / name).read_bytes(), name
+        assert (tmp_path / "store" / "tables" / name).read_bytes() == (
+            tmp_path / "logs" / "tables" / name
+        ).read_bytes(), name
     result = run("report", "--store", target, "--since", "3d", "--out", str(tmp_path / "cli"), "--no-history")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli" / "report.html").exists()

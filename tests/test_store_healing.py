@@ -1,5 +1,6 @@
 """Stores and caches heal: a damaged Parquet part is quarantined and rebuilt
 from its source files, an ingest killed before its first manifest resumes."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ An editable install maps the folders with an import hook, so it cannot show a
 package-dir mistake; this test builds a real (non-editable) wheel, installs it
 into a fresh virtualenv without system site-packages, and imports from there.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ print(json.dumps({"files": files, "root": str(root), "version": nagtune.__versio
 @pytest.mark.slow
 def test_wheel_installs_parsers_and_analytics_under_nagtune(tmp_path):
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-                   check=True, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        cwd=tmp_path,
+    )
     [wheel] = wheels.glob("nagtune-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

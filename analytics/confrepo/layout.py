@@ -13,6 +13,7 @@ from its name (``nagtune.parsers.identity``): ``common/<class>/`` and
 per ``environments/<env>/<dir>/`` the file does not cover, is a node the
 repository serves: a template edit is judged against all of them.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -42,7 +43,7 @@ def read_node_map(repo, node_map=None) -> dict[str, list[str]]:
     for node, entry in nodes.items():
         dirs = entry.get("dirs") if isinstance(entry, dict) else None
         if not isinstance(dirs, list) or not dirs or not all(isinstance(d, str) for d in dirs):
-            raise ConfigError(f"node map {path}: node {node!r} needs dirs = [\"...\", ...]")
+            raise ConfigError(f'node map {path}: node {node!r} needs dirs = ["...", ...]')
         mapping[node] = [d.strip("/") for d in dirs]
     return mapping
 
@@ -57,8 +58,10 @@ def node_dirs(repo, node: str, node_map: dict[str, list[str]]) -> list[str]:
         raise ConfigError(f"node {node} has no cell in its name: name its directories in {NODE_MAP_NAME}")
     homes = sorted(p for p in (repo / "environments").glob(f"*/{identity.cell}") if p.is_dir())
     if len(homes) != 1:
-        raise ConfigError(f"node {node}: {len(homes)} directories environments/*/{identity.cell} "
-                          f"(need one): name its directories in {NODE_MAP_NAME}")
+        raise ConfigError(
+            f"node {node}: {len(homes)} directories environments/*/{identity.cell} "
+            f"(need one): name its directories in {NODE_MAP_NAME}"
+        )
     common = repo / "common" / identity.node_class
     if not common.is_dir():
         raise ConfigError(f"node {node}: no directory common/{identity.node_class}")

@@ -5,6 +5,7 @@ the value it must; the resolver follows Nagios 4's inheritance rules (see
 docs/config-patch.md) and says, for each directive of each service, which
 definition its effective value comes from.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -19,8 +20,18 @@ _DIRECTIVE = re.compile(r"^(\s*)(\S+)([ \t]+)(.*)$")
 _COMMENT = re.compile(r"(?<!\\);")
 # Directives that hold comma lists: a leading `+` adds to the inherited list.
 ADDITIVE = {
-    "hostgroups", "servicegroups", "contact_groups", "contacts", "parents", "host_name", "hostgroup_name",
-    "members", "hostgroup_members", "servicegroup_members", "contactgroup_members", "contactgroups",
+    "hostgroups",
+    "servicegroups",
+    "contact_groups",
+    "contacts",
+    "parents",
+    "host_name",
+    "hostgroup_name",
+    "members",
+    "hostgroup_members",
+    "servicegroup_members",
+    "contactgroup_members",
+    "contactgroups",
 }
 _NOT_INHERITED = {"use", "name", "register"}
 
@@ -121,7 +132,7 @@ class ConfigTree:
         return self._parsed[path]
 
     @classmethod
-    def read(cls, root) -> "ConfigTree":
+    def read(cls, root) -> ConfigTree:
         root = Path(root)
         files = {}
         for directory, dirnames, filenames in os.walk(root):
@@ -137,7 +148,7 @@ class ConfigTree:
                     files[rel] = text.splitlines(keepends=True)
         return cls(root, files)
 
-    def with_files(self, changed: dict[str, list[str]]) -> "ConfigTree":
+    def with_files(self, changed: dict[str, list[str]]) -> ConfigTree:
         kept = {path: parsed for path, parsed in self._parsed.items() if path not in changed}
         return ConfigTree(self.root, {**self.files, **changed}, kept)
 
@@ -154,6 +165,7 @@ def _split_list(value: str) -> list[str]:
 @dataclass
 class Resolved:
     """A directive's effective value and the definition it comes from."""
+
     value: str
     source: Definition
 
@@ -208,14 +220,17 @@ class ObjectView:
             raise ConfigError(f"{definition.where()}: circular 'use'")
         result: dict[str, Resolved] = {
             name: Resolved(d.value, definition)
-            for name, d in definition.directives.items() if name not in _NOT_INHERITED
+            for name, d in definition.directives.items()
+            if name not in _NOT_INHERITED
         }
         pending_add = {name for name, r in result.items() if r.value.startswith("+") and name in ADDITIVE}
         for parent_name in _split_list(definition.get("use", "")):
             parent = self.templates.get((definition.kind, parent_name))
             if parent is None:
-                raise ConfigError(f"{definition.where()}: uses {definition.kind} template '{parent_name}', "
-                                  "which this node does not load")
+                raise ConfigError(
+                    f"{definition.where()}: uses {definition.kind} template '{parent_name}', "
+                    "which this node does not load"
+                )
             for name, inherited in self.resolve(parent, _stack + (definition.key,)).items():
                 if name not in result:
                     result[name] = inherited
@@ -275,8 +290,9 @@ class ObjectView:
         for name in names:
             target = excluded if name.startswith("!") else chosen
             pattern = name.lstrip("!")
-            target.update(h for h in universe if fnmatch.fnmatchcase(h, pattern)) if "*" in pattern \
-                else target.add(pattern)
+            target.update(h for h in universe if fnmatch.fnmatchcase(h, pattern)) if "*" in pattern else target.add(
+                pattern
+            )
         return chosen - excluded
 
     def service_hosts(self, definition: Definition) -> tuple[set[str], set[str]]:
@@ -286,8 +302,9 @@ class ObjectView:
         if "host_name" in values:
             by_name = self._expand(_split_list(values["host_name"].value), self.hosts)
         if "hostgroup_name" in values:
-            groups = self._expand(_split_list(values["hostgroup_name"].value),
-                                  {g for gs in self.hosts.values() for g in gs})
+            groups = self._expand(
+                _split_list(values["hostgroup_name"].value), {g for gs in self.hosts.values() for g in gs}
+            )
             by_group = {h for h, member_of in self.hosts.items() if member_of & groups}
         unknown = [h for h in by_name if h not in self.hosts]
         if unknown:
@@ -332,8 +349,10 @@ class ObjectView:
                 rank = (not (via_group and copy), copy, -position if copy else position)
                 key = (host, description)
                 if key not in best or rank > best[key][0]:
-                    best[key] = (rank, ServiceInstance(host, description, definition, via_group, values,
-                                                       first_host=not copy))
+                    best[key] = (
+                        rank,
+                        ServiceInstance(host, description, definition, via_group, values, first_host=not copy),
+                    )
         return {key: instance for key, (_, instance) in best.items()}
 
     def command_line(self, command_name: str) -> str | None:

@@ -20,6 +20,7 @@ The patched tree is read again and every service of every node the repository
 serves is compared with the original: the suggested values must be there and
 nothing else may differ, or no patch is written.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,22 +74,34 @@ class PatchResult:
         lines = []
         changed = [d for d in self.decisions if d.scope != "unchanged"]
         files = sorted(set(re.findall(r"^\+\+\+ b/(.*)$", self.diff, re.M)))
-        lines.append(f"{len(changed)} changes in {len(files)} files"
-                     + (f" ({', '.join(files)})" if files else "")
-                     + f"; {len(self.refusals)} suggestions refused.")
+        lines.append(
+            f"{len(changed)} changes in {len(files)} files"
+            + (f" ({', '.join(files)})" if files else "")
+            + f"; {len(self.refusals)} suggestions refused."
+        )
         for d in self.decisions:
             where = f" {d.where}" if d.where else ""
-            lines.append(f"- {d.node} {d.host}/{d.service}: {d.directive} {d.old} -> {d.new}: "
-                         f"{d.scope}{where}: {d.why}")
+            lines.append(
+                f"- {d.node} {d.host}/{d.service}: {d.directive} {d.old} -> {d.new}: {d.scope}{where}: {d.why}"
+            )
         for r in self.refusals:
             lines.append(f"- refused (row {r.row}) {r.node} {r.host}/{r.service}: {r.reason}")
         if self.diff:
-            lines.append(f"Verified: re-read the patched tree; {self.checked_services} services on "
-                         f"{self.checked_nodes} nodes keep their values except the suggested ones.")
+            lines.append(
+                f"Verified: re-read the patched tree; {self.checked_services} services on "
+                f"{self.checked_nodes} nodes keep their values except the suggested ones."
+            )
         elif not changed:
-            lines.append("No patch: " + ("every suggestion was refused." if self.refusals
-                                         else "the configuration already has every suggested value."
-                                         if self.decisions else "no suggestions."))
+            lines.append(
+                "No patch: "
+                + (
+                    "every suggestion was refused."
+                    if self.refusals
+                    else "the configuration already has every suggested value."
+                    if self.decisions
+                    else "no suggestions."
+                )
+            )
         return "\n".join(lines)
 
 
@@ -124,11 +137,12 @@ def _check_current(instance: ServiceInstance, wanted: Wanted) -> None:
     deployed configuration is not this repository's (or the suggestion is stale)."""
     configured = instance.value(wanted.directive)
     ran, have = _number(wanted.current), _number(configured)
-    if ran is not None and have is not None and ran != have and not (
-            wanted.directive in FLAP_THRESHOLDS and have == 0):
-        raise Refused(f"the node ran with {wanted.directive} {wanted.current}, the repository gives "
-                      f"{configured} ({instance.values[wanted.directive].source.where()}): is the repository "
-                      "what the node runs?")
+    if ran is not None and have is not None and ran != have and not (wanted.directive in FLAP_THRESHOLDS and have == 0):
+        raise Refused(
+            f"the node ran with {wanted.directive} {wanted.current}, the repository gives "
+            f"{configured} ({instance.values[wanted.directive].source.where()}): is the repository "
+            "what the node runs?"
+        )
 
 
 def _shown(directive: str, value: str | None) -> str | None:
@@ -151,9 +165,11 @@ def _threshold(view: ObjectView, instance: ServiceInstance, wanted: Wanted) -> t
     flag = r"(?:-w|--warning)" if wanted.level == "warning" else r"(?:-c|--critical)"
     macros = set(re.findall(flag + r"(?:=|\s*)\$(ARG\d+|_SERVICE[A-Za-z0-9_]+)\$", line))
     if len(macros) != 1:
-        raise Refused(f"command {name!r} ({line.strip()!r}) does not pass the {wanted.level} level as one "
-                      f"$ARGn$ or $_SERVICE...$ macro after {'-w' if wanted.level == 'warning' else '-c'}: "
-                      "cannot tell which argument it is")
+        raise Refused(
+            f"command {name!r} ({line.strip()!r}) does not pass the {wanted.level} level as one "
+            f"$ARGn$ or $_SERVICE...$ macro after {'-w' if wanted.level == 'warning' else '-c'}: "
+            "cannot tell which argument it is"
+        )
     macro = macros.pop()
     if any(c in wanted.value for c in "!\n;$"):
         raise Refused(f"level {wanted.value!r} cannot stand in a check_command or custom variable")
@@ -163,18 +179,22 @@ def _threshold(view: ObjectView, instance: ServiceInstance, wanted: Wanted) -> t
             raise Refused(f"check_command {command!r} has no argument {number}")
         old = args[number - 1]
         if wanted.current and wanted.current != old:
-            raise Refused(f"the suggestion was computed for {wanted.level} level {wanted.current!r}, "
-                          f"the configuration has {old!r} ($ARG{number}$ of {command!r})")
+            raise Refused(
+                f"the suggestion was computed for {wanted.level} level {wanted.current!r}, "
+                f"the configuration has {old!r} ($ARG{number}$ of {command!r})"
+            )
         args[number - 1] = wanted.value
         return "check_command", "!".join([name, *args])
-    variable = "_" + macro[len("_SERVICE"):]
+    variable = "_" + macro[len("_SERVICE") :]
     own = next((key for key in instance.values if key.upper() == variable.upper()), None)
     if own is None:
         raise Refused(f"the command reads ${macro}$ but the service has no {variable}")
     old = instance.value(own)
     if wanted.current and wanted.current != old:
-        raise Refused(f"the suggestion was computed for {wanted.level} level {wanted.current!r}, "
-                      f"the configuration has {own} {old!r}")
+        raise Refused(
+            f"the suggestion was computed for {wanted.level} level {wanted.current!r}, "
+            f"the configuration has {own} {old!r}"
+        )
     return own, wanted.value
 
 
@@ -197,11 +217,13 @@ class _Editor:
             original = self.tree.files[definition.path][directive.line]
             if line != original:
                 raise PatchError(f"{definition.where()}: line {directive.line + 1} changed twice")
-            self.replaced[(definition.path, directive.line)] = \
-                line[: directive.value_start] + value + line[directive.value_end:]
+            self.replaced[(definition.path, directive.line)] = (
+                line[: directive.value_start] + value + line[directive.value_end :]
+            )
             return
         self.inserted.setdefault((definition.path, definition.end), []).append(
-            _directive_line(definition, self.tree.files[definition.path], name, value))
+            _directive_line(definition, self.tree.files[definition.path], name, value)
+        )
 
     def append(self, path: str, text: list[str]):
         """Definitions at the end of a file (created when missing), a blank line between."""
@@ -241,7 +263,7 @@ class _Editor:
         for path, ops in self.operations().items():
             lines = list(self.tree.files.get(path, []))
             for start, count, new in reversed(ops):
-                lines[start:start + count] = new
+                lines[start : start + count] = new
             out[path] = lines
         return out
 
@@ -277,15 +299,14 @@ def _hunks(old: list[str], ops: list[tuple[int, int, list[str]]], context: int =
         body, position = [], a0
         for start, count, new in group:
             body += [_marked(" ", line) for line in old[position:start]]
-            body += [_marked("-", line) for line in old[start:start + count]]
+            body += [_marked("-", line) for line in old[start : start + count]]
             body += [_marked("+", line) for line in new]
             position = start + count
         body += [_marked(" ", line) for line in old[position:a1]]
         old_length = a1 - a0
         growth = sum(len(new) - count for _, count, new in group)
         new_length, b0 = old_length + growth, a0 + shift
-        out.append(f"@@ -{a0 + 1 if old_length else a0},{old_length} "
-                   f"+{b0 + 1 if new_length else b0},{new_length} @@\n")
+        out.append(f"@@ -{a0 + 1 if old_length else a0},{old_length} +{b0 + 1 if new_length else b0},{new_length} @@\n")
         out += body
         shift += growth
     return out
@@ -308,8 +329,11 @@ def unified_diff(old: dict[str, list[str]], operations: dict[str, list[tuple[int
 
 def _raw(instance: ServiceInstance) -> dict[str, str]:
     """The service's values; which hosts a definition names is checked by the set of services."""
-    return {name: resolved.value for name, resolved in instance.values.items()
-            if name not in ("host_name", "hostgroup_name")}
+    return {
+        name: resolved.value
+        for name, resolved in instance.values.items()
+        if name not in ("host_name", "hostgroup_name")
+    }
 
 
 def plan_patch(repo, rows, node_map=None) -> PatchResult:
@@ -342,8 +366,10 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                 view = view_of(node)
                 instance = view.services.get((wanted.host, wanted.service))
                 if instance is None:
-                    raise Refused(f"node {node} (loads {', '.join(view.dirs)}) has no service "
-                                  f"{wanted.service!r} on host {wanted.host!r}")
+                    raise Refused(
+                        f"node {node} (loads {', '.join(view.dirs)}) has no service "
+                        f"{wanted.service!r} on host {wanted.host!r}"
+                    )
                 if wanted.level:
                     directive, value = _threshold(view, instance, wanted)
                 else:
@@ -351,8 +377,9 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                     _check_current(instance, wanted)
                 targets.append(_Target(node, instance, directive, value, wanted, dirs=tuple(view.dirs)))
         except (Refused, ConfigError) as exc:
-            result.refusals.append(Refusal(index, node, str(row.get("host") or ""), str(row.get("service") or ""),
-                                           str(exc)))
+            result.refusals.append(
+                Refusal(index, node, str(row.get("host") or ""), str(row.get("service") or ""), str(exc))
+            )
             targets = [t for t in targets if t.wanted.row != index]
 
     # Every view the repository serves: a template is judged against all of them.
@@ -367,8 +394,10 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
     for target in targets:
         previous = wanted_values.setdefault(target.ikey, {}).get(target.directive)
         if previous is not None and previous != target.value:
-            raise PatchError(f"{target.instance.host}/{target.instance.description}: {target.directive} "
-                             f"suggested as both {previous!r} and {target.value!r}")
+            raise PatchError(
+                f"{target.instance.host}/{target.instance.description}: {target.directive} "
+                f"suggested as both {previous!r} and {target.value!r}"
+            )
         wanted_values[target.ikey][target.directive] = target.value
 
     takers_by_directive: dict[str, dict[tuple, list[tuple]]] = {}
@@ -396,8 +425,17 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
     for target in targets:
         instance, directive, value = target.instance, target.directive, target.value
         current = instance.values.get(directive)
-        decision = Decision(target.view, instance.host, instance.description, directive,
-                            _shown(directive, current.value if current else None), value, "", "", "")
+        decision = Decision(
+            target.view,
+            instance.host,
+            instance.description,
+            directive,
+            _shown(directive, current.value if current else None),
+            value,
+            "",
+            "",
+            "",
+        )
         result.decisions.append(decision)
         if current is not None and current.value == value:
             decision.scope, decision.where, decision.why = "unchanged", "", "already the effective value"
@@ -409,13 +447,13 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
                 is_template = source.key != instance.definition.key
                 decision.scope = "template" if is_template else "definition"
                 decision.where = source.where()
-                decision.why = (f"all {len(takers)} services in the repository taking {directive} from it "
-                                f"were suggested {value}")
+                decision.why = (
+                    f"all {len(takers)} services in the repository taking {directive} from it were suggested {value}"
+                )
                 definition_sets[(source.key, directive)] = (source, directive, value)
                 continue
             others = len([k for k in takers if not all_want([k], directive, value)])
-            reason = (f"{source.where()} sets {directive} for {others} more services the suggestion "
-                      "does not cover")
+            reason = f"{source.where()} sets {directive} for {others} more services the suggestion does not cover"
         else:
             reason = f"{directive} is set nowhere in its chain"
         own = made_by[instance.definition.key]
@@ -444,23 +482,33 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
             for target in group:
                 wanted_values[ikey].pop(target.directive, None)
                 target.decision.scope = "refused"
-                target.decision.why = (f"{definition.where()} defines it by host group in the node's last "
-                                       "directory: an override there might load before it and lose")
+                target.decision.why = (
+                    f"{definition.where()} defines it by host group in the node's last "
+                    "directory: an override there might load before it and lose"
+                )
             continue
         if not instance.via_hostgroup:
             if "host_name" not in definition.directives or re.search(r"[*!+]", definition.get("host_name")):
                 for target in group:
                     wanted_values[ikey].pop(target.directive, None)
                     target.decision.scope = "refused"
-                    target.decision.why = (f"{definition.where()} names its hosts by template, wildcard or "
-                                           "exclusion: cannot take one host out")
+                    target.decision.why = (
+                        f"{definition.where()} names its hosts by template, wildcard or "
+                        "exclusion: cannot take one host out"
+                    )
                 continue
             taken_out.setdefault(definition.key, set()).add(instance.host)
         for target in group:
             target.decision.where = path
-        editor.append(path, _override(definition, instance, {t.directive: t.value for t in group},
-                                      {d: v for (k, d), (_, _, v) in definition_sets.items()
-                                       if k == definition.key}))
+        editor.append(
+            path,
+            _override(
+                definition,
+                instance,
+                {t.directive: t.value for t in group},
+                {d: v for (k, d), (_, _, v) in definition_sets.items() if k == definition.key},
+            ),
+        )
     for key, hosts in taken_out.items():
         definition = next(i.definition for i in instances.values() if i.definition.key == key)
         remaining = [h for h in re.split(r"\s*,\s*", definition.get("host_name")) if h and h not in hosts]
@@ -470,30 +518,37 @@ def plan_patch(repo, rows, node_map=None) -> PatchResult:
     for target in targets:
         decision = target.decision
         if decision is not None and decision.scope == "refused":
-            result.refusals.append(Refusal(target.wanted.row, target.view, target.instance.host,
-                                           target.instance.description, decision.why))
+            result.refusals.append(
+                Refusal(target.wanted.row, target.view, target.instance.host, target.instance.description, decision.why)
+            )
     changed = editor.files()
     result.diff = unified_diff(tree.files, editor.operations())
-    result.checked_services, result.checked_nodes = _verify(tree, tree.with_files(changed), view_dirs,
-                                                             views_by_dirs, wanted_values)
+    result.checked_services, result.checked_nodes = _verify(
+        tree, tree.with_files(changed), view_dirs, views_by_dirs, wanted_values
+    )
     return result
 
 
 def _loads_before(view: ObjectView, first: str, second: str) -> bool:
     """Whether the node reads file ``first`` in an earlier cfg_dir than file ``second`` (within
     one directory Nagios reads files in the file system's order)."""
+
     def position(path):
         return next((i for i, d in enumerate(view.dirs) if path.startswith(d.rstrip("/") + "/")), len(view.dirs))
+
     return position(first) < position(second)
 
 
-def _override(definition: Definition, instance: ServiceInstance, values: dict[str, str],
-              edited: dict[str, str]) -> list[str]:
+def _override(
+    definition: Definition, instance: ServiceInstance, values: dict[str, str], edited: dict[str, str]
+) -> list[str]:
     """A host_name service definition for one host that differs from the original
     only by ``values``: the original's own directives repeated, in its order."""
-    lines = [f"# {instance.host}/{instance.description}: a retune suggestion for this host alone "
-                   f"(its definition at {definition.path}:{definition.start + 1} serves more)\n",
-             "define service {\n"]
+    lines = [
+        f"# {instance.host}/{instance.description}: a retune suggestion for this host alone "
+        f"(its definition at {definition.path}:{definition.start + 1} serves more)\n",
+        "define service {\n",
+    ]
     own = {name: edited.get(name, d.value) for name, d in definition.directives.items()}
     own.update(values)
     body = [("use", own["use"])] if "use" in own else []
@@ -530,8 +585,10 @@ def _verify(before_tree, after_tree, view_dirs, before_views, wanted_values) -> 
             got = _raw(after.services[key])
             if got != expected:
                 diff = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
-                raise PatchError(f"after the patch {name} {key[0]}/{key[1]} differs in {diff}: "
-                                 f"{[(expected.get(k), got.get(k)) for k in diff]}")
+                raise PatchError(
+                    f"after the patch {name} {key[0]}/{key[1]} differs in {diff}: "
+                    f"{[(expected.get(k), got.get(k)) for k in diff]}"
+                )
             checked += 1
     return checked, len(seen)
 

@@ -4,6 +4,7 @@ A row names node, host, service, directive, current and suggested (the
 ``retune`` table); its other columns are ignored and a missing column is a
 refusal, not an error, so a reshaped table still goes as far as it can.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,6 +18,7 @@ class Wanted:
     """A change to one service: set ``directive`` to ``value``; for a threshold
     (``level`` warning/critical), ``value`` is the new level and the directive
     (a check_command argument or a custom variable) is found in the configuration."""
+
     node: str
     host: str
     service: str
@@ -57,12 +59,15 @@ def wanted_changes(row, index: int = 0) -> list[Wanted]:
             low, high = float(match.group(2)), float(match.group(3))
             if not 0 < low < high <= 100:
                 raise Refused(f"flap thresholds {suggested!r}: need 0 < low < high <= 100")
-            changes += [Wanted(directive=FLAP[1], value=match.group(2), **base),
-                        Wanted(directive=FLAP[2], value=match.group(3), **base)]
+            changes += [
+                Wanted(directive=FLAP[1], value=match.group(2), **base),
+                Wanted(directive=FLAP[2], value=match.group(3), **base),
+            ]
         return changes
     if "threshold" in text or re.search(r"\(-[wc]\)", text):
-        level = "warning" if ("warn" in text or "-w" in text) else "critical" if ("crit" in text or "-c" in text) \
-            else None
+        level = (
+            "warning" if ("warn" in text or "-w" in text) else "critical" if ("crit" in text or "-c" in text) else None
+        )
         if level is None:
             raise Refused(f"directive {directive!r}: neither a warning nor a critical level")
         return [Wanted(directive=None, value=suggested, level=level, current=current, **base)]

@@ -7,6 +7,7 @@ too little for a second implementation to keep in step
 (docs/design/grammar-and-c.md). ``tests/test_analytics_groups.py`` holds each
 function to brute force.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,8 +58,9 @@ def locate(episode_key, episode_start, episode_end, key, time) -> np.ndarray:
     found = np.full(len(key), -1, dtype=np.int64)
     if not len(key) or not len(episode_key):
         return found
-    episodes = pd.DataFrame({"_k": episode_key, "start": episode_start, "end": episode_end,
-                             "_i": np.arange(len(episode_key))}).sort_values("start", kind="stable")
+    episodes = pd.DataFrame(
+        {"_k": episode_key, "start": episode_start, "end": episode_end, "_i": np.arange(len(episode_key))}
+    ).sort_values("start", kind="stable")
     points = pd.DataFrame({"_k": key, "time": time, "_p": np.arange(len(key))}).sort_values("time", kind="stable")
     # merge_asof takes, among equal starts, the last row: with a stable sort, the later episode.
     merged = pd.merge_asof(points, episodes, left_on="time", right_on="start", by="_k", direction="backward")
@@ -86,11 +88,17 @@ def overlapping(episode_key, episode_start, episode_end, interval_key, interval_
     # The latest end of the key's intervals so far: the intervals started by an episode's
     # end overlap it if the latest of their ends reaches its start.
     intervals["latest_end"] = pd.Series(interval_end[order]).groupby(interval_key[order]).cummax().to_numpy()
-    episodes = pd.DataFrame({"_k": episode_key, "start": episode_start, "end": episode_end,
-                             "_i": np.arange(len(episode_key))}).sort_values("end", kind="stable")
-    merged = pd.merge_asof(episodes, intervals.sort_values("i_start", kind="stable"), left_on="end",
-                           right_on="i_start", by="_k", direction="backward")
+    episodes = pd.DataFrame(
+        {"_k": episode_key, "start": episode_start, "end": episode_end, "_i": np.arange(len(episode_key))}
+    ).sort_values("end", kind="stable")
+    merged = pd.merge_asof(
+        episodes,
+        intervals.sort_values("i_start", kind="stable"),
+        left_on="end",
+        right_on="i_start",
+        by="_k",
+        direction="backward",
+    )
     overlaps = (merged["latest_end"] >= merged["start"]).fillna(False).to_numpy()
     hit[merged["_i"].to_numpy()[overlaps]] = True
     return hit
-

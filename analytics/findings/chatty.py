@@ -23,6 +23,7 @@ weighs transient share, flapping, alerts per problem and off hours
 services whose alerts are not worth waking anyone for. The table of
 components is in docs/analytics.md ("The chatty score").
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -31,9 +32,18 @@ import numpy as np
 import pandas as pd
 
 from ...parsers import events as ev
+from .._frames import (
+    CHATTY_COLUMNS,
+    CHATTY_HOST_COLUMNS,
+    CHATTY_HOST_SERVICE_COLUMNS,
+    category_mask,
+    codes_in,
+    empty,
+    epoch_seconds,
+    keys_of_codes,
+    object_keys,
+)
 from . import _groups, flapping
-from .._frames import (CHATTY_COLUMNS, CHATTY_HOST_COLUMNS, CHATTY_HOST_SERVICE_COLUMNS, category_mask, codes_in,
-                       empty, epoch_seconds, keys_of_codes, object_keys)
 
 TRANSIENT_MINUTES = 15.0  # a HARD problem shorter than this (about 3 check intervals) is transient
 HIGH_FLAP_THRESHOLD = flapping.DEFAULT_HIGH  # Nagios' default high_service_flap_threshold
@@ -47,12 +57,12 @@ NOTIFICATION_WEIGHT = 2.0
 # Noise, 0..1: the weights sum to 1; each component is a share, or capped at 1.
 NOISE_WEIGHTS = {
     "transient_share": 0.35,
-    "flapping": 0.25,            # flap_percent / FLAPPING_FULL, capped at 1
+    "flapping": 0.25,  # flap_percent / FLAPPING_FULL, capped at 1
     "alerts_per_problem": 0.25,  # alerts_per_problem / ALERTS_PER_PROBLEM_FULL, capped at 1
     "off_hours_share": 0.15,
 }
 FLAPPING_FULL = 2 * HIGH_FLAP_THRESHOLD  # flap percent at which flapping counts fully
-ALERTS_PER_PROBLEM_FULL = 20.0           # alerts per real problem at which that counts fully
+ALERTS_PER_PROBLEM_FULL = 20.0  # alerts per real problem at which that counts fully
 NOISE_FLOOR = 0.5  # a service with no noise keeps half its volume score: volume ranks first
 
 
@@ -77,8 +87,13 @@ def _host_problem_of(alerts: pd.DataFrame, hosts: pd.DataFrame | None, seconds: 
     known = (node >= 0) & (host >= 0)
     if not known.any():
         return found
-    located = _groups.locate(keys_of_codes(node, host)[known], epoch_seconds(hosts["start"])[known],
-                             epoch_seconds(hosts["end"])[known], object_keys(alerts, with_service=False), seconds)
+    located = _groups.locate(
+        keys_of_codes(node, host)[known],
+        epoch_seconds(hosts["start"])[known],
+        epoch_seconds(hosts["end"])[known],
+        object_keys(alerts, with_service=False),
+        seconds,
+    )
     return np.where(located >= 0, np.flatnonzero(known)[np.maximum(located, 0)], -1)
 
 
@@ -125,13 +140,31 @@ def hours_per_node(frame: pd.DataFrame) -> np.ndarray:
 
 
 # The episode columns rank_chatty reads: what api.rank_logs asks build_episodes for.
-EPISODE_COLUMNS_READ = ["kind", "node_class", "cell", "node", "host", "service", "start", "end", "duration", "hard",
-                        "open"]
+EPISODE_COLUMNS_READ = [
+    "kind",
+    "node_class",
+    "cell",
+    "node",
+    "host",
+    "service",
+    "start",
+    "end",
+    "duration",
+    "hard",
+    "open",
+]
 
 
-def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service", top=None,
-                transient_minutes: float = TRANSIENT_MINUTES, timezone: str = "UTC",
-                weeks: float | None = None, include_hosts: bool = False) -> pd.DataFrame:
+def rank_chatty(
+    events: pd.DataFrame,
+    episodes: pd.DataFrame,
+    by: str = "service",
+    top=None,
+    transient_minutes: float = TRANSIENT_MINUTES,
+    timezone: str = "UTC",
+    weeks: float | None = None,
+    include_hosts: bool = False,
+) -> pd.DataFrame:
     """Services (or hosts) ranked by how much noise they make, noisiest first.
 
     :param by: ``"service"`` (per node and service, hosts summed),
@@ -150,8 +183,9 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
         counted (``alerts``, ``alerts_while_host_down``) but not scored: they
         are the host's noise, scored on the host's row.
     """
-    columns = {"service": CHATTY_COLUMNS, "host_service": CHATTY_HOST_SERVICE_COLUMNS,
-               "host": CHATTY_HOST_COLUMNS}.get(by)
+    columns = {"service": CHATTY_COLUMNS, "host_service": CHATTY_HOST_SERVICE_COLUMNS, "host": CHATTY_HOST_COLUMNS}.get(
+        by
+    )
     if columns is None:
         raise ValueError(f"by must be 'service', 'host_service' or 'host', not {by!r}")
     if events is None or len(events) == 0:
@@ -162,8 +196,11 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     for column in ("node_class", "cell", "node", "host", "service", "state", "kind"):
         if not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame = frame.assign(**{column: frame[column].astype("category")})
-    node_hours = hours_per_node(frame) if weeks is None else \
-        np.full(len(frame["node"].cat.categories), float(weeks) * HOURS_PER_WEEK)
+    node_hours = (
+        hours_per_node(frame)
+        if weeks is None
+        else np.full(len(frame["node"].cat.categories), float(weeks) * HOURS_PER_WEEK)
+    )
     hard_hosts = _hard_host_episodes(episodes)
     parts = []
     if by != "host":
@@ -176,33 +213,49 @@ def rank_chatty(events: pd.DataFrame, episodes: pd.DataFrame, by: str = "service
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     keys = [c for c in ("node_class", "cell", "node", "host", "service") if c in columns]
     # Sorted on the score as shown, ties by name: the order api.combine gives the parts of any split.
-    table = table.sort_values(["score"] + keys, ascending=[False] + [True] * len(keys),
-                              kind="stable").reset_index(drop=True)
+    table = table.sort_values(["score"] + keys, ascending=[False] + [True] * len(keys), kind="stable").reset_index(
+        drop=True
+    )
     if top is not None:
         table = table.head(int(top))
     return table[columns].reset_index(drop=True)
 
 
-def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, by: str, node_hours: np.ndarray,
-            transient_minutes: float, timezone: str) -> pd.DataFrame | None:
+def _ranked(
+    frame: pd.DataFrame,
+    episodes: pd.DataFrame,
+    hard_hosts,
+    what: str,
+    by: str,
+    node_hours: np.ndarray,
+    transient_minutes: float,
+    timezone: str,
+) -> pd.DataFrame | None:
     """The table rows of one kind of object (``what``: ``"service"`` or ``"host"``), unsorted."""
     kind = frame["kind"]
-    alert_kind, note_kind = (ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION) if what == "service" \
-        else (ev.HOST_ALERT, ev.HOST_NOTIFICATION)
+    alert_kind, note_kind = (
+        (ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION) if what == "service" else (ev.HOST_ALERT, ev.HOST_NOTIFICATION)
+    )
     alert_rows = np.flatnonzero(category_mask(kind, (alert_kind,)))
     if not len(alert_rows):
         return None
     with_service = what == "service"
-    keys = ["node_class", "cell", "node"] + (["host"] if by != "service" or not with_service else []) \
+    keys = (
+        ["node_class", "cell", "node"]
+        + (["host"] if by != "service" or not with_service else [])
         + (["service"] if with_service else [])
+    )
 
     def codes_at(column: str, rows: np.ndarray) -> np.ndarray:
         return frame[column].cat.codes.to_numpy()[rows]
 
     # Flapping: per object (Nagios keeps one history per host and per service object),
     # over every alert: the ones the host caused are in Nagios' history too.
-    object_key = keys_of_codes(codes_at("node", alert_rows), codes_at("host", alert_rows),
-                               codes_at("service", alert_rows) if with_service else None)
+    object_key = keys_of_codes(
+        codes_at("node", alert_rows),
+        codes_at("host", alert_rows),
+        codes_at("service", alert_rows) if with_service else None,
+    )
     # Epoch seconds once: the sort, the flap history, the host-down mask and the night
     # hours all read them, and each conversion walks every alert.
     seconds = epoch_seconds(frame["time"].iloc[alert_rows])  # of the alerts only
@@ -215,13 +268,18 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
     flap_frame = sorted_frame
     if not with_service and "UP" in sorted_frame["state"].cat.categories:
         # Nagios' flap history counts a host's UP as its OK.
-        flap_frame = sorted_frame.assign(state=sorted_frame["state"].cat.rename_categories({"UP": "OK"})) \
-            if "OK" not in sorted_frame["state"].cat.categories else \
-            sorted_frame.assign(state=sorted_frame["state"].astype(str).replace("UP", "OK").astype("category"))
+        flap_frame = (
+            sorted_frame.assign(state=sorted_frame["state"].cat.rename_categories({"UP": "OK"}))
+            if "OK" not in sorted_frame["state"].cat.categories
+            else sorted_frame.assign(state=sorted_frame["state"].astype(str).replace("UP", "OK").astype("category"))
+        )
     percent = flapping.percent_at_alerts(flap_frame, object_key, seconds=seconds)
     del flap_frame
-    while_down = (_host_problem_of(sorted_frame, hard_hosts, seconds) >= 0) if with_service \
+    while_down = (
+        (_host_problem_of(sorted_frame, hard_hosts, seconds) >= 0)
+        if with_service
         else np.zeros(len(alert_rows), dtype=bool)
+    )
 
     # Grouped by one integer per row rather than by the categorical keys: pandas would
     # build an int64 code array per key.
@@ -231,8 +289,9 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
         return keys_of_codes(node, service)
 
     def group_keys(rows: np.ndarray) -> np.ndarray:
-        return group_key_of(codes_at("node", rows), codes_at("host", rows),
-                            codes_at("service", rows) if with_service else None)
+        return group_key_of(
+            codes_at("node", rows), codes_at("host", rows), codes_at("service", rows) if with_service else None
+        )
 
     def table_rows(keys_: np.ndarray, known: np.ndarray | bool = True) -> np.ndarray:
         """The table row of each key (of ``known`` ones), -1 where it has none."""
@@ -256,23 +315,29 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
     if not with_service or by == "host_service":
         group_values, first_rows, per_group = object_key[starts], starts, per_object
     else:
-        group_values, first_object, group = np.unique(group_keys(alert_rows[starts]), return_index=True,
-                                                      return_inverse=True)
+        group_values, first_object, group = np.unique(
+            group_keys(alert_rows[starts]), return_index=True, return_inverse=True
+        )
         first_rows = starts[first_object]
         flap = np.zeros(len(group_values))
         np.maximum.at(flap, group, per_object["flap_percent"])
-        per_group = {name: np.bincount(group, per_object[name]).astype(np.int64)
-                     for name in ("alerts", "own_hard", "while_down", "_off")}
+        per_group = {
+            name: np.bincount(group, per_object[name]).astype(np.int64)
+            for name in ("alerts", "own_hard", "while_down", "_off")
+        }
         per_group["flap_percent"] = flap
     del object_key
-    table = pd.DataFrame({
-        "alerts": per_group["alerts"],
-        "own_hard": per_group["own_hard"],
-        "alerts_while_host_down": per_group["while_down"],
-        "flap_percent": per_group["flap_percent"],
-        "off_hours_share": per_group["_off"] / per_group["alerts"],
-        "hours_of_data": node_hours[sorted_frame["node"].cat.codes.to_numpy()[first_rows]],
-    }, index=pd.MultiIndex.from_arrays([sorted_frame[k].array.take(first_rows) for k in keys], names=keys))
+    table = pd.DataFrame(
+        {
+            "alerts": per_group["alerts"],
+            "own_hard": per_group["own_hard"],
+            "alerts_while_host_down": per_group["while_down"],
+            "flap_percent": per_group["flap_percent"],
+            "off_hours_share": per_group["_off"] / per_group["alerts"],
+            "hours_of_data": node_hours[sorted_frame["node"].cat.codes.to_numpy()[first_rows]],
+        },
+        index=pd.MultiIndex.from_arrays([sorted_frame[k].array.take(first_rows) for k in keys], names=keys),
+    )
     del per_object, per_group, sorted_frame
     # Notifications per row of the table, by the same integer keys; those of objects that
     # never alerted have no row.
@@ -290,17 +355,26 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
 
     # Episodes: transient share and real problems, per row of the table by the same integer keys.
     # Names the alerts never had (another frame's episodes) have no row.
-    of_kind = (episodes["kind"] == what).to_numpy(dtype=bool) if "kind" in episodes \
+    of_kind = (
+        (episodes["kind"] == what).to_numpy(dtype=bool)
+        if "kind" in episodes
         else ((episodes["service"] != "") == with_service).to_numpy(dtype=bool)
+    )
     rows = np.flatnonzero(of_kind)
-    name_codes = {column: codes_in(episodes[column], frame[column].cat.categories)[rows]
-                  for column in (("node", "host", "service") if with_service else ("node", "host"))}
-    position = table_rows(group_key_of(name_codes["node"], name_codes["host"], name_codes.get("service")),
-                          known=np.min(list(name_codes.values()), axis=0, initial=0) >= 0)
+    name_codes = {
+        column: codes_in(episodes[column], frame[column].cat.categories)[rows]
+        for column in (("node", "host", "service") if with_service else ("node", "host"))
+    }
+    position = table_rows(
+        group_key_of(name_codes["node"], name_codes["host"], name_codes.get("service")),
+        known=np.min(list(name_codes.values()), axis=0, initial=0) >= 0,
+    )
     found = position >= 0
-    transient = (~episodes["hard"].to_numpy(dtype=bool)[rows]
-                 | (episodes["duration"].to_numpy()[rows] < np.timedelta64(int(transient_minutes * 60e9), "ns"))
-                 & ~episodes["open"].to_numpy(dtype=bool)[rows])[found]
+    transient = (
+        ~episodes["hard"].to_numpy(dtype=bool)[rows]
+        | (episodes["duration"].to_numpy()[rows] < np.timedelta64(int(transient_minutes * 60e9), "ns"))
+        & ~episodes["open"].to_numpy(dtype=bool)[rows]
+    )[found]
     position = position[found]
     table["problems"] = np.bincount(position, minlength=len(group_values)).astype(float)
     table["transient"] = np.bincount(position, weights=transient, minlength=len(group_values))
@@ -312,25 +386,36 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
     own_alerts = table["alerts"] - (table["alerts_while_host_down"] if with_service else 0)
     table["alerts_per_week"] = table["alerts"] / weeks
     table["notifications_per_week"] = table["notifications"] / weeks
-    table["transient_share"] = np.where(table["problems"] > 0, table["transient"] / table["problems"].clip(lower=1), 0.0)
+    table["transient_share"] = np.where(
+        table["problems"] > 0, table["transient"] / table["problems"].clip(lower=1), 0.0
+    )
     table["alerts_per_problem"] = own_alerts / table["real"].clip(lower=1)
-    noise = (NOISE_WEIGHTS["transient_share"] * table["transient_share"]
-             + NOISE_WEIGHTS["flapping"] * (table["flap_percent"] / FLAPPING_FULL).clip(upper=1.0)
-             + NOISE_WEIGHTS["alerts_per_problem"]
-             * (table["alerts_per_problem"] / ALERTS_PER_PROBLEM_FULL).clip(upper=1.0)
-             + NOISE_WEIGHTS["off_hours_share"] * table["off_hours_share"])
+    noise = (
+        NOISE_WEIGHTS["transient_share"] * table["transient_share"]
+        + NOISE_WEIGHTS["flapping"] * (table["flap_percent"] / FLAPPING_FULL).clip(upper=1.0)
+        + NOISE_WEIGHTS["alerts_per_problem"] * (table["alerts_per_problem"] / ALERTS_PER_PROBLEM_FULL).clip(upper=1.0)
+        + NOISE_WEIGHTS["off_hours_share"] * table["off_hours_share"]
+    )
     # A host's row carries the service alerts its HARD problems caused, as SOFT lines.
     soft = own_alerts - table["own_hard"] + (0 if with_service else table["alerts_while_host_down"])
-    volume = (SOFT_ALERT_WEIGHT * soft + HARD_ALERT_WEIGHT * table["own_hard"]
-              + NOTIFICATION_WEIGHT * table["notifications"]) / weeks
+    volume = (
+        SOFT_ALERT_WEIGHT * soft + HARD_ALERT_WEIGHT * table["own_hard"] + NOTIFICATION_WEIGHT * table["notifications"]
+    ) / weeks
     table["score"] = np.log1p(volume) * (NOISE_FLOOR + noise)
     table["object"] = what
     # Column by column into plain Python values: a row object per ranked object cost
     # more than the wording itself.
-    table["reasons"] = list(map(partial(_reasons, what, transient_minutes),
-                                *(table[column].tolist() for column in _REASON_COLUMNS)))
-    for column in ("score", "alerts_per_week", "notifications_per_week", "flap_percent", "alerts_per_problem",
-                   "hours_of_data"):
+    table["reasons"] = list(
+        map(partial(_reasons, what, transient_minutes), *(table[column].tolist() for column in _REASON_COLUMNS))
+    )
+    for column in (
+        "score",
+        "alerts_per_week",
+        "notifications_per_week",
+        "flap_percent",
+        "alerts_per_problem",
+        "hours_of_data",
+    ):
         table[column] = table[column].astype(float).round(2)
     for column in ("transient_share", "off_hours_share"):
         table[column] = table[column].astype(float).round(3)
@@ -342,30 +427,62 @@ def _ranked(frame: pd.DataFrame, episodes: pd.DataFrame, hard_hosts, what: str, 
     return table
 
 
-_REASON_COLUMNS = ("alerts", "alerts_per_week", "hours_of_data", "notifications", "notifications_per_week",
-                   "alerts_while_host_down", "problems", "transient_share", "flap_percent", "alerts_per_problem",
-                   "real", "off_hours_share")
+_REASON_COLUMNS = (
+    "alerts",
+    "alerts_per_week",
+    "hours_of_data",
+    "notifications",
+    "notifications_per_week",
+    "alerts_while_host_down",
+    "problems",
+    "transient_share",
+    "flap_percent",
+    "alerts_per_problem",
+    "real",
+    "off_hours_share",
+)
 
 
-def _reasons(what: str, transient_minutes: float, alerts, alerts_per_week, hours_of_data, notifications,
-             notifications_per_week, alerts_while_host_down, problems, transient_share, flap_percent,
-             alerts_per_problem, real, off_hours_share) -> str:
+def _reasons(
+    what: str,
+    transient_minutes: float,
+    alerts,
+    alerts_per_week,
+    hours_of_data,
+    notifications,
+    notifications_per_week,
+    alerts_while_host_down,
+    problems,
+    transient_share,
+    flap_percent,
+    alerts_per_problem,
+    real,
+    off_hours_share,
+) -> str:
     """Why a row (of ``_REASON_COLUMNS``) is in the ranking, in plain words, strongest reason first."""
     reasons = []
-    reasons.append(f"{alerts} alerts, {alerts_per_week:.1f} alerts/week over "
-                   f"{human_hours(hours_of_data)} of data")
+    reasons.append(f"{alerts} alerts, {alerts_per_week:.1f} alerts/week over {human_hours(hours_of_data)} of data")
     if notifications:
         reasons.append(f"{notifications} notifications, {notifications_per_week:.1f} notifications/week")
     if alerts_while_host_down:
-        reasons.append(f"{alerts_while_host_down} service alerts " +
-                       ("while the host was down (the host's noise, scored on its row)" if what == "service"
-                        else "while it was down, attributed to it"))
+        reasons.append(
+            f"{alerts_while_host_down} service alerts "
+            + (
+                "while the host was down (the host's noise, scored on its row)"
+                if what == "service"
+                else "while it was down, attributed to it"
+            )
+        )
     if problems and transient_share >= 0.5:
-        reasons.append(f"{transient_share:.0%} of {int(problems)} problems were transient "
-                       f"(cleared before HARD or within {transient_minutes:g} min)")
+        reasons.append(
+            f"{transient_share:.0%} of {int(problems)} problems were transient "
+            f"(cleared before HARD or within {transient_minutes:g} min)"
+        )
     if flap_percent >= HIGH_FLAP_THRESHOLD:
-        reasons.append(f"flapping: state changed {flap_percent:.0f}% over 21 checks "
-                       f"(Nagios' default threshold {HIGH_FLAP_THRESHOLD:g}%)")
+        reasons.append(
+            f"flapping: state changed {flap_percent:.0f}% over 21 checks "
+            f"(Nagios' default threshold {HIGH_FLAP_THRESHOLD:g}%)"
+        )
     if alerts_per_problem >= 5:
         if real:
             reasons.append(f"{alerts_per_problem:.0f} alerts per real problem")

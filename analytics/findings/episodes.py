@@ -23,15 +23,23 @@ Nagios always logs, lie before the log.
 Host problems have ``service == ""``. Service problems say in ``host_down``
 whether their host was DOWN/UNREACHABLE at some point during them.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ...parsers import events as ev
+from .._frames import (
+    EPISODE_COLUMNS,
+    category_mask,
+    category_rank,
+    category_strings,
+    naive_utc,
+    object_keys,
+    release_freed_memory,
+)
 from . import _groups
-from .._frames import (EPISODE_COLUMNS, category_mask, category_rank, category_strings, naive_utc, object_keys,
-                      release_freed_memory)
 
 # Added after the contract's columns (add, don't rename).
 EXTRA_COLUMNS = ["host_down", "starts_before_window", "first_hard", "kind", "ended_by"]
@@ -66,8 +74,18 @@ def empty_episodes() -> pd.DataFrame:
 
 def _as_categories(events: pd.DataFrame) -> pd.DataFrame:
     out = events
-    for column in ("node", "host", "service", "node_class", "cell", "environment", "kind", "state",
-                   "state_type", "command"):
+    for column in (
+        "node",
+        "host",
+        "service",
+        "node_class",
+        "cell",
+        "environment",
+        "kind",
+        "state",
+        "state_type",
+        "command",
+    ):
         if column in out and not isinstance(out[column].dtype, pd.CategoricalDtype):
             out = out.assign(**{column: out[column].astype("category")})
     return out
@@ -88,8 +106,9 @@ def restarts(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     node = events["node"].cat.codes.to_numpy().astype(np.int64)
     seconds = events["time"].to_numpy().view(np.int64) // 1_000_000_000
     rotated = set(zip(node[rotation].tolist(), seconds[rotation].tolist()))
-    start = np.array([(n, s) not in rotated for n, s in zip(node[version].tolist(), seconds[version].tolist())],
-                     dtype=bool)
+    start = np.array(
+        [(n, s) not in rotated for n, s in zip(node[version].tolist(), seconds[version].tolist())], dtype=bool
+    )
     chosen = version[start] if len(version) else version
     return node[chosen], events["time"].to_numpy().view(np.int64)[chosen]
 
@@ -143,17 +162,22 @@ def _runs_in_numpy(rows, key, times, states, kinds, types, attempts, severity_of
     at = times[event_rows]
     never = np.iinfo(np.int64).max
     first_hard = np.minimum.reduceat(np.where(hard_of[types[event_rows]].astype(bool) & member_bad, at, never), first)
-    return (member[first], at[first], at[np.r_[first[1:], len(member)] - 1],
-            np.where(first_hard == never, np.iinfo(np.int64).min, first_hard),
-            np.maximum.reduceat(severity[member], first),
-            np.logical_or.reduceat(~member_bad, first),
-            np.maximum.reduceat(np.where(member_bad, np.maximum(attempts[event_rows], 0), 0).astype(np.int64), first),
-            np.add.reduceat(is_alert.astype(np.int64), first),
-            ~is_alert[first] & ~same[member[first]])
+    return (
+        member[first],
+        at[first],
+        at[np.r_[first[1:], len(member)] - 1],
+        np.where(first_hard == never, np.iinfo(np.int64).min, first_hard),
+        np.maximum.reduceat(severity[member], first),
+        np.logical_or.reduceat(~member_bad, first),
+        np.maximum.reduceat(np.where(member_bad, np.maximum(attempts[event_rows], 0), 0).astype(np.int64), first),
+        np.add.reduceat(is_alert.astype(np.int64), first),
+        ~is_alert[first] & ~same[member[first]],
+    )
 
 
-def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_shift: int,
-                  columns: dict) -> pd.DataFrame:
+def _problem_rows(
+    events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_shift: int, columns: dict
+) -> pd.DataFrame:
     """Episodes of one level (hosts or services) from its observation ``rows``
     of ``events``, sorted by ``key`` (one per object) then time; ``columns``:
     the event columns and tables of :func:`_runs_in_numpy`."""
@@ -161,15 +185,17 @@ def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_
     first, start, end_time, first_hard, severity, recovered, max_attempt, alerts, before_window = found
     if not len(first):
         return None
-    result = pd.DataFrame({
-        "start": start.view("datetime64[ns]"),
-        "recovered": recovered.astype(bool),
-        "end_time": end_time.view("datetime64[ns]"),
-        "severity": severity,
-        "first_hard": first_hard.view("datetime64[ns]"),  # INT64_MIN is NaT
-        "max_attempt": max_attempt,
-        "alerts": alerts,
-    })
+    result = pd.DataFrame(
+        {
+            "start": start.view("datetime64[ns]"),
+            "recovered": recovered.astype(bool),
+            "end_time": end_time.view("datetime64[ns]"),
+            "severity": severity,
+            "first_hard": first_hard.view("datetime64[ns]"),  # INT64_MIN is NaT
+            "max_attempt": max_attempt,
+            "alerts": alerts,
+        }
+    )
     for column in ("node", "node_class", "cell", "environment", "host", "service"):
         result[column] = events[column].array.take(rows[first])
     result["_key"] = key[first]
@@ -179,8 +205,11 @@ def _problem_rows(events: pd.DataFrame, rows: np.ndarray, key: np.ndarray, host_
     # then began before the log (its SOFT attempts, always logged, are not there).
     first_of_object = (first == 0) | (key[first] != key[np.maximum(first - 1, 0)])
     first_row = rows[first]
-    result["_began_before_log"] = first_of_object & columns["hard_of"][columns["types"][first_row]].astype(bool) \
+    result["_began_before_log"] = (
+        first_of_object
+        & columns["hard_of"][columns["types"][first_row]].astype(bool)
         & (columns["attempts"][first_row] > 1)
+    )
     return result
 
 
@@ -188,23 +217,37 @@ def _intervals(events: pd.DataFrame, rows: np.ndarray, keys: np.ndarray) -> pd.D
     """STARTED .. STOPPED/CANCELLED/DISABLED intervals of flapping or downtime, per key,
     from the flapping or downtime ``rows`` of ``events`` and their object ``keys``."""
     if not len(rows):
-        return pd.DataFrame({"_k": np.array([], np.int64), "i_start": np.array([], np.int64),
-                             "i_end": np.array([], np.int64)})
-    lines = pd.DataFrame({"_k": keys, "time": events["time"].to_numpy()[rows],
-                          "started": np.asarray(events["state"].array.take(rows) == "STARTED", dtype=bool)})
+        return pd.DataFrame(
+            {"_k": np.array([], np.int64), "i_start": np.array([], np.int64), "i_end": np.array([], np.int64)}
+        )
+    lines = pd.DataFrame(
+        {
+            "_k": keys,
+            "time": events["time"].to_numpy()[rows],
+            "started": np.asarray(events["state"].array.take(rows) == "STARTED", dtype=bool),
+        }
+    )
     # An interval starts at STARTED and ends at the next line of the key that is not STARTED.
     ends = lines[~lines["started"]][["_k", "time"]].rename(columns={"time": "i_end"})
     starts = lines[lines["started"]][["_k", "time"]].rename(columns={"time": "i_start"})
-    merged = pd.merge_asof(starts.sort_values("i_start", kind="stable"), ends.sort_values("i_end", kind="stable"),
-                           left_on="i_start", right_on="i_end", by="_k", direction="forward",
-                           allow_exact_matches=True)
+    merged = pd.merge_asof(
+        starts.sort_values("i_start", kind="stable"),
+        ends.sort_values("i_end", kind="stable"),
+        left_on="i_start",
+        right_on="i_end",
+        by="_k",
+        direction="forward",
+        allow_exact_matches=True,
+    )
     # No end yet: it lasts; the times stay datetime64 until here so that no int64 goes through float.
     merged["i_end"] = merged["i_end"].fillna(pd.Timestamp.max).to_numpy(dtype="datetime64[ns]").view(np.int64)
     merged["i_start"] = merged["i_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     return merged
 
 
-def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categorical_names: bool = False) -> pd.DataFrame:
+def build_episodes(
+    events: pd.DataFrame, window_end=None, columns=None, categorical_names: bool = False
+) -> pd.DataFrame:
     """Problem episodes of every host and service in ``events``.
 
     :param events: frame from :func:`nagtune.analytics.sources.ingest.load_events`.
@@ -229,8 +272,24 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
     if events is None or len(events) == 0:
         return empty_episodes()[wanted]
     # Only the columns episodes need: filtering never copies the output text.
-    needed = [c for c in ("time", "node", "node_class", "cell", "environment", "kind", "host", "service",
-                          "state", "state_type", "attempt", "command") if c in events]
+    needed = [
+        c
+        for c in (
+            "time",
+            "node",
+            "node_class",
+            "cell",
+            "environment",
+            "kind",
+            "host",
+            "service",
+            "state",
+            "state_type",
+            "attempt",
+            "command",
+        )
+        if c in events
+    ]
     events = _as_categories(events[needed])
     # Work in naive UTC (numpy datetime64); localise the result at the end.
     times = naive_utc(events["time"])
@@ -276,12 +335,22 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
     if not parts:
         return empty_episodes()[wanted]
     eps = pd.concat(parts, ignore_index=True)
-    eps["starts_before_window"] = eps["starts_before_window"].to_numpy(dtype=bool) \
-        | eps.pop("_began_before_log").to_numpy(dtype=bool)
+    eps["starts_before_window"] = eps["starts_before_window"].to_numpy(dtype=bool) | eps.pop(
+        "_began_before_log"
+    ).to_numpy(dtype=bool)
     restart = _first_restart_after(events, eps, time_ns)
-    soft_gap = ~eps["recovered"].to_numpy() & eps["first_hard"].isna().to_numpy() & \
-        (np.asarray(window_end.to_datetime64() if hasattr(window_end, "to_datetime64") else window_end,
-                    dtype="datetime64[ns]") - eps["end_time"].to_numpy() > SOFT_GAP.to_timedelta64())
+    soft_gap = (
+        ~eps["recovered"].to_numpy()
+        & eps["first_hard"].isna().to_numpy()
+        & (
+            np.asarray(
+                window_end.to_datetime64() if hasattr(window_end, "to_datetime64") else window_end,
+                dtype="datetime64[ns]",
+            )
+            - eps["end_time"].to_numpy()
+            > SOFT_GAP.to_timedelta64()
+        )
+    )
     ended_by = np.where(eps["recovered"].to_numpy(), "recovery", "window_end").astype(object)
     ended_by[soft_gap] = "gap"
     ended_by[restart >= 0] = "restart"  # the first evidence that Nagios' view of it was lost
@@ -299,8 +368,9 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
         names = {0: "OK", 1: "WARNING", 2: "UNKNOWN", 3: "CRITICAL"}
         host_names = {0: "UP", 1: "DOWN", 2: "UNREACHABLE", 3: "DOWN"}
         worst = np.where(eps["kind"] == "host", 4 + eps["severity"].to_numpy(), eps["severity"].to_numpy())
-        eps["worst_state"] = pd.Index([names[i] for i in range(4)] + [host_names[i] for i in range(4)],
-                                      dtype="str").take(worst).array
+        eps["worst_state"] = (
+            pd.Index([names[i] for i in range(4)] + [host_names[i] for i in range(4)], dtype="str").take(worst).array
+        )
 
     # Notifications, acknowledgements, downtime, flapping and host-down during each episode.
     # Keys of one level: a service's is its object key * 2 + 1, a host's * 2, so host lines
@@ -319,18 +389,24 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
     def count_lines(*selections) -> np.ndarray:
         """Per episode, the lines of ``selections`` ((mask, at service level)) inside it."""
         rows = [np.flatnonzero(mask) for mask, _ in selections]
-        keys = np.concatenate([(service_level_key if service else host_only_key)[r]
-                               for r, (_, service) in zip(rows, selections)])
+        keys = np.concatenate(
+            [(service_level_key if service else host_only_key)[r] for r, (_, service) in zip(rows, selections)]
+        )
         return _groups.count_in(level_key, starts, ends, keys, time_ns[np.concatenate(rows)])
 
     if "notifications" in wanted or "acknowledged" in wanted:
         service_note, host_note = rows_where("kind", ev.SERVICE_NOTIFICATION), rows_where("kind", ev.HOST_NOTIFICATION)
         eps["notifications"] = count_lines((service_note, True), (host_note, False))
         ack, command = rows_where("state_type", "ACKNOWLEDGEMENT"), rows_where("kind", ev.EXTERNAL_COMMAND)
-        eps["acknowledged"] = count_lines(
-            (service_note & ack, True), (host_note & ack, False),
-            (command & rows_where("command", "ACKNOWLEDGE_SVC_PROBLEM"), True),
-            (command & rows_where("command", "ACKNOWLEDGE_HOST_PROBLEM"), False)) > 0
+        eps["acknowledged"] = (
+            count_lines(
+                (service_note & ack, True),
+                (host_note & ack, False),
+                (command & rows_where("command", "ACKNOWLEDGE_SVC_PROBLEM"), True),
+                (command & rows_where("command", "ACKNOWLEDGE_HOST_PROBLEM"), False),
+            )
+            > 0
+        )
         del service_note, host_note, ack, command
 
     def overlapping(episode_key, kind, service):
@@ -339,14 +415,20 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
         return _groups.overlapping(episode_key, starts, ends, found["_k"], found["i_start"], found["i_end"])
 
     if "in_downtime" in wanted:
-        eps["in_downtime"] = (overlapping(level_key, ev.SERVICE_DOWNTIME, True)
-                              | overlapping(host_level_key, ev.HOST_DOWNTIME, False))
+        eps["in_downtime"] = overlapping(level_key, ev.SERVICE_DOWNTIME, True) | overlapping(
+            host_level_key, ev.HOST_DOWNTIME, False
+        )
     if "flapping" in wanted:
-        eps["flapping"] = (overlapping(level_key, ev.SERVICE_FLAPPING, True)
-                           | overlapping(level_key, ev.HOST_FLAPPING, False))
+        eps["flapping"] = overlapping(level_key, ev.SERVICE_FLAPPING, True) | overlapping(
+            level_key, ev.HOST_FLAPPING, False
+        )
     if "host_down" in wanted:
-        eps["host_down"] = _groups.overlapping(host_level_key, starts, ends, host_level_key[~is_service],
-                                               starts[~is_service], ends[~is_service]) & is_service
+        eps["host_down"] = (
+            _groups.overlapping(
+                host_level_key, starts, ends, host_level_key[~is_service], starts[~is_service], ends[~is_service]
+            )
+            & is_service
+        )
     eps = eps[[c for c in eps.columns if c in wanted or c in ("node", "host", "service")]]
     for column in ("max_attempt", "alerts", "notifications"):
         if column in eps:
@@ -356,9 +438,12 @@ def build_episodes(events: pd.DataFrame, window_end=None, columns=None, categori
             eps[column] = eps[column].astype(bool)
     # Sorted by node, host and service as strings, through the ranks of their categories.
     order = _groups.order_by_key_then_time(
-        _groups.combined_key([category_rank(eps[c]) for c in ("node", "host", "service")],
-                             [len(eps[c].cat.categories) for c in ("node", "host", "service")]),
-        starts)
+        _groups.combined_key(
+            [category_rank(eps[c]) for c in ("node", "host", "service")],
+            [len(eps[c].cat.categories) for c in ("node", "host", "service")],
+        ),
+        starts,
+    )
     eps = eps.take(order).reset_index(drop=True)
     eps = eps[wanted]
     for column in ("node", "node_class", "cell", "environment", "host", "service"):

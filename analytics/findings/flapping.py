@@ -28,6 +28,7 @@ the objects' thresholds starts flapping at the very check of every
 ``SERVICE FLAPPING ALERT: ...;STARTED`` line, with the percent Nagios printed
 (``tests/test_analytics_flapping.py``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,9 @@ def recorded(alerts: pd.DataFrame) -> np.ndarray:
     return ((alerts["state_type"] == "HARD") | (alerts["state"] == "OK")).to_numpy(dtype=bool)
 
 
-def check_seconds(times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray,
-                  default: float = DEFAULT_CHECK_SECONDS) -> np.ndarray:
+def check_seconds(
+    times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray, default: float = DEFAULT_CHECK_SECONDS
+) -> np.ndarray:
     """Per row, the check interval of its service, seen in the log (see the module doc).
 
     ``times`` (epoch seconds) and ``key`` sorted by key then time.
@@ -85,8 +87,14 @@ def check_seconds(times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray,
     return np.repeat(np.minimum(per_key, default), np.diff(np.r_[starts, n]))
 
 
-def unlogged_checks(times: np.ndarray, key: np.ndarray, is_recorded: np.ndarray,
-                    interval: np.ndarray, end: float | None = None, with_spacing: bool = False):
+def unlogged_checks(
+    times: np.ndarray,
+    key: np.ndarray,
+    is_recorded: np.ndarray,
+    interval: np.ndarray,
+    end: float | None = None,
+    with_spacing: bool = False,
+):
     """Per alert row, how many unlogged checks followed it (0..20, int8); with
     ``with_spacing`` also their spacing in seconds.
 
@@ -127,8 +135,11 @@ def percent_at_alerts(alerts: pd.DataFrame, key: np.ndarray, interval=None, seco
         return np.zeros(0)
     times = epoch_seconds(alerts["time"]) if seconds is None else seconds
     is_recorded = recorded(alerts)
-    state_codes = alerts["state"].cat.codes.to_numpy() if isinstance(alerts["state"].dtype, pd.CategoricalDtype) \
+    state_codes = (
+        alerts["state"].cat.codes.to_numpy()
+        if isinstance(alerts["state"].dtype, pd.CategoricalDtype)
         else pd.factorize(alerts["state"])[0]
+    )
     is_ok_row = (alerts["state"] == "OK").to_numpy(dtype=bool)
     if interval is None:
         interval = check_seconds(times, key, is_recorded)
@@ -194,8 +205,11 @@ def check_history(alerts: pd.DataFrame, interval_seconds: float | None = None, e
     times = epoch_seconds(alerts["time"])
     key = np.zeros(len(alerts), dtype=np.int64)
     is_recorded = recorded(alerts)
-    interval = check_seconds(times, key, is_recorded) if interval_seconds is None \
+    interval = (
+        check_seconds(times, key, is_recorded)
+        if interval_seconds is None
         else np.full(len(times), float(interval_seconds))
+    )
     end_seconds = None if end is None else float(epoch_seconds(pd.Series([pd.Timestamp(end)]))[0])
     fills, spacing = unlogged_checks(times, key, is_recorded, interval, end_seconds, with_spacing=True)
     repeats = np.where(is_recorded, 1 + fills, 0)
@@ -203,12 +217,14 @@ def check_history(alerts: pd.DataFrame, interval_seconds: float | None = None, e
     offset = np.arange(len(row)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
     states = alerts["state"].astype(str).to_numpy()[row]
     change = np.r_[states[:1] != "OK", states[1:] != states[:-1]].astype(float)  # starts all OK, as Nagios'
-    return pd.DataFrame({
-        "time": times[row] + offset * spacing[row],
-        "state": states,
-        "logged": offset == 0,
-        "percent": np.convolve(change, _WEIGHTS)[:len(change)] if len(change) else np.zeros(0),
-    })
+    return pd.DataFrame(
+        {
+            "time": times[row] + offset * spacing[row],
+            "state": states,
+            "logged": offset == 0,
+            "percent": np.convolve(change, _WEIGHTS)[: len(change)] if len(change) else np.zeros(0),
+        }
+    )
 
 
 def flapping_flags(percent: np.ndarray, low: float, high: float, flapping_before: bool = False) -> np.ndarray:
@@ -223,6 +239,7 @@ def flapping_flags(percent: np.ndarray, low: float, high: float, flapping_before
 @dataclass
 class FlapReplay:
     """The effect of flap thresholds on one service's history (see :func:`replay_flap_thresholds`)."""
+
     checks: pd.DataFrame  # check_history plus ``flapping``
     problems: pd.DataFrame  # per service episode, what its notifications become
     flap_periods: int  # flapping periods under the replayed thresholds
@@ -231,9 +248,16 @@ class FlapReplay:
     notifications_after: int
 
 
-def replay_flap_thresholds(alerts: pd.DataFrame, notifications: pd.DataFrame, episodes: pd.DataFrame,
-                           low: float, high: float, interval_seconds: float | None = None, end=None,
-                           long_problems=None) -> FlapReplay:
+def replay_flap_thresholds(
+    alerts: pd.DataFrame,
+    notifications: pd.DataFrame,
+    episodes: pd.DataFrame,
+    low: float,
+    high: float,
+    interval_seconds: float | None = None,
+    end=None,
+    long_problems=None,
+) -> FlapReplay:
     """Replay one service's history with flap detection on at ``low`` / ``high``.
 
     :param alerts: the service's SERVICE ALERT rows.
@@ -274,8 +298,9 @@ def replay_flap_thresholds(alerts: pd.DataFrame, notifications: pd.DataFrame, ep
 
     order = np.argsort(epoch_seconds(episodes["start"]), kind="stable")
     episodes = episodes.iloc[order]
-    long_flags = np.zeros(len(episodes), dtype=bool) if long_problems is None \
-        else np.asarray(long_problems, dtype=bool)[order]
+    long_flags = (
+        np.zeros(len(episodes), dtype=bool) if long_problems is None else np.asarray(long_problems, dtype=bool)[order]
+    )
     starts = epoch_seconds(episodes["start"]).astype(float)
     ends = epoch_seconds(episodes["end"]).astype(float)
     first_hard = starts + episodes["detection_delay"].dt.total_seconds().fillna(np.inf).to_numpy()
@@ -306,26 +331,37 @@ def replay_flap_thresholds(alerts: pd.DataFrame, notifications: pd.DataFrame, ep
     notified_after = notified_before & np.isfinite(first_sent)
     held_back = notified_after & (free < first_kept)
     burst_lines = per_problem(is_problem & (note_times == np.r_[first_burst, np.inf][which]))
-    lines = (per_problem(is_problem & ~suppressed) + np.where(held_back, burst_lines, 0)
-             # recoveries follow a problem that was notified only
-             + np.where(notified_after, per_problem(is_recovery & ~suppressed), 0))
+    lines = (
+        per_problem(is_problem & ~suppressed)
+        + np.where(held_back, burst_lines, 0)
+        # recoveries follow a problem that was notified only
+        + np.where(notified_after, per_problem(is_recovery & ~suppressed), 0)
+    )
     delay = np.where(notified_before, first_sent - np.where(notified_before, first_burst, 0.0), 0.0)
-    problems = pd.DataFrame({
-        "start": episodes["start"].to_numpy(), "duration": episodes["duration"].to_numpy(),
-        "notified_before": notified_before, "notified_after": notified_after,
-        "notifications_before": per_problem(is_problem | is_recovery), "notifications_after": lines,
-        "delay": pd.to_timedelta(np.where(np.isfinite(delay), delay, np.nan), unit="s"),
-        "long_problem": long_flags,
-        # A problem nobody was told about before is not made worse by flap detection.
-        "caught_after": notified_after | ~notified_before | ~long_flags,
-    })
+    problems = pd.DataFrame(
+        {
+            "start": episodes["start"].to_numpy(),
+            "duration": episodes["duration"].to_numpy(),
+            "notified_before": notified_before,
+            "notified_after": notified_after,
+            "notifications_before": per_problem(is_problem | is_recovery),
+            "notifications_after": lines,
+            "delay": pd.to_timedelta(np.where(np.isfinite(delay), delay, np.nan), unit="s"),
+            "long_problem": long_flags,
+            # A problem nobody was told about before is not made worse by flap detection.
+            "caught_after": notified_after | ~notified_before | ~long_flags,
+        }
+    )
     # Notifications outside every problem (a recovery after the window's last one) keep their fate.
     kept_lines = int(lines.sum()) + int(((is_problem | is_recovery) & (which == count) & ~suppressed).sum())
 
     periods = int(np.sum(flags[1:] & ~flags[:-1]) + (flags[0] if len(flags) else 0))
     stops = int(np.sum(~flags[1:] & flags[:-1]))
-    flap_contacts = notifications["contact"][is_flap_note].nunique() if is_flap_note.any() \
+    flap_contacts = (
+        notifications["contact"][is_flap_note].nunique()
+        if is_flap_note.any()
         else notifications["contact"][is_problem | is_recovery].nunique()
+    )
     flap_lines = (periods + stops) * int(flap_contacts)
     before = int((is_problem | is_recovery | is_flap_note).sum())
     return FlapReplay(history, problems, periods, flap_lines, before, kept_lines + flap_lines)

@@ -10,6 +10,7 @@ is reported with the raw name it collided with. A collector that has run
 longer than the window may have met a name earlier: its state file's
 registry, seeded across runs, is then what it ships.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -46,8 +47,11 @@ def audit_names(events: pd.DataFrame) -> pd.DataFrame:
     if "node" not in events:
         events = events.assign(node="")
     kinds = events["kind"]
-    acks = (kinds == ev.EXTERNAL_COMMAND) & events["command"].isin(
-        ["ACKNOWLEDGE_SVC_PROBLEM", "ACKNOWLEDGE_HOST_PROBLEM"]) if "command" in events else kinds != kinds
+    acks = (
+        (kinds == ev.EXTERNAL_COMMAND) & events["command"].isin(["ACKNOWLEDGE_SVC_PROBLEM", "ACKNOWLEDGE_HOST_PROBLEM"])
+        if "command" in events
+        else kinds != kinds
+    )
     shipped = events.loc[(kinds.isin(_SHIPPED) | acks).to_numpy(), ["node", "kind", "host", "service"]]
     with_service = shipped["kind"].isin(_WITH_SERVICE) | (shipped["kind"] == ev.EXTERNAL_COMMAND)
     seen = set()

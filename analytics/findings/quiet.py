@@ -26,6 +26,7 @@ Findings (column ``finding``):
 Every finding says in ``evidence`` what it rests on, and
 :func:`cap_findings` keeps a table readable at fleet scale.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,13 @@ _ENABLES = ("ENABLE_SVC_NOTIFICATIONS", "ENABLE_HOST_SVC_NOTIFICATIONS", "ENABLE
 
 
 # Findings are listed in this order, each kind longest first.
-FINDING_ORDER = {"silent_hard_problem": 0, "notifications_off": 1, "ok_while_host_down": 2,
-                 "ok_while_siblings_fail": 3, "slow_detection": 4}
+FINDING_ORDER = {
+    "silent_hard_problem": 0,
+    "notifications_off": 1,
+    "ok_while_host_down": 2,
+    "ok_while_siblings_fail": 3,
+    "slow_detection": 4,
+}
 
 
 def human(delta) -> str:
@@ -70,10 +76,16 @@ def _identity(events: pd.DataFrame) -> pd.DataFrame:
 def _services(events: pd.DataFrame) -> pd.DataFrame:
     """Every (node, host, service) seen in alerts or snapshots."""
     kinds = events["kind"]
-    rows = events.loc[kinds.isin([ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_SERVICE_STATE]).to_numpy(),
-                      ["node", "host", "service"]]
-    return rows.groupby(["node", "host", "service"], observed=True).size().reset_index()[
-        ["node", "host", "service"]].astype(str)
+    rows = events.loc[
+        kinds.isin([ev.SERVICE_ALERT, ev.CURRENT_SERVICE_STATE, ev.INITIAL_SERVICE_STATE]).to_numpy(),
+        ["node", "host", "service"],
+    ]
+    return (
+        rows.groupby(["node", "host", "service"], observed=True)
+        .size()
+        .reset_index()[["node", "host", "service"]]
+        .astype(str)
+    )
 
 
 def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) -> list[dict]:
@@ -84,21 +96,33 @@ def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) ->
         off = off[["node", "host", "service"]].astype(str)
         merged = hard.merge(off, on=["node", "host", "service"])
         for (node, host, service), group in merged.groupby(["node", "host", "service"]):
-            found.append(dict(node=node, host=host, service=service, finding="notifications_off",
-                              detail=f"notifications_enabled 0 in objects.cache during {len(group)} HARD problem(s), "
-                                     f"longest {human(group['duration'].max())}",
-                              duration=group["duration"].max(), occurrences=len(group),
-                              evidence="log + objects.cache"))
-    commands = events.loc[(events["kind"] == ev.EXTERNAL_COMMAND).to_numpy(),
-                          [c for c in ("time", "host", "service", "command") if c in events]]
+            found.append(
+                dict(
+                    node=node,
+                    host=host,
+                    service=service,
+                    finding="notifications_off",
+                    detail=f"notifications_enabled 0 in objects.cache during {len(group)} HARD problem(s), "
+                    f"longest {human(group['duration'].max())}",
+                    duration=group["duration"].max(),
+                    occurrences=len(group),
+                    evidence="log + objects.cache",
+                )
+            )
+    commands = events.loc[
+        (events["kind"] == ev.EXTERNAL_COMMAND).to_numpy(),
+        [c for c in ("time", "host", "service", "command") if c in events],
+    ]
     if len(commands) and len(hard) and "command" in commands:
         command = commands["command"].astype(str)
         toggles = commands[command.isin(_DISABLES + _ENABLES).to_numpy()]
         hosts = set(toggles["host"].astype(str)) if len(toggles) else set()
         candidates = hard[hard["host"].isin(hosts)] if "" not in hosts else hard
         for row in candidates.itertuples():
-            relevant = toggles[((toggles["host"].astype(str) == row.host) | (toggles["host"].astype(str) == ""))
-                               & (toggles["time"] <= row.start)]
+            relevant = toggles[
+                ((toggles["host"].astype(str) == row.host) | (toggles["host"].astype(str) == ""))
+                & (toggles["time"] <= row.start)
+            ]
             if relevant.empty:
                 continue
             service = relevant["service"].astype(str)
@@ -106,12 +130,22 @@ def _notifications_off(events: pd.DataFrame, episodes: pd.DataFrame, objects) ->
             if relevant.empty:
                 continue
             last = relevant.iloc[-1]
-            if str(last["command"]) in _DISABLES and not any(f["service"] == row.service and f["host"] == row.host
-                                                              and f["finding"] == "notifications_off" for f in found):
-                found.append(dict(node=row.node, host=row.host, service=row.service, finding="notifications_off",
-                                  detail=f"{last['command']} at {last['time']:%Y-%m-%d %H:%M} was still in force "
-                                         f"when a {row.worst_state} problem of {human(row.duration)} began",
-                                  duration=row.duration, evidence="log (external command)"))
+            if str(last["command"]) in _DISABLES and not any(
+                f["service"] == row.service and f["host"] == row.host and f["finding"] == "notifications_off"
+                for f in found
+            ):
+                found.append(
+                    dict(
+                        node=row.node,
+                        host=row.host,
+                        service=row.service,
+                        finding="notifications_off",
+                        detail=f"{last['command']} at {last['time']:%Y-%m-%d %H:%M} was still in force "
+                        f"when a {row.worst_state} problem of {human(row.duration)} began",
+                        duration=row.duration,
+                        evidence="log (external command)",
+                    )
+                )
     return found
 
 
@@ -131,8 +165,9 @@ def _by_host(episodes: pd.DataFrame, hosts: set, columns: list[str]) -> dict:
     order = np.argsort(codes, kind="stable")
     rows = rows[order]
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    values = [episodes[c].astype(str).to_numpy(dtype=object) if c == "service" else episodes[c].to_numpy()
-              for c in columns]
+    values = [
+        episodes[c].astype(str).to_numpy(dtype=object) if c == "service" else episodes[c].to_numpy() for c in columns
+    ]
     return {(node[group[0]], host[group[0]]): tuple(v[group] for v in values) for group in np.split(rows, bounds)}
 
 
@@ -151,8 +186,12 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
     for node, host, service in zip(services["node"], services["host"], services["service"]):
         known.setdefault((node, host), set()).add(service)
     # Only confirmed (HARD) host problems are "host down": a SOFT DOWN is one failed check.
-    host_eps = episodes[(episodes["kind"] == "host") & (episodes["worst_state"] != "UP") & episodes["hard"]
-                        & (episodes["duration"] >= host_down)]
+    host_eps = episodes[
+        (episodes["kind"] == "host")
+        & (episodes["worst_state"] != "UP")
+        & episodes["hard"]
+        & (episodes["duration"] >= host_down)
+    ]
     # Split only the hosts each check can flag: a fleet has thousands of hosts,
     # and cutting every one's episodes apart cost more than the checks.
     down_hosts = set(zip(host_eps["node"].astype(str), host_eps["host"].astype(str)))
@@ -167,17 +206,29 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
         if not stayed:
             continue
         # One finding per host problem, naming its services: not one per service.
-        found.append(dict(node=row.node, host=row.host, service=_names(stayed), finding="ok_while_host_down",
-                          detail=f"{len(stayed)} of {len(names)} services stayed OK while {row.host} was HARD "
-                                 f"{row.worst_state} for {human(row.duration)} from {row.start:%Y-%m-%d %H:%M}",
-                          duration=row.duration, occurrences=len(stayed)))
+        found.append(
+            dict(
+                node=row.node,
+                host=row.host,
+                service=_names(stayed),
+                finding="ok_while_host_down",
+                detail=f"{len(stayed)} of {len(names)} services stayed OK while {row.host} was HARD "
+                f"{row.worst_state} for {human(row.duration)} from {row.start:%Y-%m-%d %H:%M}",
+                duration=row.duration,
+                occurrences=len(stayed),
+            )
+        )
     # Siblings: count the HARD problems of each host over time; act on runs where most fail together.
     all_hard = svc_eps[svc_eps["hard"].to_numpy(dtype=bool)]
     failing = all_hard.groupby(["node", "host"], observed=True)["service"].nunique()
-    crowded = {(str(node), str(host)) for (node, host), count in failing.items()
-               if count >= siblings and len(known.get((str(node), str(host)), ())) > siblings}
-    for (node, host), (services, first_hard, ends) in _by_host(all_hard, crowded,
-                                                              ["service", "first_hard", "end"]).items():
+    crowded = {
+        (str(node), str(host))
+        for (node, host), count in failing.items()
+        if count >= siblings and len(known.get((str(node), str(host)), ())) > siblings
+    }
+    for (node, host), (services, first_hard, ends) in _by_host(
+        all_hard, crowded, ["service", "first_hard", "end"]
+    ).items():
         names = known.get((node, host), set())
         times = np.concatenate([first_hard, ends])
         delta = np.concatenate([np.ones(len(ends), dtype=np.int64), -np.ones(len(ends), dtype=np.int64)])
@@ -192,15 +243,29 @@ def _ok_while(events: pd.DataFrame, episodes: pd.DataFrame, host_down, siblings)
                 continue
             members = set(services[(first_hard <= since) & (ends > since)])
             for service in sorted(names - members):
-                found.append(dict(node=node, host=host, service=service, finding="ok_while_siblings_fail",
-                                  detail=f"stayed OK while {len(members)} other services of {host} were HARD "
-                                         f"({', '.join(sorted(members)[:4])}) for {human(until - since)}",
-                                  duration=pd.Timedelta(until - since)))
+                found.append(
+                    dict(
+                        node=node,
+                        host=host,
+                        service=service,
+                        finding="ok_while_siblings_fail",
+                        detail=f"stayed OK while {len(members)} other services of {host} were HARD "
+                        f"({', '.join(sorted(members)[:4])}) for {human(until - since)}",
+                        duration=pd.Timedelta(until - since),
+                    )
+                )
     return found
 
 
-def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFrame | None = None,
-               long=LONG, slow=SLOW, host_down=HOST_DOWN, siblings: int = SIBLINGS) -> pd.DataFrame:
+def find_quiet(
+    events: pd.DataFrame,
+    episodes: pd.DataFrame,
+    objects: pd.DataFrame | None = None,
+    long=LONG,
+    slow=SLOW,
+    host_down=HOST_DOWN,
+    siblings: int = SIBLINGS,
+) -> pd.DataFrame:
     """Problems that made too little noise, one row per finding, longest first.
 
     :param objects: optional frame of :func:`nagtune.analytics.sources.objects.load_objects`,
@@ -218,23 +283,46 @@ def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFra
         episodes = episodes.assign(**missing)
     found: list[dict] = []
     eps = episodes[episodes["kind"] == "service"]
-    silent = eps[eps["hard"] & (eps["duration"] >= long) & (eps["notifications"] == 0)
-                 & ~eps["in_downtime"] & ~eps["acknowledged"] & ~eps["starts_before_window"]]
+    silent = eps[
+        eps["hard"]
+        & (eps["duration"] >= long)
+        & (eps["notifications"] == 0)
+        & ~eps["in_downtime"]
+        & ~eps["acknowledged"]
+        & ~eps["starts_before_window"]
+    ]
     silent = silent[~_during_notified_host_problem(silent, episodes)]
     for row in silent.itertuples():
-        still = "still open at the end of the window" if row.open else \
-            f"until {row.end:%Y-%m-%d %H:%M}" + (" (Nagios restarted; end unknown)" if row.ended_by == "restart"
-                                                 else "")
-        found.append(dict(node=row.node, host=row.host, service=row.service, finding="silent_hard_problem",
-                          detail=f"HARD {row.worst_state} for {human(row.duration)} from {row.start:%Y-%m-%d %H:%M} "
-                                 f"({still}) and nobody was notified",
-                          duration=row.duration))
+        still = (
+            "still open at the end of the window"
+            if row.open
+            else f"until {row.end:%Y-%m-%d %H:%M}"
+            + (" (Nagios restarted; end unknown)" if row.ended_by == "restart" else "")
+        )
+        found.append(
+            dict(
+                node=row.node,
+                host=row.host,
+                service=row.service,
+                finding="silent_hard_problem",
+                detail=f"HARD {row.worst_state} for {human(row.duration)} from {row.start:%Y-%m-%d %H:%M} "
+                f"({still}) and nobody was notified",
+                duration=row.duration,
+            )
+        )
     slow_eps = eps[eps["hard"] & (eps["detection_delay"] >= slow)]
     for row in slow_eps.itertuples():
-        found.append(dict(node=row.node, host=row.host, service=row.service, finding="slow_detection",
-                          detail=f"{human(row.detection_delay)} from the first SOFT {row.worst_state} to HARD "
-                                 f"({row.max_attempt} attempts)",
-                          duration=row.detection_delay))
+        found.append(
+            dict(
+                node=row.node,
+                host=row.host,
+                service=row.service,
+                finding="slow_detection",
+                detail=f"{human(row.detection_delay)} from the first SOFT {row.worst_state} to HARD "
+                f"({row.max_attempt} attempts)",
+                duration=row.detection_delay,
+            )
+        )
     found += _notifications_off(events, episodes, objects)
     found += _ok_while(events, episodes, host_down, siblings)
     if not found:
@@ -254,9 +342,11 @@ def find_quiet(events: pd.DataFrame, episodes: pd.DataFrame, objects: pd.DataFra
 
 # Findings of one kind that repeat are one finding with their count: per service for a silent
 # problem or silent siblings, per service name of a node (the pattern) for slow detection.
-_PATTERN_KEYS = {"silent_hard_problem": ["node", "host", "service"],
-                 "ok_while_siblings_fail": ["node", "host", "service"],
-                 "slow_detection": ["node", "service"]}
+_PATTERN_KEYS = {
+    "silent_hard_problem": ["node", "host", "service"],
+    "ok_while_siblings_fail": ["node", "host", "service"],
+    "slow_detection": ["node", "service"],
+}
 
 
 def _one_per_pattern(frame: pd.DataFrame) -> pd.DataFrame:
@@ -276,9 +366,10 @@ def _one_per_pattern(frame: pd.DataFrame) -> pd.DataFrame:
             counts = hosts.reindex(longest.index).map(len)
         else:
             counts = pd.Series(1, index=longest.index)
-        longest["detail"] = [detail if n == 1 else
-                             f"{n} times{'' if hc == 1 else f' on {hc} hosts'}; the longest: {detail}"
-                             for detail, n, hc in zip(longest["detail"], longest["occurrences"], counts)]
+        longest["detail"] = [
+            detail if n == 1 else f"{n} times{'' if hc == 1 else f' on {hc} hosts'}; the longest: {detail}"
+            for detail, n, hc in zip(longest["detail"], longest["occurrences"], counts)
+        ]
         kept.append(longest.reset_index())
     return pd.concat(kept, ignore_index=True)
 
@@ -294,8 +385,9 @@ def _during_notified_host_problem(service_eps: pd.DataFrame, episodes: pd.DataFr
         return out
     wanted = set(zip(service_eps["node"].astype(str), service_eps["host"].astype(str)))
     by_host = _by_host(hosts, wanted, ["start", "end"])
-    for i, (node, host, start, end) in enumerate(zip(service_eps["node"].astype(str), service_eps["host"].astype(str),
-                                                     service_eps["start"], service_eps["end"])):
+    for i, (node, host, start, end) in enumerate(
+        zip(service_eps["node"].astype(str), service_eps["host"].astype(str), service_eps["start"], service_eps["end"])
+    ):
         if (node, host) in by_host:
             starts, ends = by_host[(node, host)]
             out[i] = bool(((starts <= end) & (ends >= start)).any())
@@ -318,12 +410,21 @@ def cap_findings(frame: pd.DataFrame, cap: int | None = CAP_PER_FINDING) -> pd.D
         return frame
     summaries = []
     for finding, rows in rest.groupby("finding", sort=False):
-        summaries.append(dict(node_class="", cell="", node=f"{rows['node'].nunique()} node(s)", host="",
-                              service="", finding=finding,
-                              detail=f"{len(rows)} more {finding} findings not shown ({int(rows['occurrences'].sum())} "
-                                     f"occurrences; the table shows the first {cap} of each kind)",
-                              duration=rows["duration"].max(), occurrences=int(rows["occurrences"].sum()),
-                              evidence="summary"))
+        summaries.append(
+            dict(
+                node_class="",
+                cell="",
+                node=f"{rows['node'].nunique()} node(s)",
+                host="",
+                service="",
+                finding=finding,
+                detail=f"{len(rows)} more {finding} findings not shown ({int(rows['occurrences'].sum())} "
+                f"occurrences; the table shows the first {cap} of each kind)",
+                duration=rows["duration"].max(),
+                occurrences=int(rows["occurrences"].sum()),
+                evidence="summary",
+            )
+        )
     out = pd.concat([shown, pd.DataFrame(summaries)], ignore_index=True)
     out["duration"] = pd.to_timedelta(out["duration"])
     order = out["finding"].map(FINDING_ORDER).to_numpy() * 2 + (out["evidence"] == "summary").to_numpy()

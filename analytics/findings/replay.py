@@ -34,11 +34,12 @@ configuration gets the n-th result. That is exact for the scripted checks
 of the oracle tests; on a real node it assumes a check a retry earlier or
 later would have returned the same result (see docs/retune.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .flapping import nagios_flap_percent, HISTORY
+from .flapping import HISTORY, nagios_flap_percent
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -49,6 +50,7 @@ _OPTION_OF_STATE = {WARNING: "w", CRITICAL: "c", UNKNOWN: "u"}
 @dataclass(frozen=True)
 class ServiceSettings:
     """The directives that decide what a service logs; intervals in ``interval_length`` units."""
+
     max_check_attempts: int = 3
     check_interval: float = 5.0
     retry_interval: float = 1.0
@@ -61,7 +63,7 @@ class ServiceSettings:
     high_flap_threshold: float = 20.0
     interval_length: int = 60
 
-    def with_(self, **changes) -> "ServiceSettings":
+    def with_(self, **changes) -> ServiceSettings:
         return replace(self, **changes)
 
     def takes(self, option: str) -> bool:
@@ -72,6 +74,7 @@ class ServiceSettings:
 @dataclass
 class ServiceReplay:
     """What Nagios logs for one service over the replayed results."""
+
     alerts: list = field(default_factory=list)  # (time, state name, SOFT/HARD, attempt)
     notifications: list = field(default_factory=list)  # (time, PROBLEM/RECOVERY/FLAPPINGSTART/FLAPPINGSTOP)
     flapping: list = field(default_factory=list)  # (time, STARTED/STOPPED, percent)
@@ -203,6 +206,7 @@ def _may_notify(settings, state, flapping, notified, now, last_ok, unit) -> bool
 
 # ---------------------------------------------------------------- settings and checks of a node
 
+
 def settings_for(row, config, seen: dict | None = None) -> tuple[ServiceSettings, list[str]]:
     """A service's settings from its ``objects.cache`` row (None: unknown) and the
     node's :class:`~nagtune.analytics.sources.nagios_cfg.NagiosConfig`; and, in words,
@@ -227,8 +231,13 @@ def settings_for(row, config, seen: dict | None = None) -> tuple[ServiceSettings
     defaults = ServiceSettings()
     assumed = []
     values = {}
-    for name in ("max_check_attempts", "check_interval", "retry_interval", "notification_interval",
-                 "first_notification_delay"):
+    for name in (
+        "max_check_attempts",
+        "check_interval",
+        "retry_interval",
+        "notification_interval",
+        "first_notification_delay",
+    ):
         value = number(name)
         if value is None and seen and seen.get(name) is not None:
             value = seen[name]
@@ -258,7 +267,9 @@ def settings_for(row, config, seen: dict | None = None) -> tuple[ServiceSettings
         flap_detection_enabled=config.enable_flap_detection and flap_on != 0,
         low_flap_threshold=low if low else config.low_flap_threshold,
         high_flap_threshold=high if high else config.high_flap_threshold,
-        notification_options=options, **values)
+        notification_options=options,
+        **values,
+    )
     return settings, assumed
 
 
@@ -269,10 +280,14 @@ def checks_of(perfdata, key) -> tuple[list, list] | None:
     import numpy as np
 
     from .._frames import epoch_seconds
+
     if perfdata is None or not len(perfdata):
         return None
-    mine = perfdata[(perfdata["node"].astype(str) == key[0]) & (perfdata["host"].astype(str) == key[1])
-                    & (perfdata["service"].astype(str) == key[2])]
+    mine = perfdata[
+        (perfdata["node"].astype(str) == key[0])
+        & (perfdata["host"].astype(str) == key[1])
+        & (perfdata["service"].astype(str) == key[2])
+    ]
     if mine.empty:
         return None
     seconds = epoch_seconds(mine["time"])
@@ -286,5 +301,8 @@ def checks_of(perfdata, key) -> tuple[list, list] | None:
 
 def long_problems(replay: ServiceReplay, seconds: float) -> list[dict]:
     """Problems of a replay that went HARD and lasted ``seconds`` or more (open ones to its end)."""
-    return [p for p in replay.problems
-            if p["hard"] is not None and ((p["end"] if p["end"] is not None else replay.end) - p["start"]) >= seconds]
+    return [
+        p
+        for p in replay.problems
+        if p["hard"] is not None and ((p["end"] if p["end"] is not None else replay.end) - p["start"]) >= seconds
+    ]

@@ -22,6 +22,7 @@ problem of the service with it:
 The retry interval in force comes from ``objects.cache``, else from the log:
 the median time between two SOFT attempts of one problem.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,18 +30,19 @@ import pandas as pd
 
 from ...parsers import events as ev
 from .._frames import RETUNE_COLUMNS, empty, fill_retune_columns, rows_of
-from .episodes import LONG_PROBLEM, is_long_problem
 from ..sources.objects import current_attempts, object_row
-from .replay import checks_of as engine_checks
+from .episodes import LONG_PROBLEM, is_long_problem
 from .quiet import SLOW  # slower than this from first SOFT to HARD is the quiet finding slow_detection
+from .replay import checks_of as engine_checks
 
 DIRECTIVE = "retry_interval"
 TARGET = pd.Timedelta(minutes=10)  # what the suggestion aims for
 CANDIDATES = (10.0, 5.0, 3.0, 2.0, 1.0)  # minutes, the least change first
 
 
-def replay_retry_interval(episodes: pd.DataFrame, retry_minutes: float, attempts: int,
-                          contacts: int = 1) -> pd.DataFrame:
+def replay_retry_interval(
+    episodes: pd.DataFrame, retry_minutes: float, attempts: int, contacts: int = 1
+) -> pd.DataFrame:
     """One service's problems replayed with ``retry_interval = retry_minutes``.
 
     :param episodes: the service's episodes (:func:`build_episodes`).
@@ -67,14 +69,21 @@ def replay_retry_interval(episodes: pd.DataFrame, retry_minutes: float, attempts
     # A problem that now goes HARD: its SOFT lines up to the last retry, a HARD line, its recovery.
     alerts_after = np.where(newly_hard, (attempts - 1) + 1 + recovered, alerts)
     notifications_after = np.where(newly_hard, contacts * (1 + recovered), notifications)
-    return pd.DataFrame({
-        "start": episodes["start"].to_numpy(), "duration": episodes["duration"].to_numpy(),
-        "hard_before": hard, "hard_after": hard | newly_hard,
-        "detection_before": before.to_numpy(), "detection_after": after.to_numpy(),
-        "earlier": (before - after).where(hard).to_numpy(),
-        "alerts_before": alerts, "alerts_after": alerts_after.astype(np.int64),
-        "notifications_before": notifications, "notifications_after": notifications_after.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "start": episodes["start"].to_numpy(),
+            "duration": episodes["duration"].to_numpy(),
+            "hard_before": hard,
+            "hard_after": hard | newly_hard,
+            "detection_before": before.to_numpy(),
+            "detection_after": after.to_numpy(),
+            "earlier": (before - after).where(hard).to_numpy(),
+            "alerts_before": alerts,
+            "alerts_after": alerts_after.astype(np.int64),
+            "notifications_before": notifications,
+            "notifications_after": notifications_after.astype(np.int64),
+        }
+    )
 
 
 def _retry_in_force(row, soft_gaps: pd.Series) -> tuple[float | None, str]:
@@ -108,6 +117,7 @@ def _replayed_faster(key, checks, objects, config, history, eps):
     in force does not give the logged counts (the caller falls back to the estimate)."""
     from . import replay as engine
     from .retune import UNREPRODUCED, _lines_per_notification, _replayed_row, _seen_settings
+
     times, codes = checks
     row = object_row(objects, key)
     seen = _seen_settings(eps, times, config.interval_length) if row is None else None
@@ -122,29 +132,46 @@ def _replayed_faster(key, checks, objects, config, history, eps):
     faster = [r for r in CANDIDATES if r < current]
     if settings.max_check_attempts < 2 or not faster:
         return None
-    retry = next((r for r in faster if (settings.max_check_attempts - 1) * pd.Timedelta(minutes=r) <= TARGET),
-                 faster[-1])
+    retry = next(
+        (r for r in faster if (settings.max_check_attempts - 1) * pd.Timedelta(minutes=r) <= TARGET), faster[-1]
+    )
     after = engine.replay_service(codes, settings.with_(retry_interval=retry / unit), start=times[0])
     hard_after = {p["first_check"]: p["hard"] - p["start"] for p in after.problems if p["hard"] is not None}
-    gains = [(p["hard"] - p["start"]) - hard_after[p["first_check"]] for p in before.problems
-             if p["hard"] is not None and p["first_check"] in hard_after]
+    gains = [
+        (p["hard"] - p["start"]) - hard_after[p["first_check"]]
+        for p in before.problems
+        if p["hard"] is not None and p["first_check"] in hard_after
+    ]
     if not gains or sum(gains) <= 0:
         return None
     gained = sum(gains) / len(gains) / 60.0
     slowest = max((p["hard"] - p["start"]) / 60.0 for p in before.problems if p["hard"] is not None)
-    newly = sum(1 for p in after.problems if p["hard"] is not None) - len(hard_after.keys() & {
-        p["first_check"] for p in before.problems if p["hard"] is not None})
+    newly = sum(1 for p in after.problems if p["hard"] is not None) - len(
+        hard_after.keys() & {p["first_check"] for p in before.problems if p["hard"] is not None}
+    )
     return _replayed_row(
-        key, DIRECTIVE, f"{current:g}", f"{retry:g}", before, after, lines, logged, LONG_PROBLEM.total_seconds(), -gained,
+        key,
+        DIRECTIVE,
+        f"{current:g}",
+        f"{retry:g}",
+        before,
+        after,
+        lines,
+        logged,
+        LONG_PROBLEM.total_seconds(),
+        -gained,
         f"HARD problems took up to {slowest:g} min from the first SOFT result to HARD with "
         f"{settings.max_check_attempts} attempts {current:g} min apart: with retry_interval {retry:g} they go "
         f"HARD after {(settings.max_check_attempts - 1) * retry:g} min, {gained:.0f} min earlier on average"
         + (f"; {newly} problems that stayed SOFT now go HARD" if newly else "")
-        + "; replayed over every check", assumed)
+        + "; replayed over every check",
+        assumed,
+    )
 
 
-def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objects=None,
-                             top: int | None = None, perfdata=None, config=None) -> pd.DataFrame:
+def suggest_faster_detection(
+    events: pd.DataFrame, episodes: pd.DataFrame, objects=None, top: int | None = None, perfdata=None, config=None
+) -> pd.DataFrame:
     """A shorter ``retry_interval`` for each service slow to go HARD, replayed.
 
     :param perfdata, config: the perfdata frame and nagios.cfg(s) (see
@@ -171,13 +198,15 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
         checks = engine_checks(perfdata, key)
         if checks is not None:
             from .retune import UNREPRODUCED, _config_of
+
             found = _replayed_faster(key, checks, objects, _config_of(config, key[0]), lines, eps)
             if found is not UNREPRODUCED:
                 if found is not None:
                     rows.append(found)
                 continue
-        current, source = _retry_in_force(object_row(objects, key),
-                                          _soft_gaps(lines[lines["kind"] == ev.SERVICE_ALERT]))
+        current, source = _retry_in_force(
+            object_row(objects, key), _soft_gaps(lines[lines["kind"] == ev.SERVICE_ALERT])
+        )
         attempts, _ = current_attempts(objects, *key, eps)
         if current is None or attempts < 2:
             continue
@@ -193,23 +222,32 @@ def suggest_faster_detection(events: pd.DataFrame, episodes: pd.DataFrame, objec
         long_before = int(is_long_problem(eps).sum())
         newly = int((replay["hard_after"] & ~replay["hard_before"]).sum())
         slowest = eps["detection_delay"].max()
-        rows.append(dict(
-            node=key[0], host=key[1], service=key[2], directive=DIRECTIVE,
-            current=f"{current:g}" + ("" if source == "objects.cache" else " (from the log)"), suggested=f"{retry:g}",
-            alerts_before=int(replay["alerts_before"].sum()), alerts_after=int(replay["alerts_after"].sum()),
-            notifications_before=int(replay["notifications_before"].sum()),
-            notifications_after=int(replay["notifications_after"].sum()),
-            extra_detection_minutes=-round(_minutes(gained.mean()), 1),
-            long_problems_before=long_before,
-            long_problems_after=int((is_long_problem(eps).to_numpy() & replay["hard_after"].to_numpy()).sum()),
-            reason=(f"{int((eps['detection_delay'] >= SLOW).sum())} HARD problems took {_minutes(SLOW):g} min or "
+        rows.append(
+            dict(
+                node=key[0],
+                host=key[1],
+                service=key[2],
+                directive=DIRECTIVE,
+                current=f"{current:g}" + ("" if source == "objects.cache" else " (from the log)"),
+                suggested=f"{retry:g}",
+                alerts_before=int(replay["alerts_before"].sum()),
+                alerts_after=int(replay["alerts_after"].sum()),
+                notifications_before=int(replay["notifications_before"].sum()),
+                notifications_after=int(replay["notifications_after"].sum()),
+                extra_detection_minutes=-round(_minutes(gained.mean()), 1),
+                long_problems_before=long_before,
+                long_problems_after=int((is_long_problem(eps).to_numpy() & replay["hard_after"].to_numpy()).sum()),
+                reason=(
+                    f"{int((eps['detection_delay'] >= SLOW).sum())} HARD problems took {_minutes(SLOW):g} min or "
                     f"more from the first SOFT result to HARD (up to {_minutes(slowest):g} min) with {attempts} attempts "
                     f"{current:g} min apart: with retry_interval {retry:g} they go HARD after "
                     f"{(attempts - 1) * retry:g} min, {_minutes(gained.mean()):.0f} min earlier on "
                     f"average; {newly} short problems that stayed SOFT would go HARD too"
                     + (f" ({newly * contacts} notifications or more)" if newly else "")
-                    + f"; retry interval in force from {source}"),
-        ))
+                    + f"; retry interval in force from {source}"
+                ),
+            )
+        )
     if not rows:
         return empty(RETUNE_COLUMNS)
     frame = order_by_gain(fill_retune_columns(pd.DataFrame(rows))[RETUNE_COLUMNS])
@@ -228,10 +266,13 @@ def order_by_gain(frame: pd.DataFrame) -> pd.DataFrame:
 def add_to(suggestions: pd.DataFrame, faster: pd.DataFrame, top: int) -> pd.DataFrame:
     """The chatty services' ``suggestions``, then the ``top`` faster-detection rows
     of services that have none there (one change per service, most gained first)."""
-    taken = set(zip(suggestions["node"].astype(str), suggestions["host"].astype(str),
-                    suggestions["service"].astype(str)))
-    keep = [key not in taken for key in zip(faster["node"].astype(str), faster["host"].astype(str),
-                                            faster["service"].astype(str))]
+    taken = set(
+        zip(suggestions["node"].astype(str), suggestions["host"].astype(str), suggestions["service"].astype(str))
+    )
+    keep = [
+        key not in taken
+        for key in zip(faster["node"].astype(str), faster["host"].astype(str), faster["service"].astype(str))
+    ]
     extra = order_by_gain(faster[np.asarray(keep, dtype=bool)]).head(top)
     frames = [frame for frame in (suggestions, extra) if len(frame)]
     if not frames:

@@ -30,6 +30,7 @@ the simpler change). A suggestion is kept only if its replay catches every
 long HARD CRITICAL problem the history had (``long_problems_after ==
 long_problems_before``); this is asserted, not assumed.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,12 +40,12 @@ import numpy as np
 import pandas as pd
 
 from ...parsers import events as ev
-from . import flapping
 from .._frames import REPLAY_EXACT, RETUNE_COLUMNS, empty, epoch_seconds, fill_retune_columns, rows_of
-from .episodes import LONG_PROBLEM, is_long_problem
-from . import replay as engine
 from ..sources.nagios_cfg import NagiosConfig, unknown_config
 from ..sources.objects import DEFAULT_RETRY_MINUTES, current_attempts, object_row
+from . import flapping
+from . import replay as engine
+from .episodes import LONG_PROBLEM, is_long_problem
 from .retry import add_to, suggest_faster_detection
 
 MAX_EXTRA_ATTEMPTS = 4
@@ -58,10 +59,12 @@ class RetuneError(AssertionError):
 
 # ---------------------------------------------------------------- max_check_attempts
 
+
 def _service_episodes(episodes_or_events) -> pd.DataFrame:
     frame = episodes_or_events
     if "kind" in frame and "start" not in frame:  # events: build the episodes first
         from .episodes import build_episodes
+
         frame = build_episodes(frame)
     if "kind" in frame:
         frame = frame[frame["kind"] == "service"]
@@ -79,9 +82,14 @@ def _hard_failing_checks(hard_for: np.ndarray, interval_seconds: float, slack: f
     return low, high
 
 
-def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | None = None,
-                              retry_interval_minutes: float = DEFAULT_RETRY_MINUTES,
-                              long=LONG_PROBLEM, check_interval_minutes: float | None = None) -> pd.DataFrame:
+def replay_max_check_attempts(
+    episodes_or_events,
+    attempts: int,
+    current: int | None = None,
+    retry_interval_minutes: float = DEFAULT_RETRY_MINUTES,
+    long=LONG_PROBLEM,
+    check_interval_minutes: float | None = None,
+) -> pd.DataFrame:
     """Replay the service problems with ``max_check_attempts = attempts`` from the logged alerts.
 
     :param episodes_or_events: episodes (of one service, or many) or events.
@@ -115,8 +123,7 @@ def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | 
     hard = eps["hard"].to_numpy(dtype=bool)
     logged_attempts = eps["max_attempt"].to_numpy().astype(np.int64)
     detection = eps["detection_delay"] if "detection_delay" in eps else pd.Series(pd.NaT, index=eps.index)
-    hard_for = ((duration - detection.fillna(pd.Timedelta(0))).dt.total_seconds().clip(lower=0)
-                .to_numpy(dtype=float))
+    hard_for = (duration - detection.fillna(pd.Timedelta(0))).dt.total_seconds().clip(lower=0).to_numpy(dtype=float)
     retry_seconds = retry.total_seconds()
     if check_interval_minutes:
         point_low, point_high = _hard_failing_checks(hard_for, check_interval_minutes * 60.0)
@@ -140,8 +147,9 @@ def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | 
         stays_hard = hard & (failed >= attempts)
         # Still HARD: attempts - current more SOFT lines; the rest as logged. Now SOFT:
         # one line per failing check and the recovery. Never HARD before: unchanged.
-        alerts = np.where(stays_hard, alerts_before + (attempts - logged_attempts),
-                          np.where(hard, failed + recovered, alerts_before))
+        alerts = np.where(
+            stays_hard, alerts_before + (attempts - logged_attempts), np.where(hard, failed + recovered, alerts_before)
+        )
         return stays_hard, alerts, np.where(hard & ~stays_hard, 0, notes_before)
 
     failed = failing(point)
@@ -150,19 +158,31 @@ def replay_max_check_attempts(episodes_or_events, attempts: int, current: int | 
     _, alerts_high, notes_high = counts(failing(high))
     extra = np.where(hard_after, max(0, attempts - current), 0) * retry
     long_problem = is_long_problem(eps, long).to_numpy()
-    return pd.DataFrame({
-        "node": eps["node"].to_numpy(), "host": eps["host"].to_numpy(), "service": eps["service"].to_numpy(),
-        "start": eps["start"].to_numpy(), "duration": duration.to_numpy(),
-        "hard_before": hard, "hard_after": hard_after,
-        "failing_checks": failed, "failing_checks_low": failing(low), "failing_checks_high": failing(high),
-        "alerts_before": alerts_before, "alerts_after": alerts_after.astype(np.int64),
-        "alerts_after_low": alerts_low.astype(np.int64), "alerts_after_high": alerts_high.astype(np.int64),
-        "notifications_before": notes_before, "notifications_after": notes_after.astype(np.int64),
-        "notifications_after_low": notes_low.astype(np.int64),
-        "notifications_after_high": notes_high.astype(np.int64),
-        "extra_detection": pd.to_timedelta(extra), "long_problem": long_problem,
-        "caught_after": hard_after | ~long_problem,
-    })
+    return pd.DataFrame(
+        {
+            "node": eps["node"].to_numpy(),
+            "host": eps["host"].to_numpy(),
+            "service": eps["service"].to_numpy(),
+            "start": eps["start"].to_numpy(),
+            "duration": duration.to_numpy(),
+            "hard_before": hard,
+            "hard_after": hard_after,
+            "failing_checks": failed,
+            "failing_checks_low": failing(low),
+            "failing_checks_high": failing(high),
+            "alerts_before": alerts_before,
+            "alerts_after": alerts_after.astype(np.int64),
+            "alerts_after_low": alerts_low.astype(np.int64),
+            "alerts_after_high": alerts_high.astype(np.int64),
+            "notifications_before": notes_before,
+            "notifications_after": notes_after.astype(np.int64),
+            "notifications_after_low": notes_low.astype(np.int64),
+            "notifications_after_high": notes_high.astype(np.int64),
+            "extra_detection": pd.to_timedelta(extra),
+            "long_problem": long_problem,
+            "caught_after": hard_after | ~long_problem,
+        }
+    )
 
 
 # ---------------------------------------------------------------- thresholds
@@ -221,8 +241,9 @@ def replay_threshold(values, warn, crit) -> pd.DataFrame:
     return pd.DataFrame({"value": array, "state": state, "alert": alert})
 
 
-def what_if_curve(values, kind: str = "warn", thresholds=None, warn=None, crit=None,
-                  direction: str = "above") -> pd.DataFrame:
+def what_if_curve(
+    values, kind: str = "warn", thresholds=None, warn=None, crit=None, direction: str = "above"
+) -> pd.DataFrame:
     """Alerts and CRITICAL checks against a sweep of one threshold, for plots.
 
     :param kind: ``"warn"`` or ``"crit"``: which level moves; the other stays.
@@ -241,12 +262,20 @@ def what_if_curve(values, kind: str = "warn", thresholds=None, warn=None, crit=N
         spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
         w, c = (spec, crit) if kind == "warn" else (warn, spec)
         replay = replay_threshold(array, w, c)
-        rows.append((float(level), int(replay["alert"].sum()), int((replay["state"] == 1).sum()),
-                     int((replay["state"] == 2).sum())))
+        rows.append(
+            (
+                float(level),
+                int(replay["alert"].sum()),
+                int((replay["state"] == 1).sum()),
+                int((replay["state"] == 2).sum()),
+            )
+        )
     return pd.DataFrame(rows, columns=["threshold", "alerts", "warnings", "criticals"])
 
 
-def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> tuple[str, pd.DataFrame, pd.DataFrame] | None:
+def _threshold_suggestion(
+    series: pd.DataFrame, warn, crit, direction: str
+) -> tuple[str, pd.DataFrame, pd.DataFrame] | None:
     """The warning level that removes the most WARNING alerts and leaves CRITICAL untouched."""
     values = series["value"].to_numpy(dtype=float)
     before = replay_threshold(values, warn, crit)
@@ -255,8 +284,7 @@ def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> t
     criticals = before["state"] == 2
     # Candidate warning levels: just past the values that warned, the most permissive first.
     warned = values[(before["state"] == 1).to_numpy()]
-    levels = sorted(set(np.quantile(warned, [0.5, 0.75, 0.9, 0.99, 1.0]).round(3)),
-                    reverse=direction == "below")
+    levels = sorted(set(np.quantile(warned, [0.5, 0.75, 0.9, 0.99, 1.0]).round(3)), reverse=direction == "below")
     for level in reversed(levels) if direction == "above" else levels:
         spec = f"~:{level:g}" if direction == "above" else f"{level:g}:"
         after = replay_threshold(values, spec, crit)
@@ -269,9 +297,18 @@ def _threshold_suggestion(series: pd.DataFrame, warn, crit, direction: str) -> t
 
 # ---------------------------------------------------------------- suggestions
 
-def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20,
-                    long=LONG_PROBLEM, weeks: float | None = None, window_end=None,
-                    config=None) -> pd.DataFrame:
+
+def suggest_retunes(
+    events,
+    episodes,
+    objects=None,
+    perfdata=None,
+    top: int = 20,
+    long=LONG_PROBLEM,
+    weeks: float | None = None,
+    window_end=None,
+    config=None,
+) -> pd.DataFrame:
     """One replayed change for each of the ``top`` chattiest host/services.
 
     :param objects: frame of :func:`nagtune.analytics.sources.objects.load_objects`
@@ -287,14 +324,25 @@ def suggest_retunes(events, episodes, objects=None, perfdata=None, top: int = 20
         without a suggestion; every row's ``long_problems_after`` equals its
         ``long_problems_before``.
     """
-    return add_to(suggest_chatty_retunes(events, episodes, objects, perfdata, top, long, weeks, window_end,
-                                         config=config),
-                  suggest_faster_detection(events, episodes, objects, perfdata=perfdata, config=config), top)
+    return add_to(
+        suggest_chatty_retunes(events, episodes, objects, perfdata, top, long, weeks, window_end, config=config),
+        suggest_faster_detection(events, episodes, objects, perfdata=perfdata, config=config),
+        top,
+    )
 
 
-def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: int = 20, long=LONG_PROBLEM,
-                           weeks: float | None = None, window_end=None, ranked=None,
-                           config=None) -> pd.DataFrame:
+def suggest_chatty_retunes(
+    events,
+    episodes,
+    objects=None,
+    perfdata=None,
+    top: int = 20,
+    long=LONG_PROBLEM,
+    weeks: float | None = None,
+    window_end=None,
+    ranked=None,
+    config=None,
+) -> pd.DataFrame:
     """The first part of :func:`suggest_retunes`: the chatty services' suggestions
     only, in ranking order (the engines add the faster-detection ones themselves).
 
@@ -305,18 +353,24 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         dict of them by node name; None: Nagios' defaults, said in each reason.
     """
     from .chatty import rank_chatty
+
     if events is None or len(events) == 0 or episodes is None or len(episodes) == 0:
         return empty(RETUNE_COLUMNS)
-    ranked = rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks) if ranked is None \
-        else ranked.head(top)
+    ranked = (
+        rank_chatty(events, episodes, by="host_service", top=top, weeks=weeks) if ranked is None else ranked.head(top)
+    )
     svc_eps = episodes[episodes["kind"] == "service"] if "kind" in episodes else episodes
     keys = set(zip(ranked["node"].astype(str), ranked["host"].astype(str), ranked["service"].astype(str)))
-    grouped = {tuple(map(str, key)): group
-               for key, group in rows_of(svc_eps, keys).groupby(["node", "host", "service"], observed=True)}
-    service_events = rows_of(events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION,
-                                                          ev.SERVICE_FLAPPING]).to_numpy()], keys)
-    history = {tuple(map(str, key)): group
-               for key, group in service_events.groupby(["node", "host", "service"], observed=True)}
+    grouped = {
+        tuple(map(str, key)): group
+        for key, group in rows_of(svc_eps, keys).groupby(["node", "host", "service"], observed=True)
+    }
+    service_events = rows_of(
+        events[events["kind"].isin([ev.SERVICE_ALERT, ev.SERVICE_NOTIFICATION, ev.SERVICE_FLAPPING]).to_numpy()], keys
+    )
+    history = {
+        tuple(map(str, key)): group for key, group in service_events.groupby(["node", "host", "service"], observed=True)
+    }
     end = events["time"].max() if window_end is None else window_end
     values = None
     rows = []
@@ -328,26 +382,36 @@ def suggest_chatty_retunes(events, episodes, objects=None, perfdata=None, top: i
         checks = engine.checks_of(perfdata, key)
         if checks is not None:
             # Every check is known: the engine replays them as Nagios ran them.
-            suggestion = _replayed_suggestion(key, checks, objects, _config_of(config, key[0]),
-                                              history.get(key), long, rows_of(perfdata, {key}), eps)
+            suggestion = _replayed_suggestion(
+                key, checks, objects, _config_of(config, key[0]), history.get(key), long, rows_of(perfdata, {key}), eps
+            )
             if suggestion is not UNREPRODUCED:
                 if suggestion is not None:
                     rows.append(suggestion)
                 continue
-        candidates = [found for found in (_attempts_suggestion(eps, objects, key, long),
-                                          _flap_suggestion(history.get(key), eps, objects, key, long, end))
-                      if found is not None]
+        candidates = [
+            found
+            for found in (
+                _attempts_suggestion(eps, objects, key, long),
+                _flap_suggestion(history.get(key), eps, objects, key, long, end),
+            )
+            if found is not None
+        ]
         # The most notifications saved; on a tie the first (attempts: the simpler change).
-        suggestion = max(candidates, key=lambda found: found["notifications_before"] - found["notifications_after"],
-                         default=None)
+        suggestion = max(
+            candidates, key=lambda found: found["notifications_before"] - found["notifications_after"], default=None
+        )
         if suggestion is None:
             if values is None:
                 values = _values(events, perfdata, keys)
             level_context = (_config_of(config, key[0]), history.get(key))
-            suggestion = (_warn_suggestion(values, objects, key, eps, long, level_context)
-                          or _crit_suggestion(values, objects, key, eps, long, level_context))
-        if suggestion is not None and (suggestion["alerts_before"], suggestion["notifications_before"]) == \
-                (suggestion["alerts_after"], suggestion["notifications_after"]):
+            suggestion = _warn_suggestion(values, objects, key, eps, long, level_context) or _crit_suggestion(
+                values, objects, key, eps, long, level_context
+            )
+        if suggestion is not None and (suggestion["alerts_before"], suggestion["notifications_before"]) == (
+            suggestion["alerts_after"],
+            suggestion["notifications_after"],
+        ):
             suggestion = None  # a change whose replay changes no count is never shown
         if suggestion is not None:
             if suggestion["long_problems_after"] != suggestion["long_problems_before"]:
@@ -375,14 +439,22 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
     long_before = int(is_long_problem(eps, long).sum())
     best = None
     for attempts in range(current + 1, current + MAX_EXTRA_ATTEMPTS + 1):
-        replay = replay_max_check_attempts(eps, attempts, current=current, retry_interval_minutes=retry, long=long,
-                                           check_interval_minutes=check_interval)
+        replay = replay_max_check_attempts(
+            eps,
+            attempts,
+            current=current,
+            retry_interval_minutes=retry,
+            long=long,
+            check_interval_minutes=check_interval,
+        )
         if not replay["caught_after"].all():
             break  # more attempts only miss more
         if replay["extra_detection"].max() > MAX_EXTRA_DETECTION:
             break
-        saved = (replay["notifications_before"].sum() - replay["notifications_after"].sum(),
-                 replay["alerts_before"].sum() - replay["alerts_after"].sum())
+        saved = (
+            replay["notifications_before"].sum() - replay["notifications_after"].sum(),
+            replay["alerts_before"].sum() - replay["alerts_after"].sum(),
+        )
         # Notifications are what wake people: the most notifications saved wins, the fewest attempts on a tie.
         if saved[0] > 0 and (best is None or saved[0] > best[1][0]):
             best = (attempts, saved, replay)
@@ -392,30 +464,52 @@ def _attempts_suggestion(eps, objects, key, long) -> dict | None:
     caught = int((replay["long_problem"] & replay["hard_after"]).sum())
     notes_saved = int(replay["notifications_before"].sum() - replay["notifications_after"].sum())
     stays_soft = int((replay["hard_before"] & ~replay["hard_after"]).sum())
-    sums = {column: int(replay[column].sum()) for column in (
-        "alerts_after", "alerts_after_low", "alerts_after_high",
-        "notifications_after", "notifications_after_low", "notifications_after_high")}
-    interval_said = (f"HARD re-checks every {check_interval:g} min (objects.cache)" if check_interval else
-                     f"check_interval unknown: assumed {DEFAULT_CHECK_MINUTES:g} min (Nagios' default), the range "
-                     f"spans any check_interval from retry_interval ({retry:g} min) up")
+    sums = {
+        column: int(replay[column].sum())
+        for column in (
+            "alerts_after",
+            "alerts_after_low",
+            "alerts_after_high",
+            "notifications_after",
+            "notifications_after_low",
+            "notifications_after_high",
+        )
+    }
+    interval_said = (
+        f"HARD re-checks every {check_interval:g} min (objects.cache)"
+        if check_interval
+        else f"check_interval unknown: assumed {DEFAULT_CHECK_MINUTES:g} min (Nagios' default), the range "
+        f"spans any check_interval from retry_interval ({retry:g} min) up"
+    )
     return dict(
-        node=key[0], host=key[1], service=key[2], directive="max_check_attempts",
-        current=str(current), suggested=str(attempts),
+        node=key[0],
+        host=key[1],
+        service=key[2],
+        directive="max_check_attempts",
+        current=str(current),
+        suggested=str(attempts),
         alerts_before=int(replay["alerts_before"].sum()),
-        notifications_before=int(replay["notifications_before"].sum()), **sums,
+        notifications_before=int(replay["notifications_before"].sum()),
+        **sums,
         # Every problem that still goes HARD does so this much later (also future ones).
         extra_detection_minutes=round((attempts - current) * retry, 1),
-        long_problems_before=long_before, long_problems_after=caught,
-        reason=(f"{stays_soft} HARD problems cleared within {attempts - 1} failing checks: "
-                f"with {attempts} attempts they stay SOFT ({notes_saved} notifications fewer); "
-                + (f"all {long_before} long HARD CRITICAL problems are still caught, "
-                   if long_before else "no long HARD CRITICAL problem in this history; ")
-                + f"real problems go HARD at most {(attempts - current) * retry:g} min later; "
-                f"an estimate from the logged alerts: the checks between them are unknown, so the after-counts "
-                f"are a range (alerts {_range_text(sums['alerts_after_low'], sums['alerts_after_high'])}, "
-                f"notifications {_range_text(sums['notifications_after_low'], sums['notifications_after_high'])}); "
-                f"failing checks = the logged SOFT attempts + the time spent HARD over check_interval; "
-                f"{interval_said}"),
+        long_problems_before=long_before,
+        long_problems_after=caught,
+        reason=(
+            f"{stays_soft} HARD problems cleared within {attempts - 1} failing checks: "
+            f"with {attempts} attempts they stay SOFT ({notes_saved} notifications fewer); "
+            + (
+                f"all {long_before} long HARD CRITICAL problems are still caught, "
+                if long_before
+                else "no long HARD CRITICAL problem in this history; "
+            )
+            + f"real problems go HARD at most {(attempts - current) * retry:g} min later; "
+            f"an estimate from the logged alerts: the checks between them are unknown, so the after-counts "
+            f"are a range (alerts {_range_text(sums['alerts_after_low'], sums['alerts_after_high'])}, "
+            f"notifications {_range_text(sums['notifications_after_low'], sums['notifications_after_high'])}); "
+            f"failing checks = the logged SOFT attempts + the time spent HARD over check_interval; "
+            f"{interval_said}"
+        ),
     )
 
 
@@ -476,8 +570,16 @@ def _flap_suggestion(history, eps, objects, key, long, end) -> dict | None:
     long_flags = is_long_problem(eps, long).to_numpy()
     best = None
     for candidate_low, candidate_high in _flap_candidates(enabled, low, high):
-        replay = flapping.replay_flap_thresholds(alerts, notes, eps, candidate_low, candidate_high,
-                                                 interval_seconds=interval, end=end, long_problems=long_flags)
+        replay = flapping.replay_flap_thresholds(
+            alerts,
+            notes,
+            eps,
+            candidate_low,
+            candidate_high,
+            interval_seconds=interval,
+            end=end,
+            long_problems=long_flags,
+        )
         problems = replay.problems
         if not problems["caught_after"].all():
             continue
@@ -492,28 +594,40 @@ def _flap_suggestion(history, eps, objects, key, long, end) -> dict | None:
     saved, new_low, new_high, replay, long_delay = best
     long_before = int(long_flags.sum())
     quiet_problems = int((replay.problems["notified_before"] & ~replay.problems["notified_after"]).sum())
-    current = ("off" if enabled is False else f"{low:g}/{high:g}" if enabled
-               else f"unknown (assumed off; {low:g}/{high:g})")
+    current = (
+        "off" if enabled is False else f"{low:g}/{high:g}" if enabled else f"unknown (assumed off; {low:g}/{high:g})"
+    )
     delay_minutes = 0.0 if pd.isna(long_delay) else round(long_delay / pd.Timedelta(minutes=1), 1)
     return dict(
-        node=key[0], host=key[1], service=key[2],
-        directive="flap_detection_enabled, low/high_flap_threshold" if not enabled
+        node=key[0],
+        host=key[1],
+        service=key[2],
+        directive="flap_detection_enabled, low/high_flap_threshold"
+        if not enabled
         else "low_flap_threshold / high_flap_threshold",
-        current=current, suggested=f"on, {new_low:g}/{new_high:g}",
-        alerts_before=int(len(alerts)), alerts_after=int(len(alerts)),
-        notifications_before=replay.notifications_before, notifications_after=replay.notifications_after,
+        current=current,
+        suggested=f"on, {new_low:g}/{new_high:g}",
+        alerts_before=int(len(alerts)),
+        alerts_after=int(len(alerts)),
+        notifications_before=replay.notifications_before,
+        notifications_after=replay.notifications_after,
         extra_detection_minutes=delay_minutes,
         long_problems_before=long_before,
         long_problems_after=int((replay.problems["long_problem"] & replay.problems["caught_after"]).sum()),
-        reason=(f"state flips often enough for flap detection at {new_low:g}/{new_high:g}% to hold back the "
-                f"notifications of {quiet_problems} problems; replayed over the logged alerts with the checks "
-                f"between them filled in at the check interval (an estimate): {replay.flap_periods} "
-                f"flapping periods ({replay.flap_notifications} FLAPPINGSTART/STOP notifications), "
-                f"{saved} notifications fewer; "
-                + (f"all {long_before} long HARD CRITICAL problems are still notified, at most "
-                   f"{delay_minutes:g} min later; " if long_before
-                   else "no long HARD CRITICAL problem in this history; ")
-                + f"current settings from {source}"),
+        reason=(
+            f"state flips often enough for flap detection at {new_low:g}/{new_high:g}% to hold back the "
+            f"notifications of {quiet_problems} problems; replayed over the logged alerts with the checks "
+            f"between them filled in at the check interval (an estimate): {replay.flap_periods} "
+            f"flapping periods ({replay.flap_notifications} FLAPPINGSTART/STOP notifications), "
+            f"{saved} notifications fewer; "
+            + (
+                f"all {long_before} long HARD CRITICAL problems are still notified, at most "
+                f"{delay_minutes:g} min later; "
+                if long_before
+                else "no long HARD CRITICAL problem in this history; "
+            )
+            + f"current settings from {source}"
+        ),
     )
 
 
@@ -527,6 +641,7 @@ def _values(events, perfdata, keys: set) -> pd.DataFrame:
     if perfdata is not None and len(perfdata):
         return rows_of(perfdata, keys)
     from ..sources.ingest import values_from_output
+
     return values_from_output(rows_of(events, keys))
 
 
@@ -536,8 +651,11 @@ def _current_levels(values, key):
     it reported at each value (no WARNING seen: no warning band, ``warn == crit``)."""
     if values is None or values.empty:
         return None
-    mine = values[(values["node"].astype(str) == key[0]) & (values["host"].astype(str) == key[1])
-                  & (values["service"].astype(str) == key[2])]
+    mine = values[
+        (values["node"].astype(str) == key[0])
+        & (values["host"].astype(str) == key[1])
+        & (values["service"].astype(str) == key[2])
+    ]
     if mine.empty:
         return None
     label = mine["label"].astype(str).value_counts().index[0]
@@ -556,12 +674,22 @@ def _current_levels(values, key):
         inferred = True
         if problem_values.median() > ok_values.median():
             warn = f"~:{ok_values.max():g}"
-            crit = (warn if warn_values.empty else f"~:{warn_values.max():g}" if crit_values.empty
-                    else f"~:{min(crit_values.min(), max(warn_values.max(), ok_values.max())):g}")
+            crit = (
+                warn
+                if warn_values.empty
+                else f"~:{warn_values.max():g}"
+                if crit_values.empty
+                else f"~:{min(crit_values.min(), max(warn_values.max(), ok_values.max())):g}"
+            )
         else:
             warn = f"{ok_values.min():g}:"
-            crit = (warn if warn_values.empty else f"{warn_values.min():g}:" if crit_values.empty
-                    else f"{max(crit_values.max(), warn_values.min()):g}:")
+            crit = (
+                warn
+                if warn_values.empty
+                else f"{warn_values.min():g}:"
+                if crit_values.empty
+                else f"{max(crit_values.max(), warn_values.min()):g}:"
+            )
     try:
         _, high, inside = parse_range(warn)
         parse_range(crit)
@@ -580,12 +708,21 @@ def _warn_suggestion(values, objects, key, eps, long, context=(None, None)) -> d
     if found is None:
         return None
     spec, before, after = found
-    return _level_row(key, "warning threshold (-w)", warn, spec, before, after, eps,
-                      int(is_long_problem(eps, long).sum()), (series, objects, *context),
-                      f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
-                      f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
-                      f"every CRITICAL value still CRITICAL"
-                      + ("; current levels inferred from the states the check reported" if inferred else ""))
+    return _level_row(
+        key,
+        "warning threshold (-w)",
+        warn,
+        spec,
+        before,
+        after,
+        eps,
+        int(is_long_problem(eps, long).sum()),
+        (series, objects, *context),
+        f"{label}: {int((before['state'] == 1).sum())} WARNING checks, "
+        f"{int((after['state'] == 1).sum())} with -w {spec}; critical level {crit} unchanged, "
+        f"every CRITICAL value still CRITICAL"
+        + ("; current levels inferred from the states the check reported" if inferred else ""),
+    )
 
 
 def _level_row(key, directive, current, spec, before, after, eps, long_before, replay_context, reason) -> dict | None:
@@ -607,18 +744,30 @@ def _level_row(key, directive, current, spec, before, after, eps, long_before, r
     flapped = history is not None and bool((history["kind"] == ev.SERVICE_FLAPPING).any())
     settings = settings.with_(flap_detection_enabled=settings.flap_detection_enabled and flapped)
     lines = _lines_per_notification(history)
-    replayed = [engine.replay_service(frame["state"].to_numpy(), settings, times=times).notification_count * lines
-                for frame in (before, after)]
+    replayed = [
+        engine.replay_service(frame["state"].to_numpy(), settings, times=times).notification_count * lines
+        for frame in (before, after)
+    ]
     if replayed[0] != notifications:
         return None  # the known values do not explain the logged notifications: no consistent after-count
     return dict(
-        node=key[0], host=key[1], service=key[2], directive=directive, current=current, suggested=spec,
-        alerts_before=int(before["alert"].sum()), alerts_after=int(after["alert"].sum()),
-        notifications_before=notifications, notifications_after=replayed[1], extra_detection_minutes=0.0,
-        long_problems_before=long_before, long_problems_after=long_before,
+        node=key[0],
+        host=key[1],
+        service=key[2],
+        directive=directive,
+        current=current,
+        suggested=spec,
+        alerts_before=int(before["alert"].sum()),
+        alerts_after=int(after["alert"].sum()),
+        notifications_before=notifications,
+        notifications_after=replayed[1],
+        extra_detection_minutes=0.0,
+        long_problems_before=long_before,
+        long_problems_after=long_before,
         reason=reason + "; an estimate over the known values only (checks with no known value are taken to keep "
         "their state); notifications replayed through Nagios' state machine on the states before and after"
-        + ("" if flapped else " (flap detection left out: Nagios logged no flapping for the service)"))
+        + ("" if flapped else " (flap detection left out: Nagios logged no flapping for the service)"),
+    )
 
 
 def _critical_level(series: pd.DataFrame, warn, crit, direction: str, must_stay: np.ndarray):
@@ -632,8 +781,9 @@ def _critical_level(series: pd.DataFrame, warn, crit, direction: str, must_stay:
     if not len(movable):
         return None
     low, high, _ = parse_range(warn)
-    levels = sorted(set(np.quantile(movable, [0.5, 0.75, 0.9, 0.99, 1.0]).round(3)),
-                    reverse=direction == "above")  # the most permissive first
+    levels = sorted(
+        set(np.quantile(movable, [0.5, 0.75, 0.9, 0.99, 1.0]).round(3)), reverse=direction == "above"
+    )  # the most permissive first
     for level in levels:
         # Never inside the warning band's own alert side: a critical level must be past the warning one.
         if (direction == "above" and level < high) or (direction == "below" and level > low):
@@ -670,17 +820,30 @@ def _crit_suggestion(values, objects, key, eps, long, context=(None, None)) -> d
     long_before = len(long_eps)
     criticals_before, criticals_after = int((before["state"] == 2).sum()), int((after["state"] == 2).sum())
     # The spared checks still alert, as WARNING: whoever takes warnings is still told, not the pager.
-    return _level_row(key, "critical threshold (-c)", crit, spec, before, after, eps, long_before,
-                      (series, objects, *context),
-                      f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
-                      f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
-                      + (f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "
-                         if long_before else "no long HARD CRITICAL problem in this history; ")
-                      + f"warning level {warn} unchanged"
-                      + ("; current levels inferred from the states the check reported" if inferred else ""))
+    return _level_row(
+        key,
+        "critical threshold (-c)",
+        crit,
+        spec,
+        before,
+        after,
+        eps,
+        long_before,
+        (series, objects, *context),
+        f"{label}: {criticals_before} CRITICAL checks, {criticals_after} with -c {spec}, the "
+        f"{criticals_before - criticals_after} others WARNING instead (they still alert); "
+        + (
+            f"every value of the {long_before} long HARD CRITICAL problems still CRITICAL; "
+            if long_before
+            else "no long HARD CRITICAL problem in this history; "
+        )
+        + f"warning level {warn} unchanged"
+        + ("; current levels inferred from the states the check reported" if inferred else ""),
+    )
 
 
 # ---------------------------------------------------------------- replayed over every check
+
 
 def _config_of(config, node: str) -> NagiosConfig:
     if isinstance(config, dict):
@@ -709,19 +872,30 @@ def _still_caught(before: engine.ServiceReplay, after: engine.ServiceReplay, lon
     return True
 
 
-def _replayed_row(key, directive, current, suggested, before, after, lines, logged, long_seconds,
-                  extra_minutes, reason, assumed) -> dict:
+def _replayed_row(
+    key, directive, current, suggested, before, after, lines, logged, long_seconds, extra_minutes, reason, assumed
+) -> dict:
     long_before = len(engine.long_problems(before, long_seconds))
     said = f"; assumed: {', '.join(assumed)}" if assumed else ""
     return dict(
-        node=key[0], host=key[1], service=key[2], directive=directive, current=current, suggested=suggested,
-        alerts_before=before.alert_count, alerts_after=after.alert_count,
+        node=key[0],
+        host=key[1],
+        service=key[2],
+        directive=directive,
+        current=current,
+        suggested=suggested,
+        alerts_before=before.alert_count,
+        alerts_after=after.alert_count,
         notifications_before=before.notification_count * lines,
         notifications_after=after.notification_count * lines,
         extra_detection_minutes=round(extra_minutes, 1),
-        long_problems_before=long_before, long_problems_after=long_before,
-        reason=reason + said, replay_basis=REPLAY_EXACT,
-        alerts_logged=logged[0], notifications_logged=logged[1])
+        long_problems_before=long_before,
+        long_problems_after=long_before,
+        reason=reason + said,
+        replay_basis=REPLAY_EXACT,
+        alerts_logged=logged[0],
+        notifications_logged=logged[1],
+    )
 
 
 def _seen_settings(eps, times, unit_seconds: float) -> dict:
@@ -742,8 +916,11 @@ def _replayed_suggestion(key, checks, objects, config, history, long, values=Non
     settings, assumed = engine.settings_for(row, config, seen)
     before = engine.replay_service(codes, settings, times=times)
     lines = _lines_per_notification(history)
-    logged = ((0, 0) if history is None else
-              (int((history["kind"] == ev.SERVICE_ALERT).sum()), int((history["kind"] == ev.SERVICE_NOTIFICATION).sum())))
+    logged = (
+        (0, 0)
+        if history is None
+        else (int((history["kind"] == ev.SERVICE_ALERT).sum()), int((history["kind"] == ev.SERVICE_NOTIFICATION).sum()))
+    )
     if (before.alert_count, before.notification_count * lines) != logged:
         # What the model leaves out shaped this service's log (a host outage, downtime, an
         # acknowledgement, contacts with other options): its numbers would not be Nagios'.
@@ -765,34 +942,70 @@ def _replayed_suggestion(key, checks, objects, config, history, long, values=Non
             best = (saved, attempts, after, extra)
     if best is not None:
         saved, attempts, after, extra = best
-        soft = sum(1 for p in before.problems if p["hard"] is not None) - \
-            sum(1 for p in after.problems if p["hard"] is not None)
-        found.append((saved, _replayed_row(
-            key, "max_check_attempts", str(settings.max_check_attempts), str(attempts), before, after, lines,
-            logged, long_seconds, extra,
-            f"{soft} HARD problems recover within {attempts - 1} retries of "
-            f"{settings.retry_interval * unit:g} min: with {attempts} attempts they stay SOFT "
-            f"({saved * lines} notifications fewer); the fewest attempts that save this many; every long HARD "
-            f"problem still goes HARD, {extra:g} min later", assumed)))
+        soft = sum(1 for p in before.problems if p["hard"] is not None) - sum(
+            1 for p in after.problems if p["hard"] is not None
+        )
+        found.append(
+            (
+                saved,
+                _replayed_row(
+                    key,
+                    "max_check_attempts",
+                    str(settings.max_check_attempts),
+                    str(attempts),
+                    before,
+                    after,
+                    lines,
+                    logged,
+                    long_seconds,
+                    extra,
+                    f"{soft} HARD problems recover within {attempts - 1} retries of "
+                    f"{settings.retry_interval * unit:g} min: with {attempts} attempts they stay SOFT "
+                    f"({saved * lines} notifications fewer); the fewest attempts that save this many; every long HARD "
+                    f"problem still goes HARD, {extra:g} min later",
+                    assumed,
+                ),
+            )
+        )
     # Flap detection: on, or lower thresholds (the least change first).
-    for low, high in _flap_candidates(settings.flap_detection_enabled, settings.low_flap_threshold,
-                                      settings.high_flap_threshold):
+    for low, high in _flap_candidates(
+        settings.flap_detection_enabled, settings.low_flap_threshold, settings.high_flap_threshold
+    ):
         changed = settings.with_(flap_detection_enabled=True, low_flap_threshold=low, high_flap_threshold=high)
         after = engine.replay_service(codes, changed, times=times)
         saved = before.notification_count - after.notification_count
         if saved <= 0 or not _still_caught(before, after, long_seconds):
             continue
-        current = (f"on, {settings.low_flap_threshold:g}/{settings.high_flap_threshold:g}"
-                   if settings.flap_detection_enabled else "off")
+        current = (
+            f"on, {settings.low_flap_threshold:g}/{settings.high_flap_threshold:g}"
+            if settings.flap_detection_enabled
+            else "off"
+        )
         starts = sum(1 for _, what, _ in after.flapping if what == "STARTED")
-        found.append((saved, _replayed_row(
-            key, "low_flap_threshold / high_flap_threshold" if settings.flap_detection_enabled
-            else "flap_detection_enabled, low/high_flap_threshold", current, f"on, {low:g}/{high:g}",
-            before, after, lines, logged, long_seconds, 0.0,
-            f"percent state change over 21 checks reaches {after.max_percent:.1f}% (replayed over every "
-            f"check; {before.max_percent:.1f}% was the most before): flap detection at {low:g}/{high:g}% "
-            f"starts {starts} flapping periods and holds back their notifications ({saved * lines} fewer, "
-            f"FLAPPINGSTART/STOP included); every long HARD problem is still notified", assumed)))
+        found.append(
+            (
+                saved,
+                _replayed_row(
+                    key,
+                    "low_flap_threshold / high_flap_threshold"
+                    if settings.flap_detection_enabled
+                    else "flap_detection_enabled, low/high_flap_threshold",
+                    current,
+                    f"on, {low:g}/{high:g}",
+                    before,
+                    after,
+                    lines,
+                    logged,
+                    long_seconds,
+                    0.0,
+                    f"percent state change over 21 checks reaches {after.max_percent:.1f}% (replayed over every "
+                    f"check; {before.max_percent:.1f}% was the most before): flap detection at {low:g}/{high:g}% "
+                    f"starts {starts} flapping periods and holds back their notifications ({saved * lines} fewer, "
+                    f"FLAPPINGSTART/STOP included); every long HARD problem is still notified",
+                    assumed,
+                ),
+            )
+        )
         break
     # notification_interval: re-notify a standing problem at most hourly; its first notification is kept.
     if 0 < settings.notification_interval * unit < RENOTIFY_MINUTES:
@@ -800,12 +1013,27 @@ def _replayed_suggestion(key, checks, objects, config, history, long, values=Non
         after = engine.replay_service(codes, changed, times=times)
         saved = before.notification_count - after.notification_count
         if saved > 0 and _still_caught(before, after, long_seconds):
-            found.append((saved, _replayed_row(
-                key, "notification_interval", f"{settings.notification_interval * unit:g}", f"{RENOTIFY_MINUTES:g}",
-                before, after, lines, logged, long_seconds, 0.0,
-                f"standing HARD problems are notified again every {settings.notification_interval * unit:g} min: "
-                f"re-notifying at most hourly sends {saved * lines} notifications fewer; every problem's first "
-                f"notification and its recovery still go out", assumed)))
+            found.append(
+                (
+                    saved,
+                    _replayed_row(
+                        key,
+                        "notification_interval",
+                        f"{settings.notification_interval * unit:g}",
+                        f"{RENOTIFY_MINUTES:g}",
+                        before,
+                        after,
+                        lines,
+                        logged,
+                        long_seconds,
+                        0.0,
+                        f"standing HARD problems are notified again every {settings.notification_interval * unit:g} min: "
+                        f"re-notifying at most hourly sends {saved * lines} notifications fewer; every problem's first "
+                        f"notification and its recovery still go out",
+                        assumed,
+                    ),
+                )
+            )
     if not found:
         return _replayed_level(key, checks, before, settings, lines, logged, long_seconds, values, assumed)
     # The most notifications saved; on a tie the first (attempts: the simpler change).
@@ -823,8 +1051,11 @@ def _driving_label(values, key, times, codes):
     levels give the state the check reported at (nearly) every check, or None."""
     if values is None or values.empty or "warn" not in values:
         return None
-    mine = values[(values["node"].astype(str) == key[0]) & (values["host"].astype(str) == key[1])
-                  & (values["service"].astype(str) == key[2])]
+    mine = values[
+        (values["node"].astype(str) == key[0])
+        & (values["host"].astype(str) == key[1])
+        & (values["service"].astype(str) == key[2])
+    ]
     seconds = {second: index for index, second in enumerate(times)}
     best = None
     for label, rows in mine.groupby(mine["label"].astype(str), observed=True):
@@ -885,8 +1116,19 @@ def _replayed_level(key, checks, before, settings, lines, logged, long_seconds, 
         if after.notification_count > before.notification_count or after.alert_count > before.alert_count:
             continue
         return _replayed_row(
-            key, "warning threshold (-w)", warn, spec, before, after, lines, logged, long_seconds, 0.0,
+            key,
+            "warning threshold (-w)",
+            warn,
+            spec,
+            before,
+            after,
+            lines,
+            logged,
+            long_seconds,
+            0.0,
             f"{label} drives the state (its perfdata levels {warn};{crit} give the reported state at every "
             f"check); -w {spec} is the {quantile:.0%} quantile of its WARNING values plus {HEADROOM:.0%} "
-            f"headroom, critical level {crit} unchanged; every long HARD problem still notified", assumed)
+            f"headroom, critical level {crit} unchanged; every long HARD problem still notified",
+            assumed,
+        )
     return None

@@ -21,6 +21,7 @@ Jinja2 autoescaping in HTML, entities and ``\\|`` in Markdown, a leading
 ``'`` in CSV cells that a spreadsheet would run as a formula, and
 :func:`~nagtune.parsers.names.metric_component` for file names.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,11 +47,28 @@ HTML_ROWS = 25  # rows of a table shown in HTML/Markdown; the CSV has them all
 WHAT_IF_MAX = 12  # what-if curves of what_if_curves' default (the report draws its first screen's changes)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_KEYS = [
-    "notifications", "night_pages", "weekend_pages", "contacts_paged", "most_pages_per_contact",
-    "notifications_avoidable", "night_pages_avoidable", "soft_lines_added",
-    "nodes", "cells", "alerts", "episodes", "hard_episodes", "transient_share",
-    "open_problems", "chatty_services", "quiet_findings", "retune_suggestions",
-    "name_collisions", "automation_candidates", "coverage_hours", "window_hours",
+    "notifications",
+    "night_pages",
+    "weekend_pages",
+    "contacts_paged",
+    "most_pages_per_contact",
+    "notifications_avoidable",
+    "night_pages_avoidable",
+    "soft_lines_added",
+    "nodes",
+    "cells",
+    "alerts",
+    "episodes",
+    "hard_episodes",
+    "transient_share",
+    "open_problems",
+    "chatty_services",
+    "quiet_findings",
+    "retune_suggestions",
+    "name_collisions",
+    "automation_candidates",
+    "coverage_hours",
+    "window_hours",
 ]
 SUMMARY_LABELS = {
     "notifications": "pages (notification lines, one per contact)",
@@ -92,8 +110,9 @@ class Report:
 # --- numbers ------------------------------------------------------------------
 
 
-def summarize(analysis, window_start, window_end, page_frame: pd.DataFrame | None = None,
-              changes_all: pd.DataFrame | None = None) -> dict:
+def summarize(
+    analysis, window_start, window_end, page_frame: pd.DataFrame | None = None, changes_all: pd.DataFrame | None = None
+) -> dict:
     """The summary numbers of one window, straight from the analysis frames.
 
     :param page_frame: :func:`.burden.pages` of the window (night and weekend
@@ -152,8 +171,7 @@ def by_class(by_cell: pd.DataFrame) -> pd.DataFrame:
     if by_cell.empty:
         return pd.DataFrame(columns=["environment", "node_class", "cells", *counts])
     frame = by_cell.astype({"environment": str, "node_class": str, "cell": str})
-    out = frame.groupby(["environment", "node_class"]).agg(
-        cells=("cell", "nunique"), **{c: (c, "sum") for c in counts})
+    out = frame.groupby(["environment", "node_class"]).agg(cells=("cell", "nunique"), **{c: (c, "sum") for c in counts})
     return out.reset_index()
 
 
@@ -196,6 +214,7 @@ def _whole_seconds(column: pd.Series) -> np.ndarray | None:
 
 def _as_text(numbers: np.ndarray, width: int = 1):
     import pyarrow.compute as pc
+
     return pc.utf8_lpad(pc.cast(numbers, "string"), width, "0")
 
 
@@ -218,6 +237,7 @@ def _times_as_text(column: pd.Series, medium: str) -> pd.Series | None:
     """
     import pyarrow as pa
     import pyarrow.compute as pc
+
     missing = column.isna().to_numpy()
     if missing.all():
         return None
@@ -261,8 +281,11 @@ def _is_time(column: pd.Series) -> bool:
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = _with_times_as_text(frame, "csv")
     for column in out.columns:
-        if not (_is_time(frame[column]) or pd.api.types.is_numeric_dtype(out[column])
-                or pd.api.types.is_bool_dtype(out[column])):
+        if not (
+            _is_time(frame[column])
+            or pd.api.types.is_numeric_dtype(out[column])
+            or pd.api.types.is_bool_dtype(out[column])
+        ):
             out[column] = _neutralise_column(out[column])
     return out
 
@@ -275,8 +298,9 @@ def _parquet_frame(frame: pd.DataFrame) -> pd.DataFrame:
             values = frame[column].dropna()
             if len(values) and not all(isinstance(v, str) for v in values.head(1000)):
                 out = out.copy() if out is frame else out
-                out[column] = frame[column].map(lambda v: None if v is None or v is pd.NA
-                                                or (isinstance(v, float) and math.isnan(v)) else str(v))
+                out[column] = frame[column].map(
+                    lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
+                )
     return out
 
 
@@ -327,8 +351,9 @@ def rows_of(frame: pd.DataFrame, columns: list[str] | None = None, limit: int = 
     A column ``_href_NAME`` beside ``NAME`` makes that column's cells links:
     each cell is then ``{"text": ..., "href": ...}`` (href None: plain text).
     """
-    columns = [c for c in (columns or [c for c in frame.columns if not str(c).startswith("_href_")])
-               if c in frame.columns]
+    columns = [
+        c for c in (columns or [c for c in frame.columns if not str(c).startswith("_href_")]) if c in frame.columns
+    ]
     shown = frame.head(limit)
     cells = [[fmt(v) for v in row] for row in shown[columns].astype(object).itertuples(index=False)]
     for index, column in enumerate(columns):
@@ -359,8 +384,9 @@ def check_url_pattern(pattern: str | None) -> None:
     try:
         nagios_link(pattern, "n", "h", "s", "c")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ReportError(f"--nagios-url {pattern}: only {{node}}, {{host}}, {{service}} and {{cell}} "
-                          f"can be filled in ({exc})") from None
+        raise ReportError(
+            f"--nagios-url {pattern}: only {{node}}, {{host}}, {{service}} and {{cell}} can be filled in ({exc})"
+        ) from None
 
 
 def md_cell(text: str) -> str:
@@ -418,8 +444,14 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
         points = []
         for attempts in range(1, max(current, suggested) + 4):
             replay = retune.replay_max_check_attempts(eps, attempts, current=current)
-            points.append((attempts, int(replay["alerts_after"].sum()), int(replay["notifications_after"].sum()),
-                           int((replay["long_problem"] & replay["hard_after"]).sum())))
+            points.append(
+                (
+                    attempts,
+                    int(replay["alerts_after"].sum()),
+                    int(replay["notifications_after"].sum()),
+                    int((replay["long_problem"] & replay["hard_after"]).sum()),
+                )
+            )
         curve = pd.DataFrame(points, columns=["max_check_attempts", "alerts", "notifications", "long_problems_caught"])
         return curve, "max_check_attempts", current, suggested
     if str(row["directive"]).startswith("warning threshold"):
@@ -450,8 +482,9 @@ def curve_for(analysis, row, cache: dict | None = None) -> tuple[pd.DataFrame, s
     return None
 
 
-def what_if_curves(analysis, limit: int = WHAT_IF_MAX,
-                   rows: pd.DataFrame | None = None) -> list[tuple[int, pd.Series, tuple]]:
+def what_if_curves(
+    analysis, limit: int = WHAT_IF_MAX, rows: pd.DataFrame | None = None
+) -> list[tuple[int, pd.Series, tuple]]:
     """(row number, retune row, (curve, x, current, suggested)) for the first ``limit`` suggestions,
     or for ``rows`` (suggestion rows) when given."""
     rows = analysis.retunes.head(limit) if rows is None else rows
@@ -475,91 +508,190 @@ def _sections(analysis, tables: dict[str, pd.DataFrame], wow: dict, hours: burde
     total = summary["notifications"]
     night_start, night_end = hours.night
     if len(changes_frame):
-        decision = (f"These {len(changes_frame)} changes save {shown_saving:,} of this week's {total:,} pages "
-                    f"(about {night_saving:,} of them at night, {night_start:02d}:00-{night_end:02d}:00 "
-                    f"{hours.timezone}), replayed on this week's history; paged: the contacts those pages went to. "
-                    f"Each line is one edit: the directive "
-                    f"from its current value to the new one, where it applies (one host, or the same service "
-                    f"across a node, a cell or a node class), and the minutes later a real problem would be "
-                    f"seen. Larger max_check_attempts also write "
-                    f"{int(changes_frame['soft_lines_added'].sum()):,} more SOFT alert lines to the log; "
-                    f"those are not pages.")
+        decision = (
+            f"These {len(changes_frame)} changes save {shown_saving:,} of this week's {total:,} pages "
+            f"(about {night_saving:,} of them at night, {night_start:02d}:00-{night_end:02d}:00 "
+            f"{hours.timezone}), replayed on this week's history; paged: the contacts those pages went to. "
+            f"Each line is one edit: the directive "
+            f"from its current value to the new one, where it applies (one host, or the same service "
+            f"across a node, a cell or a node class), and the minutes later a real problem would be "
+            f"seen. Larger max_check_attempts also write "
+            f"{int(changes_frame['soft_lines_added'].sum()):,} more SOFT alert lines to the log; "
+            f"those are not pages."
+        )
     else:
-        decision = ("No change saves pages this week: " + (
-            "nothing paged anyone." if total == 0 else
-            "no replayed change removes a notification without missing a long HARD CRITICAL problem."))
+        decision = "No change saves pages this week: " + (
+            "nothing paged anyone."
+            if total == 0
+            else "no replayed change removes a notification without missing a long HARD CRITICAL problem."
+        )
     return [
-        {"id": "changes", "title": "Changes for this week", "text": decision, "plots": [],
-         "tables": [("Changes, most pages saved first", "changes", [
-             "rank", "service", "change", "where", "pages_saved", "night_pages_saved", "paged", "pages_before",
-             "detection_delay", "soft_lines_added", "evidence"])]},
-        {"id": "quiet", "title": "Problems nobody was told about",
-         "text": "Long HARD problems without a notification, notifications switched off, slow detection, "
-                 "services that stay OK while their host or siblings fail.",
-         "plots": [], "tables": [("Findings", "quiet", None)]},
-        {"id": "burden", "title": "On-call burden",
-         "text": f"Who was paged: one page is one notification line (Nagios writes one per contact). Times in "
-                 f"{hours.timezone}; night {night_start:02d}:00-{night_end:02d}:00, working hours "
-                 f"{hours.working[0]:02d}:00-{hours.working[1]:02d}:00 Monday to Friday; a night belongs to "
-                 f"the date it starts on.",
-         "plots": [], "tables": [("Pages per contact", "pages_per_contact", None),
-                                 ("Pages per contact group", "pages_per_contact_group", None),
-                                 ("Worst nights", "worst_nights", None)]},
-        {"id": "week-over-week", "title": "Week over week",
-         "text": ("Compared with the report of the week starting " + wow["previous_start"] + ". "
-                  if wow["previous"] else "No earlier report in this directory yet: this run starts the history. ")
-                 + f"A service is listed as new or resolved only when its number of problems changed by more than "
-                   f"noise: "
-                   f"a two-sided conditional binomial test of the two weeks' counts (Poisson, scaled by the "
-                   f"windows' lengths) at the {history.LEVEL:g} level divided by the number of services compared "
-                   f"(Bonferroni), with at least {history.MIN_COUNT} lines in the two weeks together. Chronic: in "
-                   f"the top {wow['top']} list {history.CHRONIC_WEEKS} or more reports running. The effect of a "
-                   f"suggestion is shown only where this week's objects.cache has the suggested setting.",
-         "plots": ["trend"],
-         "tables": [("Numbers of the week", "summary", None),
-                    ("New offenders", "new_offenders", None), ("Resolved offenders", "resolved_offenders", None),
-                    ("Chronic offenders", "chronic_offenders", None),
-                    ("Last week's suggestions", "suggestion_effects", None)]},
-        {"id": "chatty", "title": "Top chatty services",
-         "text": "Services ranked across nodes and cells; pages per week is notification lines per week. "
-                 "The reasons column says why each is here.",
-         "plots": ["chatty", "hour_of_week", "timeline"],
-         "tables": [("Per service", "chatty", ["node_class", "cell", "node", "service", "notifications_per_week",
-                                                "alerts_per_week", "score", "transient_share",
-                                                "flap_percent", "off_hours_share", "alerts_per_problem", "reasons"]),
-                    ("Per host and service", "chatty_host_service", None)]},
-        {"id": "retunes", "title": "Every retune suggestion",
-         "text": "One concrete change per flagged service, replayed on this window's history: alerts and "
-                 "notifications before and after, minutes later each real problem would be seen "
-                 "(negative: sooner, for the retry_interval suggestions of services slow to go HARD). "
-                 "The change column is the directive to edit in the service definition, from its current "
-                 "value (the object config's when given, else what the log shows) to the suggested one. "
-                 "Never suggested: a change whose replay misses a long HARD CRITICAL problem. "
-                 "The what-if figure replays each change of the first screen on the host where it saves "
-                 "the most pages: lines in the window against the directive's value, now and suggested marked.",
-         "plots": [name for name in wow["what_if_plots"]],
-         "tables": [("Suggestions", "retunes", ["node", "host", "service", "change", "notifications_before",
-                                                "notifications_after", "alerts_before", "alerts_after",
-                                                "extra_detection_minutes", "long_problems_before",
-                                                "long_problems_after", "reason"])]},
-        {"id": "names", "title": "Name audit",
-         "text": "The metric name the collector ships for each service and host; collisions first.",
-         "plots": [], "tables": [("Names", "names", None)]},
-        {"id": "automation", "title": "Automation candidates",
-         "text": "Recurring problems (same service, same hour) and problems a person acknowledged that then "
-                 "resolved on their own.",
-         "plots": [], "tables": [("Candidates", "automation", None)]},
-        {"id": "breakdown", "title": "Per cell and per class",
-         "text": "The window's numbers per environment, cell and node class.",
-         "plots": [], "tables": [("Per cell", "by_cell", None), ("Per class", "by_class", None)]},
+        {
+            "id": "changes",
+            "title": "Changes for this week",
+            "text": decision,
+            "plots": [],
+            "tables": [
+                (
+                    "Changes, most pages saved first",
+                    "changes",
+                    [
+                        "rank",
+                        "service",
+                        "change",
+                        "where",
+                        "pages_saved",
+                        "night_pages_saved",
+                        "paged",
+                        "pages_before",
+                        "detection_delay",
+                        "soft_lines_added",
+                        "evidence",
+                    ],
+                )
+            ],
+        },
+        {
+            "id": "quiet",
+            "title": "Problems nobody was told about",
+            "text": "Long HARD problems without a notification, notifications switched off, slow detection, "
+            "services that stay OK while their host or siblings fail.",
+            "plots": [],
+            "tables": [("Findings", "quiet", None)],
+        },
+        {
+            "id": "burden",
+            "title": "On-call burden",
+            "text": f"Who was paged: one page is one notification line (Nagios writes one per contact). Times in "
+            f"{hours.timezone}; night {night_start:02d}:00-{night_end:02d}:00, working hours "
+            f"{hours.working[0]:02d}:00-{hours.working[1]:02d}:00 Monday to Friday; a night belongs to "
+            f"the date it starts on.",
+            "plots": [],
+            "tables": [
+                ("Pages per contact", "pages_per_contact", None),
+                ("Pages per contact group", "pages_per_contact_group", None),
+                ("Worst nights", "worst_nights", None),
+            ],
+        },
+        {
+            "id": "week-over-week",
+            "title": "Week over week",
+            "text": (
+                "Compared with the report of the week starting " + wow["previous_start"] + ". "
+                if wow["previous"]
+                else "No earlier report in this directory yet: this run starts the history. "
+            )
+            + f"A service is listed as new or resolved only when its number of problems changed by more than "
+            f"noise: "
+            f"a two-sided conditional binomial test of the two weeks' counts (Poisson, scaled by the "
+            f"windows' lengths) at the {history.LEVEL:g} level divided by the number of services compared "
+            f"(Bonferroni), with at least {history.MIN_COUNT} lines in the two weeks together. Chronic: in "
+            f"the top {wow['top']} list {history.CHRONIC_WEEKS} or more reports running. The effect of a "
+            f"suggestion is shown only where this week's objects.cache has the suggested setting.",
+            "plots": ["trend"],
+            "tables": [
+                ("Numbers of the week", "summary", None),
+                ("New offenders", "new_offenders", None),
+                ("Resolved offenders", "resolved_offenders", None),
+                ("Chronic offenders", "chronic_offenders", None),
+                ("Last week's suggestions", "suggestion_effects", None),
+            ],
+        },
+        {
+            "id": "chatty",
+            "title": "Top chatty services",
+            "text": "Services ranked across nodes and cells; pages per week is notification lines per week. "
+            "The reasons column says why each is here.",
+            "plots": ["chatty", "hour_of_week", "timeline"],
+            "tables": [
+                (
+                    "Per service",
+                    "chatty",
+                    [
+                        "node_class",
+                        "cell",
+                        "node",
+                        "service",
+                        "notifications_per_week",
+                        "alerts_per_week",
+                        "score",
+                        "transient_share",
+                        "flap_percent",
+                        "off_hours_share",
+                        "alerts_per_problem",
+                        "reasons",
+                    ],
+                ),
+                ("Per host and service", "chatty_host_service", None),
+            ],
+        },
+        {
+            "id": "retunes",
+            "title": "Every retune suggestion",
+            "text": "One concrete change per flagged service, replayed on this window's history: alerts and "
+            "notifications before and after, minutes later each real problem would be seen "
+            "(negative: sooner, for the retry_interval suggestions of services slow to go HARD). "
+            "The change column is the directive to edit in the service definition, from its current "
+            "value (the object config's when given, else what the log shows) to the suggested one. "
+            "Never suggested: a change whose replay misses a long HARD CRITICAL problem. "
+            "The what-if figure replays each change of the first screen on the host where it saves "
+            "the most pages: lines in the window against the directive's value, now and suggested marked.",
+            "plots": [name for name in wow["what_if_plots"]],
+            "tables": [
+                (
+                    "Suggestions",
+                    "retunes",
+                    [
+                        "node",
+                        "host",
+                        "service",
+                        "change",
+                        "notifications_before",
+                        "notifications_after",
+                        "alerts_before",
+                        "alerts_after",
+                        "extra_detection_minutes",
+                        "long_problems_before",
+                        "long_problems_after",
+                        "reason",
+                    ],
+                )
+            ],
+        },
+        {
+            "id": "names",
+            "title": "Name audit",
+            "text": "The metric name the collector ships for each service and host; collisions first.",
+            "plots": [],
+            "tables": [("Names", "names", None)],
+        },
+        {
+            "id": "automation",
+            "title": "Automation candidates",
+            "text": "Recurring problems (same service, same hour) and problems a person acknowledged that then "
+            "resolved on their own.",
+            "plots": [],
+            "tables": [("Candidates", "automation", None)],
+        },
+        {
+            "id": "breakdown",
+            "title": "Per cell and per class",
+            "text": "The window's numbers per environment, cell and node class.",
+            "plots": [],
+            "tables": [("Per cell", "by_cell", None), ("Per class", "by_class", None)],
+        },
     ]
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
-        autoescape=autoescape, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["md"] = md_cell
     env.filters["fmt"] = fmt
     return env
@@ -570,12 +702,16 @@ def change_examples(retunes: pd.DataFrame, change_list: pd.DataFrame) -> pd.Data
     what-if curve stands for the change), with the change's ``rank``, ``change`` and ``hosts``."""
     if change_list.empty or retunes.empty:
         return retunes.head(0).assign(rank=[], change=[], hosts=[])
-    rows = retunes.assign(_service=retunes["service"].astype(str), _directive=retunes["directive"].astype(str),
-                          _suggested=retunes["suggested"].map(changes._text),
-                          _saved=pd.to_numeric(retunes["notifications_before"], errors="coerce")
-                          - pd.to_numeric(retunes["notifications_after"], errors="coerce"))
+    rows = retunes.assign(
+        _service=retunes["service"].astype(str),
+        _directive=retunes["directive"].astype(str),
+        _suggested=retunes["suggested"].map(changes._text),
+        _saved=pd.to_numeric(retunes["notifications_before"], errors="coerce")
+        - pd.to_numeric(retunes["notifications_after"], errors="coerce"),
+    )
     listed = change_list[["rank", "service", "directive", "suggested", "change", "hosts"]].rename(
-        columns={"service": "_service", "directive": "_directive", "suggested": "_suggested"})
+        columns={"service": "_service", "directive": "_directive", "suggested": "_suggested"}
+    )
     rows = rows.merge(listed, on=["_service", "_directive", "_suggested"], how="inner")
     rows = rows.sort_values(["rank", "_saved"], ascending=[True, False], kind="stable").drop_duplicates("rank")
     return rows.drop(columns=["_service", "_directive", "_suggested", "_saved"]).reset_index(drop=True)
@@ -587,32 +723,55 @@ def _what_if_panels(analysis, change_list: pd.DataFrame) -> list[dict]:
     panels = []
     for _, row, (curve, x, current, suggested) in what_if_curves(analysis, rows=examples):
         where = f"{row['host']}" + (f" (1 of {int(row['hosts'])} hosts)" if int(row["hosts"]) > 1 else "")
-        panels.append({"curve": curve, "x": x, "current": current, "suggested": suggested,
-                       "title": f"{int(row['rank'])}. {row['service']} on {where}",
-                       "xlabel": str(row["directive"])})
+        panels.append(
+            {
+                "curve": curve,
+                "x": x,
+                "current": current,
+                "suggested": suggested,
+                "title": f"{int(row['rank'])}. {row['service']} on {where}",
+                "xlabel": str(row["directive"]),
+            }
+        )
     return panels
 
 
-def _draw_plots(analysis, plots_dir: str, window_start, window_end, top: int, summary: dict,
-                history_dir: str | None, timezone: str = "UTC",
-                change_list: pd.DataFrame | None = None) -> tuple[dict[str, str], list[str]]:
+def _draw_plots(
+    analysis,
+    plots_dir: str,
+    window_start,
+    window_end,
+    top: int,
+    summary: dict,
+    history_dir: str | None,
+    timezone: str = "UTC",
+    change_list: pd.DataFrame | None = None,
+) -> tuple[dict[str, str], list[str]]:
     """Every plot of the report: {name: PNG path} of those drawn, and the what-if plots' names."""
     made: dict[str, str | None] = {}
     made["chatty"] = plots.chatty_bar(analysis.chatty, os.path.join(plots_dir, "chatty.png"), top=top)
-    made["hour_of_week"] = plots.hour_of_week_heatmap(analysis.events, os.path.join(plots_dir, "hour_of_week.png"),
-                                                      timezone)
+    made["hour_of_week"] = plots.hour_of_week_heatmap(
+        analysis.events, os.path.join(plots_dir, "hour_of_week.png"), timezone
+    )
     timeline_rows = analysis.chatty_host_service.head(TIMELINE_TOP)
-    made["timeline"] = plots.state_timeline(analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"),
-                                            window_start, window_end)
+    made["timeline"] = plots.state_timeline(
+        analysis.events, timeline_rows, os.path.join(plots_dir, "timeline.png"), window_start, window_end
+    )
     what_if_plots = []
     if change_list is not None and len(change_list):
-        made["whatif"] = plots.what_if_grid(_what_if_panels(analysis, change_list),
-                                            os.path.join(plots_dir, "whatif.png"))
+        made["whatif"] = plots.what_if_grid(
+            _what_if_panels(analysis, change_list), os.path.join(plots_dir, "whatif.png")
+        )
         what_if_plots = ["whatif"] if made["whatif"] else []
     weeks = history.summaries(history_dir) if history_dir else pd.DataFrame(columns=["window_start"])
     weeks = weeks[weeks["window_start"] != pd.Timestamp(summary["window_start"])] if len(weeks) else weeks
-    weeks = pd.concat([weeks, pd.DataFrame([dict(summary)]).assign(
-        window_start=lambda f: pd.to_datetime(f["window_start"], utc=True))], ignore_index=True)
+    weeks = pd.concat(
+        [
+            weeks,
+            pd.DataFrame([dict(summary)]).assign(window_start=lambda f: pd.to_datetime(f["window_start"], utc=True)),
+        ],
+        ignore_index=True,
+    )
     made["trend"] = plots.trend(weeks, os.path.join(plots_dir, "trend.png"))
     return {k: v for k, v in made.items() if v}, what_if_plots
 
@@ -622,36 +781,84 @@ def _with_links(frame: pd.DataFrame, column: str, pattern: str | None) -> pd.Dat
     if not pattern or frame.empty or not {"node", "host", "service"} <= set(frame.columns):
         return frame
     cells = frame["cell"] if "cell" in frame.columns else pd.Series("", index=frame.index)
-    links = [nagios_link(pattern, n, h, s, c) for n, h, s, c in zip(frame["node"], frame["host"], frame["service"],
-                                                                    cells)]
+    links = [
+        nagios_link(pattern, n, h, s, c) for n, h, s, c in zip(frame["node"], frame["host"], frame["service"], cells)
+    ]
     return frame.assign(**{f"_href_{column}": links})
 
 
 def _change_rows(retunes: pd.DataFrame, change_list: pd.DataFrame) -> pd.DataFrame:
     """The suggestion rows behind each listed change (rank, node, host, service, ...)."""
     if change_list.empty or retunes.empty:
-        return pd.DataFrame(columns=["rank", "node", "host", "service", "change", "notifications_before",
-                                     "notifications_after"])
+        return pd.DataFrame(
+            columns=["rank", "node", "host", "service", "change", "notifications_before", "notifications_after"]
+        )
     rows = retunes.astype({c: str for c in ("node", "host", "service", "directive")})
     rows["suggested"] = rows["suggested"].map(changes._text)
     saved = pd.to_numeric(rows["notifications_before"]) - pd.to_numeric(rows["notifications_after"])
     rows = rows[(saved > 0).to_numpy()]
-    out = rows.merge(change_list[["rank", "service", "directive", "suggested"]],
-                     on=["service", "directive", "suggested"], how="inner")
-    return out[["rank", "node", "host", "service", "change", "notifications_before", "notifications_after",
-                "alerts_before", "alerts_after", "extra_detection_minutes", "reason"]].sort_values(
-        ["rank", "node", "host"], kind="stable").reset_index(drop=True)
+    out = rows.merge(
+        change_list[["rank", "service", "directive", "suggested"]],
+        on=["service", "directive", "suggested"],
+        how="inner",
+    )
+    return (
+        out[
+            [
+                "rank",
+                "node",
+                "host",
+                "service",
+                "change",
+                "notifications_before",
+                "notifications_after",
+                "alerts_before",
+                "alerts_after",
+                "extra_detection_minutes",
+                "reason",
+            ]
+        ]
+        .sort_values(["rank", "node", "host"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
-SHOWN_TABLES = {"changes", "change_rows", "quiet", "pages_per_contact", "pages_per_contact_group", "worst_nights",
-                "summary", "new_offenders", "resolved_offenders", "chronic_offenders", "suggestion_effects", "chatty",
-                "chatty_host_service", "retunes", "names", "automation", "by_cell", "by_class"}
+SHOWN_TABLES = {
+    "changes",
+    "change_rows",
+    "quiet",
+    "pages_per_contact",
+    "pages_per_contact_group",
+    "worst_nights",
+    "summary",
+    "new_offenders",
+    "resolved_offenders",
+    "chronic_offenders",
+    "suggestion_effects",
+    "chatty",
+    "chatty_host_service",
+    "retunes",
+    "names",
+    "automation",
+    "by_cell",
+    "by_class",
+}
 
 
-def build_report(analysis, out_dir: str, window_start, window_end, source: str = "logs",
-                 top: int = TOP, keep_history: bool = True, processes: int | None = None,
-                 hours: burden.OnCallHours | None = None, objects=None, nagios_url: str | None = None,
-                 changes_shown: int = changes.CHANGES_SHOWN) -> Report:
+def build_report(
+    analysis,
+    out_dir: str,
+    window_start,
+    window_end,
+    source: str = "logs",
+    top: int = TOP,
+    keep_history: bool = True,
+    processes: int | None = None,
+    hours: burden.OnCallHours | None = None,
+    objects=None,
+    nagios_url: str | None = None,
+    changes_shown: int = changes.CHANGES_SHOWN,
+) -> Report:
     """Write the report for ``analysis`` (one window) into ``out_dir``; see the module doc.
 
     :param processes: above 1, the plots are drawn in a forked process while
@@ -676,8 +883,14 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     page_frame = burden.pages(analysis.events, hours)
     night = burden.night_share(page_frame)
     retunes = analysis.retunes.copy()
-    retunes.insert(3, "change", [changes.change_text(d, c, s) for d, c, s in zip(
-        retunes["directive"], retunes["current"], retunes["suggested"])])
+    retunes.insert(
+        3,
+        "change",
+        [
+            changes.change_text(d, c, s)
+            for d, c, s in zip(retunes["directive"], retunes["current"], retunes["suggested"])
+        ],
+    )
     all_changes = changes.changes_for_week(analysis.retunes, analysis.events, night, limit=None)
     change_list = all_changes.head(changes_shown)
     summary = summarize(analysis, window_start, window_end, page_frame, all_changes)
@@ -694,10 +907,14 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     if nagios_url and len(single):
         # A change on one host links to that service's Nagios page.
         first = _change_rows(retunes, change_list).drop_duplicates("rank").set_index("rank")
-        change_links = change_list.assign(_href_where=[
-            nagios_link(nagios_url, first.at[r, "node"], first.at[r, "host"], first.at[r, "service"])
-            if scope == "host" and r in first.index else None
-            for r, scope in zip(change_list["rank"], change_list["scope"])])
+        change_links = change_list.assign(
+            _href_where=[
+                nagios_link(nagios_url, first.at[r, "node"], first.at[r, "host"], first.at[r, "service"])
+                if scope == "host" and r in first.index
+                else None
+                for r, scope in zip(change_list["rank"], change_list["scope"])
+            ]
+        )
     tables: dict[str, pd.DataFrame] = {
         "changes": change_links,
         "change_rows": _change_rows(retunes, all_changes),
@@ -705,41 +922,66 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         "pages_per_contact": burden.per_contact(page_frame),
         "pages_per_contact_group": burden.per_contact_group(page_frame, groups),
         "worst_nights": burden.worst_nights(page_frame),
-        "summary": pd.DataFrame([{**r, "name": SUMMARY_LABELS.get(r["name"], r["name"])} for r in summary_rows],
-                                columns=["name", "value", "previous", "change"], dtype=object),
+        "summary": pd.DataFrame(
+            [{**r, "name": SUMMARY_LABELS.get(r["name"], r["name"])} for r in summary_rows],
+            columns=["name", "value", "previous", "change"],
+            dtype=object,
+        ),
         "chatty": analysis.chatty,
         "chatty_host_service": _with_links(analysis.chatty_host_service, "service", nagios_url),
         "retunes": _with_links(retunes, "service", nagios_url),
-        "names": analysis.names.sort_values("collides_with", key=lambda s: s.fillna("").astype(str).eq(""),
-                                            kind="stable") if len(analysis.names) else analysis.names,
+        "names": analysis.names.sort_values(
+            "collides_with", key=lambda s: s.fillna("").astype(str).eq(""), kind="stable"
+        )
+        if len(analysis.names)
+        else analysis.names,
         "automation": analysis.automation,
         "by_cell": analysis.by_cell,
         "by_class": by_class(analysis.by_cell),
         "episodes": analysis.episodes,
-        "hour_of_week": pd.DataFrame(plots.hour_of_week(analysis.events, hours.timezone),
-                                     columns=[f"{h:02d}" for h in range(24)],
-                                     index=pd.Index(plots.DAYS, name="day")).reset_index(),
+        "hour_of_week": pd.DataFrame(
+            plots.hour_of_week(analysis.events, hours.timezone),
+            columns=[f"{h:02d}" for h in range(24)],
+            index=pd.Index(plots.DAYS, name="day"),
+        ).reset_index(),
     }
     if before is not None:
         tables["new_offenders"], tables["resolved_offenders"] = history.new_and_resolved(
-            analysis.chatty, before.chatty, top, alerts_now, before.alerts, ratio)
+            analysis.chatty, before.chatty, top, alerts_now, before.alerts, ratio
+        )
         tables["suggestion_effects"] = history.suggestion_effects(before, alerts_now, objects_frame, ratio)
     else:
         tables["new_offenders"], tables["resolved_offenders"] = history.new_and_resolved(
-            analysis.chatty, analysis.chatty.head(0), top)
+            analysis.chatty, analysis.chatty.head(0), top
+        )
         tables["suggestion_effects"] = history.suggestion_effects(
             history.Snapshot(window_start, {}, analysis.chatty.head(0), analysis.retunes.head(0), alerts_now),
-            alerts_now, objects_frame)
+            alerts_now,
+            objects_frame,
+        )
     tables["chronic_offenders"] = history.chronic(analysis.chatty, earlier, top)
     # The plots (half the report's time) are drawn in a forked child while this
     # process writes the tables: the two share nothing but the analysis.
     if processes is None:
         from ..run.api import default_analysis_processes
+
         processes = default_analysis_processes(analysis.events)
-    drawing = parallel.Forked(functools.partial(_draw_plots, analysis, plots_dir, window_start, window_end, top,
-                                                summary, history_dir if keep_history else None, hours.timezone,
-                                                change_list),
-                              "the plots", fork=processes > 1)
+    drawing = parallel.Forked(
+        functools.partial(
+            _draw_plots,
+            analysis,
+            plots_dir,
+            window_start,
+            window_end,
+            top,
+            summary,
+            history_dir if keep_history else None,
+            hours.timezone,
+            change_list,
+        ),
+        "the plots",
+        fork=processes > 1,
+    )
     csv_files = {}
     try:
         for name, frame in tables.items():
@@ -749,26 +991,42 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
     finally:
         drawing.close()
 
-    plot_titles = {"chatty": "Top services by pages per week", "hour_of_week": "Alerts by hour of week",
-                   "timeline": "States of the chattiest hosts and services", "trend": "Week over week",
-                   "whatif": "What-if replays of this week's changes"}
-    wow = {"previous": before.summary if before else None, "what_if_plots": what_if_plots, "summary": summary,
-           "previous_start": before.summary["window_start"][:16].replace("T", " ") if before else None, "top": top}
+    plot_titles = {
+        "chatty": "Top services by pages per week",
+        "hour_of_week": "Alerts by hour of week",
+        "timeline": "States of the chattiest hosts and services",
+        "trend": "Week over week",
+        "whatif": "What-if replays of this week's changes",
+    }
+    wow = {
+        "previous": before.summary if before else None,
+        "what_if_plots": what_if_plots,
+        "summary": summary,
+        "previous_start": before.summary["window_start"][:16].replace("T", " ") if before else None,
+        "top": top,
+    }
     sections = _sections(analysis, tables, wow, hours)
     for section in sections:
-        section["plots"] = [{"name": p, "file": f"plots/{p}.png", "title": plot_titles.get(p, p),
-                             "data": _png_data(plot_paths.get(p))} for p in section["plots"] if p in plot_paths]
-        section["tables"] = [{"title": title, "name": name, "csv": csv_files.get(name),
-                              **rows_of(tables[name], columns)}
-                             for title, name, columns in section["tables"]]
+        section["plots"] = [
+            {"name": p, "file": f"plots/{p}.png", "title": plot_titles.get(p, p), "data": _png_data(plot_paths.get(p))}
+            for p in section["plots"]
+            if p in plot_paths
+        ]
+        section["tables"] = [
+            {"title": title, "name": name, "csv": csv_files.get(name), **rows_of(tables[name], columns)}
+            for title, name, columns in section["tables"]
+        ]
     for table in sections[0]["tables"]:
         table["detail"] = csv_files.get("change_rows")
     context = {
-        "window_start": fmt(window_start), "window_end": fmt(window_end),
+        "window_start": fmt(window_start),
+        "window_end": fmt(window_end),
         "coverage": _coverage_text(summary, analysis.empty_reason),
         "rates": rates_header(analysis.events, window_start, window_end),
         "previous_start": wow["previous_start"],
-        "source": source, "sections": sections, "timezone": hours.timezone,
+        "source": source,
+        "sections": sections,
+        "timezone": hours.timezone,
         "table_files": sorted(f for f in csv_files.values() if f),
     }
     html_path = os.path.join(out_dir, "report.html")
@@ -781,8 +1039,15 @@ def build_report(analysis, out_dir: str, window_start, window_end, source: str =
         history.save(history_dir, window_start, summary, analysis.chatty, analysis.retunes, alerts_now)
     with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=1)
-    return Report(out_dir=out_dir, html=html_path, markdown=md_path, summary=summary, tables=tables,
-                  plots=plot_paths, empty_reason=analysis.empty_reason if not summary.get("data_start") else "")
+    return Report(
+        out_dir=out_dir,
+        html=html_path,
+        markdown=md_path,
+        summary=summary,
+        tables=tables,
+        plots=plot_paths,
+        empty_reason=analysis.empty_reason if not summary.get("data_start") else "",
+    )
 
 
 def rates_header(events: pd.DataFrame, window_start, window_end) -> str:
@@ -850,19 +1115,28 @@ class ServiceLook:
     timeline: str | None = None  # PNG of its states, when out_dir is given
 
     def __repr__(self) -> str:
-        return (f"{self.service} on {len(self.hosts)} host(s): {len(self.events):,} lines, "
-                f"{len(self.episodes):,} problems, {len(self.pages):,} pages "
-                f"({int(self.pages['night'].sum()) if len(self.pages) else 0} at night), "
-                f"{len(self.retunes)} suggestion(s), {len(self.quiet)} silent finding(s)")
+        return (
+            f"{self.service} on {len(self.hosts)} host(s): {len(self.events):,} lines, "
+            f"{len(self.episodes):,} problems, {len(self.pages):,} pages "
+            f"({int(self.pages['night'].sum()) if len(self.pages) else 0} at night), "
+            f"{len(self.retunes)} suggestion(s), {len(self.quiet)} silent finding(s)"
+        )
 
 
-def look_at(analysis, service: str, host: str | None = None, node: str | None = None,
-            hours: burden.OnCallHours | None = None, out_dir: str | None = None) -> ServiceLook:
+def look_at(
+    analysis,
+    service: str,
+    host: str | None = None,
+    node: str | None = None,
+    hours: burden.OnCallHours | None = None,
+    out_dir: str | None = None,
+) -> ServiceLook:
     """One call for one service: its lines, problems, pages, suggestions and silent findings.
 
     :param host, node: narrow to one host or node (default: everywhere it runs).
     :param out_dir: also draw its state timeline there.
     """
+
     def mine(frame: pd.DataFrame) -> pd.DataFrame:
         if frame is None or frame.empty or "service" not in frame:
             return frame.head(0) if frame is not None else pd.DataFrame()
@@ -875,18 +1149,31 @@ def look_at(analysis, service: str, host: str | None = None, node: str | None = 
 
     events = mine(analysis.events)
     if events.empty:
-        raise ReportError(f"no lines of service {service!r}" + (f" on host {host!r}" if host else "")
-                          + (f" on node {node!r}" if node else "") + " in this window")
+        raise ReportError(
+            f"no lines of service {service!r}"
+            + (f" on host {host!r}" if host else "")
+            + (f" on node {node!r}" if node else "")
+            + " in this window"
+        )
     pages = burden.pages(events, hours or burden.OnCallHours())
     hosts = events[["node", "host"]].astype(str).drop_duplicates().reset_index(drop=True)
     timeline = None
     if out_dir:
         rows = hosts.assign(service=service)
         start, end = events["time"].min(), events["time"].max() + pd.Timedelta(minutes=1)
-        timeline = plots.state_timeline(analysis.events, rows, os.path.join(
-            out_dir, f"timeline-{metric_component(service)}.png"), start, end)
-    return ServiceLook(service=service, hosts=hosts, events=events, episodes=mine(analysis.episodes),
-                       pages=pages, retunes=mine(analysis.retunes), quiet=mine(analysis.quiet), timeline=timeline)
+        timeline = plots.state_timeline(
+            analysis.events, rows, os.path.join(out_dir, f"timeline-{metric_component(service)}.png"), start, end
+        )
+    return ServiceLook(
+        service=service,
+        hosts=hosts,
+        events=events,
+        episodes=mine(analysis.episodes),
+        pages=pages,
+        retunes=mine(analysis.retunes),
+        quiet=mine(analysis.quiet),
+        timeline=timeline,
+    )
 
 
 # --- from archives or Graphite to a written report -------------------------------
@@ -907,8 +1194,9 @@ def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestam
 
     try:
         # The window is [start, end): one second past the newest line keeps that line in.
-        end = parse_when(until) or (parse_when(newest) + pd.Timedelta(seconds=1) if newest is not None
-                                    else pd.Timestamp.now(tz="UTC"))
+        end = parse_when(until) or (
+            parse_when(newest) + pd.Timedelta(seconds=1) if newest is not None else pd.Timestamp.now(tz="UTC")
+        )
         start = parse_when(since, now=end)
     except IngestError as exc:
         raise ReportError(f"--since/--until: {exc}") from None
@@ -919,9 +1207,19 @@ def resolve_window(since, until, newest=None) -> tuple[pd.Timestamp, pd.Timestam
     return start, end
 
 
-def analyze_window(paths=None, since="7d", until=None, graphite: str | None = None, prefix: str = "nagios",
-                   objects=None, perfdata=None, cache_dir=None, store_dir: str | None = None,
-                   perfdata_graphite: tuple[str, str] | None = None, processes: int | None = None):
+def analyze_window(
+    paths=None,
+    since="7d",
+    until=None,
+    graphite: str | None = None,
+    prefix: str = "nagios",
+    objects=None,
+    perfdata=None,
+    cache_dir=None,
+    store_dir: str | None = None,
+    perfdata_graphite: tuple[str, str] | None = None,
+    processes: int | None = None,
+):
     """(analysis, start, end, source) for one window, from log archives, a store or Graphite.
 
     :param processes: for :func:`.api.analyze`.
@@ -937,6 +1235,7 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         if perfdata_graphite is None:
             return fallback
         from ..sources.graphite_source import load_perfdata_from_graphite
+
         return load_perfdata_from_graphite(perfdata_graphite[0], start, end, events, perfdata_graphite[1])
 
     if graphite:
@@ -944,11 +1243,14 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
 
         start, end = resolve_window(since, until)
         events = load_events_from_graphite(graphite, start, end, prefix=prefix)
-        analysis = api.analyze(events, objects=objects, perfdata=values_from_graphite(events, start, end, perfdata),
-                               processes=processes)
+        analysis = api.analyze(
+            events, objects=objects, perfdata=values_from_graphite(events, start, end, perfdata), processes=processes
+        )
         if events.empty:
-            analysis.empty_reason = (f"nothing in the window {_window_text(start, end)}: "
-                                     f"Graphite at {graphite} has no alert metrics under {prefix!r} in it")
+            analysis.empty_reason = (
+                f"nothing in the window {_window_text(start, end)}: "
+                f"Graphite at {graphite} has no alert metrics under {prefix!r} in it"
+            )
         return analysis, start, end, f"Graphite at {graphite}"
     if store_dir:
         from ..sources import store
@@ -961,13 +1263,16 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
         if objects is None:
             objects = store.load_objects_frame(store_dir)
         perfdata = values_from_graphite(events, start, end, None)
-        analysis = api.analyze(events, until=end, objects=objects,
-                               perfdata=store.load_perfdata(store_dir, start, end) if perfdata is None else perfdata,
-                               processes=processes)
+        analysis = api.analyze(
+            events,
+            until=end,
+            objects=objects,
+            perfdata=store.load_perfdata(store_dir, start, end) if perfdata is None else perfdata,
+            processes=processes,
+        )
         nodes = events["node"].nunique() if len(events) else 0
         if events.empty:
-            analysis.empty_reason = f"nothing in the window {_window_text(start, end)}: " + \
-                store.span_text(store_dir)
+            analysis.empty_reason = f"nothing in the window {_window_text(start, end)}: " + store.span_text(store_dir)
         return analysis, start, end, f"the event store {store_dir} ({nodes} Nagios node{'s' if nodes != 1 else ''})"
     if not paths:
         raise ReportError("give log archives (node directories or files), --store DIR or --graphite URL")
@@ -979,11 +1284,16 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     read, found, total = dict(events.attrs), coverage.data_range(events), len(events)
     if coverage.all_unreadable(read):
         files = [path for _, path in ingest.resolve_paths(list(paths))]
-        raise ReportError("no line could be read: " + read_text(
-            int(read.get("files", 0)), int(read["lines"]), int(read["unparsed"]), first_unreadable(files)))
+        raise ReportError(
+            "no line could be read: "
+            + read_text(int(read.get("files", 0)), int(read["lines"]), int(read["unparsed"]), first_unreadable(files))
+        )
     events = ingest.window(events, start, end)
-    empty_reason = coverage.empty_reason({**read, **found, "outside_window": total - len(events)}, start, end) \
-        if events.empty else ""
+    empty_reason = (
+        coverage.empty_reason({**read, **found, "outside_window": total - len(events)}, start, end)
+        if events.empty
+        else ""
+    )
     if objects is None:
         objects = api.find_side_files(paths, "objects.cache") or None
     perfdata = values_from_graphite(events, start, end, perfdata)
@@ -995,12 +1305,25 @@ def analyze_window(paths=None, since="7d", until=None, graphite: str | None = No
     return analysis, start, end, f"the event logs of {nodes} Nagios node{'s' if nodes != 1 else ''}"
 
 
-def make_report(paths=None, out_dir: str = "report", since="7d", until=None, graphite: str | None = None,
-                prefix: str = "nagios", objects=None, perfdata=None, cache_dir=None, top: int = TOP,
-                keep_history: bool = True, store_dir: str | None = None,
-                perfdata_graphite: tuple[str, str] | None = None, processes: int | None = None,
-                hours: burden.OnCallHours | None = None, nagios_url: str | None = None,
-                changes_shown: int = changes.CHANGES_SHOWN) -> Report:
+def make_report(
+    paths=None,
+    out_dir: str = "report",
+    since="7d",
+    until=None,
+    graphite: str | None = None,
+    prefix: str = "nagios",
+    objects=None,
+    perfdata=None,
+    cache_dir=None,
+    top: int = TOP,
+    keep_history: bool = True,
+    store_dir: str | None = None,
+    perfdata_graphite: tuple[str, str] | None = None,
+    processes: int | None = None,
+    hours: burden.OnCallHours | None = None,
+    nagios_url: str | None = None,
+    changes_shown: int = changes.CHANGES_SHOWN,
+) -> Report:
     """Everything ``nagtune report`` does: analyse one window and write the report.
 
     :param processes: forked processes for the analysis (a share of whole nodes
@@ -1011,15 +1334,36 @@ def make_report(paths=None, out_dir: str = "report", since="7d", until=None, gra
     from ..run import api
 
     check_url_pattern(nagios_url)
-    analysis, start, end, source = analyze_window(paths, since, until, graphite, prefix, objects, perfdata, cache_dir,
-                                                  store_dir=store_dir, perfdata_graphite=perfdata_graphite,
-                                                  processes=processes)
+    analysis, start, end, source = analyze_window(
+        paths,
+        since,
+        until,
+        graphite,
+        prefix,
+        objects,
+        perfdata,
+        cache_dir,
+        store_dir=store_dir,
+        perfdata_graphite=perfdata_graphite,
+        processes=processes,
+    )
     if objects is None and paths and not graphite and not store_dir:
         objects = api.find_side_files(paths, "objects.cache") or None
     elif objects is None and store_dir:
         from ..sources import store
 
         objects = store.load_objects_frame(store_dir)
-    return build_report(analysis, out_dir, start, end, source=source, top=top, keep_history=keep_history,
-                        processes=processes, hours=hours, objects=objects, nagios_url=nagios_url,
-                        changes_shown=changes_shown)
+    return build_report(
+        analysis,
+        out_dir,
+        start,
+        end,
+        source=source,
+        top=top,
+        keep_history=keep_history,
+        processes=processes,
+        hours=hours,
+        objects=objects,
+        nagios_url=nagios_url,
+        changes_shown=changes_shown,
+    )

@@ -10,9 +10,9 @@ though it is 22:30 UTC.
 Contact groups come from the ``define contactgroup`` blocks of
 ``objects.cache`` (``members``): a contact in two groups counts in both.
 """
+
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +84,16 @@ def classify(times: pd.Series, hours: OnCallHours) -> pd.DataFrame:
     # Day arithmetic on the local wall clock, as datetime64 days (no Python date per page).
     days = local.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
     night_of = days - after_midnight.astype("timedelta64[D]")
-    return pd.DataFrame({"local_time": local, "night": night.to_numpy(), "weekend": weekend.to_numpy(),
-                         "working": working.to_numpy(), "night_of": night_of}, index=times.index)
+    return pd.DataFrame(
+        {
+            "local_time": local,
+            "night": night.to_numpy(),
+            "weekend": weekend.to_numpy(),
+            "working": working.to_numpy(),
+            "night_of": night_of,
+        },
+        index=times.index,
+    )
 
 
 def pages(events: pd.DataFrame, hours: OnCallHours) -> pd.DataFrame:
@@ -94,8 +102,9 @@ def pages(events: pd.DataFrame, hours: OnCallHours) -> pd.DataFrame:
         notes = pd.DataFrame({c: pd.Series(dtype=object) for c in ("node", "host", "service", "contact")})
         notes["time"] = pd.Series(dtype="datetime64[ns, UTC]")
     else:
-        notes = events.loc[events["kind"].isin(NOTIFICATION_KINDS).to_numpy(),
-                           ["time", "node", "host", "service", "contact"]]
+        notes = events.loc[
+            events["kind"].isin(NOTIFICATION_KINDS).to_numpy(), ["time", "node", "host", "service", "contact"]
+        ]
     # Categoricals stay categoricals (a fleet's pages are many); only the used names are kept.
     notes = notes.astype({c: "category" for c in ("node", "host", "service", "contact")})
     for column in ("node", "host", "service", "contact"):
@@ -103,16 +112,17 @@ def pages(events: pd.DataFrame, hours: OnCallHours) -> pd.DataFrame:
     return pd.concat([notes.reset_index(drop=True), classify(notes["time"].reset_index(drop=True), hours)], axis=1)
 
 
-
-
 def _per(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     columns = [key, "pages", "night_pages", "weekend_pages", "out_of_hours_pages", "nights_woken"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     frame = frame.assign(out_of_hours=~frame["working"].astype(bool))
-    out = frame.groupby(key, observed=True).agg(pages=("time", "size"), night_pages=("night", "sum"),
-                                                weekend_pages=("weekend", "sum"),
-                                                out_of_hours_pages=("out_of_hours", "sum"))
+    out = frame.groupby(key, observed=True).agg(
+        pages=("time", "size"),
+        night_pages=("night", "sum"),
+        weekend_pages=("weekend", "sum"),
+        out_of_hours_pages=("out_of_hours", "sum"),
+    )
     nights = frame[frame["night"]].groupby(key, observed=True)["night_of"].nunique().rename("nights_woken")
     out = out.join(nights).fillna({"nights_woken": 0}).astype("int64").reset_index()
     out[key] = out[key].astype(str)
@@ -141,16 +151,23 @@ def worst_nights(page_frame: pd.DataFrame, limit: int = WORST_NIGHTS) -> pd.Data
     counts = nights.groupby("night_of").size().sort_values(ascending=False, kind="stable")
     worst = set(counts.head(limit).index)
     for night, group in nights[nights["night_of"].isin(worst)].groupby("night_of"):
-        services = group.groupby(["service", "host"], observed=True).size().sort_values(ascending=False,
-                                                                                       kind="stable")
-        rows.append({"night_of": str(night)[:10], "pages": len(group),
-                     "contacts": ", ".join(sorted(map(str, group["contact"].unique()))),
-                     "services": "; ".join(f"{s} on {h} ({n})" for (s, h), n in services.head(3).items()),
-                     "first_page": group["local_time"].min().strftime("%H:%M"),
-                     "last_page": group["local_time"].max().strftime("%H:%M")})
+        services = group.groupby(["service", "host"], observed=True).size().sort_values(ascending=False, kind="stable")
+        rows.append(
+            {
+                "night_of": str(night)[:10],
+                "pages": len(group),
+                "contacts": ", ".join(sorted(map(str, group["contact"].unique()))),
+                "services": "; ".join(f"{s} on {h} ({n})" for (s, h), n in services.head(3).items()),
+                "first_page": group["local_time"].min().strftime("%H:%M"),
+                "last_page": group["local_time"].max().strftime("%H:%M"),
+            }
+        )
     out = pd.DataFrame(rows, columns=columns)
-    return out.sort_values(["pages", "night_of"], ascending=[False, True], kind="stable").head(limit) \
+    return (
+        out.sort_values(["pages", "night_of"], ascending=[False, True], kind="stable")
+        .head(limit)
         .reset_index(drop=True)
+    )
 
 
 def night_share(page_frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ Night pages saved are an estimate: the replay counts notifications, not when
 they would have been sent, so each service's saving is split between night
 and day as its pages this week were (see :mod:`.burden`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,9 +24,25 @@ import pandas as pd
 
 CHANGES_SHOWN = 10
 KEY = ["service", "directive", "suggested"]
-COLUMNS = ["rank", "service", "change", "scope", "where", "hosts", "nodes", "pages_saved", "night_pages_saved",
-           "pages_before", "soft_lines_added", "detection_delay_minutes", "detection_delay", "evidence",
-           "paged", "directive", "suggested"]
+COLUMNS = [
+    "rank",
+    "service",
+    "change",
+    "scope",
+    "where",
+    "hosts",
+    "nodes",
+    "pages_saved",
+    "night_pages_saved",
+    "pages_before",
+    "soft_lines_added",
+    "detection_delay_minutes",
+    "detection_delay",
+    "evidence",
+    "paged",
+    "directive",
+    "suggested",
+]
 
 
 def _text(value) -> str:
@@ -59,12 +76,12 @@ def _places(retunes: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     if events is not None and len(events) and {"cell", "node_class"} <= set(events.columns):
         node = events["node"]
         # One row per node, found on the categorical codes (a fleet's week is millions of rows).
-        codes = node.cat.codes.to_numpy() if isinstance(node.dtype, pd.CategoricalDtype) else \
-            pd.factorize(node)[0]
+        codes = node.cat.codes.to_numpy() if isinstance(node.dtype, pd.CategoricalDtype) else pd.factorize(node)[0]
         _, first = np.unique(codes, return_index=True)
         where = events.iloc[first][["node", "cell", "node_class"]].astype(str)
         out = out.drop(columns=[c for c in ("cell", "node_class") if c in out.columns]).merge(
-            where, on="node", how="left")
+            where, on="node", how="left"
+        )
     for column in ("cell", "node_class"):
         out[column] = out.get(column, pd.Series("", index=out.index)).fillna("").astype(str)
     return out
@@ -83,13 +100,18 @@ def scope_of(rows: pd.DataFrame) -> tuple[str, str]:
     if len(cells) == 1 and len(set(rows["cell"])) == 1:
         return "cell", f"cell {cells[0]}: {len(hosts)} hosts on {len(nodes)} nodes"
     if len(classes) == 1 and len(set(rows["node_class"])) == 1:
-        return "node class", (f'node class "{classes[0]}": {len(hosts)} hosts on {len(nodes)} nodes '
-                              f"in {len(cells)} cells")
+        return "node class", (
+            f'node class "{classes[0]}": {len(hosts)} hosts on {len(nodes)} nodes in {len(cells)} cells'
+        )
     return "fleet", f"{len(hosts)} hosts on {len(nodes)} nodes in {len(cells)} cells"
 
 
-def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
-                     night: pd.DataFrame | None = None, limit: int | None = CHANGES_SHOWN) -> pd.DataFrame:
+def changes_for_week(
+    retunes: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    night: pd.DataFrame | None = None,
+    limit: int | None = CHANGES_SHOWN,
+) -> pd.DataFrame:
     """The week's changes, one line per change, most pages saved first.
 
     :param retunes: :attr:`.api.Analysis.retunes` (node, host, service,
@@ -113,8 +135,9 @@ def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
     rows = rows[rows["pages_saved"] > 0]
     if rows.empty:
         return pd.DataFrame(columns=COLUMNS)
-    lines_added = (pd.to_numeric(rows["alerts_after"], errors="coerce")
-                   - pd.to_numeric(rows["alerts_before"], errors="coerce")).fillna(0)
+    lines_added = (
+        pd.to_numeric(rows["alerts_after"], errors="coerce") - pd.to_numeric(rows["alerts_before"], errors="coerce")
+    ).fillna(0)
     rows["soft_lines_added"] = lines_added.clip(lower=0).astype("int64")
     rows["delay"] = pd.to_numeric(rows.get("extra_detection_minutes"), errors="coerce").fillna(0)
     if night is not None and len(night):
@@ -122,8 +145,9 @@ def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
         share = share.assign(night_share=share["night_pages"] / share["pages"].where(share["pages"] > 0))
         if "contacts" not in share:
             share = share.assign(contacts="")
-        rows = rows.merge(share[["node", "host", "service", "night_share", "contacts"]],
-                          on=["node", "host", "service"], how="left")
+        rows = rows.merge(
+            share[["node", "host", "service", "night_share", "contacts"]], on=["node", "host", "service"], how="left"
+        )
         rows["night_saved"] = rows["pages_saved"] * rows["night_share"].fillna(0)
     else:
         rows["night_saved"] = 0.0
@@ -137,21 +161,35 @@ def changes_for_week(retunes: pd.DataFrame, events: pd.DataFrame | None = None,
         current = ", ".join(currents) if len(currents) <= 3 else f"{currents[0]} to {currents[-1]}"
         evidence = str(group["reason"].iloc[0]) if "reason" in group else ""
         if len(group) > 1:
-            evidence = f"{group['host'].iloc[0]} ({group['node'].iloc[0]}): {evidence}; " \
-                       f"{len(group) - 1} more host{'s' if len(group) > 2 else ''} alike"
-        lines.append({
-            "service": service, "directive": directive, "suggested": suggested,
-            "change": change_text(directive, current, suggested), "scope": scope,
-            "where": where, "hosts": int(len(group[["node", "host"]].drop_duplicates())),
-            "nodes": int(group["node"].nunique()), "pages_saved": int(group["pages_saved"].sum()),
-            "night_pages_saved": int(round(group["night_saved"].sum())),
-            "pages_before": int(group["pages_before"].sum()),
-            "soft_lines_added": int(group["soft_lines_added"].sum()),
-            "detection_delay_minutes": float(group["delay"].max()),
-            "detection_delay": _delay_text(float(group["delay"].max())), "evidence": evidence,
-            "paged": _contacts(group["contacts"])})
-    out = pd.DataFrame(lines).sort_values(["pages_saved", "service", "change"], ascending=[False, True, True],
-                                          kind="stable").reset_index(drop=True)
+            evidence = (
+                f"{group['host'].iloc[0]} ({group['node'].iloc[0]}): {evidence}; "
+                f"{len(group) - 1} more host{'s' if len(group) > 2 else ''} alike"
+            )
+        lines.append(
+            {
+                "service": service,
+                "directive": directive,
+                "suggested": suggested,
+                "change": change_text(directive, current, suggested),
+                "scope": scope,
+                "where": where,
+                "hosts": int(len(group[["node", "host"]].drop_duplicates())),
+                "nodes": int(group["node"].nunique()),
+                "pages_saved": int(group["pages_saved"].sum()),
+                "night_pages_saved": int(round(group["night_saved"].sum())),
+                "pages_before": int(group["pages_before"].sum()),
+                "soft_lines_added": int(group["soft_lines_added"].sum()),
+                "detection_delay_minutes": float(group["delay"].max()),
+                "detection_delay": _delay_text(float(group["delay"].max())),
+                "evidence": evidence,
+                "paged": _contacts(group["contacts"]),
+            }
+        )
+    out = (
+        pd.DataFrame(lines)
+        .sort_values(["pages_saved", "service", "change"], ascending=[False, True, True], kind="stable")
+        .reset_index(drop=True)
+    )
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out = out[COLUMNS]
     return out if limit is None else out.head(limit)

@@ -14,6 +14,7 @@ shown when the two-sided p-value is below ``LEVEL`` divided by the number of
 services compared (Bonferroni: a steady fleet of thousands of services shows
 no churn by chance) and ``a + b >= MIN_COUNT``.
 """
+
 from __future__ import annotations
 
 import glob
@@ -55,8 +56,10 @@ def alert_counts(events: pd.DataFrame, episodes: pd.DataFrame | None = None) -> 
     kinds = events["kind"]
     rows = events.loc[kinds.isin(["service_alert", "service_notification"]).to_numpy(), ALERT_KEY + ["kind"]]
     if rows.empty:
-        counts = pd.DataFrame({c: pd.Series(dtype="object") for c in ALERT_KEY}
-                              | {"alerts": pd.Series(dtype="int64"), "notifications": pd.Series(dtype="int64")})
+        counts = pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in ALERT_KEY}
+            | {"alerts": pd.Series(dtype="int64"), "notifications": pd.Series(dtype="int64")}
+        )
     else:
         # Grouped on the categorical codes (observed only), named as text afterwards: a fleet's
         # week has millions of lines, and text keys for each would cost more than the rest.
@@ -74,11 +77,13 @@ def alert_counts(events: pd.DataFrame, episodes: pd.DataFrame | None = None) -> 
     else:
         counts["problems"] = 0
     return counts.fillna({"alerts": 0, "notifications": 0, "problems": 0}).astype(
-        {"alerts": "int64", "notifications": "int64", "problems": "int64"})[columns]
+        {"alerts": "int64", "notifications": "int64", "problems": "int64"}
+    )[columns]
 
 
-def save(directory: str, window_start, summary: dict, chatty: pd.DataFrame, retunes: pd.DataFrame,
-         alerts: pd.DataFrame) -> None:
+def save(
+    directory: str, window_start, summary: dict, chatty: pd.DataFrame, retunes: pd.DataFrame, alerts: pd.DataFrame
+) -> None:
     os.makedirs(directory, exist_ok=True)
     stem = os.path.join(directory, _stamp(window_start))
     _plain(chatty).to_parquet(stem + "-chatty.parquet", index=False)
@@ -137,8 +142,9 @@ def changes(summary: dict, before: dict | None, keys: list[str]) -> list[dict]:
     return rows
 
 
-def significant(before, now, ratio: float = 1.0, tests: int = 1, level: float = LEVEL,
-                minimum: int = MIN_COUNT) -> np.ndarray:
+def significant(
+    before, now, ratio: float = 1.0, tests: int = 1, level: float = LEVEL, minimum: int = MIN_COUNT
+) -> np.ndarray:
     """Which pairs of counts differ by more than noise (see the module doc).
 
     :param before, now: counts of the two windows (arrays of the same length).
@@ -166,9 +172,14 @@ def _per_service(counts: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby(KEY, as_index=False)[["alerts", "notifications", "problems"]].sum()
 
 
-def new_and_resolved(chatty: pd.DataFrame, before: pd.DataFrame, top: int, counts_now: pd.DataFrame | None = None,
-                     counts_before: pd.DataFrame | None = None, ratio: float = 1.0
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def new_and_resolved(
+    chatty: pd.DataFrame,
+    before: pd.DataFrame,
+    top: int,
+    counts_now: pd.DataFrame | None = None,
+    counts_before: pd.DataFrame | None = None,
+    ratio: float = 1.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Services that entered the top ``top`` with significantly more problems than last week,
     and last week's top services with significantly fewer now.
 
@@ -186,15 +197,19 @@ def new_and_resolved(chatty: pd.DataFrame, before: pd.DataFrame, top: int, count
     keys = pd.concat([now, then]).drop_duplicates()
     if keys.empty:
         return pd.DataFrame(columns=columns), pd.DataFrame(columns=columns)
-    merged = keys.merge(_per_service(counts_before).add_suffix("_last_week").rename(
-        columns={f"{k}_last_week": k for k in KEY}), on=KEY, how="left").merge(
+    merged = keys.merge(
+        _per_service(counts_before).add_suffix("_last_week").rename(columns={f"{k}_last_week": k for k in KEY}),
+        on=KEY,
+        how="left",
+    ).merge(
         _per_service(counts_now).add_suffix("_this_week").rename(columns={f"{k}_this_week": k for k in KEY}),
-        on=KEY, how="left")
+        on=KEY,
+        how="left",
+    )
     counted = [c for c in columns if c.endswith("_week")]
     merged[counted] = merged[counted].fillna(0).astype("int64")
     merged["change"] = merged["problems_this_week"] - merged["problems_last_week"]
-    moved = significant(merged["problems_last_week"], merged["problems_this_week"], ratio=ratio,
-                        tests=len(merged))
+    moved = significant(merged["problems_last_week"], merged["problems_this_week"], ratio=ratio, tests=len(merged))
     in_now = merged.set_index(KEY).index.isin(now.set_index(KEY).index)
     in_then = merged.set_index(KEY).index.isin(then.set_index(KEY).index)
     new = merged[moved & in_now & ~in_then & (merged["change"] > 0)]
@@ -266,8 +281,9 @@ def _applied(directive: str, was, suggested, row) -> str:
     return "not applied"
 
 
-def suggestion_effects(before: Snapshot, alerts_now: pd.DataFrame, objects_now: pd.DataFrame | None,
-                       ratio: float = 1.0) -> pd.DataFrame:
+def suggestion_effects(
+    before: Snapshot, alerts_now: pd.DataFrame, objects_now: pd.DataFrame | None, ratio: float = 1.0
+) -> pd.DataFrame:
     """What became of last week's suggestions.
 
     ``applied`` comes from this week's ``objects.cache`` (the setting seen
@@ -275,8 +291,19 @@ def suggestion_effects(before: Snapshot, alerts_now: pd.DataFrame, objects_now: 
     change is larger than noise, are given only for applied changes: a
     count that moved where nothing was changed is not an effect.
     """
-    columns = ["node", "host", "service", "directive", "was", "suggested", "applied", "pages_last_week",
-               "pages_this_week", "change", "beyond_noise"]
+    columns = [
+        "node",
+        "host",
+        "service",
+        "directive",
+        "was",
+        "suggested",
+        "applied",
+        "pages_last_week",
+        "pages_this_week",
+        "change",
+        "beyond_noise",
+    ]
     last = _plain(before.retunes)
     if last.empty:
         return pd.DataFrame(columns=columns)
@@ -288,9 +315,17 @@ def suggestion_effects(before: Snapshot, alerts_now: pd.DataFrame, objects_now: 
         services = objects_now[objects_now["object_type"].astype(str) == "service"]
         for record in services.to_dict("records"):
             rows_of[(str(record["node"]), str(record["host"]), str(record["service"]))] = record
-    merged["applied"] = [_applied(d, w, s, rows_of.get((n, h, v))) for n, h, v, d, w, s in zip(
-        merged["node"], merged["host"], merged["service"], merged["directive"], merged["current"],
-        merged["suggested"])]
+    merged["applied"] = [
+        _applied(d, w, s, rows_of.get((n, h, v)))
+        for n, h, v, d, w, s in zip(
+            merged["node"],
+            merged["host"],
+            merged["service"],
+            merged["directive"],
+            merged["current"],
+            merged["suggested"],
+        )
+    ]
     applied = merged["applied"] == "applied"
     last_pages = pd.to_numeric(merged.get("notifications_before"), errors="coerce").fillna(0).astype("int64")
     this_pages = merged["notifications"].fillna(0).astype("int64")

@@ -5,6 +5,7 @@ or None when there is nothing to draw (an empty week draws no empty axes).
 Names from monitored machines are drawn as plain text: mathtext is off, so a
 ``$`` in a service description is a dollar sign, not a formula.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,8 +62,13 @@ def chatty_bar(chatty: pd.DataFrame, path: str, top: int = 15) -> str | None:
         bars = ax.barh(range(len(rows)), rows["_pages"].astype(float), color="#d9534f")
         ax.set_yticks(range(len(rows)), labels)
         for bar, per_week in zip(bars, pd.to_numeric(rows["alerts_per_week"], errors="coerce").fillna(0)):
-            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
-                    f"  {per_week:,.0f} alert lines/week", va="center", fontsize=8)
+            ax.text(
+                bar.get_width(),
+                bar.get_y() + bar.get_height() / 2,
+                f"  {per_week:,.0f} alert lines/week",
+                va="center",
+                fontsize=8,
+            )
         ax.set_xlabel("pages per week (notification lines, one per contact)")
         ax.set_title(f"Top {len(rows)} services by pages per week (service @ Nagios node)")
         ax.margins(x=0.25)
@@ -115,8 +121,7 @@ def _intervals(lines: pd.DataFrame, start, end) -> list[tuple[str, float, float]
     return out
 
 
-def state_timeline(events: pd.DataFrame, services: pd.DataFrame, path: str,
-                   start=None, end=None) -> str | None:
+def state_timeline(events: pd.DataFrame, services: pd.DataFrame, path: str, start=None, end=None) -> str | None:
     """One row per (node, host, service) in ``services``: its state through the window."""
     if services.empty or events.empty:
         return None
@@ -151,13 +156,25 @@ def state_timeline(events: pd.DataFrame, services: pd.DataFrame, path: str,
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %H:%M", tz="UTC"))
         ax.set_xlabel("time (UTC)")
         ax.set_title("State of the top chatty services through the window")
-        fig.legend(handles=[Patch(color=c, label=s) for s, c in STATE_COLOURS.items()],
-                   loc="outside lower center", ncol=4, frameon=False)
+        fig.legend(
+            handles=[Patch(color=c, label=s) for s, c in STATE_COLOURS.items()],
+            loc="outside lower center",
+            ncol=4,
+            frameon=False,
+        )
         return _save(fig, path)
 
 
-def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=None,
-            x: str | None = None, y: str = "alerts", xlabel: str | None = None) -> str | None:
+def what_if(
+    curve: pd.DataFrame,
+    path: str,
+    title: str,
+    current=None,
+    suggested=None,
+    x: str | None = None,
+    y: str = "alerts",
+    xlabel: str | None = None,
+) -> str | None:
     """Alerts that would have fired against the setting or threshold, with now/suggested marked."""
     if curve is None or curve.empty:
         return None
@@ -167,12 +184,12 @@ def what_if(curve: pd.DataFrame, path: str, title: str, current=None, suggested=
         # layout pass would be a large share of each. One title line, counts up to 6 digits.
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.14)
-        ax.plot(curve[x].astype(float), curve[y].astype(float), marker="o", ms=3, color="#1f77b4",
-                label=y.replace("_", " "))
+        ax.plot(
+            curve[x].astype(float), curve[y].astype(float), marker="o", ms=3, color="#1f77b4", label=y.replace("_", " ")
+        )
         for column, style in (("long_problems_caught", "--"), ("notifications", ":")):
             if column in curve.columns:
-                ax.plot(curve[x].astype(float), curve[column].astype(float), style,
-                        label=column.replace("_", " "))
+                ax.plot(curve[x].astype(float), curve[column].astype(float), style, label=column.replace("_", " "))
         for value, colour, label in ((current, "#7f7f7f", "now"), (suggested, "#2e9e44", "suggested")):
             try:
                 value = float(value)
@@ -204,21 +221,37 @@ def what_if_grid(panels: list[dict], path: str, columns: int = 2) -> str | None:
     if not panels:
         return None
     rows = -(-len(panels) // columns)
-    styles = (("alerts", "-", "#1f77b4", "alert lines"), ("notifications", ":", "#d62728", "notifications"),
-              ("long_problems_caught", "--", "#ff7f0e", "long problems caught"))
+    styles = (
+        ("alerts", "-", "#1f77b4", "alert lines"),
+        ("notifications", ":", "#d62728", "notifications"),
+        ("long_problems_caught", "--", "#ff7f0e", "long problems caught"),
+    )
     marks = (("current", "#7f7f7f", "now"), ("suggested", "#2e9e44", "suggested"))
     with plt.rc_context({**RC, "font.size": 8, "axes.titlesize": 8.5}):
         fig, axes = plt.subplots(rows, columns, figsize=(10, 0.5 + 2.5 * rows), squeeze=False)
         # Fixed margins, not the constrained layout: its pass over ten panels would cost more than drawing them.
-        fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.45 / (0.5 + 2.5 * rows),
-                            bottom=0.35 / (0.5 + 2.5 * rows), hspace=0.6, wspace=0.18)
+        fig.subplots_adjust(
+            left=0.07,
+            right=0.98,
+            top=1 - 0.45 / (0.5 + 2.5 * rows),
+            bottom=0.35 / (0.5 + 2.5 * rows),
+            hspace=0.6,
+            wspace=0.18,
+        )
         for ax, panel in zip(axes.flat, panels):
             curve, x = panel["curve"], panel["x"]
             xs = curve[x].astype(float)
             for column, style, colour, label in styles:
                 if column in curve.columns:
-                    ax.plot(xs, curve[column].astype(float), style, color=colour, label=label,
-                            marker="o" if column == "alerts" else None, ms=2.5)
+                    ax.plot(
+                        xs,
+                        curve[column].astype(float),
+                        style,
+                        color=colour,
+                        label=label,
+                        marker="o" if column == "alerts" else None,
+                        ms=2.5,
+                    )
             for key, colour, label in marks:
                 try:
                     value = float(panel.get(key))
@@ -232,11 +265,11 @@ def what_if_grid(panels: list[dict], path: str, columns: int = 2) -> str | None:
             ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
             ax.xaxis.set_major_locator(MaxNLocator(6, integer=x == "max_check_attempts"))
             ax.grid(alpha=0.3)
-        for ax in axes.flat[len(panels):]:
+        for ax in axes.flat[len(panels) :]:
             ax.set_visible(False)
         # One legend for all panels: every label any panel drew, once.
         handles = {}
-        for ax in axes.flat[:len(panels)]:
+        for ax in axes.flat[: len(panels)]:
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(label, handle)
         fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), frameon=False)

@@ -1,4 +1,5 @@
 """One call for everything: :func:`analyze` runs every stage and keeps the frames."""
+
 from __future__ import annotations
 
 import functools
@@ -8,13 +9,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..findings import automation, chatty, episodes as episodes_mod, names, quiet, retry, retune
-from ..sources import ingest, objects as objects_mod
-from .._frames import (AUTOMATION_COLUMNS, BY_CELL_COLUMNS, CHATTY_COLUMNS, CHATTY_HOST_COLUMNS,
-                       CHATTY_HOST_SERVICE_COLUMNS,
-                      QUIET_COLUMNS, RETUNE_COLUMNS, empty, release_freed_memory)
-from ..sources.store import concat as store_concat
 from ...parsers.logfiles import find_side_files, node_dirs  # noqa: F401 - node_dirs: API
+from .._frames import (
+    AUTOMATION_COLUMNS,
+    BY_CELL_COLUMNS,
+    CHATTY_COLUMNS,
+    CHATTY_HOST_COLUMNS,
+    CHATTY_HOST_SERVICE_COLUMNS,
+    QUIET_COLUMNS,
+    RETUNE_COLUMNS,
+    empty,
+    release_freed_memory,
+)
+from ..findings import automation, chatty, names, quiet, retry, retune
+from ..findings import episodes as episodes_mod
+from ..sources import ingest
+from ..sources import objects as objects_mod
+from ..sources.store import concat as store_concat
 
 
 @dataclass
@@ -46,18 +57,24 @@ def cell_counts(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     kind = events["kind"]
     counted = events[_CELL_KEYS + ["node"]].assign(
         alerts=kind.isin(["service_alert", "host_alert"]).to_numpy(),
-        notifications=kind.isin(["service_notification", "host_notification"]).to_numpy())
+        notifications=kind.isin(["service_notification", "host_notification"]).to_numpy(),
+    )
     per_node = counted.groupby(_CELL_KEYS + ["node"], observed=True).sum().reset_index()
     per_node = per_node.astype({k: "object" for k in _CELL_KEYS + ["node"]})
     # Distinct pairs first (on category codes), strings only for those.
     pairs = events.loc[(kind == "service_alert").to_numpy(), _CELL_KEYS + ["host", "service"]].drop_duplicates()
     services = pd.DataFrame({k: pairs[k].astype("object").to_numpy() for k in _CELL_KEYS}).assign(
-        hs=pairs["host"].astype(str).to_numpy() + "\x00" + pairs["service"].astype(str).to_numpy())
+        hs=pairs["host"].astype(str).to_numpy() + "\x00" + pairs["service"].astype(str).to_numpy()
+    )
     return per_node, services
 
 
-def summarize_by_cell(events: pd.DataFrame | None, episodes: pd.DataFrame, quiet_frame: pd.DataFrame,
-                      counts: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+def summarize_by_cell(
+    events: pd.DataFrame | None,
+    episodes: pd.DataFrame,
+    quiet_frame: pd.DataFrame,
+    counts: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Alerts, notifications, episodes and quiet findings per environment, cell and node class.
 
     :param counts: :func:`cell_counts` of the events, when the events
@@ -111,8 +128,9 @@ class Part:
     cell_counts: tuple
 
 
-def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=None, weeks=None,
-                 retune_top: int = RETUNE_TOP) -> Part:
+def analyze_part(
+    events: pd.DataFrame, objects=None, perfdata=None, window_end=None, weeks=None, retune_top: int = RETUNE_TOP
+) -> Part:
     """Every stage on one partition of the events (all nodes, or some whole nodes).
 
     :param window_end: where open problems end (the whole window's, not the part's).
@@ -123,11 +141,23 @@ def analyze_part(events: pd.DataFrame, objects=None, perfdata=None, window_end=N
     ranked_host_service = chatty.rank_chatty(events, episodes, by="host_service", weeks=weeks)
     # Every part gives all its faster-detection rows (cheap: no replay over events);
     # combine chooses among them and the chatty ones (order_retunes).
-    retunes = concat_frames([
-        retune.suggest_chatty_retunes(events, episodes, objects=objects, perfdata=perfdata, top=retune_top,
-                                      weeks=weeks, window_end=window_end, ranked=ranked_host_service)
-        if retune_top else empty(RETUNE_COLUMNS),
-        retry.suggest_faster_detection(events, episodes, objects=objects, perfdata=perfdata)])
+    retunes = concat_frames(
+        [
+            retune.suggest_chatty_retunes(
+                events,
+                episodes,
+                objects=objects,
+                perfdata=perfdata,
+                top=retune_top,
+                weeks=weeks,
+                window_end=window_end,
+                ranked=ranked_host_service,
+            )
+            if retune_top
+            else empty(RETUNE_COLUMNS),
+            retry.suggest_faster_detection(events, episodes, objects=objects, perfdata=perfdata),
+        ]
+    )
     return Part(
         episodes=episodes,
         chatty=chatty.rank_chatty(events, episodes, by="service", weeks=weeks),
@@ -154,7 +184,9 @@ def _resort(frame: pd.DataFrame, by: list[str], ascending: list[bool]) -> pd.Dat
     return frame.sort_values(by, ascending=ascending, kind="stable").reset_index(drop=True)
 
 
-def order_retunes(retunes: pd.DataFrame, ranked_host_service: pd.DataFrame, retune_top: int = RETUNE_TOP) -> pd.DataFrame:
+def order_retunes(
+    retunes: pd.DataFrame, ranked_host_service: pd.DataFrame, retune_top: int = RETUNE_TOP
+) -> pd.DataFrame:
     """The suggestions of the global top ``retune_top`` host/services, in ranking
     order, then the ``retune_top`` faster-detection ones that gain most, for
     services without a suggestion (see :func:`.retry.add_to`)."""
@@ -164,8 +196,12 @@ def order_retunes(retunes: pd.DataFrame, ranked_host_service: pd.DataFrame, retu
     chatty_rows = retunes[retunes["directive"] != retry.DIRECTIVE]
     top = ranked_host_service.head(retune_top)
     position = {key: i for i, key in enumerate(zip(top["node"], top["host"], top["service"]))}
-    rank = [position.get(key, -1) for key in zip(chatty_rows["node"].astype(str), chatty_rows["host"].astype(str),
-                                                 chatty_rows["service"].astype(str))]
+    rank = [
+        position.get(key, -1)
+        for key in zip(
+            chatty_rows["node"].astype(str), chatty_rows["host"].astype(str), chatty_rows["service"].astype(str)
+        )
+    ]
     chatty_rows = chatty_rows.assign(_r=rank)
     chatty_rows = _resort(chatty_rows[chatty_rows["_r"] >= 0], ["_r"], [True]).drop(columns="_r")
     return retry.add_to(chatty_rows, faster, retune_top)
@@ -178,6 +214,7 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     score, quiet findings by kind and duration, retunes in ranking order,
     limited to the global top ``retune_top``.
     """
+
     def joined(attribute, fallback):
         frame = concat_frames([getattr(p, attribute) for p in parts])
         return fallback() if frame is None else frame
@@ -196,12 +233,13 @@ def combine(parts: list[Part], events: pd.DataFrame | None = None, retune_top: i
     seen = joined("names_seen", lambda: pd.DataFrame(columns=["kind", "host", "service"]))
     automation_frame = joined("automation", lambda: empty(AUTOMATION_COLUMNS))
     if len(parts) > 1 and len(automation_frame):
-        automation_frame = _resort(automation_frame, ["episodes", "node", "host", "service"],
-                                   [False, True, True, True])
+        automation_frame = _resort(automation_frame, ["episodes", "node", "host", "service"], [False, True, True, True])
     per_node = concat_frames([p.cell_counts[0] for p in parts])
     services = concat_frames([p.cell_counts[1] for p in parts])
-    counts = (per_node if per_node is not None else parts[0].cell_counts[0],
-              services.drop_duplicates() if services is not None else parts[0].cell_counts[1])
+    counts = (
+        per_node if per_node is not None else parts[0].cell_counts[0],
+        services.drop_duplicates() if services is not None else parts[0].cell_counts[1],
+    )
     by_cell = summarize_by_cell(None, episodes, quiet_frame, counts=counts)  # of every finding
     return Analysis(
         events=events,
@@ -242,6 +280,7 @@ def default_analysis_processes(events: pd.DataFrame | None) -> int:
     """Processes for :func:`analyze` (and the report's plots) on ``events``: one per core
     (at most 4) from ``PROCESS_EVENTS`` events where fork is there, else 1."""
     from .parallel import can_fork, cores
+
     if events is None or len(events) < PROCESS_EVENTS or not can_fork():
         return 1
     return cores()
@@ -251,8 +290,16 @@ def _analyze_nodes(events: pd.DataFrame, nodes: list[str], **options) -> Part:
     return analyze_part(events[events["node"].isin(nodes)].reset_index(drop=True), **options)
 
 
-def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None,
-            cache_dir=None, retune_top: int = RETUNE_TOP, processes: int | None = None) -> Analysis:
+def analyze(
+    paths_or_events,
+    since=None,
+    until=None,
+    objects=None,
+    perfdata=None,
+    cache_dir=None,
+    retune_top: int = RETUNE_TOP,
+    processes: int | None = None,
+) -> Analysis:
     """Run every stage on log paths (node dirs, parents, files, globs) or an events frame.
 
     :param objects: an objects frame, a path to ``objects.cache``, or None to
@@ -287,48 +334,90 @@ def analyze(paths_or_events, since=None, until=None, objects=None, perfdata=None
     window_end = ingest.window_end(events, until)
     shares = node_shares(events, default_analysis_processes(events) if processes is None else processes)
     if len(shares) <= 1:
-        return combine([analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end,
-                                     retune_top=retune_top)], events=events, retune_top=retune_top)
+        return combine(
+            [analyze_part(events, objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top)],
+            events=events,
+            retune_top=retune_top,
+        )
     from . import parallel
+
     # Each share ranks its own top ``retune_top`` for replays: the global top is among them
     # (a share's ranking is the global one restricted to its nodes); combine picks it.
     options = dict(objects=objects, perfdata=perfdata, window_end=window_end, retune_top=retune_top)
-    parts = parallel.forked_map([functools.partial(_analyze_nodes, events, nodes, **options) for nodes in shares],
-                                [f"the analysis of nodes {nodes[0]}..{nodes[-1]}" for nodes in shares])
+    parts = parallel.forked_map(
+        [functools.partial(_analyze_nodes, events, nodes, **options) for nodes in shares],
+        [f"the analysis of nodes {nodes[0]}..{nodes[-1]}" for nodes in shares],
+    )
     return combine(parts, events=events, retune_top=retune_top)
 
 
-def _logs_table(name: str, parameters: dict, stage, join, paths, since, until, cache_dir,
-                environment: str, cell_pattern: str, processes, progress, side_files=(),
-                texts: bool = True) -> pd.DataFrame:
+def _logs_table(
+    name: str,
+    parameters: dict,
+    stage,
+    join,
+    paths,
+    since,
+    until,
+    cache_dir,
+    environment: str,
+    cell_pattern: str,
+    processes,
+    progress,
+    side_files=(),
+    texts: bool = True,
+) -> pd.DataFrame:
     """One table over the logs under ``paths``: kept from an earlier run over the very same
     inputs, or made by ``stage(events, window)`` per group of whole nodes and put together
     by ``join(results)`` (see :func:`rank_logs`)."""
     from . import parallel, results_cache
+
     since, until = ingest.window_bounds(since, until)
     targets = ingest.resolve_paths(paths)
-    digest = results_cache.key(name, {**parameters, "environment": environment, "cell_pattern": cell_pattern},
-                               targets, side_files, since=since, until=until) if cache_dir else None
+    digest = (
+        results_cache.key(
+            name,
+            {**parameters, "environment": environment, "cell_pattern": cell_pattern},
+            targets,
+            side_files,
+            since=since,
+            until=until,
+        )
+        if cache_dir
+        else None
+    )
     cached = results_cache.read(cache_dir, digest) if digest else None
     if cached is not None:
         return cached
-    results, counts = parallel.map_node_groups(targets, stage, since=since, until=until, cache_dir=cache_dir,
-                                               environment=environment, cell_pattern=cell_pattern,
-                                               processes=processes, progress=progress, texts=texts)
+    results, counts = parallel.map_node_groups(
+        targets,
+        stage,
+        since=since,
+        until=until,
+        cache_dir=cache_dir,
+        environment=environment,
+        cell_pattern=cell_pattern,
+        processes=processes,
+        progress=progress,
+        texts=texts,
+    )
     table = join(results)
     if digest:
         results_cache.write(cache_dir, digest, table)
     # What was read, for the caller to say (nagtune.analytics.coverage): small numbers only.
-    table.attrs["read"] = {key: value for key, value in counts.items()
-                           if value is None or isinstance(value, (int, float, np.integer))}
+    table.attrs["read"] = {
+        key: value for key, value in counts.items() if value is None or isinstance(value, (int, float, np.integer))
+    }
     return table
 
 
 def _concatenated(resort, empty_table):
     """A ``join`` for stages that give parts of one table: end to end, re-sorted when several."""
+
     def join(tables: list[pd.DataFrame]) -> pd.DataFrame:
         table = concat_frames(tables)
         return empty_table() if table is None else resort(table) if len(tables) > 1 else table
+
     return join
 
 
@@ -348,8 +437,17 @@ def _without_texts(events: pd.DataFrame) -> pd.DataFrame:
     return events
 
 
-def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None, environment: str = "default",
-              cell_pattern: str = ingest.DEFAULT, processes: int | None = None, progress: bool = False) -> pd.DataFrame:
+def rank_logs(
+    paths,
+    by: str = "service",
+    since=None,
+    until=None,
+    cache_dir=None,
+    environment: str = "default",
+    cell_pattern: str = ingest.DEFAULT,
+    processes: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
     """The chatty ranking of the logs under ``paths``: what ``nagtune rank`` prints.
 
     The same table as :func:`.chatty.rank_chatty` over :func:`.ingest.load_events`
@@ -369,25 +467,50 @@ def rank_logs(paths, by: str = "service", since=None, until=None, cache_dir=None
     """
     if by not in ("service", "host_service", "host"):
         raise ValueError(f"by must be 'service', 'host_service' or 'host', not {by!r}")
-    keys = ["node_class", "cell", "node"] + (["host"] if by != "service" else []) + (["service"] if by != "host" else [])
+    keys = (
+        ["node_class", "cell", "node"] + (["host"] if by != "service" else []) + (["service"] if by != "host" else [])
+    )
     columns = {"service": CHATTY_COLUMNS, "host_service": CHATTY_HOST_SERVICE_COLUMNS, "host": CHATTY_HOST_COLUMNS}[by]
 
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
         events = _without_texts(events)
-        found = episodes_mod.build_episodes(events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ,
-                                            categorical_names=True)
+        found = episodes_mod.build_episodes(
+            events, window_end=window.end, columns=chatty.EPISODE_COLUMNS_READ, categorical_names=True
+        )
         # Rates per each node's own span of data (chatty.hours_per_node), not the window's.
         return chatty.rank_chatty(events, found, by=by, include_hosts=True)
 
-    return _logs_table("rank", {"by": by}, stage, _concatenated(
-        lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)),
-        lambda: empty(columns)),
-        paths, since, until, cache_dir, environment, cell_pattern, processes, progress, texts=False)
+    return _logs_table(
+        "rank",
+        {"by": by},
+        stage,
+        _concatenated(
+            lambda table: _resort(table, ["score"] + keys, [False] + [True] * len(keys)), lambda: empty(columns)
+        ),
+        paths,
+        since,
+        until,
+        cache_dir,
+        environment,
+        cell_pattern,
+        processes,
+        progress,
+        texts=False,
+    )
 
 
-def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, environment: str = "default",
-               cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
-               progress: bool = False, cap: int | None = quiet.CAP_PER_FINDING) -> pd.DataFrame:
+def quiet_logs(
+    paths,
+    since=None,
+    until=None,
+    objects=None,
+    cache_dir=None,
+    environment: str = "default",
+    cell_pattern: str = ingest.DEFAULT,
+    processes: int | None = None,
+    progress: bool = False,
+    cap: int | None = quiet.CAP_PER_FINDING,
+) -> pd.DataFrame:
     """What ``nagtune quiet`` prints: :func:`.quiet.find_quiet` over the logs under ``paths``,
     in worker processes and with the results cache as :func:`rank_logs`.
 
@@ -410,9 +533,22 @@ def quiet_logs(paths, since=None, until=None, objects=None, cache_dir=None, envi
     def join(tables: list[pd.DataFrame]) -> pd.DataFrame:
         return quiet.cap_findings(joined(tables), cap)
 
-    return _logs_table("quiet", {"cap": cap}, stage, join, paths,
-                       since, until, cache_dir, environment, cell_pattern, processes, progress, side_files or [],
-                       texts=False)
+    return _logs_table(
+        "quiet",
+        {"cap": cap},
+        stage,
+        join,
+        paths,
+        since,
+        until,
+        cache_dir,
+        environment,
+        cell_pattern,
+        processes,
+        progress,
+        side_files or [],
+        texts=False,
+    )
 
 
 def _side_input(given, paths, name: str, load):
@@ -431,17 +567,24 @@ def node_configs(paths, nagios_cfg=None) -> dict:
     """The ``nagios.cfg`` of each node directory of ``paths`` by node name, or the one
     ``nagios_cfg`` given for every node (:class:`..sources.nagios_cfg.NagiosConfig`)."""
     from ..sources import nagios_cfg as cfg_mod
+
     if nagios_cfg is not None:
         config = nagios_cfg if isinstance(nagios_cfg, cfg_mod.NagiosConfig) else cfg_mod.load_nagios_cfg(nagios_cfg)
         return {os.path.basename(os.path.abspath(d)): config for d in node_dirs(paths)} | {None: config}
-    return {os.path.basename(os.path.abspath(d)): cfg_mod.load_nagios_cfg(os.path.join(d, "nagios.cfg"))
-            for d in node_dirs(paths) if os.path.isfile(os.path.join(d, "nagios.cfg"))}
+    return {
+        os.path.basename(os.path.abspath(d)): cfg_mod.load_nagios_cfg(os.path.join(d, "nagios.cfg"))
+        for d in node_dirs(paths)
+        if os.path.isfile(os.path.join(d, "nagios.cfg"))
+    }
 
 
 def configured_perfdata_files(configs: dict) -> dict:
     """Node name -> the ``service_perfdata_file`` its nagios.cfg names, where that file exists."""
-    return {node: config.perfdata_file for node, config in configs.items()
-            if node is not None and config.perfdata_file and os.path.isfile(config.perfdata_file)}
+    return {
+        node: config.perfdata_file
+        for node, config in configs.items()
+        if node is not None and config.perfdata_file and os.path.isfile(config.perfdata_file)
+    }
 
 
 def load_node_perfdata(files_by_node: dict) -> pd.DataFrame | None:
@@ -454,9 +597,20 @@ def load_node_perfdata(files_by_node: dict) -> pd.DataFrame | None:
     return concat_frames(frames)
 
 
-def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top: int = RETUNE_TOP,
-                cache_dir=None, environment: str = "default", cell_pattern: str = ingest.DEFAULT,
-                processes: int | None = None, progress: bool = False, nagios_cfg=None) -> pd.DataFrame:
+def retune_logs(
+    paths,
+    since=None,
+    until=None,
+    objects=None,
+    perfdata=None,
+    top: int = RETUNE_TOP,
+    cache_dir=None,
+    environment: str = "default",
+    cell_pattern: str = ingest.DEFAULT,
+    processes: int | None = None,
+    progress: bool = False,
+    nagios_cfg=None,
+) -> pd.DataFrame:
     """What ``nagtune retune`` prints: :func:`.retune.suggest_retunes` over the logs under
     ``paths``, in worker processes and with the results cache as :func:`rank_logs`.
 
@@ -481,40 +635,75 @@ def retune_logs(paths, since=None, until=None, objects=None, perfdata=None, top:
         perfdata, perf_files = load_node_perfdata(by_node), sorted(by_node.values())
     config_files = sorted({config.path for config in configs.values() if config.path})
     if cache_dir is not None and (object_files is None or perf_files is None):
-        raise ValueError("retune_logs: give objects and perfdata as paths (or None) with a cache_dir: "
-                         "a frame has no identity")
+        raise ValueError(
+            "retune_logs: give objects and perfdata as paths (or None) with a cache_dir: a frame has no identity"
+        )
     hs_keys = ["node_class", "cell", "node", "host", "service"]
 
     def stage(events: pd.DataFrame, window):
         found = episodes_mod.build_episodes(events, window_end=window.end)
         ranked = chatty.rank_chatty(events, found, by="host_service", top=top, weeks=window.weeks)
-        return ranked, concat_frames([
-            retune.suggest_chatty_retunes(events, found, objects=objects, perfdata=perfdata, top=top,
-                                          weeks=window.weeks, window_end=window.end, ranked=ranked,
-                                          config=configs),
-            retry.suggest_faster_detection(events, found, objects=objects, perfdata=perfdata, config=configs)])
+        return ranked, concat_frames(
+            [
+                retune.suggest_chatty_retunes(
+                    events,
+                    found,
+                    objects=objects,
+                    perfdata=perfdata,
+                    top=top,
+                    weeks=window.weeks,
+                    window_end=window.end,
+                    ranked=ranked,
+                    config=configs,
+                ),
+                retry.suggest_faster_detection(events, found, objects=objects, perfdata=perfdata, config=configs),
+            ]
+        )
 
     def join(results) -> pd.DataFrame:
         suggestions = concat_frames([found for _, found in results if found is not None])
         if suggestions is None:
             return empty(RETUNE_COLUMNS)
         ranked = concat_frames([ranked for ranked, _ in results])
-        ranked = empty(CHATTY_HOST_SERVICE_COLUMNS) if ranked is None else \
-            _resort(ranked, ["score"] + hs_keys, [False] + [True] * len(hs_keys))
+        ranked = (
+            empty(CHATTY_HOST_SERVICE_COLUMNS)
+            if ranked is None
+            else _resort(ranked, ["score"] + hs_keys, [False] + [True] * len(hs_keys))
+        )
         return order_retunes(suggestions, ranked, top).reset_index(drop=True)
 
-    return _logs_table("retune", {"top": top}, stage, join, paths, since, until, cache_dir, environment,
-                       cell_pattern, processes, progress,
-                       [*(object_files or []), *(perf_files or []), *config_files])
+    return _logs_table(
+        "retune",
+        {"top": top},
+        stage,
+        join,
+        paths,
+        since,
+        until,
+        cache_dir,
+        environment,
+        cell_pattern,
+        processes,
+        progress,
+        [*(object_files or []), *(perf_files or []), *config_files],
+    )
 
 
-def names_logs(paths, since=None, until=None, cache_dir=None, environment: str = "default",
-               cell_pattern: str = ingest.DEFAULT, processes: int | None = None,
-               progress: bool = False) -> pd.DataFrame:
+def names_logs(
+    paths,
+    since=None,
+    until=None,
+    cache_dir=None,
+    environment: str = "default",
+    cell_pattern: str = ingest.DEFAULT,
+    processes: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
     """What ``nagtune names`` prints: :func:`.names.audit_names` over the logs under ``paths``.
     Each group of whole nodes gives its distinct names in log order; collisions are found per
     node, as each node's collector names them, in worker processes and with
     the results cache as :func:`rank_logs`."""
+
     def stage(events: pd.DataFrame, window) -> pd.DataFrame:
         return names.names_seen(events)
 
@@ -522,6 +711,18 @@ def names_logs(paths, since=None, until=None, cache_dir=None, environment: str =
         frame = concat_frames(seen)
         return names.audit_names(None if frame is None else frame.drop_duplicates())
 
-    return _logs_table("names", {}, stage, join, paths, since, until, cache_dir, environment, cell_pattern,
-                       processes, progress, texts=False)
-
+    return _logs_table(
+        "names",
+        {},
+        stage,
+        join,
+        paths,
+        since,
+        until,
+        cache_dir,
+        environment,
+        cell_pattern,
+        processes,
+        progress,
+        texts=False,
+    )

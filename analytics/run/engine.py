@@ -25,6 +25,7 @@ partitions; splitting by node needs nothing stitched.
 Tasks only read the store, so a worker lost mid-run has its tasks run again
 elsewhere with the same result.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,9 +34,10 @@ import os
 
 import pandas as pd
 
-from . import api
-from ..findings import episodes as episodes_mod, retune
+from ..findings import episodes as episodes_mod
+from ..findings import retune
 from ..sources import ingest, store
+from . import api
 
 ENGINES = ("pandas", "dask")
 
@@ -49,9 +51,16 @@ def _resolve(since, until) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return ingest.window_bounds(since, until)
 
 
-def analyze_store(store_dir: str, since=None, until=None, engine: str = "pandas", scheduler: str | None = None,
-                  workers: int | None = None, memory_limit: str | None = None,
-                  retune_top: int = api.RETUNE_TOP) -> api.Analysis:
+def analyze_store(
+    store_dir: str,
+    since=None,
+    until=None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    memory_limit: str | None = None,
+    retune_top: int = api.RETUNE_TOP,
+) -> api.Analysis:
     """Every analytics table for the events of ``store_dir`` in ``[since, until)``.
 
     :param engine: ``pandas`` (in this process) or ``dask``.
@@ -65,13 +74,20 @@ def analyze_store(store_dir: str, since=None, until=None, engine: str = "pandas"
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     if not os.path.exists(os.path.join(store_dir, store.MANIFEST)):
-        raise EngineError(f"{store_dir!r} is not a nagtune store (no {store.MANIFEST}); "
-                          f"make one with: nagtune ingest ARCHIVES... --store {store_dir}")
+        raise EngineError(
+            f"{store_dir!r} is not a nagtune store (no {store.MANIFEST}); "
+            f"make one with: nagtune ingest ARCHIVES... --store {store_dir}"
+        )
     start, end = _resolve(since, until)
     if engine == "pandas":
         events = store.load_events(store_dir, start, end)
-        return api.analyze(events, until=end, objects=store.load_objects_frame(store_dir),
-                           perfdata=store.load_perfdata(store_dir, start, end), retune_top=retune_top)
+        return api.analyze(
+            events,
+            until=end,
+            objects=store.load_objects_frame(store_dir),
+            perfdata=store.load_perfdata(store_dir, start, end),
+            retune_top=retune_top,
+        )
     with dask_client(scheduler, workers, memory_limit) as client:
         return _analyze_dask(client, store_dir, start, end, retune_top)
 
@@ -93,9 +109,14 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, memory
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers or min(4, os.cpu_count() or 1), threads_per_worker=1,
-                           processes=True, memory_limit=memory_limit or "auto", dashboard_address=":0",
-                           silence_logs=logging.ERROR)
+    cluster = LocalCluster(
+        n_workers=workers or min(4, os.cpu_count() or 1),
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=memory_limit or "auto",
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
     client = Client(cluster)
     try:
         yield client
@@ -112,11 +133,17 @@ def _events_of(node: str, store_dir: str, start, end) -> pd.DataFrame:
     return store.read_node(store_dir, node, start, end)
 
 
-def _node_part(events: pd.DataFrame, store_dir: str, node: str, start, end, window_end, weeks,
-               retune_top: int) -> api.Part:
-    return api.analyze_part(events, objects=store.read_node_objects(store_dir, node),
-                            perfdata=store.read_node_perfdata(store_dir, node, start, end),
-                            window_end=window_end, weeks=weeks, retune_top=retune_top)
+def _node_part(
+    events: pd.DataFrame, store_dir: str, node: str, start, end, window_end, weeks, retune_top: int
+) -> api.Part:
+    return api.analyze_part(
+        events,
+        objects=store.read_node_objects(store_dir, node),
+        perfdata=store.read_node_perfdata(store_dir, node, start, end),
+        window_end=window_end,
+        weeks=weeks,
+        retune_top=retune_top,
+    )
 
 
 def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.Analysis:
@@ -126,22 +153,35 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
     nodes = store.nodes(store_dir, start, end)
     if not nodes:
         return api.analyze(store.empty_events(), until=end)
-    times = dd.from_map(_times_of, nodes, args=(store_dir, start, end),
-                        meta=pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]")}),
-                        label="nagtune-times", enforce_metadata=False)
+    times = dd.from_map(
+        _times_of,
+        nodes,
+        args=(store_dir, start, end),
+        meta=pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]")}),
+        label="nagtune-times",
+        enforce_metadata=False,
+    )
     first, last = dask.compute(times["time"].min(), times["time"].max())
     if pd.isna(first):
         return api.analyze(store.empty_events(), until=end)
     # What api.analyze computes from the whole frame, given to every node.
     window_end = end if end is not None else last
     weeks = (last - first) / pd.Timedelta(days=7)
-    frames = dd.from_map(_events_of, nodes, args=(store_dir, start, end), meta=store.empty_events(),
-                         label="nagtune-events", enforce_metadata=False)
+    frames = dd.from_map(
+        _events_of,
+        nodes,
+        args=(store_dir, start, end),
+        meta=store.empty_events(),
+        label="nagtune-events",
+        enforce_metadata=False,
+    )
     # Pass 1: everything but the retune replays (retune_top=0), which only the
     # global top host/services need and a node cannot know whether it holds them.
     # The ranking's rates are per each node's own span of data (chatty.hours_per_node): no weeks.
-    parts = [dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, None, 0)
-             for partition, node in zip(frames.to_delayed(), nodes)]
+    parts = [
+        dask.delayed(_node_part, pure=True)(partition, store_dir, node, start, end, window_end, None, 0)
+        for partition, node in zip(frames.to_delayed(), nodes)
+    ]
     gathered = _gather(client, parts)
     # Pass 1's only retunes are every node's faster-detection rows: the global choice needs them all.
     faster = api.concat_frames([part.retunes for part in gathered])
@@ -153,24 +193,41 @@ def _analyze_dask(client, store_dir: str, start, end, retune_top: int) -> api.An
     if not len(top_per_node) or retune_top == 0:
         return combined
     holders = [node for node in nodes if node in top_per_node]
-    frames = dd.from_map(_events_of, holders, args=(store_dir, start, end), meta=store.empty_events(),
-                         label="nagtune-events-top", enforce_metadata=False)
-    suggestions = [dask.delayed(_node_retunes, pure=True)(partition, store_dir, node, start, end, window_end, weeks,
-                                                          int(top_per_node[node]))
-                   for partition, node in zip(frames.to_delayed(), holders)]
+    frames = dd.from_map(
+        _events_of,
+        holders,
+        args=(store_dir, start, end),
+        meta=store.empty_events(),
+        label="nagtune-events-top",
+        enforce_metadata=False,
+    )
+    suggestions = [
+        dask.delayed(_node_retunes, pure=True)(
+            partition, store_dir, node, start, end, window_end, weeks, int(top_per_node[node])
+        )
+        for partition, node in zip(frames.to_delayed(), holders)
+    ]
     retunes = api.concat_frames(_gather(client, suggestions))
     everything = api.concat_frames([frame for frame in (retunes, faster) if frame is not None])
-    combined.retunes = api.order_retunes(everything if everything is not None else combined.retunes,
-                                         combined.chatty_host_service, retune_top)
+    combined.retunes = api.order_retunes(
+        everything if everything is not None else combined.retunes, combined.chatty_host_service, retune_top
+    )
     return combined
 
 
-def _node_retunes(events: pd.DataFrame, store_dir: str, node: str, start, end, window_end, weeks,
-                  top: int) -> pd.DataFrame:
+def _node_retunes(
+    events: pd.DataFrame, store_dir: str, node: str, start, end, window_end, weeks, top: int
+) -> pd.DataFrame:
     episodes = episodes_mod.build_episodes(events, window_end=window_end)
-    return retune.suggest_chatty_retunes(events, episodes, objects=store.read_node_objects(store_dir, node),
-                                         perfdata=store.read_node_perfdata(store_dir, node, start, end), top=top,
-                                         weeks=weeks, window_end=window_end)
+    return retune.suggest_chatty_retunes(
+        events,
+        episodes,
+        objects=store.read_node_objects(store_dir, node),
+        perfdata=store.read_node_perfdata(store_dir, node, start, end),
+        top=top,
+        weeks=weeks,
+        window_end=window_end,
+    )
 
 
 def _gather(client, tasks: list) -> list:

@@ -17,6 +17,7 @@ Workers are forked (Linux): nothing is pickled on the way in, the caller's
 ``__main__`` is not re-imported, and start-up costs milliseconds. Where fork
 is not available, or the logs are small, everything runs in this process.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,13 +25,13 @@ import multiprocessing
 import os
 import signal
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
-from ..sources import coverage, ingest
 from ..findings.chatty import weeks_between
+from ..sources import coverage, ingest
 
 MAX_PROCESSES = 4
 PROCESS_BYTES = 256 << 20  # bytes to read (gzip counted GZIP_RATIO times) from which worker processes pay
@@ -148,6 +149,7 @@ def _die_with_parent() -> None:
     leaves no orphan reading logs). Elsewhere a worker ends at its next send."""
     try:
         import ctypes
+
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
@@ -157,8 +159,16 @@ def _die_with_parent() -> None:
 
 def _worker(conn, group, stage, since, until, cache_dir, environment, cell_pattern, texts, threads) -> None:
     def read_then_stage():
-        events = ingest.load_files(group, since=since, until=until, cache_dir=cache_dir, environment=environment,
-                                   cell_pattern=cell_pattern, texts=texts, workers=threads)
+        events = ingest.load_files(
+            group,
+            since=since,
+            until=until,
+            cache_dir=cache_dir,
+            environment=environment,
+            cell_pattern=cell_pattern,
+            texts=texts,
+            workers=threads,
+        )
         conn.send(("times", _times(events), dict(events.attrs)))
         window = conn.recv()
         held = [events]
@@ -272,9 +282,18 @@ def forked_map(functions: list[Callable[[], object]], names: list[str]) -> list:
             child.close()
 
 
-def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, until=None, cache_dir=None,
-                    environment: str = "default", cell_pattern: str = ingest.DEFAULT,
-                    processes: int | None = None, progress: bool = False, texts: bool = True) -> tuple[list, dict]:
+def map_node_groups(
+    targets: list[tuple[str, str]],
+    stage: Stage,
+    since=None,
+    until=None,
+    cache_dir=None,
+    environment: str = "default",
+    cell_pattern: str = ingest.DEFAULT,
+    processes: int | None = None,
+    progress: bool = False,
+    texts: bool = True,
+) -> tuple[list, dict]:
     """``stage(events, window)`` for groups of whole nodes, each group in its own process.
 
     The stage is given the only reference to its events: dropping columns it
@@ -294,8 +313,16 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     processes = default_processes(targets) if processes is None else processes
     groups = node_groups(targets, processes) if processes > 1 else [targets]
     if len(groups) <= 1:
-        events = ingest.load_files(targets, since=since, until=until, cache_dir=cache_dir, progress=progress,
-                                   environment=environment, cell_pattern=cell_pattern, texts=texts)
+        events = ingest.load_files(
+            targets,
+            since=since,
+            until=until,
+            cache_dir=cache_dir,
+            progress=progress,
+            environment=environment,
+            cell_pattern=cell_pattern,
+            texts=texts,
+        )
         window, counts = _window([_times(events)], until), dict(events.attrs)
         held = [events]
         del events
@@ -311,9 +338,22 @@ def map_node_groups(targets: list[tuple[str, str]], stage: Stage, since=None, un
     try:
         for group in groups:
             parent_end, child_end = context.Pipe()
-            process = context.Process(target=_worker, daemon=True, args=(
-                child_end, group, stage, since, until, _group_cache(cache_dir, group), environment, cell_pattern,
-                texts, threads))
+            process = context.Process(
+                target=_worker,
+                daemon=True,
+                args=(
+                    child_end,
+                    group,
+                    stage,
+                    since,
+                    until,
+                    _group_cache(cache_dir, group),
+                    environment,
+                    cell_pattern,
+                    texts,
+                    threads,
+                ),
+            )
             process.start()
             child_end.close()
             workers.append((parent_end, process, group))

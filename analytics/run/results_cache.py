@@ -23,6 +23,7 @@ kept. The CLI also keeps what it printed (:func:`read_text`): a re-run of
 which is most of the time such a run takes. This module imports pandas only
 to read or write a table.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,8 +47,10 @@ def moves_with_the_clock(when) -> bool:
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """SHA-256 over nagtune's own source files (the installed package: parsers, analytics, the rest)."""
-    from ... import analytics, parsers
     import nagtune
+
+    from ... import analytics, parsers
+
     digest = hashlib.sha256()
     roots = sorted({os.path.dirname(os.path.abspath(m.__file__)) for m in (nagtune, parsers, analytics)})
     for root in roots:
@@ -66,6 +69,7 @@ def code_digest() -> str:
 def library_versions() -> dict:
     """Versions of the libraries a table's values go through, read without importing them."""
     from importlib import metadata
+
     versions = {}
     for name in ("pandas", "numpy", "pyarrow"):
         try:
@@ -109,6 +113,7 @@ def read(cache_dir: str | None, digest: str):
     if cache_dir is None:
         return None
     import pandas as pd
+
     path = os.path.join(_folder(cache_dir), digest + ".parquet")
     if not os.path.exists(path):
         return None
@@ -161,8 +166,11 @@ def _store(cache_dir: str, name: str, write_to) -> None:
     temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
     write_to(temporary)
     os.replace(temporary, os.path.join(folder, name))
-    stored = sorted((entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(folder)
-                    if entry.name.endswith((".parquet", ".txt")))
+    stored = sorted(
+        (entry.stat().st_mtime_ns, entry.path)
+        for entry in os.scandir(folder)
+        if entry.name.endswith((".parquet", ".txt"))
+    )
     for _, path in stored[:-KEEP]:
         try:
             os.remove(path)

@@ -10,6 +10,7 @@ The ingest gives the counts (``attrs`` of its events frame: ``files``,
 ``first``/``last`` of every line and ``first_signal``/``last_signal`` of the
 alerts and notifications, as epoch seconds, plus ``outside_window``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -82,8 +83,10 @@ def _span(seconds: float) -> str:
 def window_text(since, until) -> str:
     if since is None and until is None:
         return "no window asked (all the data)"
-    return f"window asked {_when(None if since is None else since.timestamp())} .. " \
-           f"{'now' if until is None else _when(until.timestamp())} UTC"
+    return (
+        f"window asked {_when(None if since is None else since.timestamp())} .. "
+        f"{'now' if until is None else _when(until.timestamp())} UTC"
+    )
 
 
 def covered_seconds(counts: dict, since, until) -> float | None:

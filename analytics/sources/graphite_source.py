@@ -26,6 +26,7 @@ It also reads the *perfdata* series a site ships to Graphite with its own
 tool (graphios, a perfdata command ...), for the threshold retunes: see
 :func:`load_perfdata_from_graphite`.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,11 @@ def find_nodes(url: str, prefix: str = "nagios", timeout: float = 30.0) -> list[
     # The completer format names each match by its full path (treejson's id
     # keeps the query's wildcards in graphite-api).
     found = _get(url, "/metrics/find", [("query", query), ("format", "completer")], timeout)
-    return sorted(item["path"].rstrip(".") for item in found.get("metrics", [])
-                  if not int(item.get("is_leaf", 0)) and "path" in item)
+    return sorted(
+        item["path"].rstrip(".")
+        for item in found.get("metrics", [])
+        if not int(item.get("is_leaf", 0)) and "path" in item
+    )
 
 
 def _epoch(value) -> int:
@@ -97,14 +101,16 @@ def _epoch(value) -> int:
 
 
 def _no_counts() -> pd.DataFrame:
-    return pd.DataFrame({"path": pd.Series(dtype=object), "minute": pd.Series(dtype="int64"),
-                         "count": pd.Series(dtype="int64")})
+    return pd.DataFrame(
+        {"path": pd.Series(dtype=object), "minute": pd.Series(dtype="int64"), "count": pd.Series(dtype="int64")}
+    )
 
 
 def fetch_counts(url: str, node_path: str, since, until, timeout: float = 60.0) -> pd.DataFrame:
     """Non-zero per-minute counts of one node: [path, minute, count], one render call."""
-    targets = [("target", ".".join([node_path, family] + ["*"] * len(levels)))
-               for family, levels in FAMILY_LEVELS.items()]
+    targets = [
+        ("target", ".".join([node_path, family] + ["*"] * len(levels))) for family, levels in FAMILY_LEVELS.items()
+    ]
     # Graphite's from is exclusive and until inclusive: ask one second wider and cut below.
     params = targets + [("format", "json"), ("from", str(_epoch(since) - 1)), ("until", str(_epoch(until)))]
     series = _get(url, "/render", params, timeout)
@@ -117,8 +123,9 @@ def fetch_counts(url: str, node_path: str, since, until, timeout: float = 60.0) 
             minutes.append(points[:, 1].astype(np.int64))
     if not paths:
         return _no_counts()
-    return pd.DataFrame({"path": np.concatenate(paths), "minute": np.concatenate(minutes),
-                         "count": np.concatenate(counts)})
+    return pd.DataFrame(
+        {"path": np.concatenate(paths), "minute": np.concatenate(minutes), "count": np.concatenate(counts)}
+    )
 
 
 def _split_paths(paths: pd.Series, root_levels: int) -> pd.DataFrame:
@@ -126,17 +133,26 @@ def _split_paths(paths: pd.Series, root_levels: int) -> pd.DataFrame:
     rows = []
     for path in paths.unique():
         parts = path.split(".")
-        where, family, rest = parts[root_levels - 4:root_levels], parts[root_levels], parts[root_levels + 1:]
+        where, family, rest = parts[root_levels - 4 : root_levels], parts[root_levels], parts[root_levels + 1 :]
         levels = FAMILY_LEVELS.get(family)
         if levels is None or len(rest) != len(levels):
             continue
-        row = dict(zip(WHERE, where), path=path, family=family, host="", service="", state="", state_type="",
-                   command=ACK_COMMAND.get(family, ""))
+        row = dict(
+            zip(WHERE, where),
+            path=path,
+            family=family,
+            host="",
+            service="",
+            state="",
+            state_type="",
+            command=ACK_COMMAND.get(family, ""),
+        )
         row.update(zip(levels, rest))
         row["kind"] = KIND_OF_FAMILY.get(family, "external_command")
         rows.append(row)
-    return pd.DataFrame(rows, columns=["path", *WHERE, "family", "kind", "host", "service", "state",
-                                       "state_type", "command"])
+    return pd.DataFrame(
+        rows, columns=["path", *WHERE, "family", "kind", "host", "service", "state", "state_type", "command"]
+    )
 
 
 def _alert_order(group: list[tuple[str, str]], previous: str) -> list[int]:
@@ -145,8 +161,9 @@ def _alert_order(group: list[tuple[str, str]], previous: str) -> list[int]:
     ``group`` is [(state, state_type)]; ``previous`` the state before the minute.
     """
     oks = [i for i, (state, _) in enumerate(group) if state in RECOVERED]
-    problems = sorted((i for i, (state, _) in enumerate(group) if state not in RECOVERED),
-                      key=lambda i: (group[i][1] != "SOFT", i))
+    problems = sorted(
+        (i for i, (state, _) in enumerate(group) if state not in RECOVERED), key=lambda i: (group[i][1] != "SOFT", i)
+    )
     order: list[int] = []
     if previous not in RECOVERED and oks:
         order.append(oks.pop(0))
@@ -204,8 +221,11 @@ def counts_to_events(counts: pd.DataFrame, prefix: str = "nagios") -> pd.DataFra
     # Other lines of an object go where they belong among its alerts: after the
     # minute's first HARD problem line (or at its start), recoveries at its end.
     key = ["node", "host", "service", "minute"]
-    first_hard = alerts[(alerts["state_type"] == "HARD") & ~alerts["state"].isin(RECOVERED)].groupby(key)[
-        ["second", "rank"]].min()
+    first_hard = (
+        alerts[(alerts["state_type"] == "HARD") & ~alerts["state"].isin(RECOVERED)]
+        .groupby(key)[["second", "rank"]]
+        .min()
+    )
     last = alerts.groupby(key)[["second", "rank"]].max().add_suffix("_last")
     late = others["state_type"].eq("RECOVERY") | others["state"].isin(["STOPPED", "CANCELLED"])
     others = others.join(first_hard, on=key).join(last, on=key)
@@ -213,7 +233,9 @@ def counts_to_events(counts: pd.DataFrame, prefix: str = "nagios") -> pd.DataFra
     others["rank"] = np.where(late, others["rank_last"], others["rank"]).astype(float) + 0.5
     others = others.fillna({"second": 0, "rank": -0.5}).drop(columns=["second_last", "rank_last"])
     events = pd.concat([alerts, others], ignore_index=True)
-    events["time"] = pd.to_datetime(events["minute"] + events["second"].astype("int64"), unit="s", utc=True).astype("datetime64[ns, UTC]")
+    events["time"] = pd.to_datetime(events["minute"] + events["second"].astype("int64"), unit="s", utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
     events = events.sort_values(["time", "node", "host", "service", "rank"], kind="stable").reset_index(drop=True)
     events["attempt"] = events["attempt"].where(events["kind"].isin(ALERT_KINDS)).astype("Int16")
     for column in ("contact", *EVENT_STRINGS):
@@ -222,8 +244,9 @@ def counts_to_events(counts: pd.DataFrame, prefix: str = "nagios") -> pd.DataFra
     return events.astype({c: "category" for c in EVENT_CATEGORIES} | {c: "string" for c in EVENT_STRINGS})
 
 
-def load_events_from_graphite(url: str, since, until, prefix: str = "nagios", timeout: float = 60.0,
-                              nodes: list[str] | None = None) -> pd.DataFrame:
+def load_events_from_graphite(
+    url: str, since, until, prefix: str = "nagios", timeout: float = 60.0, nodes: list[str] | None = None
+) -> pd.DataFrame:
     """Events between ``since`` and ``until`` from the what/when/where metrics in Graphite.
 
     :param url: the render API, e.g. ``http://graphite:8080``.
@@ -262,15 +285,24 @@ def check_pattern(pattern: str) -> list[str]:
     fields = [level[1:-1] for level in levels if level.startswith("{") and level.endswith("}")]
     unknown = [f for f in fields if f not in _FIELDS]
     missing = [f for f in ("host", "service", "label") if fields.count(f) != 1]
-    if unknown or missing or any(("{" in level or "}" in level or "*" in level) and not
-                                 (level.startswith("{") and level.endswith("}")) for level in levels):
-        raise ValueError(f"perfdata pattern {pattern!r}: each of {{host}}, {{service}}, {{label}} (and optionally "
-                         f"{{node}}) must be one whole level, once, e.g. {PERFDATA_PATTERN!r}")
+    if (
+        unknown
+        or missing
+        or any(
+            ("{" in level or "}" in level or "*" in level) and not (level.startswith("{") and level.endswith("}"))
+            for level in levels
+        )
+    ):
+        raise ValueError(
+            f"perfdata pattern {pattern!r}: each of {{host}}, {{service}}, {{label}} (and optionally "
+            f"{{node}}) must be one whole level, once, e.g. {PERFDATA_PATTERN!r}"
+        )
     return levels
 
 
-def load_perfdata_from_graphite(url: str, since, until, events: pd.DataFrame, pattern: str = PERFDATA_PATTERN,
-                                timeout: float = 60.0) -> pd.DataFrame:
+def load_perfdata_from_graphite(
+    url: str, since, until, events: pd.DataFrame, pattern: str = PERFDATA_PATTERN, timeout: float = 60.0
+) -> pd.DataFrame:
     """Values the checks reported, from perfdata series in Graphite, for the threshold retunes.
 
     :param pattern: where the series are, one level per name:
@@ -291,8 +323,12 @@ def load_perfdata_from_graphite(url: str, since, until, events: pd.DataFrame, pa
     # Graphite stamps a value at its minute's start, and from is exclusive: a check
     # at 12:00:40 is at 12:00:00, so ask from the minute of `since`.
     start = _epoch(since)
-    params = [("target", target), ("format", "json"), ("from", str(start - start % 60 - 1)),
-              ("until", str(_epoch(until)))]
+    params = [
+        ("target", target),
+        ("format", "json"),
+        ("from", str(start - start % 60 - 1)),
+        ("until", str(_epoch(until))),
+    ]
     series = _get(url, "/render", params, timeout, flag="--perfdata-graphite")
     alerts = events[events["kind"] == "service_alert"]
     # Every service the log names (state snapshots list the ones that never alert).
@@ -309,7 +345,8 @@ def load_perfdata_from_graphite(url: str, since, until, events: pd.DataFrame, pa
             unmatched.append(item["target"])
             continue
         key = (loose_name(parts[position["host"]]), loose_name(parts[position["service"]])) + (
-            (loose_name(parts[position["node"]]),) if "node" in position else ())
+            (loose_name(parts[position["node"]]),) if "node" in position else ()
+        )
         found = candidates.get(key, [])
         if len(found) != 1:
             unmatched.append(item["target"])
@@ -319,12 +356,34 @@ def load_perfdata_from_graphite(url: str, since, until, events: pd.DataFrame, pa
             node, host, service = found[0]
             stamps = [t for _, t in item["datapoints"]]
             step = int(min(np.diff(stamps))) if len(stamps) > 1 else 60
-            frames.append(pd.DataFrame({"time": points[:, 0].astype(np.int64), "node": node, "host": host,
-                                        "service": service, "label": parts[position["label"]],
-                                        "value": points[:, 1], "_last_second": points[:, 0] + step - 1}))
-    values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {"time": pd.Series(dtype="int64"), "node": "", "host": "", "service": "", "label": "",
-         "value": pd.Series(dtype=float), "_last_second": pd.Series(dtype=float)})
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": points[:, 0].astype(np.int64),
+                        "node": node,
+                        "host": host,
+                        "service": service,
+                        "label": parts[position["label"]],
+                        "value": points[:, 1],
+                        "_last_second": points[:, 0] + step - 1,
+                    }
+                )
+            )
+    values = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                "time": pd.Series(dtype="int64"),
+                "node": "",
+                "host": "",
+                "service": "",
+                "label": "",
+                "value": pd.Series(dtype=float),
+                "_last_second": pd.Series(dtype=float),
+            }
+        )
+    )
     values["state"] = _state_at(values, alerts)
     values["uom"] = ""
     values["time"] = pd.to_datetime(values["time"], unit="s", utc=True).astype("datetime64[ns, UTC]")
@@ -346,11 +405,15 @@ def _state_at(values: pd.DataFrame, alerts: pd.DataFrame) -> np.ndarray:
     if values.empty:
         return np.array([], dtype=object)
     key = ["node", "host", "service"]
-    left = values[key].astype(str).assign(t=values["_last_second"].to_numpy().astype(np.int64),
-                                          _row=np.arange(len(values)))
+    left = (
+        values[key]
+        .astype(str)
+        .assign(t=values["_last_second"].to_numpy().astype(np.int64), _row=np.arange(len(values)))
+    )
     right = alerts[key].astype(str).assign(t=epoch_seconds(alerts["time"]), state=alerts["state"].astype(str))
-    merged = pd.merge_asof(left.sort_values("t"), right.sort_values("t", kind="stable"), on="t", by=key,
-                           direction="backward")
+    merged = pd.merge_asof(
+        left.sort_values("t"), right.sort_values("t", kind="stable"), on="t", by=key, direction="backward"
+    )
     states = np.empty(len(values), dtype=object)
     states[merged["_row"].to_numpy()] = merged["state"].fillna("OK").to_numpy()
     return states

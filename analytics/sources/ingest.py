@@ -40,6 +40,7 @@ the byte offset read so far. A re-run reads unchanged files from Parquet and
 parses only bytes appended since (a growing ``nagios.log``); a file that was
 replaced or truncated is parsed again.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,21 +63,30 @@ import pandas as pd
 from ...parsers import events as ev
 from ...parsers import grammar
 from ...parsers.identity import DEFAULT_CELL_PATTERN, identify
-from ...parsers.logfiles import (LogPathError, is_gzipped, is_node_dir, real_path,  # noqa: F401 - is_node_dir: API
-                                node_of_file, read_log, resolve_paths)
+from ...parsers.logfiles import (
+    LogPathError,
+    is_gzipped,
+    node_of_file,
+    read_log,
+    real_path,  # noqa: F401 - is_node_dir: API
+    resolve_paths,
+)
 from ...parsers.nagios import decode, parse_line
-from . import coverage
-from ..run.results_cache import RELATIVE_WHEN
 from .._frames import EVENT_COLUMNS, PERFDATA_COLUMNS, VALUE_COLUMNS, empty, release_freed_memory
+from ..run.results_cache import RELATIVE_WHEN
+from . import coverage
 
 try:  # built by `pip install` where a C compiler is found; the same rows, several times faster
     from . import _fastingest
 except ImportError:
     _fastingest = None
     if not os.environ.get("NAGTUNE_PURE_PYTHON"):
-        warnings.warn("nagtune.analytics.sources._fastingest is not built: logs are parsed by a regular expression"
-                      " (over 10x the CPU); reinstall with a C compiler and Python headers", RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "nagtune.analytics.sources._fastingest is not built: logs are parsed by a regular expression"
+            " (over 10x the CPU); reinstall with a C compiler and Python headers",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 else:
     _fastingest.set_types(grammar.splitter_types(), grammar.splitter_prefixes())
 
@@ -104,9 +114,12 @@ _FIELDS = r"[^;\n]*(?:;[^;\n]*){0,%d}"
 # any other type (message kinds, Nagios' own chatter), or no type at all.
 _LINE = re.compile(
     r"^\[([0-9]{1,12})\] ("
-    + "|".join(f"(?:{'|'.join(map(re.escape, tags))}): " + _FIELDS % (fields - 1)
-               for fields, tags in sorted(grammar.tags_by_fields().items(), reverse=True))
-    + "|" + "|".join(map(re.escape, grammar.splitter_prefixes()))
+    + "|".join(
+        f"(?:{'|'.join(map(re.escape, tags))}): " + _FIELDS % (fields - 1)
+        for fields, tags in sorted(grammar.tags_by_fields().items(), reverse=True)
+    )
+    + "|"
+    + "|".join(map(re.escape, grammar.splitter_prefixes()))
     + r"|[^:\n]*: ?|"
     r")(;?)([^\n]*)$",
     re.MULTILINE,
@@ -130,6 +143,7 @@ def _cannot_read(path: str, exc: Exception) -> IngestError:
 
 # ---------------------------------------------------------------- parsing
 
+
 def _decode_file(data: bytes) -> str:
     text = decode(data)
     if text and not text.endswith("\n"):
@@ -140,14 +154,19 @@ def _decode_file(data: bytes) -> str:
 
 
 def _empty_raw(with_texts: bool = True) -> pd.DataFrame:
-    texts = {c: pd.array([], dtype="string") for c in TEXT_COLUMNS} if with_texts \
+    texts = (
+        {c: pd.array([], dtype="string") for c in TEXT_COLUMNS}
+        if with_texts
         else {TEXT_HASH: np.array([], dtype=np.uint64)}
-    return pd.DataFrame({
-        "epoch": np.array([], dtype=np.int64),
-        **{c: pd.Categorical([]) for c in RAW_CATEGORIES},
-        "attempt": pd.array([], dtype="Int16"),
-        **texts,
-    })
+    )
+    return pd.DataFrame(
+        {
+            "epoch": np.array([], dtype=np.int64),
+            **{c: pd.Categorical([]) for c in RAW_CATEGORIES},
+            "attempt": pd.array([], dtype="Int16"),
+            **texts,
+        }
+    )
 
 
 def text_hashes(outputs, authors=None, comments=None) -> np.ndarray:
@@ -223,8 +242,7 @@ def parse_texts(texts: list[str], with_texts: bool = True) -> tuple[pd.DataFrame
         values = [getattr(e, column) for e in parsed]
         codes, categories = pd.factorize(np.array(values, dtype=object))
         frame[column] = pd.Categorical.from_codes(codes[key_codes], categories=categories)
-    attempts = np.array([-1 if e.attempt is None or e.attempt > 32767 else e.attempt for e in parsed],
-                        dtype=np.int32)
+    attempts = np.array([-1 if e.attempt is None or e.attempt > 32767 else e.attempt for e in parsed], dtype=np.int32)
     attempt_rows = attempts[key_codes]
     frame["attempt"] = pd.arrays.IntegerArray(attempt_rows.astype(np.int16), attempt_rows < 0)
 
@@ -249,11 +267,14 @@ def parse_texts(texts: list[str], with_texts: bool = True) -> tuple[pd.DataFrame
         output[handler_rows] = ""
         frame["command"] = pd.Categorical(command)
     # Rare human actions with author and comment in the output: whole line to parse_line.
-    whole_key = np.array([
-        (e.kind in (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION) and e.state_type in _WHOLE_LINE_TYPES)
-        or (e.kind == ev.EXTERNAL_COMMAND and e.command in _WHOLE_LINE_COMMANDS)
-        for e in parsed
-    ], dtype=bool)
+    whole_key = np.array(
+        [
+            (e.kind in (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION) and e.state_type in _WHOLE_LINE_TYPES)
+            or (e.kind == ev.EXTERNAL_COMMAND and e.command in _WHOLE_LINE_COMMANDS)
+            for e in parsed
+        ],
+        dtype=bool,
+    )
     whole_rows = np.flatnonzero(whole_key[key_codes])
     for row in whole_rows:
         key = key_codes[row]
@@ -275,10 +296,14 @@ def parse_texts(texts: list[str], with_texts: bool = True) -> tuple[pd.DataFrame
 def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
     """Object array of str -> pyarrow-backed strings (compact; outputs repeat, so factorise first)."""
     import pyarrow as pa
+
     codes, uniques = pd.factorize(values)
     dictionary = pa.array(uniques.astype(object), type=pa.string())
-    return pd.array(dictionary.take(pa.array(codes)), dtype="string[pyarrow]") if len(values) else \
-        pd.array([], dtype="string[pyarrow]")
+    return (
+        pd.array(dictionary.take(pa.array(codes)), dtype="string[pyarrow]")
+        if len(values)
+        else pd.array([], dtype="string[pyarrow]")
+    )
 
 
 def parse_buffer(data: bytes) -> tuple[pd.DataFrame, int, int]:
@@ -310,14 +335,17 @@ MEMO_BYTES = 512  # longer heads and lines are parsed every time: a hostile 1 MB
 def _memo_when_short(maxsize: int):
     """lru_cache for the calls whose first argument (bytes) is at most MEMO_BYTES long; longer
     ones are computed every time (``.memo`` is the cache)."""
+
     def decorate(function):
         memo = functools.lru_cache(maxsize=maxsize)(function)
 
         @functools.wraps(function)
         def call(text: bytes, *args):
             return memo(text, *args) if len(text) <= MEMO_BYTES else function(text, *args)
+
         call.memo = memo
         return call
+
     return decorate
 
 
@@ -330,8 +358,9 @@ def _parse_head(head: bytes, sep: bool) -> tuple:
     Heads repeat across batches and threads, so short ones are remembered (lru_cache is
     thread-safe; a tuple cannot be changed)."""
     event = parse_line("[0] " + head.decode("utf-8") + (";" if sep else ""))
-    whole = (event.kind in (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION) and event.state_type in _WHOLE_LINE_TYPES) \
-        or (event.kind == ev.EXTERNAL_COMMAND and event.command in _WHOLE_LINE_COMMANDS)
+    whole = (
+        event.kind in (ev.SERVICE_NOTIFICATION, ev.HOST_NOTIFICATION) and event.state_type in _WHOLE_LINE_TYPES
+    ) or (event.kind == ev.EXTERNAL_COMMAND and event.command in _WHOLE_LINE_COMMANDS)
     attempt = -1 if event.attempt is None or event.attempt > 32767 else event.attempt
     return (*(getattr(event, column) for column in RAW_CATEGORIES), attempt, whole)
 
@@ -364,8 +393,10 @@ def _split_human(output: bytes) -> _Human:
 def _arrow_strings(offsets: bytes, values: bytes, n: int):
     """Arrow strings over the buffers of :func:`_fastingest.gather` (no copy), as pandas keeps them."""
     import pyarrow as pa
-    return pd.array(pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(values)),
-                    dtype="string[pyarrow]")
+
+    return pd.array(
+        pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(values)), dtype="string[pyarrow]"
+    )
 
 
 def code_dtype(count: int) -> np.dtype:
@@ -393,19 +424,20 @@ def _spans_of(texts: list[str], rows: np.ndarray, n: int, base: int = 0):
 _HOST_MARK, _SERVICE_MARK = "\x01", "\x02"  # what the splitter puts in a head for its host and service
 
 
-def _object_codes(per_head: np.ndarray, rk: np.ndarray, kept: np.ndarray, mark: str, line_keys: bytes,
-                  names: list[bytes]) -> list:
+def _object_codes(
+    per_head: np.ndarray, rk: np.ndarray, kept: np.ndarray, mark: str, line_keys: bytes, names: list[bytes]
+) -> list:
     """[codes per kept line, categories] of the host or service column: a head's own value,
     or, where the splitter cut the object out (its key for the line is not -1; the head
     holds ``mark`` there), the line's name."""
     values = np.concatenate([per_head.astype(object), np.array([n.decode("utf-8") for n in names], dtype=object)])
     both, uniques = pd.factorize(values)
-    head_codes = both[:len(per_head)]
+    head_codes = both[: len(per_head)]
     codes = head_codes[rk]
     line_key = np.frombuffer(line_keys, dtype=np.int32)[kept]
     cut = line_key >= 0
     if cut.any():
-        codes[cut] = both[len(per_head):][line_key[cut]]
+        codes[cut] = both[len(per_head) :][line_key[cut]]
         used = np.bincount(codes, minlength=len(uniques)) > 0
         if not used.all():  # the mark itself, and names of dropped lines: not categories
             remap = np.cumsum(used) - 1
@@ -419,17 +451,32 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     in the buffer, lines per file). The C splitter cuts lines and finds distinct heads;
     Python parses each head once, and per line only lines with an unusual stamp and the
     rare human actions (author/comment)."""
-    (part_lines, *columns, heads, head_seps, slow_rows, slow_starts, slow_ends, head_ends, host_keys,
-     service_keys, host_names, service_names) = _compiled.split(data, bounds)
+    (
+        part_lines,
+        *columns,
+        heads,
+        head_seps,
+        slow_rows,
+        slow_starts,
+        slow_ends,
+        head_ends,
+        host_keys,
+        service_keys,
+        host_names,
+        service_names,
+    ) = _compiled.split(data, bounds)
     rows, epoch, key_codes, b0, ends, first_semi = (
-        np.frombuffer(c, dtype=np.int32 if i == 2 else np.int64) for i, c in enumerate(columns))
+        np.frombuffer(c, dtype=np.int32 if i == 2 else np.int64) for i, c in enumerate(columns)
+    )
     seps = np.frombuffer(head_seps, dtype=np.uint8).astype(bool)
     # Every batch looks up its heads: straight from the cache, not through the wrapper's
     # Python call. The splitter cut the host and service out of the heads (placeholders
     # stand in), so their number does not grow with the fleet.
     memo = _parse_head.memo
-    records = [memo(head, sep) if len(head) <= MEMO_BYTES else _parse_head(head, sep)
-               for head, sep in zip(heads, seps.tolist())]
+    records = [
+        memo(head, sep) if len(head) <= MEMO_BYTES else _parse_head(head, sep)
+        for head, sep in zip(heads, seps.tolist())
+    ]
     fields = list(zip(*records)) if records else [()] * (len(RAW_CATEGORIES) + 2)
     by_column = {column: np.array(values, dtype=object) for column, values in zip(RAW_CATEGORIES, fields)}
     kinds = by_column["kind"]
@@ -445,10 +492,21 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     # An error without the "Error:" type (its head is a grammar.UNTYPED_PREFIXES prefix) keeps its
     # whole text, as a program message does.
     untyped_error = (kinds == ev.ERROR) & ~np.array([head.startswith(b"Error:") for head in heads], dtype=bool)
-    rules = np.select([np.isin(kinds, _MESSAGE_KINDS) & ~untyped_error, (kinds == ev.PROGRAM) | untyped_error,
-                       kinds == ev.EXTERNAL_COMMAND], [1, 2, 3], 0).astype(np.uint8)
-    out_start, ee = (np.frombuffer(span, dtype=np.int64) for span in _compiled.output_spans(
-        kept, key_codes, span_b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules))
+    rules = np.select(
+        [
+            np.isin(kinds, _MESSAGE_KINDS) & ~untyped_error,
+            (kinds == ev.PROGRAM) | untyped_error,
+            kinds == ev.EXTERNAL_COMMAND,
+        ],
+        [1, 2, 3],
+        0,
+    ).astype(np.uint8)
+    out_start, ee = (
+        np.frombuffer(span, dtype=np.int64)
+        for span in _compiled.output_spans(
+            kept, key_codes, span_b0, ends, first_semi, head_length, np.frombuffer(head_seps, dtype=np.uint8), rules
+        )
+    )
     frame = {"epoch": epoch[kept]}
     categories = {}
     objects = {"host": (_HOST_MARK, host_keys, host_names), "service": (_SERVICE_MARK, service_keys, service_names)}
@@ -476,18 +534,20 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
         notified = np.isin(kinds, _NOTIFICATION_KINDS)[rk[human]].tolist()
         # A notification's author and comment follow its output: split there, as parse_line
         # does; a command's sit among its arguments: the whole line to parse_line.
-        events = [_split_human(data[out_start[row]:ee[row]]) if notice else _parse_whole(data[start:ee[row]])
-                  for start, row, notice in zip(line_starts.tolist(), human.tolist(), notified)]
+        events = [
+            _split_human(data[out_start[row] : ee[row]]) if notice else _parse_whole(data[start : ee[row]])
+            for start, row, notice in zip(line_starts.tolist(), human.tolist(), notified)
+        ]
         starts, stops, extra = _spans_of([e.output for e in events], human, len(rk), len(data))
         out_start[human] = starts[human]
         ee[human] = stops[human]
         texts = {"author": [e.author for e in events], "comment": [e.comment for e in events]}
     if len(handled):
-        commands = [data[out_start[row]:ee[row]].decode("utf-8") for row in handled.tolist()]
+        commands = [data[out_start[row] : ee[row]].decode("utf-8") for row in handled.tolist()]
         codes, values = categories["command"]
         both, uniques = pd.factorize(np.concatenate([values.astype(object), np.array(commands, dtype=object)]))
-        codes = both[:len(values)][codes]
-        codes[handled] = both[len(values):]
+        codes = both[: len(values)][codes]
+        codes[handled] = both[len(values) :]
         categories["command"] = [narrow_codes(codes, uniques), uniques]
         ee[handled] = out_start[handled]  # no output left
     for column, (codes, _) in categories.items():
@@ -519,8 +579,9 @@ def _parse_compiled(data: bytes, bounds: np.ndarray, with_texts: bool = True):
     return result, line_numbers, np.frombuffer(part_lines, dtype=np.int64)
 
 
-def parse_buffers(buffers: list[bytes], with_texts: bool = True,
-                  file_ids: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def parse_buffers(
+    buffers: list[bytes], with_texts: bool = True, file_ids: np.ndarray | None = None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Parse byte buffers (one per file, complete lines) as one batch: the C splitter when
     it was built and the bytes are UTF-8, the regex path otherwise. Same result as
     :func:`parse_texts`: the raw frame with ``_file`` (index into ``buffers``, or the
@@ -530,8 +591,9 @@ def parse_buffers(buffers: list[bytes], with_texts: bool = True,
     return batch.categorical(), lines, unparsed
 
 
-def _parse_batch(buffers: list[bytes], with_texts: bool = True,
-                 file_ids: np.ndarray | None = None) -> tuple[_Batch, np.ndarray, np.ndarray]:
+def _parse_batch(
+    buffers: list[bytes], with_texts: bool = True, file_ids: np.ndarray | None = None
+) -> tuple[_Batch, np.ndarray, np.ndarray]:
     """:func:`parse_buffers` as the ingest takes it: a :class:`_Batch`."""
     file_ids = np.arange(len(buffers), dtype=np.int32) if file_ids is None else np.asarray(file_ids, dtype=np.int32)
     buffers = [b if b.endswith(b"\n") or not b else b + b"\n" for b in buffers]
@@ -551,6 +613,7 @@ def _parse_batch(buffers: list[bytes], with_texts: bool = True,
 # ---------------------------------------------------------------- files and nodes
 
 # ---------------------------------------------------------------- cache
+
 
 @dataclass
 class _FileState:
@@ -578,8 +641,14 @@ def _identity(path: str) -> tuple[dict, bool]:
         stat = os.fstat(handle.fileno())
         head_len = min(stat.st_size, 4096)
         head = handle.read(head_len)
-    identity = {"dev": stat.st_dev, "ino": stat.st_ino, "size": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns, "head_len": head_len, "head": hashlib.sha1(head).hexdigest()}
+    identity = {
+        "dev": stat.st_dev,
+        "ino": stat.st_ino,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "head_len": head_len,
+        "head": hashlib.sha1(head).hexdigest(),
+    }
     return identity, is_gzipped(path, head)
 
 
@@ -605,8 +674,12 @@ class _Cache:
         if entry is None:
             return
         old, new = entry["identity"], state.identity
-        same_file = (old["dev"] == new["dev"] and old["ino"] == new["ino"] and new["size"] >= old["head_len"]
-                     and (old["head"] == new["head"] or old["head"] == _head_hash(state.path, old["head_len"])))
+        same_file = (
+            old["dev"] == new["dev"]
+            and old["ino"] == new["ino"]
+            and new["size"] >= old["head_len"]
+            and (old["head"] == new["head"] or old["head"] == _head_hash(state.path, old["head_len"]))
+        )
         if not same_file:
             return
         if state.gz:
@@ -664,8 +737,11 @@ class _Cache:
             entry = state.cached or {"parts": [], "lines": 0, "unparsed": 0}
             parts = list(entry["parts"]) + ([[part, index]] if len(frame) else [])
             state.cached = self.manifest["files"][state.real] = {
-                "identity": state.identity, "offset": offset, "parts": parts,
-                "lines": entry["lines"] + lines, "unparsed": entry["unparsed"] + unparsed,
+                "identity": state.identity,
+                "offset": offset,
+                "parts": parts,
+                "lines": entry["lines"] + lines,
+                "unparsed": entry["unparsed"] + unparsed,
             }
         used = {p for entry in self.manifest["files"].values() for p, _ in entry["parts"]}
         for name in os.listdir(self.directory):
@@ -679,6 +755,7 @@ class _Cache:
 
 
 # ---------------------------------------------------------------- time window
+
 
 def parse_when(value, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
     """``7d``, ``12h``, ``30m``, ``2w`` (before ``now``), an ISO date/time, an epoch, or a Timestamp -> UTC."""
@@ -741,6 +818,7 @@ def window_end(events: pd.DataFrame, until=None) -> pd.Timestamp | None:
 
 # ---------------------------------------------------------------- assembling
 
+
 def _values(column: pd.Series):
     """A column's values without a copy: numpy's own array, or pandas' extension array."""
     return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
@@ -759,9 +837,12 @@ class _Batch(NamedTuple):
         """The frame with categorical columns, as :func:`parse_texts` gives it."""
         if self.categories is None:
             return self.frame
-        return self.frame.assign(**{column: pd.Categorical.from_codes(
-            self.frame[column].to_numpy(), categories=values, validate=False)
-            for column, values in self.categories.items()})
+        return self.frame.assign(
+            **{
+                column: pd.Categorical.from_codes(self.frame[column].to_numpy(), categories=values, validate=False)
+                for column, values in self.categories.items()
+            }
+        )
 
     def codes(self, column: str) -> tuple[np.ndarray, object]:
         if self.categories is None:
@@ -783,8 +864,10 @@ def _concat_raw(batches: list[_Batch]) -> pd.DataFrame:
     if len(given) == 1:
         return given[0].categorical().reset_index(drop=True)
     names = list(given[0].frame.columns)
-    chunks = {column: [batch.codes(column) if column in RAW_CATEGORIES else _values(batch.frame[column])
-                       for batch in given] for column in names}
+    chunks = {
+        column: [batch.codes(column) if column in RAW_CATEGORIES else _values(batch.frame[column]) for batch in given]
+        for column in names
+    }
     given.clear()
     columns = {}
     for column in names:
@@ -797,8 +880,11 @@ def _concat_raw(batches: list[_Batch]) -> pd.DataFrame:
             codes = np.concatenate([np.array(table, dtype=width)[part] for table, (part, _) in zip(tables, parts)])
             columns[column] = pd.Categorical.from_codes(codes, categories=list(known), validate=False)
         else:
-            columns[column] = np.concatenate(parts) if isinstance(parts[0], np.ndarray) \
+            columns[column] = (
+                np.concatenate(parts)
+                if isinstance(parts[0], np.ndarray)
                 else pd.concat([pd.Series(part, copy=False) for part in parts], ignore_index=True)
+            )
         del parts
     return pd.DataFrame(columns, copy=False)  # joined just now: a copy would cost 1.1 s per 10 M lines
 
@@ -829,8 +915,9 @@ def _in_file_order(batches: list[_Batch]) -> list[_Batch]:
             merged.append([position, start, stop])
     if merged == [[position, 0, len(batch.frame)] for position, batch in enumerate(batches) if len(batch.frame)]:
         return batches  # already in order (a first run): no slicing
-    return [batches[position]._replace(frame=batches[position].frame.iloc[start:stop])
-            for position, start, stop in merged]
+    return [
+        batches[position]._replace(frame=batches[position].frame.iloc[start:stop]) for position, start, stop in merged
+    ]
 
 
 def _first_covered(node: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -926,8 +1013,11 @@ class _Parsers:
         self.with_texts = with_texts
 
     def submit(self, texts: list[bytes], file_ids: np.ndarray):
-        return self.pool.submit(_parse_batch, texts, self.with_texts, file_ids) if self.pool \
+        return (
+            self.pool.submit(_parse_batch, texts, self.with_texts, file_ids)
+            if self.pool
             else _parse_batch(texts, self.with_texts, file_ids)
+        )
 
     def result(self, parsed):
         return parsed.result() if self.pool else parsed
@@ -960,9 +1050,17 @@ def _reads(states: list, todo: list[int], reader: ThreadPoolExecutor | None):
         yield pending.popleft()
 
 
-def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
-                environment="default", cell_pattern=DEFAULT, workers: int | None = None,
-                texts: bool = True) -> pd.DataFrame:
+def load_events(
+    paths,
+    since=None,
+    until=None,
+    cache_dir=None,
+    progress=False,
+    environment="default",
+    cell_pattern=DEFAULT,
+    workers: int | None = None,
+    texts: bool = True,
+) -> pd.DataFrame:
     """Events of every Nagios log under ``paths``, one row per parsed line.
 
     :param paths: node directories (``nagios.log`` and/or ``archives/``),
@@ -990,17 +1088,43 @@ def load_events(paths, since=None, until=None, cache_dir=None, progress=False,
         two files of one node, counted once) and ``files``.
     :raises IngestError: a path matches nothing.
     """
-    return load_files(resolve_paths(paths), since=since, until=until, cache_dir=cache_dir, progress=progress,
-                      environment=environment, cell_pattern=cell_pattern, workers=workers, texts=texts)
+    return load_files(
+        resolve_paths(paths),
+        since=since,
+        until=until,
+        cache_dir=cache_dir,
+        progress=progress,
+        environment=environment,
+        cell_pattern=cell_pattern,
+        workers=workers,
+        texts=texts,
+    )
 
 
-def load_files(targets: list[tuple[str, str]], since=None, until=None, cache_dir=None, progress=False,
-               environment="default", cell_pattern=DEFAULT, workers: int | None = None,
-               texts: bool = True) -> pd.DataFrame:
+def load_files(
+    targets: list[tuple[str, str]],
+    since=None,
+    until=None,
+    cache_dir=None,
+    progress=False,
+    environment="default",
+    cell_pattern=DEFAULT,
+    workers: int | None = None,
+    texts: bool = True,
+) -> pd.DataFrame:
     """:func:`load_events` of ``targets`` as :func:`resolve_paths` gives them: ``(node, file)``, oldest first per node."""
     with _locked(cache_dir):
-        return _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers,
-                           texts or cache_dir is not None)
+        return _load_files(
+            targets,
+            since,
+            until,
+            cache_dir,
+            progress,
+            environment,
+            cell_pattern,
+            workers,
+            texts or cache_dir is not None,
+        )
 
 
 CACHE_LOCK = ".lock"  # in an ingest cache directory: held (flock) by the run using it
@@ -1014,6 +1138,7 @@ def _locked(cache_dir):
         yield
         return
     import fcntl
+
     while True:
         os.makedirs(cache_dir, exist_ok=True)
         with open(os.path.join(cache_dir, CACHE_LOCK), "a") as lock:
@@ -1024,8 +1149,9 @@ def _locked(cache_dir):
             return
 
 
-def _load_files(targets, since, until, cache_dir, progress, environment, cell_pattern, workers,
-                with_texts) -> pd.DataFrame:
+def _load_files(
+    targets, since, until, cache_dir, progress, environment, cell_pattern, workers, with_texts
+) -> pd.DataFrame:
     cache = _Cache(cache_dir)
     states = []
     for node, path in targets:
@@ -1045,6 +1171,7 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     bar = None
     if progress and sum(to_read) >= PROGRESS_BYTES:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=sum(to_read), unit="B", unit_scale=True, desc="nagtune ingest")
     batch: list[int] = []
     batch_texts: list[str] = []
@@ -1093,9 +1220,12 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
             if pending_write is not None:
                 pending_write.result()
             frame = batch.categorical()
-            pending_write = writer.submit(cache.write, states,
-                                          frame[frame["_file"].isin(list(consumed))],
-                                          {i: tuple(v) for i, v in consumed.items()})
+            pending_write = writer.submit(
+                cache.write,
+                states,
+                frame[frame["_file"].isin(list(consumed))],
+                {i: tuple(v) for i, v in consumed.items()},
+            )
         batches.append(batch)
 
     reader = ThreadPoolExecutor(max_workers=1) if workers > 1 else None
@@ -1120,7 +1250,11 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
             # Big files go in pieces cut at line ends, so each parse stays small.
             position = 0
             while position < len(data) or (position == 0 and not data):
-                piece_end = len(data) if len(data) - position <= BATCH_BYTES else data.rfind(b"\n", position, position + BATCH_BYTES) + 1
+                piece_end = (
+                    len(data)
+                    if len(data) - position <= BATCH_BYTES
+                    else data.rfind(b"\n", position, position + BATCH_BYTES) + 1
+                )
                 if piece_end <= position:
                     piece_end = len(data)
                 piece = data[position:piece_end]
@@ -1144,8 +1278,9 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     if pending_write is not None:
         pending_write.result()  # a failed write raises here
     if tails:
-        tail_batch, tail_lines, tail_bad = _parse_batch([text for _, text in tails], with_texts,
-                                                        np.asarray([i for i, _ in tails], dtype=np.int32))
+        tail_batch, tail_lines, tail_bad = _parse_batch(
+            [text for _, text in tails], with_texts, np.asarray([i for i, _ in tails], dtype=np.int32)
+        )
         batches.append(tail_batch)
         lines_total += int(tail_lines.sum())
         unparsed_total += int(tail_bad.sum())
@@ -1162,8 +1297,16 @@ def _load_files(targets, since, until, cache_dir, progress, environment, cell_pa
     found = coverage.data_range(events)  # before the window: where the data is, for what is said of it
     in_all = len(events)
     events = window(events, since, until)
-    events.attrs.update({"unparsed": unparsed_total, "lines": lines_total, "duplicates": duplicates,
-                         "files": len(states), "outside_window": in_all - len(events), **found})
+    events.attrs.update(
+        {
+            "unparsed": unparsed_total,
+            "lines": lines_total,
+            "duplicates": duplicates,
+            "files": len(states),
+            "outside_window": in_all - len(events),
+            **found,
+        }
+    )
     del raw
     release_freed_memory()
     return events
@@ -1186,29 +1329,37 @@ def _finish(raw: pd.DataFrame, states: list[_FileState], environment: str, cell_
         if not len(categories):
             return pd.Categorical([])
         # Codes made here, in range: pandas' check of every row is skipped.
-        return pd.Categorical.from_codes(narrow_codes(codes, categories)[node_codes], categories=categories, validate=False)
+        return pd.Categorical.from_codes(
+            narrow_codes(codes, categories)[node_codes], categories=categories, validate=False
+        )
 
     # Epoch seconds are at most MAX_EPOCH: in nanoseconds they fit int64, read as UTC times
     # without pandas' per-unit conversion, which walks every row.
     nanoseconds = np.multiply(raw["epoch"].to_numpy(), 1_000_000_000, dtype=np.int64)
-    out = pd.DataFrame({
-        # Typed as UTC at once: localising a naive index to UTC would copy it twice more.
-        "time": pd.arrays.DatetimeArray._from_sequence(nanoseconds.view("datetime64[ns]"), dtype=_UTC_NS),
-        "node": pd.Categorical.from_codes(node_codes, categories=nodes, validate=False) if nodes else pd.Categorical([]),
-        "node_class": per_node("node_class"),
-        "cell": per_node("cell"),
-        "environment": per_node("environment"),
-        # .array, never .to_numpy(): strings would become 10 M Python objects and back. Given
-        # here, not set one by one: each column set afterwards would be a copy.
-        **{column: raw[column].array for column in RAW_CATEGORIES + ["attempt"] + TEXT_COLUMNS if column in raw},
-    }, copy=False)
+    out = pd.DataFrame(
+        {
+            # Typed as UTC at once: localising a naive index to UTC would copy it twice more.
+            "time": pd.arrays.DatetimeArray._from_sequence(nanoseconds.view("datetime64[ns]"), dtype=_UTC_NS),
+            "node": pd.Categorical.from_codes(node_codes, categories=nodes, validate=False)
+            if nodes
+            else pd.Categorical([]),
+            "node_class": per_node("node_class"),
+            "cell": per_node("cell"),
+            "environment": per_node("environment"),
+            # .array, never .to_numpy(): strings would become 10 M Python objects and back. Given
+            # here, not set one by one: each column set afterwards would be a copy.
+            **{column: raw[column].array for column in RAW_CATEGORIES + ["attempt"] + TEXT_COLUMNS if column in raw},
+        },
+        copy=False,
+    )
     # Node by node, in time order; lines of one second stay in file order (files oldest first).
     # Files are read node by node and oldest first, so this is usually already true: no sort then.
     # Compared slice to slice: no int64 differences of every row.
     epoch = raw["epoch"].to_numpy()
     backwards = np.flatnonzero(epoch[1:] < epoch[:-1])
-    in_order = bool(np.all(node_codes[1:] >= node_codes[:-1])) and \
-        bool(np.all(node_codes[backwards + 1] > node_codes[backwards]))
+    in_order = bool(np.all(node_codes[1:] >= node_codes[:-1])) and bool(
+        np.all(node_codes[backwards + 1] > node_codes[backwards])
+    )
     if not in_order:
         order = np.lexsort((np.arange(len(raw)), raw["_file"].to_numpy(), epoch, node_codes))
         out = out.take(order).reset_index(drop=True)
@@ -1330,12 +1481,17 @@ def values_from_output(events: pd.DataFrame) -> pd.DataFrame:
     lines = pd.DataFrame({"_code": codes, "_row": np.arange(len(rows))})
     merged = lines.merge(per_output, on="_code").sort_values(["_row"], kind="stable")
     picked = rows.iloc[merged["_row"].to_numpy()]
-    out = pd.DataFrame({
-        "time": picked["time"].to_numpy(),
-        "node": picked["node"].to_numpy(), "host": picked["host"].to_numpy(),
-        "service": picked["service"].to_numpy(), "state": picked["state"].to_numpy(),
-        "label": merged["label"].to_numpy(), "value": merged["value"].to_numpy(),
-        "uom": merged["uom"].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "time": picked["time"].to_numpy(),
+            "node": picked["node"].to_numpy(),
+            "host": picked["host"].to_numpy(),
+            "service": picked["service"].to_numpy(),
+            "state": picked["state"].to_numpy(),
+            "label": merged["label"].to_numpy(),
+            "value": merged["value"].to_numpy(),
+            "uom": merged["uom"].to_numpy(),
+        }
+    )
     out["time"] = pd.to_datetime(out["time"], utc=True)
     return out.reset_index(drop=True)

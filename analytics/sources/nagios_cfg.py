@@ -7,6 +7,7 @@ performance data and object cache. A setting the file does not give is
 Nagios' own default, and :attr:`NagiosConfig.assumed` names it so a
 suggestion can say so in words.
 """
+
 from __future__ import annotations
 
 import os

@@ -13,6 +13,7 @@ Nagios writes every object it runs with, templates resolved, into
 
 so a retune can name the directive to change and its current value.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,15 @@ import pandas as pd
 
 from .._frames import OBJECT_COLUMNS
 
-_NUMBERS = ("max_check_attempts", "check_interval", "retry_interval", "notification_interval",
-            "low_flap_threshold", "high_flap_threshold", "first_notification_delay")
+_NUMBERS = (
+    "max_check_attempts",
+    "check_interval",
+    "retry_interval",
+    "notification_interval",
+    "low_flap_threshold",
+    "high_flap_threshold",
+    "first_notification_delay",
+)
 _FLAGS = ("notifications_enabled", "flap_detection_enabled", "active_checks_enabled")
 
 
@@ -44,7 +52,7 @@ def parse_objects(text: str, node: str = "") -> pd.DataFrame:
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("define ") and stripped.endswith("{"):
-            kind = stripped[len("define "):-1].strip()
+            kind = stripped[len("define ") : -1].strip()
             current = {"object_type": kind} if kind in ("host", "service") else None
         elif stripped == "}":
             if current is not None:
@@ -109,8 +117,11 @@ def object_row(objects, key):
     """The row of ``objects`` for ``key`` = (node, host, service), or None."""
     if objects is None or not len(objects):
         return None
-    match = objects[(objects["node"].astype(str) == key[0]) & (objects["host"].astype(str) == key[1])
-                    & (objects["service"].astype(str) == key[2])]
+    match = objects[
+        (objects["node"].astype(str) == key[0])
+        & (objects["host"].astype(str) == key[1])
+        & (objects["service"].astype(str) == key[2])
+    ]
     return match.iloc[0] if len(match) else None
 
 
@@ -144,7 +155,7 @@ def read_contact_groups(paths) -> pd.DataFrame:
         for line in text.splitlines():
             stripped = line.strip()
             if stripped.startswith("define ") and stripped.endswith("{"):
-                block = {} if stripped[len("define "):-1].strip() == "contactgroup" else None
+                block = {} if stripped[len("define ") : -1].strip() == "contactgroup" else None
             elif stripped == "}":
                 if block and block.get("contactgroup_name"):
                     for member in filter(None, (m.strip() for m in block.get("members", "").split(","))):

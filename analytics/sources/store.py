@@ -34,6 +34,7 @@ manifest, so an ingest over them reads them again (the multiset union adds
 nothing to the node's sound partitions and rebuilds the lost one). When they
 are not in that ingest, the summary names the node whose logs to ingest again.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,15 +50,21 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 from ...parsers.logfiles import node_dirs
+from .._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
 from . import ingest
 from .coverage import SIGNAL_KINDS
-from .._frames import EVENT_CATEGORIES, EVENT_COLUMNS, PERFDATA_COLUMNS, empty
 from .objects import load_objects, read_contact_groups
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
 QUARANTINE = "quarantine"
-_OWN_ENTRIES = {"events", "perfdata", "objects", "contactgroups", QUARANTINE}  # what an ingest writes besides the manifest
+_OWN_ENTRIES = {
+    "events",
+    "perfdata",
+    "objects",
+    "contactgroups",
+    QUARANTINE,
+}  # what an ingest writes besides the manifest
 # Files parsed per batch (on-disk bytes; a gzip counts as this many times its size).
 BATCH_BYTES = 256 << 20
 GZIP_RATIO = 8
@@ -94,19 +101,26 @@ class IngestSummary:
     nodes_to_ingest_again: list = field(default_factory=list)  # their source files were not in this ingest
 
     def __str__(self) -> str:
-        text = (f"{self.files_read} files read, {self.files_unchanged} unchanged; {self.lines:,} lines, "
-                f"{self.unparsed:,} unparsed; {self.rows_added:,} events and {self.perfdata_rows_added:,} "
-                f"perfdata rows added in {len(self.partitions_written)} partitions")
+        text = (
+            f"{self.files_read} files read, {self.files_unchanged} unchanged; {self.lines:,} lines, "
+            f"{self.unparsed:,} unparsed; {self.rows_added:,} events and {self.perfdata_rows_added:,} "
+            f"perfdata rows added in {len(self.partitions_written)} partitions"
+        )
         if self.quarantined:
-            text += (f"; {len(self.quarantined)} damaged partition(s) moved to {QUARANTINE}/ and rebuilt "
-                     f"from their source files")
+            text += (
+                f"; {len(self.quarantined)} damaged partition(s) moved to {QUARANTINE}/ and rebuilt "
+                f"from their source files"
+            )
         if self.nodes_to_ingest_again:
-            text += (f"; ingest the logs of {', '.join(sorted(self.nodes_to_ingest_again))} again to rebuild "
-                     f"their damaged partitions (their files were not in this ingest)")
+            text += (
+                f"; ingest the logs of {', '.join(sorted(self.nodes_to_ingest_again))} again to rebuild "
+                f"their damaged partitions (their files were not in this ingest)"
+            )
         return text
 
 
 # ---------------------------------------------------------------- manifest
+
 
 def _manifest_path(store: str) -> str:
     return os.path.join(store, MANIFEST)
@@ -117,8 +131,9 @@ def load_manifest(store: str) -> dict:
     path = _manifest_path(store)
     if not os.path.exists(path):
         # An ingest killed before its first manifest write leaves only its own folders: resumed.
-        if os.path.isdir(store) and any(name not in _OWN_ENTRIES and not name.startswith(".tmp-")
-                                        for name in os.listdir(store)):
+        if os.path.isdir(store) and any(
+            name not in _OWN_ENTRIES and not name.startswith(".tmp-") for name in os.listdir(store)
+        ):
             raise StoreError(f"{store!r} is not empty and has no {MANIFEST}: not a nagtune store")
         return {"version": STORE_VERSION, "files": {}, "partitions": {}}
     try:
@@ -127,8 +142,10 @@ def load_manifest(store: str) -> dict:
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read {path}: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("version") != STORE_VERSION:
-        raise StoreError(f"{path}: store version {manifest.get('version') if isinstance(manifest, dict) else '?'}"
-                         f" is not {STORE_VERSION}")
+        raise StoreError(
+            f"{path}: store version {manifest.get('version') if isinstance(manifest, dict) else '?'}"
+            f" is not {STORE_VERSION}"
+        )
     return manifest
 
 
@@ -150,6 +167,7 @@ def _save_manifest(store: str, manifest: dict) -> None:
     def write(path):
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=0, sort_keys=True)
+
     _atomic_write(_manifest_path(store), write)
 
 
@@ -159,6 +177,7 @@ def _stat_key(path: str) -> dict:
 
 
 # ---------------------------------------------------------------- partitions
+
 
 def partition_name(stage: str, node: str, day: str | None = None) -> str:
     """``events/day=2026-11-17/node=<node, URL-quoted>`` (node names come from hostnames)."""
@@ -217,7 +236,9 @@ def _read_file(path: str, columns: list[str] | None = None) -> pd.DataFrame:
         raise DamagedPartition(
             f"partition {path} is damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
             f"moved to {moved}: run nagtune ingest over the logs of node {_parse_name(name)[2]!r} again "
-            f"to rebuild it", name) from None
+            f"to rebuild it",
+            name,
+        ) from None
 
 
 def _split_partition_path(path: str) -> tuple[str, str]:
@@ -269,8 +290,9 @@ def _forget(manifest: dict, names, summary: IngestSummary, targets) -> None:
     summary.nodes_to_ingest_again.extend(sorted(nodes - given - set(summary.nodes_to_ingest_again)))
 
 
-def _merge_partition(store: str, name: str, new: pd.DataFrame, columns: list[str], content: list[str],
-                     manifest: dict) -> int:
+def _merge_partition(
+    store: str, name: str, new: pd.DataFrame, columns: list[str], content: list[str], manifest: dict
+) -> int:
     """Add to partition ``name`` the rows of ``new`` it lacks; returns how many were added."""
     path = _partition_file(store, name)
     existing = _read_file(path) if os.path.exists(path) else None  # DamagedPartition: see ingest_paths
@@ -314,8 +336,11 @@ def newest_signal(store: str) -> pd.Timestamp | None:
 
 def span_text(store: str) -> str:
     """Where the store's events are: ``the store holds 2026-11-20 21:40 .. 2026-11-21 02:40 UTC``."""
-    partitions = [info for name, info in load_manifest(store)["partitions"].items()
-                  if name.startswith("events/") and info.get("rows")]
+    partitions = [
+        info
+        for name, info in load_manifest(store)["partitions"].items()
+        if name.startswith("events/") and info.get("rows")
+    ]
     if not partitions:
         return "the store holds no event"
     first = pd.Timestamp(min(p["min_ns"] for p in partitions), tz="UTC")
@@ -332,6 +357,7 @@ def _by_day(frame: pd.DataFrame):
 
 
 # ---------------------------------------------------------------- ingest
+
 
 def _batches(files: list[str], limit: int):
     batch, size = [], 0
@@ -355,8 +381,7 @@ def _remember(manifest: dict, path: str, node: str) -> None:
     manifest["files"][os.path.realpath(path)] = {**_stat_key(path), "node": node}
 
 
-def _add_by_day(store: str, stage: str, node: str, rows: pd.DataFrame, manifest: dict,
-                summary: IngestSummary) -> int:
+def _add_by_day(store: str, stage: str, node: str, rows: pd.DataFrame, manifest: dict, summary: IngestSummary) -> int:
     """Merge ``rows`` of one node into the stage's day partitions; returns the rows added."""
     columns, content = (EVENT_COLUMNS, _EVENT_CONTENT) if stage == "events" else (PERFDATA_COLUMNS, _PERF_CONTENT)
     total = 0
@@ -369,8 +394,14 @@ def _add_by_day(store: str, stage: str, node: str, rows: pd.DataFrame, manifest:
     return total
 
 
-def ingest_paths(paths, store: str, environment: str = "default", cell_pattern: str = ingest.DEFAULT,
-                 progress: bool = False, batch_bytes: int = BATCH_BYTES) -> IngestSummary:
+def ingest_paths(
+    paths,
+    store: str,
+    environment: str = "default",
+    cell_pattern: str = ingest.DEFAULT,
+    progress: bool = False,
+    batch_bytes: int = BATCH_BYTES,
+) -> IngestSummary:
     """Add the events (and perfdata, objects) of Nagios logs under ``paths`` to ``store``.
 
     :param paths: as for :func:`.ingest.load_events`: node directories, their
@@ -414,6 +445,7 @@ def _ingest(paths, targets, store, manifest, summary, environment, cell_pattern,
     bar = None
     if progress and sum(len(f) for f in by_node.values()) > 1:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=sum(len(f) for f in by_node.values()), unit="file", desc="nagtune ingest")
     for node, files in by_node.items():
         for batch in _batches(files, batch_bytes):
@@ -454,8 +486,10 @@ def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary
             groups = read_contact_groups([objects])
             name = partition_name("contactgroups", node)
             table = pa.Table.from_pandas(groups, preserve_index=False)
-            _atomic_write(_partition_file(store, name),
-                          lambda temporary, table=table: pq.write_table(table, temporary, compression="zstd"))
+            _atomic_write(
+                _partition_file(store, name),
+                lambda temporary, table=table: pq.write_table(table, temporary, compression="zstd"),
+            )
             manifest["partitions"][name] = {"rows": len(groups)}
             _remember(manifest, objects, node)
             summary.partitions_written.append(name)
@@ -464,10 +498,11 @@ def _ingest_side_files(paths, store: str, manifest: dict, summary: IngestSummary
 
 # ---------------------------------------------------------------- reading
 
+
 def _parse_name(name: str) -> tuple[str, str | None, str]:
     parts = name.split("/")
-    node = urllib.parse.unquote(parts[-1][len("node="):])
-    day = parts[1][len("day="):] if len(parts) == 3 else None
+    node = urllib.parse.unquote(parts[-1][len("node=") :])
+    day = parts[1][len("day=") :] if len(parts) == 3 else None
     return parts[0], day, node
 
 
@@ -588,8 +623,14 @@ def load_objects_frame(store: str, only_nodes=None) -> pd.DataFrame | None:
     if not frames:
         return None
     objects = pd.concat(frames, ignore_index=True)
-    groups = [_read_file(path) for path in (_partition_file(store, partition_name("contactgroups", node))
-                                            for node in chosen) if os.path.exists(path)]
-    objects.attrs["contact_groups"] = (pd.concat(groups).drop_duplicates().sort_values(["contact", "contact_group"])
-                                       .reset_index(drop=True) if groups else read_contact_groups([]))
+    groups = [
+        _read_file(path)
+        for path in (_partition_file(store, partition_name("contactgroups", node)) for node in chosen)
+        if os.path.exists(path)
+    ]
+    objects.attrs["contact_groups"] = (
+        pd.concat(groups).drop_duplicates().sort_values(["contact", "contact_group"]).reset_index(drop=True)
+        if groups
+        else read_contact_groups([])
+    )
     return objects

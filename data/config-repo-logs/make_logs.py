@@ -13,6 +13,7 @@ The three nodes run at once (a few real minutes in all).
 
 Standard library only; needs nagios4-core and libfaketime; runs as root.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,16 +55,17 @@ PERFDATA = {
     "Disk /var": {OK: "/var=52%;80;90;0;100", CRITICAL: "/var=95%;80;90;0;100"},
     "Postgres connections": {OK: "connections=40;80;95;0;", CRITICAL: "connections=99;80;95;0;"},
 }
-PERFDATA_TEMPLATE = ("DATATYPE::SERVICEPERFDATA\\tTIMET::$TIMET$\\tHOSTNAME::$HOSTNAME$\\tSERVICEDESC::$SERVICEDESC$"
-                     "\\tSERVICESTATE::$SERVICESTATE$\\tSERVICESTATETYPE::$SERVICESTATETYPE$"
-                     "\\tSERVICEATTEMPT::$SERVICEATTEMPT$\\tSERVICEOUTPUT::$SERVICEOUTPUT$"
-                     "\\tSERVICEPERFDATA::$SERVICEPERFDATA$")
+PERFDATA_TEMPLATE = (
+    "DATATYPE::SERVICEPERFDATA\\tTIMET::$TIMET$\\tHOSTNAME::$HOSTNAME$\\tSERVICEDESC::$SERVICEDESC$"
+    "\\tSERVICESTATE::$SERVICESTATE$\\tSERVICESTATETYPE::$SERVICESTATETYPE$"
+    "\\tSERVICEATTEMPT::$SERVICEATTEMPT$\\tSERVICEOUTPUT::$SERVICEOUTPUT$"
+    "\\tSERVICEPERFDATA::$SERVICEPERFDATA$"
+)
 
 
 def _libfaketime() -> str:
     """The library's full path: a bare name is only found where ld.so.conf lists its directory."""
-    for directory in ("/usr/lib/x86_64-linux-gnu/faketime", "/usr/lib/aarch64-linux-gnu/faketime",
-                      "/usr/lib/faketime"):
+    for directory in ("/usr/lib/x86_64-linux-gnu/faketime", "/usr/lib/aarch64-linux-gnu/faketime", "/usr/lib/faketime"):
         if Path(directory, "libfaketime.so.1").exists():
             return f"{directory}/libfaketime.so.1"
     sys.exit("libfaketime not found (apt: faketime)")
@@ -85,7 +87,8 @@ def run(node: str, out: Path) -> None:
         for index, code in enumerate(codes):
             word = ["OK", "WARNING", "CRITICAL"][code]
             (state / f"{key}.steps" / str(index)).write_text(
-                f"{code}\t{service.upper()} {word} - step {index} | {PERFDATA[service][code]}\n")
+                f"{code}\t{service.upper()} {word} - step {index} | {PERFDATA[service][code]}\n"
+            )
         (state / f"{key}.len").write_text(f"{len(codes)}\n")
         (state / f"{key}.count").write_text("0\n")
     (work / "resource.cfg").write_text(f"$USER1$={plugins}\n")
@@ -93,19 +96,41 @@ def run(node: str, out: Path) -> None:
     (work / "rw").mkdir()
     (work / "checkresults").mkdir()
     settings = [f"cfg_dir={CONFIG_REPO / d}" for d in dirs] + [
-        f"resource_file={work}/resource.cfg", f"log_file={work}/nagios.log", f"log_archive_path={work}/archives",
-        f"object_cache_file={work}/objects.cache", f"precached_object_file={work}/objects.precache",
-        f"status_file={work}/status.dat", f"lock_file={work}/nagios.lock", f"temp_file={work}/nagios.tmp",
-        f"temp_path={work}", f"command_file={work}/rw/nagios.cmd", f"query_socket={work}/rw/nagios.qh",
-        f"check_result_path={work}/checkresults", f"state_retention_file={work}/retention.dat",
-        "retain_state_information=0", "nagios_user=root", "nagios_group=root", "use_syslog=0",
-        "check_external_commands=1", "log_rotation_method=n", "interval_length=60", "enable_environment_macros=1",
-        "enable_flap_detection=1", "service_check_timeout=3000", "host_check_timeout=3000",
-        "max_service_check_spread=2", "max_host_check_spread=2", "log_initial_states=0",
-        "log_service_retries=1", "log_host_retries=1",
-        "process_performance_data=1", f"service_perfdata_file={work}/service-perfdata.log",
-        "service_perfdata_file_mode=a", "service_perfdata_file_processing_interval=0",
-        f"service_perfdata_file_template={PERFDATA_TEMPLATE}", "illegal_macro_output_chars=`~$&|'\"<>",
+        f"resource_file={work}/resource.cfg",
+        f"log_file={work}/nagios.log",
+        f"log_archive_path={work}/archives",
+        f"object_cache_file={work}/objects.cache",
+        f"precached_object_file={work}/objects.precache",
+        f"status_file={work}/status.dat",
+        f"lock_file={work}/nagios.lock",
+        f"temp_file={work}/nagios.tmp",
+        f"temp_path={work}",
+        f"command_file={work}/rw/nagios.cmd",
+        f"query_socket={work}/rw/nagios.qh",
+        f"check_result_path={work}/checkresults",
+        f"state_retention_file={work}/retention.dat",
+        "retain_state_information=0",
+        "nagios_user=root",
+        "nagios_group=root",
+        "use_syslog=0",
+        "check_external_commands=1",
+        "log_rotation_method=n",
+        "interval_length=60",
+        "enable_environment_macros=1",
+        "enable_flap_detection=1",
+        "service_check_timeout=3000",
+        "host_check_timeout=3000",
+        "max_service_check_spread=2",
+        "max_host_check_spread=2",
+        "log_initial_states=0",
+        "log_service_retries=1",
+        "log_host_retries=1",
+        "process_performance_data=1",
+        f"service_perfdata_file={work}/service-perfdata.log",
+        "service_perfdata_file_mode=a",
+        "service_perfdata_file_processing_interval=0",
+        f"service_perfdata_file_template={PERFDATA_TEMPLATE}",
+        "illegal_macro_output_chars=`~$&|'\"<>",
         "date_format=us",
     ]
     config = work / "nagios.cfg"
@@ -113,10 +138,15 @@ def run(node: str, out: Path) -> None:
     checked = subprocess.run(["nagios4", "-v", str(config)], capture_output=True, text=True)
     if checked.returncode != 0:
         raise RuntimeError(f"{node}: nagios4 -v failed:\n{checked.stdout[-2000:]}")
-    env = dict(os.environ, TZ="UTC", LD_PRELOAD=_libfaketime(), FAKETIME=f"@{START} x{SPEED}",
-               FAKETIME_DONT_RESET="1", NAGTUNE_PLUGIN_STATE=str(state))
-    nagios = subprocess.Popen(["nagios4", str(config)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        TZ="UTC",
+        LD_PRELOAD=_libfaketime(),
+        FAKETIME=f"@{START} x{SPEED}",
+        FAKETIME_DONT_RESET="1",
+        NAGTUNE_PLUGIN_STATE=str(state),
+    )
+    nagios = subprocess.Popen(["nagios4", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(HOURS * 3600 / SPEED)
         stamp = int(time.time())  # the command's time is not checked by Nagios
@@ -140,6 +170,7 @@ def run(node: str, out: Path) -> None:
 
 if __name__ == "__main__":
     import threading
+
     threads = [threading.Thread(target=run, args=(node, HERE / node)) for node in NODES]
     for thread in threads:
         thread.start()

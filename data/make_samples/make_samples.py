@@ -17,6 +17,7 @@ Standard library only. Needs ``nagios4`` (apt: nagios4-core) and ``faketime``
 (apt: faketime). Runs as root (Nagios' ``nagios_user`` is set to root).
 See README.md beside this file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -55,6 +56,7 @@ Step = tuple[int, str]
 # Scenario table
 # --------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Host:
     name: str
@@ -63,7 +65,7 @@ class Host:
     conclusion: str
     seq: list[Step]
     parents: str = ""
-    follow: str = ""          # key of another object whose failure this host follows
+    follow: str = ""  # key of another object whose failure this host follows
     follow_output: str = ""
     attrs: dict = dataclasses.field(default_factory=dict)
 
@@ -72,15 +74,15 @@ class Host:
 class Service:
     host: str
     desc: str
-    scenario: str             # short tag, also written as _SCENARIO custom variable
+    scenario: str  # short tag, also written as _SCENARIO custom variable
     behaviour: str
     conclusion: str
     seq: list[Step]
     attrs: dict = dataclasses.field(default_factory=dict)
-    follow: str = ""          # host key: while it is failing, print follow_output, exit 2
+    follow: str = ""  # host key: while it is failing, print follow_output, exit 2
     follow_output: str = ""
     passive: bool = False
-    group: str = ""           # services of one group share one row in SCENARIOS.md
+    group: str = ""  # services of one group share one row in SCENARIOS.md
     key: str = ""
 
 
@@ -93,6 +95,7 @@ class Action:
     ``commands(ts)`` gets that line's timestamp and returns command lines
     (without the leading ``[ts] ``).
     """
+
     what: str
     commands: Callable[[int], list[str]]
     match: str = ""
@@ -121,7 +124,12 @@ def ping_up(rng: random.Random, n: int = 60) -> list[Step]:
     out = []
     for _ in range(n):
         rta = rng.uniform(0.25, 0.9)
-        out.append((UP, f"PING OK - Packet loss = 0%, RTA = {rta:.2f} ms|rta={rta:.6f}ms;3000.000000;5000.000000;0.000000 pl=0%;80;100;0"))
+        out.append(
+            (
+                UP,
+                f"PING OK - Packet loss = 0%, RTA = {rta:.2f} ms|rta={rta:.6f}ms;3000.000000;5000.000000;0.000000 pl=0%;80;100;0",
+            )
+        )
     return out
 
 
@@ -130,11 +138,16 @@ def ping_down_windows(rng: random.Random, windows: list[tuple[int, int]], n: int
     out = ping_up(rng, n)
     for first, length in windows:
         for i in range(first, first + length):
-            out[i] = (DOWN, "PING CRITICAL - Packet loss = 100%|rta=5000.000000ms;3000.000000;5000.000000;0.000000 pl=100%;80;100;0")
+            out[i] = (
+                DOWN,
+                "PING CRITICAL - Packet loss = 100%|rta=5000.000000ms;3000.000000;5000.000000;0.000000 pl=100%;80;100;0",
+            )
     return out
 
 
-def flapping(rng: random.Random, good: Callable[[], str], bad: Callable[[], str], bad_code: int = CRITICAL) -> list[Step]:
+def flapping(
+    rng: random.Random, good: Callable[[], str], bad: Callable[[], str], bad_code: int = CRITICAL
+) -> list[Step]:
     """Calm stretches (25-35 OK) then bursts that change state every 1-2 checks."""
     out: list[Step] = []
     while len(out) < N:
@@ -145,8 +158,13 @@ def flapping(rng: random.Random, good: Callable[[], str], bad: Callable[[], str]
     return out[:N]
 
 
-def spikes(rng: random.Random, good: Callable[[], str], bad: Callable[[int], tuple[int, str]],
-           every: tuple[int, int] = (8, 14), length: tuple[int, int] = (1, 2)) -> list[Step]:
+def spikes(
+    rng: random.Random,
+    good: Callable[[], str],
+    bad: Callable[[int], tuple[int, str]],
+    every: tuple[int, int] = (8, 14),
+    length: tuple[int, int] = (1, 2),
+) -> list[Step]:
     """Mostly OK; every 8-14 checks one or two non-OK results, then OK again."""
     out: list[Step] = []
     while len(out) < N:
@@ -155,7 +173,9 @@ def spikes(rng: random.Random, good: Callable[[], str], bad: Callable[[int], tup
     return out[:N]
 
 
-def episodes(rng: random.Random, n: int = N, every: tuple[int, int] = (8, 13), length: tuple[int, int] = (2, 4)) -> list[bool]:
+def episodes(
+    rng: random.Random, n: int = N, every: tuple[int, int] = (8, 13), length: tuple[int, int] = (2, 4)
+) -> list[bool]:
     """True where a short bad episode is running."""
     flags: list[bool] = []
     while len(flags) < n:
@@ -175,10 +195,12 @@ STATE_WORD = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKN
 
 # ---- plugin outputs (formats of the monitoring-plugins in Debian bookworm) ----
 
+
 def http_ok(rng: random.Random) -> Callable[[], str]:
     def f() -> str:
         t, size = rng.uniform(0.004, 0.03), rng.randint(5100, 5200)
         return f"HTTP OK: HTTP/1.1 200 OK - {size} bytes in {t:.3f} second response time |time={t:.6f}s;;;0.000000;10.000000 size={size}B;;;0"
+
     return f
 
 
@@ -188,11 +210,19 @@ def http_bad(rng: random.Random) -> Callable[[], str]:
             return "CRITICAL - Socket timeout after 10 seconds"
         t = rng.uniform(0.002, 0.01)
         return f"HTTP CRITICAL: HTTP/1.1 503 Service Unavailable - 312 bytes in {t:.3f} second response time |time={t:.6f}s;;;0.000000;10.000000 size=312B;;;0"
+
     return f
 
 
-def load_series(rng: random.Random, base: tuple[float, float], episode: tuple[float, float], warn: float = 5.0, crit: float = 10.0,
-                every: tuple[int, int] = (8, 13), length: tuple[int, int] = (2, 4)) -> list[Step]:
+def load_series(
+    rng: random.Random,
+    base: tuple[float, float],
+    episode: tuple[float, float],
+    warn: float = 5.0,
+    crit: float = 10.0,
+    every: tuple[int, int] = (8, 13),
+    length: tuple[int, int] = (2, 4),
+) -> list[Step]:
     """check_load: baseline drifting from base[0] to base[1], short high episodes."""
     bad = episodes(rng, every=every, length=length)
     out: list[Step] = []
@@ -207,12 +237,16 @@ def load_series(rng: random.Random, base: tuple[float, float], episode: tuple[fl
         l15 = round(l15 + (v - l15) / 15, 2)
         code = max(state_of(v, warn, crit), state_of(l5, warn, crit), state_of(l15, warn, crit))
         prefix = "OK" if code == OK else STATE_WORD[code]
-        perf = " ".join(f"{lbl}={x:.3f};{warn:.3f};{crit:.3f};0;" for lbl, x in (("load1", v), ("load5", l5), ("load15", l15)))
+        perf = " ".join(
+            f"{lbl}={x:.3f};{warn:.3f};{crit:.3f};0;" for lbl, x in (("load1", v), ("load5", l5), ("load15", l15))
+        )
         out.append((code, f"{prefix} - load average: {v:.2f}, {l5:.2f}, {l15:.2f}|{perf}"))
     return out
 
 
-def disk_free_series(rng: random.Random, start: float, per_check: float, size: int = 10240, warn_free: int = 1024, crit_free: int = 768) -> list[float]:
+def disk_free_series(
+    rng: random.Random, start: float, per_check: float, size: int = 10240, warn_free: int = 1024, crit_free: int = 768
+) -> list[float]:
     vals, free = [], start
     for _ in range(N):
         vals.append(max(free + rng.uniform(-25, 25), 50))
@@ -220,7 +254,9 @@ def disk_free_series(rng: random.Random, start: float, per_check: float, size: i
     return vals
 
 
-def check_disk(mount: str, free_mb: list[float], size: int = 10240, warn_free: int = 1024, crit_free: int = 768) -> list[Step]:
+def check_disk(
+    mount: str, free_mb: list[float], size: int = 10240, warn_free: int = 1024, crit_free: int = 768
+) -> list[Step]:
     """check_disk -w 1024 -c 768 (MB free): perfdata is USED space, thresholds as used MB."""
     out = []
     for f in free_mb:
@@ -228,17 +264,29 @@ def check_disk(mount: str, free_mb: list[float], size: int = 10240, warn_free: i
         code = state_of(free, warn_free, crit_free, low_is_bad=True)
         pct = free * 100 // size
         used = size - free
-        out.append((code, f"DISK {STATE_WORD[code]} - free space: {mount} {free} MB ({pct}% inode=97%);| {mount}={used}MB;{size - warn_free};{size - crit_free};0;{size}"))
+        out.append(
+            (
+                code,
+                f"DISK {STATE_WORD[code]} - free space: {mount} {free} MB ({pct}% inode=97%);| {mount}={used}MB;{size - warn_free};{size - crit_free};0;{size}",
+            )
+        )
     return out
 
 
-def custom_disk(mount: str, free_mb: list[float], size: int = 10240, warn_free: int = 1024, crit_free: int = 768) -> list[Step]:
+def custom_disk(
+    mount: str, free_mb: list[float], size: int = 10240, warn_free: int = 1024, crit_free: int = 768
+) -> list[Step]:
     """An in-house disk plugin: perfdata is FREE space, thresholds in 'N:' (alert below N) syntax."""
     out = []
     for f in free_mb:
         free = int(f)
         code = state_of(free, warn_free, crit_free, low_is_bad=True)
-        out.append((code, f"DISK {STATE_WORD[code]} - {mount} has {free} MB free ({free * 100 / size:.1f}%) | free={free}MB;{warn_free}:;{crit_free}:;0;{size}"))
+        out.append(
+            (
+                code,
+                f"DISK {STATE_WORD[code]} - {mount} has {free} MB free ({free * 100 / size:.1f}%) | free={free}MB;{warn_free}:;{crit_free}:;0;{size}",
+            )
+        )
     return out
 
 
@@ -246,7 +294,9 @@ def steady(fn: Callable[[], str]) -> list[Step]:
     return [(OK, fn()) for _ in range(N)]
 
 
-def silent_critical(rng: random.Random, good: Callable[[], str], bad: Callable[[int], str], ok_checks: int = 8) -> list[Step]:
+def silent_critical(
+    rng: random.Random, good: Callable[[], str], bad: Callable[[int], str], ok_checks: int = 8
+) -> list[Step]:
     return [(OK, good()) for _ in range(ok_checks)] + [(CRITICAL, bad(i)) for i in range(N - ok_checks)]
 
 
@@ -270,30 +320,76 @@ def fleet(node: str, cell: str, numbers: range) -> tuple[list[Host], list[Servic
     for j, num in enumerate(numbers):
         h = f"web{num:02d}.{cell}"
         r = lambda *p, h=h: rng_for(node, h, *p)  # noqa: E731
-        hosts.append(Host(h, f"10.{int(cell[1:]) if cell[1:].isdigit() else 0}.2.{num}", "always UP", "no host alerts", ping_up(r())))
+        hosts.append(
+            Host(
+                h,
+                f"10.{int(cell[1:]) if cell[1:].isdigit() else 0}.2.{num}",
+                "always UP",
+                "no host alerts",
+                ping_up(r()),
+            )
+        )
         rh = r("HTTP")
-        svcs.append(Service(h, "HTTP", "fleet-http", "", "", spikes(
-            rh, http_ok(rh), lambda i, f=http_bad(rh): (CRITICAL, f()),
-            every=(5 + 3 * j, 9 + 6 * j), length=(1, 3)),
-            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 3, "flap_detection_enabled": 0},
-            group=f"{group}|HTTP"))
-        svcs.append(Service(h, "Load", "fleet-load", "", "", load_series(
-            r("Load"), (1.5, 2.5), (5.2, 7.5), every=(3 + 2 * j, 6 + 4 * j), length=(1, 3)),
-            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0},
-            group=f"{group}|Load"))
-        svcs.append(Service(h, "Disk Space /", "fleet-disk", "", "", check_disk(
-            "/", disk_free_series(r("disk"), 9000 - 300 * j, 1, size=20480), size=20480),
-            {"check_interval": 10}, group=f"{group}|Disk"))
+        svcs.append(
+            Service(
+                h,
+                "HTTP",
+                "fleet-http",
+                "",
+                "",
+                spikes(
+                    rh,
+                    http_ok(rh),
+                    lambda i, f=http_bad(rh): (CRITICAL, f()),
+                    every=(5 + 3 * j, 9 + 6 * j),
+                    length=(1, 3),
+                ),
+                {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 3, "flap_detection_enabled": 0},
+                group=f"{group}|HTTP",
+            )
+        )
+        svcs.append(
+            Service(
+                h,
+                "Load",
+                "fleet-load",
+                "",
+                "",
+                load_series(r("Load"), (1.5, 2.5), (5.2, 7.5), every=(3 + 2 * j, 6 + 4 * j), length=(1, 3)),
+                {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0},
+                group=f"{group}|Load",
+            )
+        )
+        svcs.append(
+            Service(
+                h,
+                "Disk Space /",
+                "fleet-disk",
+                "",
+                "",
+                check_disk("/", disk_free_series(r("disk"), 9000 - 300 * j, 1, size=20480), size=20480),
+                {"check_interval": 10},
+                group=f"{group}|Disk",
+            )
+        )
     n = len(numbers)
-    svcs[0].behaviour = (f"{n} hosts; HTTP: OK with 1-3-check CRITICAL spikes (3 = HARD, max_check_attempts 3); the gap "
-                         f"between spikes grows with the host number: every 5-9 checks on {first} up to every "
-                         f"{5 + 3 * (n - 1)}-{9 + 6 * (n - 1)} on {last}")
-    svcs[0].conclusion = (f"a ranking with a known trend: {first} chattiest, {last} among the quietest (neighbours may swap: "
-                          f"the rate is drawn at random); mostly SOFT, some HARD with notifications")
-    svcs[1].behaviour = (f"check_load, warn 5 crit 10, max_check_attempts 2: 1-3-check episodes at 5.2-7.5 every 3-6 checks on {first} "
-                         f"up to every {3 + 2 * (n - 1)}-{6 + 4 * (n - 1)} on {last}")
-    svcs[1].conclusion = (f"noisy-WARNING ranking with a known trend ({first} first, {last} among the last; neighbours may swap); "
-                          f"1-check episodes stay SOFT; retune warn to ~8 from perfdata")
+    svcs[0].behaviour = (
+        f"{n} hosts; HTTP: OK with 1-3-check CRITICAL spikes (3 = HARD, max_check_attempts 3); the gap "
+        f"between spikes grows with the host number: every 5-9 checks on {first} up to every "
+        f"{5 + 3 * (n - 1)}-{9 + 6 * (n - 1)} on {last}"
+    )
+    svcs[0].conclusion = (
+        f"a ranking with a known trend: {first} chattiest, {last} among the quietest (neighbours may swap: "
+        f"the rate is drawn at random); mostly SOFT, some HARD with notifications"
+    )
+    svcs[1].behaviour = (
+        f"check_load, warn 5 crit 10, max_check_attempts 2: 1-3-check episodes at 5.2-7.5 every 3-6 checks on {first} "
+        f"up to every {3 + 2 * (n - 1)}-{6 + 4 * (n - 1)} on {last}"
+    )
+    svcs[1].conclusion = (
+        f"noisy-WARNING ranking with a known trend ({first} first, {last} among the last; neighbours may swap); "
+        f"1-check episodes stay SOFT; retune warn to ~8 from perfdata"
+    )
     svcs[2].behaviour = "check_disk on / (20 GB), free space 9000 MB - 300 MB per host number, shrinking 1 MB/check"
     svcs[2].conclusion = "never alerts"
     return hosts, svcs
@@ -301,15 +397,20 @@ def fleet(node: str, cell: str, numbers: range) -> tuple[list[Host], list[Servic
 
 # ---- the three nodes ----
 
+
 def node_c0001(start: int) -> Node:
     cell = "c0001"
     r = lambda *p: rng_for("nagios-c0001-01", *p)  # noqa: E731
 
     hosts = [
         Host(f"web01.{cell}", "10.1.1.11", "always UP", "no host alerts", ping_up(r("web01"))),
-        Host(f"web02.{cell}", "10.1.1.12", "DOWN for host checks 10-15 and 40-42 (counted per host check, on-demand checks included)",
-             "host DOWN episodes (HARD DOWN + host notifications, one host ACKNOWLEDGEMENT); its service alerts during them are consequences, not service problems",
-             ping_down_windows(r("web02"), [(10, 6), (40, 3)])),
+        Host(
+            f"web02.{cell}",
+            "10.1.1.12",
+            "DOWN for host checks 10-15 and 40-42 (counted per host check, on-demand checks included)",
+            "host DOWN episodes (HARD DOWN + host notifications, one host ACKNOWLEDGEMENT); its service alerts during them are consequences, not service problems",
+            ping_down_windows(r("web02"), [(10, 6), (40, 3)]),
+        ),
         Host(f"db01.{cell}", "10.1.1.21", "always UP", "no host alerts", ping_up(r("db01"))),
         Host(f"cache01.{cell}", "10.1.1.31", "always UP", "no host alerts", ping_up(r("cache01"))),
     ]
@@ -317,76 +418,179 @@ def node_c0001(start: int) -> Node:
     rr = r("web01", "HTTP")
     free = disk_free_series(r("db01", "var"), 1450, 7)
     svcs = [
-        Service(f"web01.{cell}", "HTTP", "flapping",
-                "calm stretches of 25-35 OK checks, then bursts flipping OK/CRITICAL every 1-2 checks; flap detection on (thresholds 10/25 on the object); event handler",
-                "flapping: several FLAPPING STARTED/STOPPED; retune = fix the cause or raise max_check_attempts, not thresholds; notifications suppressed while flapping",
-                flapping(rr, http_ok(rr), http_bad(rr)),
-                {"check_interval": 1, "retry_interval": 1, "max_check_attempts": 2,
-                 "low_flap_threshold": 10.0, "high_flap_threshold": 25.0, "event_handler": "restart-httpd"}),
-        Service(f"web01.{cell}", "Load", "noisy-warning",
-                "check_load, load1 baseline 2.0->3.2 with 2-4-check episodes at 5.3-7.8 every 8-13 checks (warn 5, crit 10); max_check_attempts 2",
-                "noisy WARNING that notifies: many short HARD WARNING episodes, each a notification and a recovery; retune: warn above the episode values (perfdata load1 ~8), or longer max_check_attempts",
-                load_series(r("web01", "Load"), (2.0, 3.2), (5.3, 7.8)),
-                {"check_interval": 1, "retry_interval": 1, "max_check_attempts": 2, "notification_interval": 30,
-                 "flap_detection_enabled": 0}),
-        Service(f"web01.{cell}", "SSH", "steady-ok", "always OK", "never alerts: zero alerts, zero notifications (only CURRENT SERVICE STATE snapshots)",
-                steady(lambda rs=r("web01", "SSH"): f"SSH OK - OpenSSH_9.2p1 Debian-2+deb12u3 (protocol 2.0) | time={rs.uniform(0.005, 0.02):.6f}s;;;0.000000;10.000000"),
-                {"check_interval": 5}),
-        Service(f"web02.{cell}", "HTTP", "host-down-victim",
-                "OK, but CRITICAL (socket timeout) whenever host web02 is failing",
-                "alerts only while the host is DOWN: attribute them to the host, not to this service; no service notifications (host is down)",
-                steady(http_ok(r("web02", "HTTP"))), {"check_interval": 2},
-                follow=f"web02.{cell}", follow_output="CRITICAL - Socket timeout after 10 seconds"),
-        Service(f"web02.{cell}", "Load", "host-down-victim",
-                "OK (NRPE check_load), CRITICAL via check_nrpe while host web02 is failing",
-                "as web02 HTTP: consequence of the host DOWN",
-                load_series(r("web02", "Load"), (0.3, 0.6), (0.8, 1.5)), {"check_interval": 2},
-                follow=f"web02.{cell}", follow_output="CHECK_NRPE STATE CRITICAL: Socket timeout after 10 seconds."),
-        Service(f"db01.{cell}", "Disk Space /var", "perfdata-drift",
-                "check_disk -w 1024 -c 768 MB free: free space /var shrinking ~7 MB/check from 1450 MB; perfdata = USED MB with used thresholds (9216;9472 of 10240)",
-                "value drifts down: WARNING then CRITICAL late in the run; ACKNOWLEDGED at its first HARD CRITICAL (sticky) so re-notifications stop; retune from perfdata, collides with 'Disk Space: /var'",
-                check_disk("/var", free), {"check_interval": 2, "max_check_attempts": 3, "flap_detection_enabled": 0}),
-        Service(f"db01.{cell}", "Disk Space: /var", "name-collision",
-                "the same /var numbers through an in-house plugin: perfdata = FREE MB with '1024:'/'768:' (alert below) ranges",
-                "'Disk Space /var' and 'Disk Space: /var' collide once made machine-readable: must be reported, never merged; not acknowledged, so it re-notifies every 60 min",
-                custom_disk("/var", free), {"check_interval": 2, "max_check_attempts": 3, "flap_detection_enabled": 0}),
-        Service(f"db01.{cell}", "MySQL Replication", "silent-critical",
-                "8 OK checks, then CRITICAL for the rest of the run; notifications_enabled 0",
-                "long silent HARD CRITICAL: 3 alerts then nothing, no notification ever: 'not chatty enough' (present in every CURRENT SERVICE STATE snapshot)",
-                silent_critical(r("db01", "repl"), lambda: "OK - Slave_IO_Running: Yes, Slave_SQL_Running: Yes, Seconds_Behind_Master: 0",
-                                lambda i: "CRITICAL - Slave_IO_Running: Yes, Slave_SQL_Running: No, Last_SQL_Errno: 1062"),
-                {"check_interval": 5, "notifications_enabled": 0}),
-        Service(f"db01.{cell}", "MySQL Connections", "steady-sibling",
-                "always OK (30-60 threads) on the host whose MySQL Replication and disks fail",
-                "sibling that stays OK while others on the same host fail: per-service, not per-host, attribution",
-                steady(lambda rs=r("db01", "conn"): (lambda t: f"OK - {t} threads connected | threads={t};150;180;0;200")(rs.randint(30, 60))),
-                {"check_interval": 5}),
-        Service(f"cache01.{cell}", "Memcached", "soft-spikes",
-                "mostly OK; every 8-14 checks 1-2 WARNING/CRITICAL results, then OK; max_check_attempts 4",
-                "transient SOFT spikes only: SOFT alerts and SOFT recoveries, never HARD, no notification; do not rank as chatty for paging",
-                spikes(r("cache01", "mc"),
-                       lambda rs=r("cache01", "mc-ok"): f"MEMCACHED OK - {rs.uniform(0.3, 1.5):.1f} ms response, {rs.randint(700, 900)} curr_connections | time={rs.uniform(0.0003, 0.0015):.4f}s;0.05;0.1;0; conns={rs.randint(700, 900)};1000;1500;0;",
-                       lambda i, rs=r("cache01", "mc-bad"): (WARNING, f"MEMCACHED WARNING - {rs.uniform(55, 95):.1f} ms response, 1180 curr_connections | time={rs.uniform(0.055, 0.095):.4f}s;0.05;0.1;0; conns=1180;1000;1500;0;")
-                       if i == 0 else (CRITICAL, "MEMCACHED CRITICAL - connect to 10.1.1.31:11211: Connection refused")),
-                {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 4}),
-        Service(f"cache01.{cell}", "Memory", "steady-sibling",
-                "always OK", "never alerts, while Memcached on the same host spikes",
-                steady(lambda rs=r("cache01", "mem"): (lambda u: f"OK - {u * 100 / 8192:.1f}% ({u} MB) used | used={u}MB;6553;7372;0;8192")(rs.randint(3000, 3300))),
-                {"check_interval": 5}),
+        Service(
+            f"web01.{cell}",
+            "HTTP",
+            "flapping",
+            "calm stretches of 25-35 OK checks, then bursts flipping OK/CRITICAL every 1-2 checks; flap detection on (thresholds 10/25 on the object); event handler",
+            "flapping: several FLAPPING STARTED/STOPPED; retune = fix the cause or raise max_check_attempts, not thresholds; notifications suppressed while flapping",
+            flapping(rr, http_ok(rr), http_bad(rr)),
+            {
+                "check_interval": 1,
+                "retry_interval": 1,
+                "max_check_attempts": 2,
+                "low_flap_threshold": 10.0,
+                "high_flap_threshold": 25.0,
+                "event_handler": "restart-httpd",
+            },
+        ),
+        Service(
+            f"web01.{cell}",
+            "Load",
+            "noisy-warning",
+            "check_load, load1 baseline 2.0->3.2 with 2-4-check episodes at 5.3-7.8 every 8-13 checks (warn 5, crit 10); max_check_attempts 2",
+            "noisy WARNING that notifies: many short HARD WARNING episodes, each a notification and a recovery; retune: warn above the episode values (perfdata load1 ~8), or longer max_check_attempts",
+            load_series(r("web01", "Load"), (2.0, 3.2), (5.3, 7.8)),
+            {
+                "check_interval": 1,
+                "retry_interval": 1,
+                "max_check_attempts": 2,
+                "notification_interval": 30,
+                "flap_detection_enabled": 0,
+            },
+        ),
+        Service(
+            f"web01.{cell}",
+            "SSH",
+            "steady-ok",
+            "always OK",
+            "never alerts: zero alerts, zero notifications (only CURRENT SERVICE STATE snapshots)",
+            steady(
+                lambda rs=r("web01", "SSH"): (
+                    f"SSH OK - OpenSSH_9.2p1 Debian-2+deb12u3 (protocol 2.0) | time={rs.uniform(0.005, 0.02):.6f}s;;;0.000000;10.000000"
+                )
+            ),
+            {"check_interval": 5},
+        ),
+        Service(
+            f"web02.{cell}",
+            "HTTP",
+            "host-down-victim",
+            "OK, but CRITICAL (socket timeout) whenever host web02 is failing",
+            "alerts only while the host is DOWN: attribute them to the host, not to this service; no service notifications (host is down)",
+            steady(http_ok(r("web02", "HTTP"))),
+            {"check_interval": 2},
+            follow=f"web02.{cell}",
+            follow_output="CRITICAL - Socket timeout after 10 seconds",
+        ),
+        Service(
+            f"web02.{cell}",
+            "Load",
+            "host-down-victim",
+            "OK (NRPE check_load), CRITICAL via check_nrpe while host web02 is failing",
+            "as web02 HTTP: consequence of the host DOWN",
+            load_series(r("web02", "Load"), (0.3, 0.6), (0.8, 1.5)),
+            {"check_interval": 2},
+            follow=f"web02.{cell}",
+            follow_output="CHECK_NRPE STATE CRITICAL: Socket timeout after 10 seconds.",
+        ),
+        Service(
+            f"db01.{cell}",
+            "Disk Space /var",
+            "perfdata-drift",
+            "check_disk -w 1024 -c 768 MB free: free space /var shrinking ~7 MB/check from 1450 MB; perfdata = USED MB with used thresholds (9216;9472 of 10240)",
+            "value drifts down: WARNING then CRITICAL late in the run; ACKNOWLEDGED at its first HARD CRITICAL (sticky) so re-notifications stop; retune from perfdata, collides with 'Disk Space: /var'",
+            check_disk("/var", free),
+            {"check_interval": 2, "max_check_attempts": 3, "flap_detection_enabled": 0},
+        ),
+        Service(
+            f"db01.{cell}",
+            "Disk Space: /var",
+            "name-collision",
+            "the same /var numbers through an in-house plugin: perfdata = FREE MB with '1024:'/'768:' (alert below) ranges",
+            "'Disk Space /var' and 'Disk Space: /var' collide once made machine-readable: must be reported, never merged; not acknowledged, so it re-notifies every 60 min",
+            custom_disk("/var", free),
+            {"check_interval": 2, "max_check_attempts": 3, "flap_detection_enabled": 0},
+        ),
+        Service(
+            f"db01.{cell}",
+            "MySQL Replication",
+            "silent-critical",
+            "8 OK checks, then CRITICAL for the rest of the run; notifications_enabled 0",
+            "long silent HARD CRITICAL: 3 alerts then nothing, no notification ever: 'not chatty enough' (present in every CURRENT SERVICE STATE snapshot)",
+            silent_critical(
+                r("db01", "repl"),
+                lambda: "OK - Slave_IO_Running: Yes, Slave_SQL_Running: Yes, Seconds_Behind_Master: 0",
+                lambda i: "CRITICAL - Slave_IO_Running: Yes, Slave_SQL_Running: No, Last_SQL_Errno: 1062",
+            ),
+            {"check_interval": 5, "notifications_enabled": 0},
+        ),
+        Service(
+            f"db01.{cell}",
+            "MySQL Connections",
+            "steady-sibling",
+            "always OK (30-60 threads) on the host whose MySQL Replication and disks fail",
+            "sibling that stays OK while others on the same host fail: per-service, not per-host, attribution",
+            steady(
+                lambda rs=r("db01", "conn"): (lambda t: f"OK - {t} threads connected | threads={t};150;180;0;200")(
+                    rs.randint(30, 60)
+                )
+            ),
+            {"check_interval": 5},
+        ),
+        Service(
+            f"cache01.{cell}",
+            "Memcached",
+            "soft-spikes",
+            "mostly OK; every 8-14 checks 1-2 WARNING/CRITICAL results, then OK; max_check_attempts 4",
+            "transient SOFT spikes only: SOFT alerts and SOFT recoveries, never HARD, no notification; do not rank as chatty for paging",
+            spikes(
+                r("cache01", "mc"),
+                lambda rs=r("cache01", "mc-ok"): (
+                    f"MEMCACHED OK - {rs.uniform(0.3, 1.5):.1f} ms response, {rs.randint(700, 900)} curr_connections | time={rs.uniform(0.0003, 0.0015):.4f}s;0.05;0.1;0; conns={rs.randint(700, 900)};1000;1500;0;"
+                ),
+                lambda i, rs=r("cache01", "mc-bad"): (
+                    (
+                        WARNING,
+                        f"MEMCACHED WARNING - {rs.uniform(55, 95):.1f} ms response, 1180 curr_connections | time={rs.uniform(0.055, 0.095):.4f}s;0.05;0.1;0; conns=1180;1000;1500;0;",
+                    )
+                    if i == 0
+                    else (CRITICAL, "MEMCACHED CRITICAL - connect to 10.1.1.31:11211: Connection refused")
+                ),
+            ),
+            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 4},
+        ),
+        Service(
+            f"cache01.{cell}",
+            "Memory",
+            "steady-sibling",
+            "always OK",
+            "never alerts, while Memcached on the same host spikes",
+            steady(
+                lambda rs=r("cache01", "mem"): (
+                    lambda u: f"OK - {u * 100 / 8192:.1f}% ({u} MB) used | used={u}MB;6553;7372;0;8192"
+                )(rs.randint(3000, 3300))
+            ),
+            {"check_interval": 5},
+        ),
     ]
     actions = [
-        Action("acknowledge the /var disk at its first HARD CRITICAL (sticky, notify, persistent)",
-               lambda ts: [f"ACKNOWLEDGE_SVC_PROBLEM;db01.{cell};Disk Space /var;2;1;1;jdoe;OPS-1234 cleaning /var/log, growing since the upgrade"],
-               match=f"SERVICE ALERT: db01.{cell};Disk Space /var;CRITICAL;HARD"),
-        Action("acknowledge host web02 at its first HARD DOWN",
-               lambda ts: [f"ACKNOWLEDGE_HOST_PROBLEM;web02.{cell};1;1;1;jdoe;Hypervisor maintenance, see OPS-1240"],
-               match=f"HOST ALERT: web02.{cell};DOWN;HARD"),
-        Action("custom notification on web01 Load, 90 min in",
-               lambda ts: [f"SEND_CUSTOM_SVC_NOTIFICATION;web01.{cell};Load;1;jdoe;Load review: thresholds look too tight"],
-               after=90 * 60),
-        Action("45-minute fixed downtime on web01 HTTP (the flapping service), 140 min in (crosses midnight)",
-               lambda ts: [f"SCHEDULE_SVC_DOWNTIME;web01.{cell};HTTP;{ts};{ts + 2700};1;0;2700;jdoe;Planned: load-balancer firmware upgrade CHG-2026-118"],
-               after=140 * 60),
+        Action(
+            "acknowledge the /var disk at its first HARD CRITICAL (sticky, notify, persistent)",
+            lambda ts: [
+                f"ACKNOWLEDGE_SVC_PROBLEM;db01.{cell};Disk Space /var;2;1;1;jdoe;OPS-1234 cleaning /var/log, growing since the upgrade"
+            ],
+            match=f"SERVICE ALERT: db01.{cell};Disk Space /var;CRITICAL;HARD",
+        ),
+        Action(
+            "acknowledge host web02 at its first HARD DOWN",
+            lambda ts: [f"ACKNOWLEDGE_HOST_PROBLEM;web02.{cell};1;1;1;jdoe;Hypervisor maintenance, see OPS-1240"],
+            match=f"HOST ALERT: web02.{cell};DOWN;HARD",
+        ),
+        Action(
+            "custom notification on web01 Load, 90 min in",
+            lambda ts: [
+                f"SEND_CUSTOM_SVC_NOTIFICATION;web01.{cell};Load;1;jdoe;Load review: thresholds look too tight"
+            ],
+            after=90 * 60,
+        ),
+        Action(
+            "45-minute fixed downtime on web01 HTTP (the flapping service), 140 min in (crosses midnight)",
+            lambda ts: [
+                f"SCHEDULE_SVC_DOWNTIME;web01.{cell};HTTP;{ts};{ts + 2700};1;0;2700;jdoe;Planned: load-balancer firmware upgrade CHG-2026-118"
+            ],
+            after=140 * 60,
+        ),
     ]
     fh, fs = fleet("nagios-c0001-01", cell, range(3, 13))
     return Node("nagios-c0001-01", "cell", cell, hosts + fh, svcs + fs, actions)
@@ -396,8 +600,10 @@ def node_c0002(start: int) -> Node:
     cell = "c0002"
     r = lambda *p: rng_for("nagios-c0002-01", *p)  # noqa: E731
 
-    hosts = [Host(f"{h}.{cell}", a, "always UP", "no host alerts", ping_up(r(h)))
-             for h, a in (("web01", "10.2.1.11"), ("app01", "10.2.1.41"), ("db01", "10.2.1.21"), ("mq01", "10.2.1.51"))]
+    hosts = [
+        Host(f"{h}.{cell}", a, "always UP", "no host alerts", ping_up(r(h)))
+        for h, a in (("web01", "10.2.1.11"), ("app01", "10.2.1.41"), ("db01", "10.2.1.21"), ("mq01", "10.2.1.51"))
+    ]
 
     # app01 App Status: hostile output (non-ASCII, HTML, quotes, a ';', one byte that is not UTF-8)
     ra = r("app01", "App")
@@ -406,9 +612,19 @@ def node_c0002(start: int) -> Node:
     for i in range(N):
         d = ra.randint(12, 19) if bad[i] else ra.randint(1, 8)
         if bad[i] and i % 5 == 0:
-            app.append((CRITICAL, f"APP CRITICAL - caf\udce9 backend (latin-1 byte) down; queue depth={d} | 'queue depth'={d};10;20;0;"))
+            app.append(
+                (
+                    CRITICAL,
+                    f"APP CRITICAL - caf\udce9 backend (latin-1 byte) down; queue depth={d} | 'queue depth'={d};10;20;0;",
+                )
+            )
         elif bad[i]:
-            app.append((WARNING, f"APP WARNING - na\u00efve \u2013 \u00fc <script>alert(1)</script> &amp; \"quoted\" 'single'; queue depth={d} | 'queue depth'={d};10;20;0;"))
+            app.append(
+                (
+                    WARNING,
+                    f"APP WARNING - na\u00efve \u2013 \u00fc <script>alert(1)</script> &amp; \"quoted\" 'single'; queue depth={d} | 'queue depth'={d};10;20;0;",
+                )
+            )
         else:
             app.append((OK, f"APP OK - na\u00efve \u2013 \u00fc queue depth={d} | 'queue depth'={d};10;20;0;"))
 
@@ -419,7 +635,12 @@ def node_c0002(start: int) -> Node:
         mean = 80 + 8 * i / N + (4 if (i // 40) % 2 else 0)
         v = round(min(mean + rh.gauss(0, 2.5), 99.0), 1)
         code = state_of(v, 85, 95)
-        heap.append((code, f"JVM HEAP {STATE_WORD[code]} - heap used {v}% ({int(v * 40.96)} of 4096 MB) | heap={v}%;85;95;0;100"))
+        heap.append(
+            (
+                code,
+                f"JVM HEAP {STATE_WORD[code]} - heap used {v}% ({int(v * 40.96)} of 4096 MB) | heap={v}%;85;95;0;100",
+            )
+        )
 
     rq = r("mq01", "queue")
     qbad = episodes(rq, every=(9, 14), length=(2, 3))
@@ -433,57 +654,144 @@ def node_c0002(start: int) -> Node:
     rl = r("db01", "lag")
     srv = disk_free_series(r("db01", "srv"), 6000, 3, size=20480)
     svcs = [
-        Service(f"web01.{cell}", "HTTP", "steady-ok", "always OK", "never alerts",
-                steady(http_ok(r("web01", "HTTP"))), {"check_interval": 2}),
-        Service(f"web01.{cell}", "Load", "steady-ok", "always OK, load 0.3-1.3", "never alerts; perfdata far below thresholds",
-                load_series(r("web01", "Load"), (0.5, 0.8), (1.0, 1.3)), {"check_interval": 5}),
-        Service(f"app01.{cell}", "App Status", "hostile-output",
-                "OK/WARNING episodes every 7-11 checks; output with UTF-8 (na\u00efve \u2013 \u00fc), HTML (<script>, &amp;), quotes and a ';'; every 5th bad check a CRITICAL with the Latin-1 byte 0xE9 (not UTF-8); perfdata label with a space ('queue depth')",
-                "parser must keep every byte readable and never fail; the ';' in the text arrives as ':' in nagios.log; acknowledged (non-sticky) at its first HARD WARNING",
-                app, {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0}),
-        Service(f"app01.{cell}", "Java Heap", "flapping",
-                "heap % hovering around warn 85 (mean 80->88, +4 in alternate 40-check blocks, sd 2.5); max_check_attempts 1",
-                "flapping from a threshold set at the typical value: retune warn above the perfdata p95 (~92), then it stops flapping",
-                heap, {"check_interval": 1, "retry_interval": 1, "max_check_attempts": 1, "notification_interval": 30}),
-        Service(f"db01.{cell}", "PostgreSQL Connections", "soft-spikes",
-                "mostly 40-120 of 200; every 8-14 checks 1-2 checks at 165-195; max_check_attempts 3",
-                "transient SOFT spikes only, never HARD, no notification",
-                spikes(rp, lambda: (lambda c: f"POSTGRES_CONNECTIONS OK - {c} of 200 connections ({c * 100 // 200}%) | connections={c};160;190;0;200")(rp.randint(40, 120)),
-                       lambda i: (lambda c: (state_of(c, 160, 190), f"POSTGRES_CONNECTIONS {STATE_WORD[state_of(c, 160, 190)]} - {c} of 200 connections ({c * 100 // 200}%) | connections={c};160;190;0;200"))(rp.randint(165, 195))),
-                {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 3}),
-        Service(f"db01.{cell}", "Disk Space /srv", "perfdata-drift-ok",
-                "check_disk on /srv (20 GB), free 6000 MB shrinking 3 MB/check; thresholds 1024/768 MB free",
-                "never alerts; perfdata trend only (days until full), no retune",
-                check_disk("/srv", srv, size=20480), {"check_interval": 5}),
-        Service(f"db01.{cell}", "Replication Lag", "silent-critical",
-                "6 OK checks (lag 0-3 s), then CRITICAL with lag growing ~60 s per check; notifications_enabled 0",
-                "long silent HARD CRITICAL with a growing value: not chatty enough (nobody is told)",
-                silent_critical(rl, lambda: (lambda s: f"POSTGRES_HOT_STANDBY_DELAY OK - lag {s} s | lag={s}s;300;900;0;")(rl.randint(0, 3)),
-                                lambda i: f"POSTGRES_HOT_STANDBY_DELAY CRITICAL - lag {1200 + 60 * i} s | lag={1200 + 60 * i}s;300;900;0;", ok_checks=6),
-                {"check_interval": 2, "notifications_enabled": 0}),
-        Service(f"mq01.{cell}", "Queue Depth", "noisy-warning",
-                "depth 100-700 (+2/check) with 2-3-check episodes at 1300-2600 (+4/check) every 9-14 checks; warn 1000, crit 5000",
-                "noisy WARNING that notifies; retune warn above the episode values from perfdata; a downtime was scheduled then CANCELLED while in effect",
-                queue, {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0}),
-        Service(f"mq01.{cell}", "Nightly Backup", "passive",
-                "passive only (no active checks): results submitted with PROCESS_SERVICE_CHECK_RESULT, OK at 170 min, CRITICAL at 235 min (text with a ';'); max_check_attempts 1; notification_period backup-window",
-                "PASSIVE SERVICE CHECK lines; one HARD CRITICAL with notification",
-                [(OK, "passive only")],
-                {"active_checks_enabled": 0, "max_check_attempts": 1, "notification_period": "backup-window", "check_command": "passive-only"},
-                passive=True),
+        Service(
+            f"web01.{cell}",
+            "HTTP",
+            "steady-ok",
+            "always OK",
+            "never alerts",
+            steady(http_ok(r("web01", "HTTP"))),
+            {"check_interval": 2},
+        ),
+        Service(
+            f"web01.{cell}",
+            "Load",
+            "steady-ok",
+            "always OK, load 0.3-1.3",
+            "never alerts; perfdata far below thresholds",
+            load_series(r("web01", "Load"), (0.5, 0.8), (1.0, 1.3)),
+            {"check_interval": 5},
+        ),
+        Service(
+            f"app01.{cell}",
+            "App Status",
+            "hostile-output",
+            "OK/WARNING episodes every 7-11 checks; output with UTF-8 (na\u00efve \u2013 \u00fc), HTML (<script>, &amp;), quotes and a ';'; every 5th bad check a CRITICAL with the Latin-1 byte 0xE9 (not UTF-8); perfdata label with a space ('queue depth')",
+            "parser must keep every byte readable and never fail; the ';' in the text arrives as ':' in nagios.log; acknowledged (non-sticky) at its first HARD WARNING",
+            app,
+            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0},
+        ),
+        Service(
+            f"app01.{cell}",
+            "Java Heap",
+            "flapping",
+            "heap % hovering around warn 85 (mean 80->88, +4 in alternate 40-check blocks, sd 2.5); max_check_attempts 1",
+            "flapping from a threshold set at the typical value: retune warn above the perfdata p95 (~92), then it stops flapping",
+            heap,
+            {"check_interval": 1, "retry_interval": 1, "max_check_attempts": 1, "notification_interval": 30},
+        ),
+        Service(
+            f"db01.{cell}",
+            "PostgreSQL Connections",
+            "soft-spikes",
+            "mostly 40-120 of 200; every 8-14 checks 1-2 checks at 165-195; max_check_attempts 3",
+            "transient SOFT spikes only, never HARD, no notification",
+            spikes(
+                rp,
+                lambda: (
+                    lambda c: (
+                        f"POSTGRES_CONNECTIONS OK - {c} of 200 connections ({c * 100 // 200}%) | connections={c};160;190;0;200"
+                    )
+                )(rp.randint(40, 120)),
+                lambda i: (
+                    lambda c: (
+                        state_of(c, 160, 190),
+                        f"POSTGRES_CONNECTIONS {STATE_WORD[state_of(c, 160, 190)]} - {c} of 200 connections ({c * 100 // 200}%) | connections={c};160;190;0;200",
+                    )
+                )(rp.randint(165, 195)),
+            ),
+            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 3},
+        ),
+        Service(
+            f"db01.{cell}",
+            "Disk Space /srv",
+            "perfdata-drift-ok",
+            "check_disk on /srv (20 GB), free 6000 MB shrinking 3 MB/check; thresholds 1024/768 MB free",
+            "never alerts; perfdata trend only (days until full), no retune",
+            check_disk("/srv", srv, size=20480),
+            {"check_interval": 5},
+        ),
+        Service(
+            f"db01.{cell}",
+            "Replication Lag",
+            "silent-critical",
+            "6 OK checks (lag 0-3 s), then CRITICAL with lag growing ~60 s per check; notifications_enabled 0",
+            "long silent HARD CRITICAL with a growing value: not chatty enough (nobody is told)",
+            silent_critical(
+                rl,
+                lambda: (lambda s: f"POSTGRES_HOT_STANDBY_DELAY OK - lag {s} s | lag={s}s;300;900;0;")(
+                    rl.randint(0, 3)
+                ),
+                lambda i: (
+                    f"POSTGRES_HOT_STANDBY_DELAY CRITICAL - lag {1200 + 60 * i} s | lag={1200 + 60 * i}s;300;900;0;"
+                ),
+                ok_checks=6,
+            ),
+            {"check_interval": 2, "notifications_enabled": 0},
+        ),
+        Service(
+            f"mq01.{cell}",
+            "Queue Depth",
+            "noisy-warning",
+            "depth 100-700 (+2/check) with 2-3-check episodes at 1300-2600 (+4/check) every 9-14 checks; warn 1000, crit 5000",
+            "noisy WARNING that notifies; retune warn above the episode values from perfdata; a downtime was scheduled then CANCELLED while in effect",
+            queue,
+            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0},
+        ),
+        Service(
+            f"mq01.{cell}",
+            "Nightly Backup",
+            "passive",
+            "passive only (no active checks): results submitted with PROCESS_SERVICE_CHECK_RESULT, OK at 170 min, CRITICAL at 235 min (text with a ';'); max_check_attempts 1; notification_period backup-window",
+            "PASSIVE SERVICE CHECK lines; one HARD CRITICAL with notification",
+            [(OK, "passive only")],
+            {
+                "active_checks_enabled": 0,
+                "max_check_attempts": 1,
+                "notification_period": "backup-window",
+                "check_command": "passive-only",
+            },
+            passive=True,
+        ),
     ]
     actions = [
-        Action("acknowledge App Status at its first HARD WARNING (normal, notify; comment with HTML and a ';')",
-               lambda ts: [f"ACKNOWLEDGE_SVC_PROBLEM;app01.{cell};App Status;1;1;0;asmith;Known issue <b>APP-77</b>; vendor fix next week"],
-               match=f"SERVICE ALERT: app01.{cell};App Status;WARNING;HARD"),
-        Action("60-minute downtime on Queue Depth, 100 min in", lambda ts: [f"SCHEDULE_SVC_DOWNTIME;mq01.{cell};Queue Depth;{ts};{ts + 3600};1;0;3600;asmith;Broker rebalancing"],
-               after=100 * 60),
+        Action(
+            "acknowledge App Status at its first HARD WARNING (normal, notify; comment with HTML and a ';')",
+            lambda ts: [
+                f"ACKNOWLEDGE_SVC_PROBLEM;app01.{cell};App Status;1;1;0;asmith;Known issue <b>APP-77</b>; vendor fix next week"
+            ],
+            match=f"SERVICE ALERT: app01.{cell};App Status;WARNING;HARD",
+        ),
+        Action(
+            "60-minute downtime on Queue Depth, 100 min in",
+            lambda ts: [
+                f"SCHEDULE_SVC_DOWNTIME;mq01.{cell};Queue Depth;{ts};{ts + 3600};1;0;3600;asmith;Broker rebalancing"
+            ],
+            after=100 * 60,
+        ),
         Action("cancel that downtime (id 1) 20 min later", lambda ts: ["DEL_SVC_DOWNTIME;1"], after=120 * 60),
-        Action("passive OK for Nightly Backup, 170 min in",
-               lambda ts: [f"PROCESS_SERVICE_CHECK_RESULT;mq01.{cell};Nightly Backup;0;BACKUP OK - 41.7 GB in 1h12m"], after=170 * 60),
-        Action("passive CRITICAL for Nightly Backup, 235 min in",
-               lambda ts: [f"PROCESS_SERVICE_CHECK_RESULT;mq01.{cell};Nightly Backup;2;BACKUP CRITICAL - rsync exited 23; some files vanished, see /var/log/backup.log"],
-               after=235 * 60),
+        Action(
+            "passive OK for Nightly Backup, 170 min in",
+            lambda ts: [f"PROCESS_SERVICE_CHECK_RESULT;mq01.{cell};Nightly Backup;0;BACKUP OK - 41.7 GB in 1h12m"],
+            after=170 * 60,
+        ),
+        Action(
+            "passive CRITICAL for Nightly Backup, 235 min in",
+            lambda ts: [
+                f"PROCESS_SERVICE_CHECK_RESULT;mq01.{cell};Nightly Backup;2;BACKUP CRITICAL - rsync exited 23; some files vanished, see /var/log/backup.log"
+            ],
+            after=235 * 60,
+        ),
     ]
     fh, fs = fleet("nagios-c0002-01", cell, range(2, 12))
     return Node("nagios-c0002-01", "cell", cell, hosts + fh, svcs + fs, actions)
@@ -493,15 +801,31 @@ def node_global(start: int) -> Node:
     r = lambda *p: rng_for("nagios-global01", *p)  # noqa: E731
     hosts = [
         Host("lb01.global", "10.0.1.11", "always UP", "no host alerts", ping_up(r("lb01"))),
-        Host("dns01.global", "10.0.1.21", "always UP (in downtime 200-230 min)", "HOST DOWNTIME ALERT STARTED/STOPPED, no host alert", ping_up(r("dns01"))),
+        Host(
+            "dns01.global",
+            "10.0.1.21",
+            "always UP (in downtime 200-230 min)",
+            "HOST DOWNTIME ALERT STARTED/STOPPED, no host alert",
+            ping_up(r("dns01")),
+        ),
         Host("ntp01.global", "10.0.1.31", "always UP", "no host alerts", ping_up(r("ntp01"))),
-        Host("sw01.global", "10.0.0.1", "core switch: DOWN for host checks 14-18",
-             "HOST ALERT DOWN (HARD) + host notifications, acknowledged at the first HARD DOWN; the cause of ntp02's UNREACHABLE",
-             ping_down_windows(r("sw01"), [(14, 5)])),
-        Host("ntp02.global", "10.0.2.32", "behind sw01.global (parents); fails while sw01 fails",
-             "UNREACHABLE, not DOWN: Nagios blames the parent; do not count it as a problem of ntp02",
-             ping_up(r("ntp02")), parents="sw01.global", follow="sw01.global",
-             follow_output="CRITICAL - Network Unreachable (10.0.2.32)"),
+        Host(
+            "sw01.global",
+            "10.0.0.1",
+            "core switch: DOWN for host checks 14-18",
+            "HOST ALERT DOWN (HARD) + host notifications, acknowledged at the first HARD DOWN; the cause of ntp02's UNREACHABLE",
+            ping_down_windows(r("sw01"), [(14, 5)]),
+        ),
+        Host(
+            "ntp02.global",
+            "10.0.2.32",
+            "behind sw01.global (parents); fails while sw01 fails",
+            "UNREACHABLE, not DOWN: Nagios blames the parent; do not count it as a problem of ntp02",
+            ping_up(r("ntp02")),
+            parents="sw01.global",
+            follow="sw01.global",
+            follow_output="CRITICAL - Network Unreachable (10.0.2.32)",
+        ),
     ]
     rv = r("lb01", "vip1")
     rd = r("dns01", "dns")
@@ -514,59 +838,156 @@ def node_global(start: int) -> Node:
         word = "OK" if code == OK else STATE_WORD[code]
         ntp.append((code, f"NTP {word}: Offset {v:.9f} secs|offset={v:.6f}s;0.500000;1.000000;"))
     svcs = [
-        Service("lb01.global", "HTTPS VIP c0001", "flapping",
-                "calm stretches then OK/CRITICAL bursts; flap detection on (thresholds 10/25 on the object)",
-                "flapping: FLAPPING STARTED/STOPPED and FLAPPINGSTART/FLAPPINGSTOP notifications; the global view of cell c0001",
-                flapping(rv, http_ok(rv), http_bad(rv)),
-                {"check_interval": 1, "retry_interval": 1, "max_check_attempts": 2, "low_flap_threshold": 10.0, "high_flap_threshold": 25.0}),
-        Service("lb01.global", "HTTPS VIP c0002", "steady-ok", "always OK", "never alerts",
-                steady(http_ok(r("lb01", "vip2"))), {"check_interval": 2}),
-        Service("lb01.global", "Certificate Expiry", "silent-critical",
-                "4 OK checks, then CRITICAL (certificate expires in 3 days) for the rest of the run; notifications_enabled 0",
-                "long silent HARD CRITICAL: not chatty enough",
-                silent_critical(r("lb01", "cert"), lambda: "SSL OK - Certificate 'www.example.com' will expire on Mon Nov 23 23:59:00 2026 +0000.",
-                                lambda i: "SSL CRITICAL - Certificate 'www.example.com' expires in 3 day(s) (Mon Nov 23 23:59:00 2026 +0000).", ok_checks=4),
-                {"check_interval": 10, "notifications_enabled": 0}),
-        Service("dns01.global", "DNS Resolution", "soft-spikes",
-                "mostly OK; every 8-14 checks 1-2 slow/timeout results; max_check_attempts 3",
-                "transient SOFT spikes, never HARD; alerts continue during the host downtime",
-                spikes(rd, lambda: (lambda t: f"DNS OK: {t:.3f} seconds response time. www.example.com returns 192.0.2.10|time={t:.6f}s;;;0.000000")(rd.uniform(0.002, 0.03)),
-                       lambda i: (WARNING, (lambda t: f"DNS WARNING: {t:.3f} seconds response time. www.example.com returns 192.0.2.10|time={t:.6f}s;;;0.000000")(rd.uniform(2.1, 4.5)))
-                       if i == 0 else (CRITICAL, "DNS CRITICAL - 10 seconds response time (Socket timeout)")),
-                {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 3}),
-        Service("ntp01.global", "NTP Offset", "noisy-warning",
-                "offset 0.05-0.25 s (+0.15 over the run) with 2-4-check episodes at 0.52-0.9 s every 8-12 checks; warn 0.5, crit 1.0",
-                "noisy WARNING that notifies; retune warn above the episode values (perfdata offset ~1.0) or fix the clock source",
-                ntp, {"check_interval": 1, "retry_interval": 1, "max_check_attempts": 2, "notification_interval": 30,
-                      "flap_detection_enabled": 0}),
-        Service("ntp02.global", "NTP Offset", "host-unreachable-victim",
-                "OK; CRITICAL (socket timeout) while host ntp02 is failing (i.e. while sw01 is DOWN)",
-                "alerts caused by an unreachable host; same service description as on ntp01: host+service is the key, not the description",
-                steady(lambda rs=r("ntp02", "ntp"): (lambda v: f"NTP OK: Offset {v:.9f} secs|offset={v:.6f}s;0.500000;1.000000;")(rs.uniform(0.001, 0.02))),
-                {"check_interval": 2}, follow="ntp02.global", follow_output="NTP CRITICAL: No response from NTP server"),
+        Service(
+            "lb01.global",
+            "HTTPS VIP c0001",
+            "flapping",
+            "calm stretches then OK/CRITICAL bursts; flap detection on (thresholds 10/25 on the object)",
+            "flapping: FLAPPING STARTED/STOPPED and FLAPPINGSTART/FLAPPINGSTOP notifications; the global view of cell c0001",
+            flapping(rv, http_ok(rv), http_bad(rv)),
+            {
+                "check_interval": 1,
+                "retry_interval": 1,
+                "max_check_attempts": 2,
+                "low_flap_threshold": 10.0,
+                "high_flap_threshold": 25.0,
+            },
+        ),
+        Service(
+            "lb01.global",
+            "HTTPS VIP c0002",
+            "steady-ok",
+            "always OK",
+            "never alerts",
+            steady(http_ok(r("lb01", "vip2"))),
+            {"check_interval": 2},
+        ),
+        Service(
+            "lb01.global",
+            "Certificate Expiry",
+            "silent-critical",
+            "4 OK checks, then CRITICAL (certificate expires in 3 days) for the rest of the run; notifications_enabled 0",
+            "long silent HARD CRITICAL: not chatty enough",
+            silent_critical(
+                r("lb01", "cert"),
+                lambda: "SSL OK - Certificate 'www.example.com' will expire on Mon Nov 23 23:59:00 2026 +0000.",
+                lambda i: (
+                    "SSL CRITICAL - Certificate 'www.example.com' expires in 3 day(s) (Mon Nov 23 23:59:00 2026 +0000)."
+                ),
+                ok_checks=4,
+            ),
+            {"check_interval": 10, "notifications_enabled": 0},
+        ),
+        Service(
+            "dns01.global",
+            "DNS Resolution",
+            "soft-spikes",
+            "mostly OK; every 8-14 checks 1-2 slow/timeout results; max_check_attempts 3",
+            "transient SOFT spikes, never HARD; alerts continue during the host downtime",
+            spikes(
+                rd,
+                lambda: (
+                    lambda t: (
+                        f"DNS OK: {t:.3f} seconds response time. www.example.com returns 192.0.2.10|time={t:.6f}s;;;0.000000"
+                    )
+                )(rd.uniform(0.002, 0.03)),
+                lambda i: (
+                    (
+                        WARNING,
+                        (
+                            lambda t: (
+                                f"DNS WARNING: {t:.3f} seconds response time. www.example.com returns 192.0.2.10|time={t:.6f}s;;;0.000000"
+                            )
+                        )(rd.uniform(2.1, 4.5)),
+                    )
+                    if i == 0
+                    else (CRITICAL, "DNS CRITICAL - 10 seconds response time (Socket timeout)")
+                ),
+            ),
+            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 3},
+        ),
+        Service(
+            "ntp01.global",
+            "NTP Offset",
+            "noisy-warning",
+            "offset 0.05-0.25 s (+0.15 over the run) with 2-4-check episodes at 0.52-0.9 s every 8-12 checks; warn 0.5, crit 1.0",
+            "noisy WARNING that notifies; retune warn above the episode values (perfdata offset ~1.0) or fix the clock source",
+            ntp,
+            {
+                "check_interval": 1,
+                "retry_interval": 1,
+                "max_check_attempts": 2,
+                "notification_interval": 30,
+                "flap_detection_enabled": 0,
+            },
+        ),
+        Service(
+            "ntp02.global",
+            "NTP Offset",
+            "host-unreachable-victim",
+            "OK; CRITICAL (socket timeout) while host ntp02 is failing (i.e. while sw01 is DOWN)",
+            "alerts caused by an unreachable host; same service description as on ntp01: host+service is the key, not the description",
+            steady(
+                lambda rs=r("ntp02", "ntp"): (
+                    lambda v: f"NTP OK: Offset {v:.9f} secs|offset={v:.6f}s;0.500000;1.000000;"
+                )(rs.uniform(0.001, 0.02))
+            ),
+            {"check_interval": 2},
+            follow="ntp02.global",
+            follow_output="NTP CRITICAL: No response from NTP server",
+        ),
     ]
     rz = r("dns01", "axfr")
-    svcs.append(Service("dns01.global", "Zone Transfer", "check-timeout",
-                        "OK, but every 12th check hangs until Nagios kills it at service_check_timeout (300 s); checks 30-32 hang in a row",
-                        "timeouts: '(Service check timed out after ...)' CRITICAL results with wproc: reports and a Warning: line; mostly SOFT, one HARD CRITICAL",
-                        hangs(rz, lambda: f"AXFR OK - example.com serial 2026112001, {rz.randint(1400, 1450)} records"),
-                        {"check_interval": 5, "retry_interval": 1, "max_check_attempts": 3}))
+    svcs.append(
+        Service(
+            "dns01.global",
+            "Zone Transfer",
+            "check-timeout",
+            "OK, but every 12th check hangs until Nagios kills it at service_check_timeout (300 s); checks 30-32 hang in a row",
+            "timeouts: '(Service check timed out after ...)' CRITICAL results with wproc: reports and a Warning: line; mostly SOFT, one HARD CRITICAL",
+            hangs(rz, lambda: f"AXFR OK - example.com serial 2026112001, {rz.randint(1400, 1450)} records"),
+            {"check_interval": 5, "retry_interval": 1, "max_check_attempts": 3},
+        )
+    )
     for j, c in enumerate(range(3, 11)):
         rc = r("lb01", f"vip{c}")
-        svcs.append(Service("lb01.global", f"HTTPS VIP c{c:04d}", "fleet-vip", "", "", spikes(
-            rc, http_ok(rc), lambda i, f=http_bad(rc): (CRITICAL, f()), every=(4 + 3 * j, 7 + 6 * j), length=(1, 3)),
-            {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0},
-            group="lb01.global|VIP"))
+        svcs.append(
+            Service(
+                "lb01.global",
+                f"HTTPS VIP c{c:04d}",
+                "fleet-vip",
+                "",
+                "",
+                spikes(
+                    rc,
+                    http_ok(rc),
+                    lambda i, f=http_bad(rc): (CRITICAL, f()),
+                    every=(4 + 3 * j, 7 + 6 * j),
+                    length=(1, 3),
+                ),
+                {"check_interval": 2, "retry_interval": 1, "max_check_attempts": 2, "flap_detection_enabled": 0},
+                group="lb01.global|VIP",
+            )
+        )
     vips = [s for s in svcs if s.group == "lb01.global|VIP"]
-    vips[0].behaviour = ("8 VIPs of cells c0003..c0010: OK with 1-3-check CRITICAL spikes (2+ = HARD, max_check_attempts 2); "
-                         "the gap grows with the cell number: every 4-7 checks for c0003 up to 25-49 for c0010")
-    vips[0].conclusion = "per-cell ranking with a known trend: c0003 chattiest, c0010 among the quietest (neighbours may swap); CRITICAL pages the pager contact"
+    vips[0].behaviour = (
+        "8 VIPs of cells c0003..c0010: OK with 1-3-check CRITICAL spikes (2+ = HARD, max_check_attempts 2); "
+        "the gap grows with the cell number: every 4-7 checks for c0003 up to 25-49 for c0010"
+    )
+    vips[
+        0
+    ].conclusion = "per-cell ranking with a known trend: c0003 chattiest, c0010 among the quietest (neighbours may swap); CRITICAL pages the pager contact"
     actions = [
-        Action("acknowledge sw01 at its first HARD DOWN",
-               lambda ts: ["ACKNOWLEDGE_HOST_PROBLEM;sw01.global;2;1;1;asmith;Line card replaced, waiting for vendor RMA"],
-               match="HOST ALERT: sw01.global;DOWN;HARD"),
-        Action("30-minute host downtime on dns01, 200 min in",
-               lambda ts: [f"SCHEDULE_HOST_DOWNTIME;dns01.global;{ts};{ts + 1800};1;0;1800;asmith;DNS software upgrade"], after=200 * 60),
+        Action(
+            "acknowledge sw01 at its first HARD DOWN",
+            lambda ts: ["ACKNOWLEDGE_HOST_PROBLEM;sw01.global;2;1;1;asmith;Line card replaced, waiting for vendor RMA"],
+            match="HOST ALERT: sw01.global;DOWN;HARD",
+        ),
+        Action(
+            "30-minute host downtime on dns01, 200 min in",
+            lambda ts: [f"SCHEDULE_HOST_DOWNTIME;dns01.global;{ts};{ts + 1800};1;0;1800;asmith;DNS software upgrade"],
+            after=200 * 60,
+        ),
     ]
     fh, fs = fleet("nagios-global01", "global", range(1, 7))
     return Node("nagios-global01", "global", "", hosts + fh, svcs + fs, actions)
@@ -582,6 +1003,7 @@ NODES: dict[str, Callable[[int], Node]] = {
 # --------------------------------------------------------------------------
 # Running one node
 # --------------------------------------------------------------------------
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "_", text).strip("_")
@@ -613,8 +1035,16 @@ def obj(kind: str, attrs: list[tuple[str, object]]) -> str:
 
 
 class NodeRun:
-    def __init__(self, node: Node, out_dir: Path, start: str, speed: int, fake_seconds: int,
-                 keep_tmp: bool, log: Callable[[str], None]):
+    def __init__(
+        self,
+        node: Node,
+        out_dir: Path,
+        start: str,
+        speed: int,
+        fake_seconds: int,
+        keep_tmp: bool,
+        log: Callable[[str], None],
+    ):
         self.node = node
         self.out_dir = out_dir
         self.start_text = start
@@ -642,16 +1072,23 @@ class NodeRun:
         (run / "etc" / "resource.cfg").write_text(f"$USER1$={run}\n$USER2$={run / 'state'}\n")
 
         state = run / "state"
-        parts = [f"# Objects of sample node {self.node.name} (class {self.node.node_class}"
-                 f"{', cell ' + self.node.cell if self.node.cell else ''}), written by make_samples.py\n\n"]
+        parts = [
+            f"# Objects of sample node {self.node.name} (class {self.node.node_class}"
+            f"{', cell ' + self.node.cell if self.node.cell else ''}), written by make_samples.py\n\n"
+        ]
         for h in self.node.hosts:
             write_steps(state, h.name, h.seq, h.follow_output if h.follow else "")
             if h.follow:
                 cmd = f"scripted-follow!{h.name}!{h.follow}"
             else:
                 cmd = f"scripted!{h.name}"
-            attrs: list[tuple[str, object]] = [("use", "generic-host"), ("host_name", h.name), ("alias", h.name),
-                                               ("address", h.address), ("check_command", cmd)]
+            attrs: list[tuple[str, object]] = [
+                ("use", "generic-host"),
+                ("host_name", h.name),
+                ("alias", h.name),
+                ("address", h.address),
+                ("check_command", cmd),
+            ]
             if h.parents:
                 attrs.append(("parents", h.parents))
             attrs += list(h.attrs.items())
@@ -668,8 +1105,13 @@ class NodeRun:
                 cmd = f"scripted-follow!{key}!{s.follow}"
             else:
                 cmd = f"scripted!{key}"
-            attrs = [("use", "generic-service"), ("host_name", s.host), ("service_description", s.desc),
-                     ("check_command", s.attrs.get("check_command", cmd)), ("_SCENARIO", s.scenario)]
+            attrs = [
+                ("use", "generic-service"),
+                ("host_name", s.host),
+                ("service_description", s.desc),
+                ("check_command", s.attrs.get("check_command", cmd)),
+                ("_SCENARIO", s.scenario),
+            ]
             attrs += [(k, v) for k, v in s.attrs.items() if k != "check_command"]
             parts.append(obj("service", attrs))
         (run / "etc" / "objects.cfg").write_text("".join(parts))
@@ -686,10 +1128,14 @@ class NodeRun:
         env = dict(os.environ, TZ="UTC", LANG="C.UTF-8", LC_ALL="C.UTF-8")
         spec = f"@{self.start_text} x{self.speed}"
         self.t0 = time.monotonic()
-        self.proc = subprocess.Popen([FAKETIME, "-f", spec, NAGIOS, "-d", str(self.run / "nagios.cfg")],
-                                     env=env, stdin=subprocess.DEVNULL,
-                                     stdout=open(self.run / "nagios.stdout", "wb"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [FAKETIME, "-f", spec, NAGIOS, "-d", str(self.run / "nagios.cfg")],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.run / "nagios.stdout", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         lock = self.run / "nagios.lock"
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -701,7 +1147,9 @@ class NodeRun:
             if self.proc.poll() not in (None, 0):
                 break
             time.sleep(0.05)
-        raise RuntimeError(f"{self.node.name}: nagios4 did not start:\n{(self.run / 'nagios.stdout').read_text(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"{self.node.name}: nagios4 did not start:\n{(self.run / 'nagios.stdout').read_text(errors='replace')[-2000:]}"
+        )
 
     @staticmethod
     def _alive(pid: int) -> bool:
@@ -819,8 +1267,11 @@ class NodeRun:
             raise RuntimeError(f"{self.node.name}: no log rotation happened (no archive)")
         for i, a in enumerate(archives):
             if i == 0:  # the oldest archive is gzipped, as logrotate's compress would
-                with open(a, "rb") as src, open(dest / "archives" / (a.name + ".gz"), "wb") as raw, \
-                        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                with (
+                    open(a, "rb") as src,
+                    open(dest / "archives" / (a.name + ".gz"), "wb") as raw,
+                    gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+                ):
                     shutil.copyfileobj(src, gz)
             else:
                 shutil.copy(a, dest / "archives" / a.name)
@@ -859,9 +1310,13 @@ def md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\udce9", "\\xE9")
 
 
-def write_scenarios(out: Path, nodes: list[Node], runs: list[NodeRun], args: argparse.Namespace, seconds: float) -> None:
-    rows = ["| node | host | service | scripted behaviour | what analytics must conclude |",
-            "| --- | --- | --- | --- | --- |"]
+def write_scenarios(
+    out: Path, nodes: list[Node], runs: list[NodeRun], args: argparse.Namespace, seconds: float
+) -> None:
+    rows = [
+        "| node | host | service | scripted behaviour | what analytics must conclude |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for n in nodes:
         for h in n.hosts:
             if h.behaviour != "always UP":
@@ -876,9 +1331,13 @@ def write_scenarios(out: Path, nodes: list[Node], runs: list[NodeRun], args: arg
                 hosts = sorted({x.host for x in members})
                 host = hosts[0] if len(hosts) == 1 else f"{hosts[0]} .. {hosts[-1]}"
                 desc = s.desc if len({x.desc for x in members}) == 1 else f"{members[0].desc} .. {members[-1].desc}"
-                rows.append(f"| {n.name} | {host} | {md_cell(desc)} | `{s.scenario}`: {md_cell(s.behaviour)} | {md_cell(s.conclusion)} |")
+                rows.append(
+                    f"| {n.name} | {host} | {md_cell(desc)} | `{s.scenario}`: {md_cell(s.behaviour)} | {md_cell(s.conclusion)} |"
+                )
                 continue
-            rows.append(f"| {n.name} | {s.host} | {md_cell(s.desc)} | `{s.scenario}`: {md_cell(s.behaviour)} | {md_cell(s.conclusion)} |")
+            rows.append(
+                f"| {n.name} | {s.host} | {md_cell(s.desc)} | `{s.scenario}`: {md_cell(s.behaviour)} | {md_cell(s.conclusion)} |"
+            )
     acts = []
     for r in runs:
         for a in r.node.actions:
@@ -941,6 +1400,7 @@ line type (the word(s) before the first `:`):
 
 # --------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where node directories go (default: data/samples)")
@@ -948,8 +1408,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", default="2026-11-20 21:40:00", help="fake start time, UTC (default: %(default)s)")
     ap.add_argument("--hours", type=float, default=5.0, help="fake hours to run (default: %(default)s)")
     ap.add_argument("--speed", type=int, default=60, help="faketime speed-up (default: x%(default)s)")
-    ap.add_argument("--quick", action="store_true",
-                    help="one node (nagios-c0001-01), 20 fake minutes from 23:58:30: one rotation, ~20 s")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="one node (nagios-c0001-01), 20 fake minutes from 23:58:30: one rotation, ~20 s",
+    )
     ap.add_argument("--keep-tmp", action="store_true", help="keep each node's temp run dir")
     args = ap.parse_args(argv)
     if args.quick:

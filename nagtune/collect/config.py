@@ -18,6 +18,7 @@ Example ``/etc/nagtune/collect.toml``::
     port = 8125
     max_datagram = 1432
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,7 @@ class Config:
     """
 
     if TYPE_CHECKING:  # the attributes are set from _DEFAULTS: any of its keys
+
         def __getattr__(self, name: str) -> Any: ...
 
         def __setattr__(self, name: str, value: Any) -> None: ...
@@ -100,18 +102,30 @@ def _expect(source: str, key: str, value, kind, what: str):
 
 
 _TYPES = {
-    "log": (str, "a path"), "prefix": (str, "a string"), "environment": (str, "a string"),
-    "node": (str, "a hostname"), "node_class": (str, "global, cell, mixed or unknown"),
-    "cell": (str, "a string"), "cell_pattern": (str, "a regular expression"),
-    "granularity": (str, "one of " + ", ".join(GRANULARITIES)), "tags": (bool, "true or false"),
-    "state_dir": (str, "a path"), "spool_dir": (str, "a path"), "from_end": (bool, "true or false"),
-    "open_window": (int, "a number of minutes"), "max_age": (int, "a number of seconds"),
+    "log": (str, "a path"),
+    "prefix": (str, "a string"),
+    "environment": (str, "a string"),
+    "node": (str, "a hostname"),
+    "node_class": (str, "global, cell, mixed or unknown"),
+    "cell": (str, "a string"),
+    "cell_pattern": (str, "a regular expression"),
+    "granularity": (str, "one of " + ", ".join(GRANULARITIES)),
+    "tags": (bool, "true or false"),
+    "state_dir": (str, "a path"),
+    "spool_dir": (str, "a path"),
+    "from_end": (bool, "true or false"),
+    "open_window": (int, "a number of minutes"),
+    "max_age": (int, "a number of seconds"),
     "wait": ((int, float), "a number of seconds"),
-    "max_series": (int, "a number of series"), "spool_max_mb": (int, "a number of MiB"),
+    "max_series": (int, "a number of series"),
+    "spool_max_mb": (int, "a number of MiB"),
     "flush_jitter": ((int, float), "a number of seconds"),
-    "graphite_host": (str, "a hostname"), "graphite_port": (int, "a port number"),
-    "graphite_timeout": ((int, float), "a number of seconds"), "graphite_batch": (int, "a number of lines"),
-    "statsd_host": (str, "a hostname"), "statsd_port": (int, "a port number"),
+    "graphite_host": (str, "a hostname"),
+    "graphite_port": (int, "a port number"),
+    "graphite_timeout": ((int, float), "a number of seconds"),
+    "graphite_batch": (int, "a number of lines"),
+    "statsd_host": (str, "a hostname"),
+    "statsd_port": (int, "a port number"),
     "statsd_max_datagram": (int, "a number of bytes"),
 }
 
@@ -139,21 +153,21 @@ def load_file(path: str) -> dict:
                 raise ConfigError(f"config file {path}: [{key}] must be a table")
             for sub, subvalue in value.items():
                 if sub not in _TABLES[key]:
-                    raise ConfigError(f"config file {path}: unknown key {key}.{sub} "
-                                      f"(known: {', '.join(_TABLES[key])})")
+                    raise ConfigError(f"config file {path}: unknown key {key}.{sub} (known: {', '.join(_TABLES[key])})")
                 flat[f"{key}_{sub}"] = subvalue
         elif key in _TOP:
             flat[key] = value
         else:
-            raise ConfigError(f"config file {path}: unknown key {key!r} "
-                              f"(known: {', '.join(sorted(_TOP | set(_TABLES)))})")
+            raise ConfigError(
+                f"config file {path}: unknown key {key!r} (known: {', '.join(sorted(_TOP | set(_TABLES)))})"
+            )
     for key, value in flat.items():
         if key in _TYPES:
             kind, what = _TYPES[key]
             _expect(f"config file {path}", key, value, kind, what)
     if "outputs" in flat:
         if not (isinstance(flat["outputs"], list) and all(isinstance(o, str) for o in flat["outputs"])):
-            raise ConfigError(f"config file {path}: outputs must be a list such as [\"graphite\"]")
+            raise ConfigError(f'config file {path}: outputs must be a list such as ["graphite"]')
     if "archive_dirs" in flat:
         if not (isinstance(flat["archive_dirs"], list) and all(isinstance(o, str) for o in flat["archive_dirs"])):
             raise ConfigError(f"config file {path}: archive_dirs must be a list of paths")

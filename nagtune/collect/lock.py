@@ -5,6 +5,7 @@ so kill -9, OOM or a reboot release it; there is never a stale lock to clean
 up, and the lock file itself is never removed (removing it would let two
 runs lock two different files).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -30,8 +31,9 @@ class RunLock:
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
-            raise StateError(f"cannot open lock file {self.path}: {exc.strerror or exc} "
-                             f"(a symbolic link is refused)") from None
+            raise StateError(
+                f"cannot open lock file {self.path}: {exc.strerror or exc} (a symbolic link is refused)"
+            ) from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise StateError(f"lock file {self.path} is not a regular file; refusing it")
@@ -54,7 +56,7 @@ class RunLock:
             os.close(self._fd)  # closing drops the flock
             self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self
 
     def __exit__(self, *exc) -> None:

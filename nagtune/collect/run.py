@@ -28,6 +28,7 @@ after which the next run sends that batch again.
 (tests use it to prove the above): after_lock, after_spool_flush,
 after_read, after_send, after_spool_write, after_commit, after_statsd_send.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,15 @@ from .state import CollectState, StateError, StateStore, atomic_write, ensure_di
 # count or names to make: a cron run with nothing new imports neither them nor
 # dataclasses, hashlib, gzip or signal (see docs/collect.md, start-up).
 
-CRASH_STEPS = ("after_lock", "after_spool_flush", "after_read", "after_send",
-               "after_spool_write", "after_commit", "after_statsd_send")
+CRASH_STEPS = (
+    "after_lock",
+    "after_spool_flush",
+    "after_read",
+    "after_send",
+    "after_spool_write",
+    "after_commit",
+    "after_statsd_send",
+)
 EXIT_SPOOLED = 75  # EX_TEMPFAIL: the run worked, but some metrics wait in the spool
 MAX_PAST = 3650 * 86400  # an event ten years before the run (a "[0]" line) is late, not history
 
@@ -115,8 +123,11 @@ def make_outputs(config: Config, stdout=None) -> list:
         if kind == "graphite":
             from ..outputs.graphite import GraphiteOutput
 
-            outputs.append(GraphiteOutput(config.graphite_host, config.graphite_port,
-                                          config.graphite_timeout, config.graphite_batch))
+            outputs.append(
+                GraphiteOutput(
+                    config.graphite_host, config.graphite_port, config.graphite_timeout, config.graphite_batch
+                )
+            )
         elif kind == "statsd":
             from ..outputs.statsd import StatsdOutput
 
@@ -133,11 +144,21 @@ def make_namer(config: Config, state: CollectState):
     from ..parsers.metrics import MetricNamer
     from ..parsers.names import NameRegistry
 
-    identity = identify(config.node, config.environment, config.cell_pattern or DEFAULT_CELL_PATTERN,
-                        node_class=config.node_class, cell=config.cell)
-    return MetricNamer(identity, config.prefix, config.granularity, config.tags,
-                       hosts=NameRegistry.from_dict(state.hosts),
-                       services=NameRegistry.from_dict(state.services))
+    identity = identify(
+        config.node,
+        config.environment,
+        config.cell_pattern or DEFAULT_CELL_PATTERN,
+        node_class=config.node_class,
+        cell=config.cell,
+    )
+    return MetricNamer(
+        identity,
+        config.prefix,
+        config.granularity,
+        config.tags,
+        hosts=NameRegistry.from_dict(state.hosts),
+        services=NameRegistry.from_dict(state.services),
+    )
 
 
 SELF_METRICS = ("lines", "unparsed", "rotations", "send_failures", "spooled_points", "late_lines")
@@ -171,8 +192,9 @@ class Naming:
 
     def _key(self) -> str:
         c = self.config  # socket.gethostname() is uname's nodename on POSIX
-        return repr((c.prefix, c.environment, c.node or os.uname().nodename, c.node_class, c.cell,
-                     c.cell_pattern, bool(c.tags)))
+        return repr(
+            (c.prefix, c.environment, c.node or os.uname().nodename, c.node_class, c.cell, c.cell_pattern, bool(c.tags))
+        )
 
     def self_names(self) -> dict[str, str]:
         key = self._key()
@@ -236,8 +258,9 @@ class Points:
 _first, _second = itemgetter(0), itemgetter(1)
 
 
-def aggregate(state: CollectState, result, namer, now: int,
-              config: Config, report: RunReport, deltas_needed: bool = True) -> tuple[Points, Counter | None]:
+def aggregate(
+    state: CollectState, result, namer, now: int, config: Config, report: RunReport, deltas_needed: bool = True
+) -> tuple[Points, Counter | None]:
     """Add this run's counts to the open totals.
 
     Returns the full totals of every (name, minute) touched, and the new
@@ -259,8 +282,9 @@ def aggregate(state: CollectState, result, namer, now: int,
         from ..parsers.scan import no_gc_pauses
 
         with no_gc_pauses():  # hundreds of thousands of small objects that all live on
-            points, deltas = _aggregate_columns(state, by_minute, names, now_minute, config.open_window,
-                                                deltas_needed, floor)
+            points, deltas = _aggregate_columns(
+                state, by_minute, names, now_minute, config.open_window, deltas_needed, floor
+            )
             if points is None:  # lines to clamp: one count at a time
                 points, deltas = _aggregate_each(state, by_minute, names, now_minute, report, floor)
     else:
@@ -270,7 +294,8 @@ def aggregate(state: CollectState, result, namer, now: int,
     if report.late_lines:
         report.messages.append(
             f"warning: {report.late_lines} lines dated before the oldest open minute were counted into it "
-            f"(self metric late_lines); raise --open-minutes if Nagios writes this late")
+            f"(self metric late_lines); raise --open-minutes if Nagios writes this late"
+        )
     # Close the minutes that fell out of the window (only when the window moved: below the
     # old floor there is nothing, so a run with nothing new never reads the totals).
     if state.newest_minute and max(state.floor, state.newest_minute - config.open_window * 60) > state.floor:
@@ -287,8 +312,15 @@ def aggregate(state: CollectState, result, namer, now: int,
     return points, deltas
 
 
-def _aggregate_columns(state: CollectState, by_minute: dict, names: dict, now_minute: int, open_window: int,
-                       deltas_needed: bool, floor: int) -> tuple[Points | None, Counter | None]:
+def _aggregate_columns(
+    state: CollectState,
+    by_minute: dict,
+    names: dict,
+    now_minute: int,
+    open_window: int,
+    deltas_needed: bool,
+    floor: int,
+) -> tuple[Points | None, Counter | None]:
     """The common case, in columns: no line needs clamping (none in the
     future, none before the oldest open minute). Python code runs once per
     distinct text, for the points that meet an open total, and for the new
@@ -324,8 +356,9 @@ def _aggregate_columns(state: CollectState, by_minute: dict, names: dict, now_mi
     return Points(point_names, values, minutes), deltas
 
 
-def _aggregate_each(state: CollectState, by_minute: dict, names: dict, now_minute: int,
-                     report: RunReport, floor: int | None = None) -> tuple[Points, Counter]:
+def _aggregate_each(
+    state: CollectState, by_minute: dict, names: dict, now_minute: int, report: RunReport, floor: int | None = None
+) -> tuple[Points, Counter]:
     if floor is None:
         floor = state.floor or max(0, now_minute - MAX_PAST)
     if not state.floor:  # first run: the oldest sane minute is the oldest open one
@@ -413,8 +446,7 @@ class Collector:
         return Spool(os.path.join(self.config.spool_dir, self.key, output.name), self.config.spool_max_mb << 20)
 
     def _read(self, state: CollectState, report: RunReport) -> tuple:
-        the_plan = tail.plan(self.config.log, state.position, self.config.from_end,
-                             tuple(self.config.archive_dirs))
+        the_plan = tail.plan(self.config.log, state.position, self.config.from_end, tuple(self.config.archive_dirs))
         report.rotations = the_plan.rotations
         report.messages += the_plan.warnings
         reader = tail.Reader(the_plan)
@@ -459,8 +491,9 @@ class Collector:
             lock.acquire(self.config.wait)
         except Busy:
             report.busy = True
-            report.messages.append(f"another nagtune collect is running on {self.config.log} "
-                                   f"(lock {lock.path}); {skipped}")
+            report.messages.append(
+                f"another nagtune collect is running on {self.config.log} (lock {lock.path}); {skipped}"
+            )
             yield False
             return
         try:
@@ -504,8 +537,7 @@ class Collector:
         report.quarantined += 1
         target = spool.quarantine(path)
         where = f"moved to {target}" if target else "left in place (could not move it) and skipped"
-        report.messages.append(f"warning: spool entry {path} was not written by nagtune ({why}); "
-                               f"not sent, {where}")
+        report.messages.append(f"warning: spool entry {path} was not written by nagtune ({why}); not sent, {where}")
 
     def _flush_spools(self, outputs, report: RunReport, state: CollectState) -> set[str]:
         committed = state.generation
@@ -528,8 +560,12 @@ class Collector:
                 try:
                     output.send(payload)
                 except Exception as exc:  # a send error of any output: keep the batch
-                    self._failed(state, output.name, report,
-                                 f"warning: {exc}; {len(pending) - index} batch(es) stay in {spool.directory}")
+                    self._failed(
+                        state,
+                        output.name,
+                        report,
+                        f"warning: {exc}; {len(pending) - index} batch(es) stay in {spool.directory}",
+                    )
                     blocked.add(output.name)
                     break
                 self._worked(state, output.name, report)
@@ -537,14 +573,14 @@ class Collector:
                 crash_point("after_spool_flush")
         return blocked
 
-    def _write_spool(self, state: CollectState, output, payload: bytes, generation: int,
-                     report: RunReport) -> str:
+    def _write_spool(self, state: CollectState, output, payload: bytes, generation: int, report: RunReport) -> str:
         spool = self._spool(output)
         path, dropped = spool.write(payload, generation)
         if dropped:
             report.messages.append(
                 f"warning: the spool {spool.directory} reached its cap of {self.config.spool_max_mb} MiB; "
-                f"the {dropped} oldest batch(es) were dropped (raise --spool-max-mb to keep more)")
+                f"the {dropped} oldest batch(es) were dropped (raise --spool-max-mb to keep more)"
+            )
         return path
 
     # --- the run ---------------------------------------------------------------------------
@@ -572,7 +608,8 @@ class Collector:
             raise StateError(
                 f"{mine} and {owner} would write the same series (same --prefix, --environment and --node); "
                 f"give each Nagios instance its own --node (e.g. --node $(hostname)-2), or delete {path} "
-                f"if {owner} is no longer collected")
+                f"if {owner} is no longer collected"
+            )
 
     def _locked_run(self, report: RunReport) -> RunReport:
         config = self.config
@@ -601,7 +638,8 @@ class Collector:
         if report.old_points:
             report.messages.append(
                 f"warning: {report.old_points} points are older than max_age ({config.max_age} s); "
-                f"whisper drops points older than its retention")
+                f"whisper drops points older than its retention"
+            )
         if state.totals_loaded:
             self._series_guard(state, report)
 
@@ -622,11 +660,11 @@ class Collector:
         statsd_files = []
         for output in additive:
             counters = sorted((deltas or {}).items())  # deltas are made when an output is additive
-            counters += [(name, value) for name, value, _ in _self_points(namer, minute, _self_counts(report))
-                         if value]
+            counters += [(name, value) for name, value, _ in _self_points(namer, minute, _self_counts(report)) if value]
             if counters:
-                statsd_files.append((output, self._write_spool(state, output, output.encode(counters),
-                                                               generation, report)))
+                statsd_files.append(
+                    (output, self._write_spool(state, output, output.encode(counters), generation, report))
+                )
         crash_point("after_spool_write")
 
         state.log = config.log
@@ -666,9 +704,12 @@ class Collector:
         (a plain list when this run has none: formatting it needs no scanner)."""
         touched = set(zip(points.names, points.minutes))
         wanted = set(state.resend_minutes)
-        again = [(name, per_name[minute], minute)
-                 for name, per_name in state.totals.items() for minute in wanted.intersection(per_name)
-                 if (name, minute) not in touched]
+        again = [
+            (name, per_name[minute], minute)
+            for name, per_name in state.totals.items()
+            for minute in wanted.intersection(per_name)
+            if (name, minute) not in touched
+        ]
         if not len(points):
             return again
         for name, value, minute in again:
@@ -685,12 +726,14 @@ class Collector:
                 report.messages.append(
                     f"warning: {count} series have open minutes, more than --max-series {self.config.max_series}; "
                     f"the state and every run grow with them (a coarser --granularity keeps fewer); "
-                    f"said once until the count drops")
+                    f"said once until the count drops"
+                )
         else:
             state.outages.pop("max_series", None)
 
-    def _ship(self, state: CollectState, output, payload: bytes, blocked: bool, report: RunReport,
-              generation: int) -> None:
+    def _ship(
+        self, state: CollectState, output, payload: bytes, blocked: bool, report: RunReport, generation: int
+    ) -> None:
         if not payload:
             return
         if not blocked:
@@ -740,8 +783,7 @@ class Collector:
             blocked = self._flush_spools(outputs, report, state)
             state.generation += 1
             for output in outputs:
-                self._ship(state, output, output.encode(points), output.name in blocked, report,
-                           state.generation)
+                self._ship(state, output, output.encode(points), output.name in blocked, report, state.generation)
             state.hosts, state.services = namer.hosts.to_dict(), namer.services.to_dict()
             self.store.commit(state, totals_changed=False)
             return report
@@ -749,5 +791,6 @@ class Collector:
     @staticmethod
     def _collisions(namer, report: RunReport) -> None:
         for safe, owner, newcomer in namer.collisions:
-            report.messages.append(f"warning: {newcomer!r} and {owner!r} both make {safe!r}; "
-                                   f"{newcomer!r} gets a suffix (kept across runs)")
+            report.messages.append(
+                f"warning: {newcomer!r} and {owner!r} both make {safe!r}; {newcomer!r} gets a suffix (kept across runs)"
+            )

@@ -15,6 +15,7 @@ never blocking the batches behind it.
 The directory has a size cap: past it, the oldest batches are dropped, with a
 warning, so a long outage cannot fill the node's disk.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def unseal(data: bytes) -> bytes:
     if not data.startswith(MAGIC):
         raise BadEntry("no nagtune spool header")
     header, sep, payload = data.partition(b"\n")
-    fields = header[len(MAGIC):].split(b" ")
+    fields = header[len(MAGIC) :].split(b" ")
     if not sep or len(fields) != 2 or not fields[0].isdigit():
         raise BadEntry("a damaged spool header")
     if int(fields[0]) != len(payload) or head_hash(payload).encode("ascii") != fields[1]:

@@ -24,6 +24,7 @@ Three files per log, so a busy node does not rewrite everything each minute:
   suffixes), written only when a name is added. Names are only ever added and
   the same lines always register the same way, so it needs no generation.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,7 @@ HEAD_BYTES = 1024  # how much of a file's start identifies it after a rename or 
 MAX_STATE_BYTES = 1 << 30  # a state file larger than this is not one of ours
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_CLOEXEC", 0))
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _SAFE_NAME = re.compile(r"[\x21-\x7e]+")  # what a self-metric name may hold: printable ASCII, no space
 
 
@@ -127,7 +127,7 @@ class FilePosition:
         self.head_sha = head_sha
 
     @classmethod
-    def from_dict(cls, data) -> "FilePosition":
+    def from_dict(cls, data) -> FilePosition:
         if not isinstance(data, dict) or set(data) != set(cls.__slots__):
             raise ValueError("position is not {dev, ino, offset, head_len, head_sha}")
         numbers = [data[k] for k in ("dev", "ino", "offset", "head_len")]
@@ -148,12 +148,22 @@ class FilePosition:
 
 
 class CollectState:
-    def __init__(self, log: str = "", position: FilePosition | None = None,
-                 totals: dict[str, dict[int, int]] | None = None, newest_minute: int = 0, floor: int = 0,
-                 hosts: dict[str, str] | None = None, services: dict[str, str] | None = None,
-                 generation: int = 0, self_names: dict | None = None, self_totals: dict | None = None,
-                 resend_minutes: list[int] | None = None, outages: dict[str, int] | None = None,
-                 totals_generation: int | None = None) -> None:
+    def __init__(
+        self,
+        log: str = "",
+        position: FilePosition | None = None,
+        totals: dict[str, dict[int, int]] | None = None,
+        newest_minute: int = 0,
+        floor: int = 0,
+        hosts: dict[str, str] | None = None,
+        services: dict[str, str] | None = None,
+        generation: int = 0,
+        self_names: dict | None = None,
+        self_totals: dict | None = None,
+        resend_minutes: list[int] | None = None,
+        outages: dict[str, int] | None = None,
+        totals_generation: int | None = None,
+    ) -> None:
         self.log = log
         self.position = position
         # metric name -> {minute epoch: total lines} for the minutes still open; read from
@@ -223,22 +233,26 @@ class CollectState:
         return self._load_names is None
 
     def to_json(self) -> str:
-        return json.dumps({
-            "version": VERSION,
-            "log": self.log,
-            "position": self.position.to_dict() if self.position else None,
-            "newest_minute": self.newest_minute,
-            "floor": self.floor,
-            "generation": self.generation,
-            "totals_generation": self.totals_generation,
-            "self_names": self.self_names,
-            "self_totals": self.self_totals,
-            "resend_minutes": self.resend_minutes,
-            "outages": self.outages,
-        }, separators=(",", ":"), ensure_ascii=True)
+        return json.dumps(
+            {
+                "version": VERSION,
+                "log": self.log,
+                "position": self.position.to_dict() if self.position else None,
+                "newest_minute": self.newest_minute,
+                "floor": self.floor,
+                "generation": self.generation,
+                "totals_generation": self.totals_generation,
+                "self_names": self.self_names,
+                "self_totals": self.self_totals,
+                "resend_minutes": self.resend_minutes,
+                "outages": self.outages,
+            },
+            separators=(",", ":"),
+            ensure_ascii=True,
+        )
 
     @classmethod
-    def from_json(cls, text: str) -> "CollectState":
+    def from_json(cls, text: str) -> CollectState:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") not in (1, VERSION):
             raise ValueError(f"not a version 1 or {VERSION} nagtune state")
@@ -300,8 +314,10 @@ def _self_names(value) -> dict:
 def _self_totals(value) -> dict:
     if not (isinstance(value, dict) and isinstance(value.get("values"), dict)):
         return {}
-    return {"minute": _count(value.get("minute"), "self_totals.minute"),
-            "values": {str(k): _count(v, "a self metric") for k, v in value["values"].items()}}
+    return {
+        "minute": _count(value.get("minute"), "self_totals.minute"),
+        "values": {str(k): _count(v, "a self metric") for k, v in value["values"].items()},
+    }
 
 
 def state_key(log_path: str) -> str:
@@ -328,11 +344,15 @@ def ensure_dir(path: str, what: str) -> None:
         raise StateError(f"{what} {path} is not a directory")
     uid = os.geteuid()
     if st.st_uid not in (uid, 0):
-        raise StateError(f"{what} {path} is owned by uid {st.st_uid}, not by this user (uid {uid}) or root; "
-                         f"refusing it (chown it, or run as its owner)")
+        raise StateError(
+            f"{what} {path} is owned by uid {st.st_uid}, not by this user (uid {uid}) or root; "
+            f"refusing it (chown it, or run as its owner)"
+        )
     if st.st_mode & 0o022:
-        raise StateError(f"{what} {path} is writable by group or others (mode {stat_mod.S_IMODE(st.st_mode):04o}); "
-                         f"refusing it (chmod go-w {path})")
+        raise StateError(
+            f"{what} {path} is writable by group or others (mode {stat_mod.S_IMODE(st.st_mode):04o}); "
+            f"refusing it (chmod go-w {path})"
+        )
     if not os.access(path, os.W_OK | os.X_OK):
         raise StateError(f"{what} {path} is not writable (set --state-dir / --spool-dir)")
 
@@ -364,7 +384,7 @@ def atomic_write(path: str, data: bytes) -> None:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -398,8 +418,10 @@ class StateStore:
         return os.path.join(self.state_dir, f"{self.key}.totals.{generation}.json")
 
     def _corrupt(self, path: str, exc: Exception) -> StateError:
-        return StateError(f"state file {path} is corrupt ({exc}); move it away to start again "
-                          f"(the next run then reads the log as a first run)")
+        return StateError(
+            f"state file {path} is corrupt ({exc}); move it away to start again "
+            f"(the next run then reads the log as a first run)"
+        )
 
     def _json(self, path: str):
         raw = read_regular(path)
@@ -450,14 +472,20 @@ class StateStore:
     def commit(self, state: CollectState, totals_changed: bool = True) -> None:
         """Write what changed; the state file last (it is the commit)."""
         if state.names_loaded and (state.hosts, state.services) != self._loaded_names:
-            atomic_write(self.names_path, json.dumps({"hosts": state.hosts, "services": state.services},
-                                                     separators=(",", ":"), ensure_ascii=True).encode("ascii"))
+            atomic_write(
+                self.names_path,
+                json.dumps(
+                    {"hosts": state.hosts, "services": state.services}, separators=(",", ":"), ensure_ascii=True
+                ).encode("ascii"),
+            )
             self._loaded_names = (state.hosts, state.services)
         previous = state.totals_generation
         if (totals_changed and state.totals_loaded) or previous is None:
             totals = {name: {str(m): v for m, v in minutes.items()} for name, minutes in state.totals.items()}
-            atomic_write(self.totals_path(state.generation),
-                         json.dumps(totals, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
+            atomic_write(
+                self.totals_path(state.generation),
+                json.dumps(totals, separators=(",", ":"), ensure_ascii=True).encode("ascii"),
+            )
             state.totals_generation = state.generation
         atomic_write(self.path, state.to_json().encode("ascii"))
         generation = state.totals_generation

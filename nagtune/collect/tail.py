@@ -16,6 +16,7 @@ What can happen to the live log between two cron runs, and what is read:
 A partial last line of the live log is left for the next run (the offset
 stops after the last ``\\n``); a finished (rotated) file's last line is whole.
 """
+
 from __future__ import annotations
 
 import errno
@@ -49,8 +50,9 @@ class Segment:
 
 
 class Plan:
-    def __init__(self, segments: list[Segment] | None = None, rotations: int = 0,
-                 warnings: list[str] | None = None) -> None:
+    def __init__(
+        self, segments: list[Segment] | None = None, rotations: int = 0, warnings: list[str] | None = None
+    ) -> None:
         self.segments = [] if segments is None else segments
         self.rotations = rotations  # rotations, copytruncates and truncations followed
         self.warnings = [] if warnings is None else warnings
@@ -121,13 +123,17 @@ def candidates(log_path: str, extra_dirs: tuple[str, ...] = ()) -> list[str]:
         names = os.listdir(directory)
     except OSError:
         names = []
-    found += [os.path.join(directory, name) for name in names
-              if name != base and (sibling.fullmatch(name) or ARCHIVE_NAME.match(name))]
+    found += [
+        os.path.join(directory, name)
+        for name in names
+        if name != base and (sibling.fullmatch(name) or ARCHIVE_NAME.match(name))
+    ]
     return [p for p in dict.fromkeys(found) if os.path.isfile(p)]
 
 
-def _find_old(log_path: str, position: FilePosition, live_ino: tuple[int, int],
-              extra_dirs: tuple[str, ...]) -> str | None:
+def _find_old(
+    log_path: str, position: FilePosition, live_ino: tuple[int, int], extra_dirs: tuple[str, ...]
+) -> str | None:
     files = candidates(log_path, extra_dirs)
     stats = {}
     for path in files:
@@ -139,8 +145,11 @@ def _find_old(log_path: str, position: FilePosition, live_ino: tuple[int, int],
         if (st.st_dev, st.st_ino) == (position.dev, position.ino):
             return path
     # Copied (copytruncate) or compressed: same first bytes. Newest first.
-    rest = sorted((p for p, st in stats.items() if (st.st_dev, st.st_ino) != live_ino),
-                  key=lambda p: stats[p].st_mtime, reverse=True)
+    rest = sorted(
+        (p for p, st in stats.items() if (st.st_dev, st.st_ino) != live_ino),
+        key=lambda p: stats[p].st_mtime,
+        reverse=True,
+    )
     gz_checked = 0
     for path in rest:
         gz = _is_gzip(path)
@@ -162,8 +171,11 @@ def _later_archives(old_path: str, log_path: str, extra_dirs: tuple[str, ...]) -
     if not ARCHIVE_NAME.match(os.path.basename(old_path)):
         return []
     key = archive_order(old_path)
-    later = [p for p in candidates(log_path, extra_dirs)
-             if ARCHIVE_NAME.match(os.path.basename(p)) and archive_order(p)[:5] > key[:5]]
+    later = [
+        p
+        for p in candidates(log_path, extra_dirs)
+        if ARCHIVE_NAME.match(os.path.basename(p)) and archive_order(p)[:5] > key[:5]
+    ]
     return sorted(later, key=archive_order)
 
 
@@ -179,8 +191,7 @@ def stat_log(log_path: str) -> os.stat_result:
     return st
 
 
-def plan(log_path: str, position: FilePosition | None, from_end: bool,
-         extra_dirs: tuple[str, ...] = ()) -> Plan:
+def plan(log_path: str, position: FilePosition | None, from_end: bool, extra_dirs: tuple[str, ...] = ()) -> Plan:
     """Which byte ranges to read, oldest first."""
     st = stat_log(log_path)
     result = Plan()
@@ -201,7 +212,8 @@ def plan(log_path: str, position: FilePosition | None, from_end: bool,
         result.warnings.append(
             f"warning: {log_path} was {what} and its old content was not found "
             f"(looked in archives/ and {os.path.basename(log_path)}.*); lines written after byte "
-            f"{position.offset} of it and before the {what[:-2]}ion are not counted")
+            f"{position.offset} of it and before the {what[:-2]}ion are not counted"
+        )
     else:
         result.segments.append(Segment(old, position.offset, live=False))
         for later in _later_archives(old, log_path, extra_dirs):

@@ -15,6 +15,7 @@ Names come from :class:`nagtune.parsers.metrics.MetricNamer` and are safe by
 construction; :func:`format_points` still refuses whitespace so a bug can
 never forge a line.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         names: list[str]
 
         def graphite_payload(self) -> bytes: ...
+
 
 DEFAULT_PORT = 2003
 DEFAULT_BATCH = 1000  # kept for the config file's [graphite] batch; one connection carries a payload
@@ -61,7 +63,7 @@ def format_points(points: Iterable[tuple[str, int, int]] | PointColumns) -> byte
 
 def batches(payload: bytes, batch_size: int = DEFAULT_BATCH) -> list[bytes]:
     lines = payload.splitlines(keepends=True)
-    return [b"".join(lines[i:i + batch_size]) for i in range(0, len(lines), batch_size)]
+    return [b"".join(lines[i : i + batch_size]) for i in range(0, len(lines), batch_size)]
 
 
 def deliver(host: str, port: int, payload: bytes, timeout: float) -> None:
@@ -86,8 +88,9 @@ class GraphiteOutput:
     name = "graphite"
     additive = False
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, timeout: float = 5.0,
-                 batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self, host: str, port: int = DEFAULT_PORT, timeout: float = 5.0, batch_size: int = DEFAULT_BATCH
+    ) -> None:
         self.host, self.port, self.timeout, self.batch_size = host, port, timeout, batch_size
 
     def encode(self, points: list[tuple[str, int, int]]) -> bytes:
@@ -97,10 +100,14 @@ class GraphiteOutput:
         try:
             deliver(self.host, self.port, payload, self.timeout)
         except TimeoutError:
-            raise SendError(f"graphite {self.host}:{self.port}: no confirmation within {self.timeout:g} s "
-                            f"(carbon did not read and close)") from None
+            raise SendError(
+                f"graphite {self.host}:{self.port}: no confirmation within {self.timeout:g} s "
+                f"(carbon did not read and close)"
+            ) from None
         except OSError as exc:
             if exc.__class__.__name__ == "timeout":  # socket.timeout before Python 3.10
-                raise SendError(f"graphite {self.host}:{self.port}: no confirmation within {self.timeout:g} s "
-                                f"(carbon did not read and close)") from None
+                raise SendError(
+                    f"graphite {self.host}:{self.port}: no confirmation within {self.timeout:g} s "
+                    f"(carbon did not read and close)"
+                ) from None
             raise SendError(f"graphite {self.host}:{self.port}: {exc.strerror or exc}") from None

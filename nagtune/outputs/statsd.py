@@ -7,6 +7,7 @@ time is lost (backfill needs Graphite directly). Datagrams hold as many
 which avoids IP fragmentation on an Ethernet LAN; use 512 across the
 internet).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

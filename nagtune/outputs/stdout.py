@@ -1,4 +1,5 @@
 """Graphite plaintext on stdout: dry runs, and piping into ``nc``."""
+
 from __future__ import annotations
 
 import sys

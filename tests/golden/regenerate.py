@@ -3,6 +3,7 @@
 Run only when a change of output is intended, then read the diff:
     python tests/golden/regenerate.py && git diff tests/golden
 """
+
 from __future__ import annotations
 
 import pathlib

@@ -3,6 +3,7 @@
 Each controller starts its server in a process group of its own on free
 ports, waits until it answers (polling, with a deadline) and stops it by PID.
 """
+
 from .carbon import Carbon
 from .ports import HOST, free_port
 from .process import MissingComponent, ServerProcess

@@ -1,4 +1,5 @@
 """carbon-cache writing whisper files in a temp dir."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -140,9 +141,16 @@ LOG_CACHE_HITS = False
     def command(self) -> list[str]:
         # What carbon-cache.py does, without depending on where pip put it.
         launcher = "from carbon.util import run_twistd_plugin; run_twistd_plugin('carbon-cache.py')"
-        return [sys.executable, "-c", launcher,
-                f"--config={self.conf_dir / 'carbon.conf'}", f"--pidfile={self.pidfile}",
-                f"--logdir={self.workdir / 'log'}", "--nodaemon", "start"]
+        return [
+            sys.executable,
+            "-c",
+            launcher,
+            f"--config={self.conf_dir / 'carbon.conf'}",
+            f"--pidfile={self.pidfile}",
+            f"--logdir={self.workdir / 'log'}",
+            "--nodaemon",
+            "start",
+        ]
 
     def env(self) -> dict[str, str]:
         env = super().env()
@@ -187,8 +195,14 @@ LOG_CACHE_HITS = False
         slots = np.sort(slots[slots["t"] != 0], order="t")
         return [(int(t), float(v)) for t, v in slots]
 
-    def fetch(self, metric_path: str, from_ts: int, until_ts: int,
-              predicate: Callable[[list[Point]], bool] = bool, timeout: float = 10.0) -> list[Point]:
+    def fetch(
+        self,
+        metric_path: str,
+        from_ts: int,
+        until_ts: int,
+        predicate: Callable[[list[Point]], bool] = bool,
+        timeout: float = 10.0,
+    ) -> list[Point]:
         """Points whose slot starts in ``[from_ts, until_ts]``.
 
         Carbon writes a point up to a second after it arrives, so this reads
@@ -241,5 +255,6 @@ LOG_CACHE_HITS = False
 
     def list_metrics(self) -> list[str]:
         """Dotted names of every .wsp file, sorted."""
-        return sorted(".".join(p.relative_to(self.storage_dir).with_suffix("").parts)
-                      for p in self.storage_dir.rglob("*.wsp"))
+        return sorted(
+            ".".join(p.relative_to(self.storage_dir).with_suffix("").parts) for p in self.storage_dir.rglob("*.wsp")
+        )

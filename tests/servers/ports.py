@@ -1,4 +1,5 @@
 """Free ports on 127.0.0.1 and waiting for a server to accept on one."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """A server run as its own process group, stopped by PID."""
+
 from __future__ import annotations
 
 import ctypes
@@ -67,9 +68,14 @@ class ServerProcess:
             # A session of its own makes the server's PID its process group:
             # stop() kills the group, gunicorn's workers included.
             self.proc = subprocess.Popen(
-                self.command(), cwd=self.workdir, env=self.env(),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                self.command(),
+                cwd=self.workdir,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         try:
             self.wait_ready(self.start_timeout)
@@ -81,8 +87,7 @@ class ServerProcess:
     def wait_ready(self, timeout: float) -> None:
         def up() -> bool:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.proc.returncode} while starting:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} while starting:\n{self.log_tail()}")
             return self.ready()
 
         if not poll(up, timeout):

@@ -1,4 +1,5 @@
 """graphite-render (the Graphite render API) under gunicorn over a whisper dir."""
+
 from __future__ import annotations
 
 import ctypes.util
@@ -21,8 +22,10 @@ class GraphiteRender(ServerProcess):
 
     def __init__(self, workdir: Path, whisper_dir: Path) -> None:
         super().__init__(workdir)
-        for module, package in (("graphite_render", "pip package graphite-render==1.1.8"),
-                                ("gunicorn", "pip package gunicorn")):
+        for module, package in (
+            ("graphite_render", "pip package graphite-render==1.1.8"),
+            ("gunicorn", "pip package gunicorn"),
+        ):
             if importlib.util.find_spec(module) is None:
                 raise MissingComponent(f"{module} is not installed ({package}): {INSTALL_HINT}")
         if ctypes.util.find_library("cairo") is None:
@@ -35,15 +38,28 @@ class GraphiteRender(ServerProcess):
     def prepare(self) -> None:
         # JSON is YAML. UTC so that from/until given as dates mean the same
         # on every machine.
-        self.config_path.write_text(json.dumps({
-            "search_index": str(self.workdir / "index"),
-            "whisper": {"directories": [str(self.whisper_dir)]},
-            "time_zone": "UTC",
-        }))
+        self.config_path.write_text(
+            json.dumps(
+                {
+                    "search_index": str(self.workdir / "index"),
+                    "whisper": {"directories": [str(self.whisper_dir)]},
+                    "time_zone": "UTC",
+                }
+            )
+        )
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{self.port}",
-               "--workers", "1", "--preload", "graphite_render.app:app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--workers",
+            "1",
+            "--preload",
+            "graphite_render.app:app",
+        ]
         # gunicorn 25+ opens a control socket in the working dir unless told not to.
         if int(importlib.metadata.version("gunicorn").split(".")[0]) >= 25:
             cmd.insert(3, "--no-control-socket")
@@ -65,7 +81,6 @@ class GraphiteRender(ServerProcess):
 
     def render(self, target: str, from_ts: int | str, until_ts: int | str) -> list[dict]:
         """``/render?format=json``: ``[{"target": ..., "datapoints": [[value, ts], ...]}]``."""
-        query = urllib.parse.urlencode(
-            {"target": target, "format": "json", "from": from_ts, "until": until_ts})
+        query = urllib.parse.urlencode({"target": target, "format": "json", "from": from_ts, "until": until_ts})
         with urllib.request.urlopen(f"{self.url}/render?{query}", timeout=30) as reply:
             return json.load(reply)

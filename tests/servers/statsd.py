@@ -1,4 +1,5 @@
 """Etsy StatsD (npm ``statsd``) flushing into a carbon every second."""
+
 from __future__ import annotations
 
 import json
@@ -24,14 +25,14 @@ def statsd_js() -> Path:
             if candidate.is_file():
                 return candidate
     raise MissingComponent(
-        f"statsd is not installed (npm package statsd@0.9.0 in .test-tools/ or $NAGTUNE_STATSD_DIR): {INSTALL_HINT}")
+        f"statsd is not installed (npm package statsd@0.9.0 in .test-tools/ or $NAGTUNE_STATSD_DIR): {INSTALL_HINT}"
+    )
 
 
 class StatsD(ServerProcess):
     name = "statsd"
 
-    def __init__(self, workdir: Path, graphite_host: str, graphite_port: int,
-                 flush_interval_ms: int = 1000) -> None:
+    def __init__(self, workdir: Path, graphite_host: str, graphite_port: int, flush_interval_ms: int = 1000) -> None:
         super().__init__(workdir)
         self.node = shutil.which("node") or shutil.which("nodejs")
         if not self.node:
@@ -41,11 +42,14 @@ class StatsD(ServerProcess):
         self.port = free_port(socket.SOCK_DGRAM)
         self.mgmt_port = free_port()
         self.config = {
-            "address": HOST, "port": self.port,
-            "mgmt_address": HOST, "mgmt_port": self.mgmt_port,
+            "address": HOST,
+            "port": self.port,
+            "mgmt_address": HOST,
+            "mgmt_port": self.mgmt_port,
             "flushInterval": flush_interval_ms,
             "backends": ["./backends/graphite"],
-            "graphiteHost": graphite_host, "graphitePort": graphite_port,
+            "graphiteHost": graphite_host,
+            "graphitePort": graphite_port,
             # Without it every flush resends idle counters as 0, and with a
             # one-second flush that 0 can overwrite a real count in its slot.
             "deleteIdleStats": True,
