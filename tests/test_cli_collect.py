@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from nagtune.cli_collect import collect as collect_command
 
-from .collect_helpers import NO_DAC, NODE, PREFIX, alert_lines, expected_points
+from .collect_helpers import BASE, NO_DAC, NODE, PREFIX, alert_lines, expected_points
 
 
 def run_cli(*args: str) -> object:
@@ -266,7 +266,10 @@ def test_dry_run_prints_graphite_lines_and_moves_nothing(tmp_path):
 
     from .collect_helpers import append
 
-    second = alert_lines(20, start=int(time.time()) - 3 * 86400 + 7200, seed=1)
+    # Six hours after the first lines: past the 120 open minutes, so the real run below
+    # re-sends none of the first run's minutes (a start 2 h after "now - 3 days" overlapped
+    # them whenever the module was imported early in an hour).
+    second = alert_lines(20, start=BASE + 6 * 3600, seed=1)
     append(log, second)
     dry = run_process(*base_args(log, state), "--dry-run")
     assert dry.returncode == 0, dry.stderr
