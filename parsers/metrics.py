@@ -178,13 +178,14 @@ class MetricNamer:
         hosts = self.hosts.safe
         services = self.services.safe
         host_of = {host: hosts(host) for host in dict.fromkeys(key.host for key in keys)} if self._keep_host else None
-        service_of = (
+        # Empty when services are not kept: no name then has a service part to look up.
+        service_of: dict[str, str] = (
             {
                 service: services(service)
                 for service in dict.fromkeys(key.service for key in keys if key.family not in HOST_ONLY_FAMILIES)
             }
             if self._keep_service
-            else None
+            else {}
         )
         host_sep, service_sep = (";host=", ";service=") if self.tags else (".", ".")
         shapes: dict[tuple[str, str, str], tuple[str, bool, str]] = {}
