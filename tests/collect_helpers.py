@@ -62,12 +62,9 @@ def expected_points(data: bytes, prefix: str = PREFIX, node: str = NODE) -> dict
 NO_DAC = ("setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search")
 
 
-def collect(
-    log, state_dir, *args: str, env: dict | None = None, prefix_cmd: tuple = (), timeout: float = 60
-) -> subprocess.CompletedProcess:
-    """One cron run: ``nagtune collect`` in a process of its own."""
-    command = [
-        *prefix_cmd,
+def collect_command(log, state_dir, *args: str) -> list[str]:
+    """The command line of one cron run of ``nagtune collect`` (this node, no flush jitter)."""
+    return [
         sys.executable,
         "-m",
         "nagtune.cli_collect",
@@ -82,6 +79,13 @@ def collect(
         "0",
         *args,
     ]
+
+
+def collect(
+    log, state_dir, *args: str, env: dict | None = None, prefix_cmd: tuple = (), timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """One cron run: ``nagtune collect`` in a process of its own."""
+    command = [*prefix_cmd, *collect_command(log, state_dir, *args)]
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(command, capture_output=True, timeout=timeout, env=full_env)
 

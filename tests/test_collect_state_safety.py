@@ -12,7 +12,7 @@ import pytest
 
 from nagtune.collect.state import state_key
 
-from .collect_helpers import NODE, PREFIX, alert_lines, collect
+from .collect_helpers import alert_lines, collect, collect_command
 
 SECRET = b"root-only secret: do not overwrite or send\n"
 
@@ -20,21 +20,7 @@ SECRET = b"root-only secret: do not overwrite or send\n"
 def _collect_planting(log, state_dir, names, *args):
     """One cron run whose own PID gets a symlink at ``NAME.tmp.PID`` for each of
     ``names`` before the collector starts: exec keeps the PID."""
-    command = [
-        sys.executable,
-        "-m",
-        "nagtune.cli_collect",
-        str(log),
-        "--state-dir",
-        str(state_dir),
-        "--node",
-        NODE,
-        "--prefix",
-        PREFIX,
-        "--flush-jitter",
-        "0",
-        *args,
-    ]
+    command = collect_command(log, state_dir, *args)
     planter = (
         "import os, sys\n"
         "target, names, command = sys.argv[1], sys.argv[2].split(','), sys.argv[3:]\n"
